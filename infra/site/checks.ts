@@ -1,0 +1,217 @@
+// Cross-field checks a data-center engineer expects of a Site inventory. Pure: takes the parsed
+// model, returns issues with paths into the original document.
+import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIPv4, type Cidr } from './net';
+import type { Site } from './schema';
+
+export type Path = readonly (string | number)[];
+
+export interface Issue {
+  readonly path: Path;
+  readonly message: string;
+}
+
+const show = (v: unknown): string => JSON.stringify(v);
+
+export function checkSite(site: Site): Issue[] {
+  const issues: Issue[] = [];
+  const add = (path: Path, message: string) => issues.push({ path, message });
+  const spec = site.spec;
+  const net = spec.network;
+
+  // --- CIDRs: pod vs service, block size.
+  const pod = parseCidr(net.podCIDR)!;
+  const svc = parseCidr(net.serviceCIDR)!;
+  if (cidrsOverlap(pod, svc)) {
+    add(
+      ['spec', 'network', 'podCIDR'],
+      `podCIDR ${show(net.podCIDR)} overlaps serviceCIDR ${show(net.serviceCIDR)}: choose non-overlapping ranges`,
+    );
+  }
+  if (net.blockSize < pod.prefix) {
+    add(
+      ['spec', 'network', 'blockSize'],
+      `blockSize ${net.blockSize} is larger than podCIDR ${show(net.podCIDR)} allows: expected ≥ ${pod.prefix}`,
+    );
+  }
+  const reserved: { name: string; cidr: Cidr }[] = [
+    { name: 'podCIDR', cidr: pod },
+    { name: 'serviceCIDR', cidr: svc },
+  ];
+  const checkOutsideReserved = (path: Path, address: string) => {
+    const a = parseIPv4(address);
+    if (a === undefined) return;
+    for (const r of reserved) {
+      if (cidrContains(r.cidr, a)) {
+        add(path, `${show(address)} lies inside ${r.name} ${formatCidr(r.cidr)}: host addresses must be outside it`);
+      }
+    }
+  };
+
+  // --- Routers.
+  const routerNames = new Map<string, number>();
+  const addresses = new Map<string, string>(); // address -> path text of first use
+  const claimAddress = (path: Path, address: string, what: string) => {
+    const prev = addresses.get(address);
+    if (prev !== undefined) {
+      add(path, `${what} address ${show(address)} is already used by ${prev}: addresses must be unique`);
+    } else {
+      addresses.set(address, formatPath(path));
+    }
+  };
+  net.routers.forEach((r, i) => {
+    const path: Path = ['spec', 'network', 'routers', i];
+    if (routerNames.has(r.name)) add([...path, 'name'], `duplicate router name ${show(r.name)}: names must be unique`);
+    routerNames.set(r.name, i);
+    claimAddress([...path, 'address'], r.address, 'router');
+    checkOutsideReserved([...path, 'address'], r.address);
+  });
+
+  // --- Clusters and nodes.
+  const clusterNames = new Set<string>();
+  const nodeNames = new Map<string, Path>();
+  const vipAddresses = new Map<string, string>();
+  spec.clusters.forEach((cluster, ci) => {
+    const cpath: Path = ['spec', 'clusters', ci];
+    if (clusterNames.has(cluster.name)) {
+      add([...cpath, 'name'], `duplicate cluster name ${show(cluster.name)}: cluster names must be unique in a site`);
+    }
+    clusterNames.add(cluster.name);
+
+    cluster.nodes.forEach((node, ni) => {
+      const npath: Path = [...cpath, 'nodes', ni];
+      if (nodeNames.has(node.name)) {
+        add([...npath, 'name'], `duplicate node name ${show(node.name)} (also at ${formatPath(nodeNames.get(node.name)!)}): node names must be unique`);
+      } else {
+        nodeNames.set(node.name, npath);
+      }
+      claimAddress([...npath, 'address'], node.address, 'node');
+      checkOutsideReserved([...npath, 'address'], node.address);
+      if (new Set(node.roles).size !== node.roles.length) {
+        add([...npath, 'roles'], `roles ${show(node.roles)} repeat a role: list each role once`);
+      }
+    });
+
+    const masters = cluster.nodes.filter((n) => n.roles.includes('master'));
+    const edges = cluster.nodes.filter((n) => n.roles.includes('edge'));
+    if (masters.length === 0) {
+      add([...cpath, 'nodes'], `cluster ${show(cluster.name)} has no node with role "master": at least one is required`);
+    }
+
+    // VIPs: valid subnet holding its holders, not a node address, unique, VRID unique per cluster.
+    const vrids = new Map<number, string>();
+    const checkVip = (path: Path, vip: { address: string; virtualRouterId: number }, holders: typeof cluster.nodes, holderRole: string) => {
+      const c = parseCidr(vip.address);
+      if (!c) return;
+      const addressText = vip.address.split('/')[0]!;
+      if (c.prefix === 32 || c.prefix === 31) {
+        add([...path, 'address'], `VIP ${show(vip.address)} has prefix /${c.prefix}: give the prefix of the holders' subnet, e.g. /24`);
+      } else if (c.address === c.network || c.address === (c.network | (0xffffffff >>> c.prefix)) >>> 0) {
+        add([...path, 'address'], `VIP ${show(vip.address)} is the network or broadcast address of its subnet: pick a host address`);
+      }
+      const prevVip = vipAddresses.get(addressText);
+      if (prevVip !== undefined) {
+        add([...path, 'address'], `VIP ${show(addressText)} is already used at ${prevVip}: VIPs must be unique`);
+      } else {
+        vipAddresses.set(addressText, formatPath(path));
+      }
+      const clash = addresses.get(addressText);
+      if (clash !== undefined) {
+        add([...path, 'address'], `VIP ${show(addressText)} equals the address at ${clash}: a VIP must not be a node or router address`);
+      }
+      checkOutsideReserved([...path, 'address'], addressText);
+      const outside = holders.filter((n) => {
+        const a = parseIPv4(n.address);
+        return a !== undefined && !cidrContains(c, a);
+      });
+      if (outside.length > 0) {
+        add(
+          [...path, 'address'],
+          `VIP ${show(vip.address)} is outside the subnet of ${holderRole} node(s) ${outside.map((n) => `${n.name} (${n.address})`).join(', ')}: the VIP must be in the subnet ${formatCidr(c)} of the interface that carries it`,
+        );
+      }
+      const prevVrid = vrids.get(vip.virtualRouterId);
+      if (prevVrid !== undefined) {
+        add(
+          [...path, 'virtualRouterId'],
+          `virtualRouterId ${vip.virtualRouterId} is already used by ${prevVrid} in cluster ${show(cluster.name)}: VRRP router ids must be unique per cluster`,
+        );
+      } else {
+        vrids.set(vip.virtualRouterId, formatPath(path));
+      }
+    };
+    checkVip([...cpath, 'apiVIP'], cluster.apiVIP, masters, 'master');
+
+    const vipNames = new Set<string>();
+    cluster.edge.vips.forEach((vip, vi) => {
+      const vpath: Path = [...cpath, 'edge', 'vips', vi];
+      if (vipNames.has(vip.name)) add([...vpath, 'name'], `duplicate VIP name ${show(vip.name)} in cluster ${show(cluster.name)}`);
+      vipNames.add(vip.name);
+      if (edges.length === 0) {
+        add(
+          [...vpath],
+          `edge VIP ${show(vip.name)} has no node to run on: cluster ${show(cluster.name)} has no node with role "edge"; add the role to at least one node or remove the VIP`,
+        );
+      }
+      checkVip(vpath, vip, edges, 'edge');
+      if (new Set(vip.ports).size !== vip.ports.length) {
+        add([...vpath, 'ports'], `ports ${show(vip.ports)} repeat a port: list each port once`);
+      }
+    });
+  });
+
+  // --- Route reflectors name existing nodes.
+  net.routeReflectors.forEach((name, i) => {
+    if (!nodeNames.has(name)) {
+      add(
+        ['spec', 'network', 'routeReflectors', i],
+        `route reflector ${show(name)} is not a node of this site: expected one of ${[...nodeNames.keys()].slice(0, 8).join(', ')}${nodeNames.size > 8 ? ', …' : ''}`,
+      );
+    }
+  });
+  if (new Set(net.routeReflectors).size !== net.routeReflectors.length) {
+    add(['spec', 'network', 'routeReflectors'], 'routeReflectors repeat a node: list each once');
+  }
+
+  // --- Storage: the default backend is configured.
+  const storage = spec.storage;
+  if (!storage[storage.default]) {
+    add(
+      ['spec', 'storage', 'default'],
+      `default storage backend ${show(storage.default)} is not configured: add spec.storage.${storage.default} or choose a configured backend`,
+    );
+  }
+
+  // --- Certificates.
+  if (spec.certificates.issuer === 'acme' && !spec.certificates.acmeEmail) {
+    add(['spec', 'certificates', 'acmeEmail'], 'issuer "acme" needs acmeEmail: give the ACME account email, or use issuer "ca"');
+  }
+
+  // --- Monitoring: receivers have exactly one target; names unique.
+  const receiverNames = new Set<string>();
+  spec.monitoring.receivers.forEach((r, i) => {
+    const path: Path = ['spec', 'monitoring', 'receivers', i];
+    if (receiverNames.has(r.name)) add([...path, 'name'], `duplicate receiver name ${show(r.name)}`);
+    receiverNames.add(r.name);
+    const targets = [r.webhook, r.email].filter(Boolean).length;
+    if (targets !== 1) {
+      add(path, `receiver ${show(r.name)} has ${targets} targets: give exactly one of webhook or email`);
+    }
+  });
+  const probeNames = new Set<string>();
+  spec.monitoring.probes.forEach((p, i) => {
+    if (probeNames.has(p.name)) add(['spec', 'monitoring', 'probes', i, 'name'], `duplicate probe name ${show(p.name)}`);
+    probeNames.add(p.name);
+  });
+
+  return issues;
+}
+
+/** `spec.clusters[0].nodes[3].address` */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? part : `.${part}`;
+  }
+  return out === '' ? '(root)' : out;
+}

@@ -1,0 +1,38 @@
+// The Site model's public face: load + validate an inventory into a resolved, defaulted model.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { checkSite } from './checks';
+import { loadYamlFile, loadYamlText, type LoadResult } from './document';
+import { SiteSchema, type Cluster, type Role, type Site, type SiteNode } from './schema';
+
+export * from './schema';
+export { formatError, type LoadResult, type PositionedError } from './document';
+export { formatPath, type Issue } from './checks';
+
+/** Validates inventory text; `file` is used in error positions. */
+export function parseSite(text: string, file = '<inventory>'): LoadResult<Site> {
+  return loadYamlText(SiteSchema, text, file, { checks: checkSite, what: 'Site' });
+}
+
+/** Reads and validates an inventory file. */
+export function loadSite(file: string): Promise<LoadResult<Site>> {
+  return loadYamlFile(SiteSchema, file, { checks: checkSite, what: 'Site' });
+}
+
+export function nodesWithRole(cluster: Cluster, role: Role): SiteNode[] {
+  return cluster.nodes.filter((n) => n.roles.includes(role));
+}
+
+/** Resolves a path from the inventory (kubeconfig, keys) relative to the inventory's folder. */
+export function resolveFrom(inventoryFile: string, p: string): string {
+  if (p.startsWith('~/')) return resolve(process.env.HOME ?? '/root', p.slice(2));
+  return isAbsolute(p) ? p : resolve(dirname(inventoryFile), p);
+}
+
+/** One-line summary, e.g. `site bj1 (prod): 1 cluster, 7 nodes (3 master, 2 edge, 2 worker), 2 edge VIPs`. */
+export function summarizeSite(site: Site): string {
+  const nodes = site.spec.clusters.flatMap((c) => c.nodes);
+  const count = (r: Role) => nodes.filter((n) => n.roles.includes(r)).length;
+  const vips = site.spec.clusters.reduce((n, c) => n + c.edge.vips.length, 0);
+  const cl = site.spec.clusters.length;
+  return `site ${site.metadata.name} (${site.spec.environment}): ${cl} cluster${cl === 1 ? '' : 's'}, ${nodes.length} nodes (${count('master')} master, ${count('edge')} edge, ${count('worker')} worker), ${vips} edge VIP${vips === 1 ? '' : 's'}, storage ${site.spec.storage.default}, issuer ${site.spec.certificates.issuer}`;
+}
