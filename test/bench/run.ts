@@ -1,0 +1,32 @@
+// `npm run bench`: runs every test/bench/*.bench.ts (default export: async () => BenchResult[])
+// and prints a table. Figures are measured on this machine; the command is printed with them.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface BenchResult {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** Target, e.g. `≤ 2000 ms`; empty when informational. */
+  readonly target?: string;
+  readonly ok?: boolean;
+  readonly detail?: string;
+}
+
+const only = process.argv[2];
+const dir = 'test/bench';
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts') && (!only || f.includes(only)))
+  .sort();
+const rows: BenchResult[] = [];
+for (const f of files) {
+  const mod = (await import(pathToFileURL(join(process.cwd(), dir, f)).href)) as { default: () => Promise<BenchResult[]> };
+  process.stderr.write(`bench: ${f} …\n`);
+  rows.push(...(await mod.default()));
+}
+console.log(`\nnpm run bench   (node ${process.version}, ${new Date().toISOString()})\n`);
+for (const r of rows) {
+  const verdict = r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED';
+  console.log(`${r.name.padEnd(60)} ${String(Math.round(r.value * 100) / 100).padStart(10)} ${r.unit.padEnd(6)} ${(r.target ?? '').padEnd(12)} ${verdict}${r.detail ? `  ${r.detail}` : ''}`);
+}
