@@ -1,0 +1,57 @@
+// Ports: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
+// (adapters/), the simulator and tests provide fakes. Keep these small and stable.
+
+/** Injected time source; core logic never reads the wall clock itself. */
+export interface Clock {
+  /** Milliseconds, monotonic enough for intervals (tests may drive it by hand). */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+
+/** A member's serving state at the traffic layer (HAProxy server state, nginx upstream, DNS record). */
+export type ServingState = 'ready' | 'drain' | 'maint';
+
+export interface MemberTraffic {
+  readonly state: ServingState;
+  /** 0–256 (HAProxy scale); 0 means no new traffic. */
+  readonly weight: number;
+  /** The traffic layer's own health-check verdict, when it has one (second vantage point). */
+  readonly checkUp?: boolean;
+}
+
+/** Moves traffic between members: HAProxy runtime API, nginx upstream file, or DNS (RFC 2136). */
+export interface TrafficSwitch {
+  readonly kind: 'haproxy' | 'nginx' | 'dns' | 'none';
+  /** Sets one member's state and weight everywhere it is configured and confirms it by reading back. */
+  set(member: string, state: ServingState, weight?: number, signal?: AbortSignal): Promise<void>;
+  /** What the traffic layer currently has, per member. */
+  observe(signal?: AbortSignal): Promise<Record<string, MemberTraffic>>;
+}
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface Alert {
+  /** Alert name, e.g. `FederationMemberUnhealthy`. */
+  readonly name: string;
+  readonly severity: Severity;
+  /** Identifying labels (member, app, …); name + labels identify the alert for resolve. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly summary: string;
+  readonly description?: string;
+}
+
+/** Sends alerts (Alertmanager v2 API, plain webhooks). */
+export interface Alerter {
+  fire(alert: Alert, signal?: AbortSignal): Promise<void>;
+  resolve(alert: Alert, signal?: AbortSignal): Promise<void>;
+}
+
+/** A scalar PromQL source. */
+export interface MetricsSource {
+  /**
+   * Evaluates an instant query. Resolves to the scalar (sum of a one-sample vector or a scalar);
+   * `undefined` when the result is empty. Rejects on HTTP/transport/query errors. May resolve NaN.
+   */
+  query(promql: string, signal?: AbortSignal): Promise<number | undefined>;
+}
