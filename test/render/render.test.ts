@@ -266,6 +266,8 @@ describe('front HAProxy', () => {
     expect(cfg).toMatch(/stats socket \/run\/haproxy\/admin\.sock .*level admin/);
     expect(lines(cfg, /^\s*server /)).toContain('server sh1-b 10.20.2.101:3306 check weight 100');
     expect(renderFrontHaproxy(frontInputFromSite(sh1, { socketPath: '/tmp/x.sock' }))).toContain('stats socket /tmp/x.sock ');
+    expect(lines(cfg, /http-check send/)).toEqual(['http-check send meth GET uri / ver HTTP/1.1 hdr Host sh1.example.com']);
+    expect(renderFrontHaproxy(frontInputFromSite(sh1, { healthCheck: { path: '/healthz', inter: '1s' } }))).toContain('http-check send meth GET uri /healthz\n');
   });
 
   it('refuses duplicate servers, duplicate backends, shared ports and bad names', () => {
