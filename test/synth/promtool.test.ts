@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 describe('promtool check rules', () => {
-  it.each(['bj1', 'sh1', 'customer-airgap'])('every PrometheusRule of examples/%s.yaml', async (name, ctx) => {
+  it.for(['bj1', 'sh1', 'customer-airgap'])('every PrometheusRule of examples/%s.yaml', async (name, ctx) => {
     requireTools(ctx, ['promtool']);
     const r = await loadSite(`examples/${name}.yaml`);
     if (!r.ok) throw new Error('example invalid');
@@ -28,7 +28,7 @@ describe('promtool check rules', () => {
     dirs.push(dir);
     for (const [i, rule] of rules.entries()) {
       const file = join(dir, `rules-${i}.yaml`);
-      await writeFile(file, stringify((rule as { spec: unknown }).spec));
+      await writeFile(file, stringify((rule as unknown as { spec: unknown }).spec));
       const res = await run('promtool', ['check', 'rules', file], { timeoutMs: 30_000 });
       expect(res.stdout + res.stderr, file).toMatch(/SUCCESS: \d+ rules found/);
       expect(res.code).toBe(0);

@@ -69,7 +69,7 @@ describe.each(examples)('examples/%s', (file) => {
       const defaults = objs.filter((o) => o.kind === 'StorageClass' && (o.metadata.annotations as Record<string, string>)['storageclass.kubernetes.io/is-default-class'] === 'true');
       expect(defaults).toHaveLength(1);
       const torPeers = objs.filter((o) => o.kind === 'BGPPeer' && o.metadata.name.startsWith('tor-'));
-      expect(torPeers.map((p) => (p as { spec: { peerIP: string } }).spec.peerIP).sort()).toEqual(site.spec.network.routers.map((r) => r.address).sort());
+      expect(torPeers.map((p) => (p as unknown as { spec: { peerIP: string } }).spec.peerIP).sort()).toEqual(site.spec.network.routers.map((r) => r.address).sort());
       const reflectors = site.spec.network.routeReflectors.filter((r) => cluster.nodes.some((n) => n.name === r));
       const bgp = objs.find((o) => o.kind === 'BGPConfiguration') as { spec: { nodeToNodeMeshEnabled: boolean } } | undefined;
       expect(bgp?.spec.nodeToNodeMeshEnabled).toBe(reflectors.length === 0);
