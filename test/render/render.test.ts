@@ -120,8 +120,12 @@ describe('edge keepalived', () => {
 
   it('names the node and the fix when asked for a non-edge node', () => {
     expect(() => renderEdgeKeepalived(bj1, cluster, node(bj1, 'bj1-a-w1').node)).toThrow(
-      /node "bj1-a-w1" is not a edge node of cluster "bj1-a": give it the edge role or render for one of bj1-a-e1, bj1-a-e2/,
+      /node "bj1-a-w1" is not an edge node of cluster "bj1-a": give it the edge role or render for one of bj1-a-e1, bj1-a-e2/,
     );
+  });
+
+  it('names the node when asked for a non-master API VIP config', () => {
+    expect(() => apiKeepalivedInput(bj1, cluster, e1)).toThrow(/node "bj1-a-e1" is not a master node of cluster "bj1-a": give it the master role/);
   });
 
   it('a master+edge node gets two keepalived configs with distinct instances and VRIDs', () => {
