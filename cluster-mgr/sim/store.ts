@@ -330,15 +330,22 @@ export class Store {
     if (old.metadata.namespace) next.metadata.namespace = old.metadata.namespace;
     for (const k of ['uid', 'creationTimestamp', 'generation', 'resourceVersion']) next.metadata[k] = old.metadata[k];
     if (old.status !== undefined) next.status = old.status;
-    const managed: ManagedEntry[] = [];
-    for (const { e, f } of others) {
-      for (const k of [...f]) if (lost.has(k)) f.delete(k);
-      if (f.size > 0) managed.push({ ...e, fieldsV1: encodeFieldsV1(f) });
-    }
     const mine = this.entry(res, opts.manager, 'Apply', fields);
     const prevEntry = entries.find((e) => e.manager === opts.manager && e.operation === 'Apply');
     if (prevEntry && deepEqual(prevEntry.fieldsV1, mine.fieldsV1)) mine.time = prevEntry.time;
-    managed.push(mine);
+    // Keep the entries' order stable so that re-applying an unchanged config is a no-op.
+    const managed: ManagedEntry[] = [];
+    for (const e of entries) {
+      if (e === prevEntry) {
+        managed.push(mine);
+        continue;
+      }
+      const o = others.find((x) => x.e === e);
+      if (!o) continue;
+      for (const k of [...o.f]) if (lost.has(k)) o.f.delete(k);
+      if (o.f.size > 0) managed.push(lost.size > 0 ? { ...e, fieldsV1: encodeFieldsV1(o.f) } : e);
+    }
+    if (!prevEntry) managed.push(mine);
     return this.finishUpdate(res, old, next, {}, managed);
   }
 
