@@ -257,9 +257,9 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     federationFile,
     simFile,
     ...(haproxyFile ? { haproxyFile } : {}),
-    setFault: (name, mode, o) => {
-      if (!FAULT_MODES.includes(mode)) return Promise.reject(new Error(`unknown fault mode "${mode}": expected one of ${FAULT_MODES.join(', ')}`));
-      return get(name).setFault(mode, o);
+    setFault: async (name, mode, o) => {
+      if (!FAULT_MODES.includes(mode)) throw new Error(`unknown fault mode "${mode}": expected one of ${FAULT_MODES.join(', ')}`);
+      await get(name).setFault(mode, o);
     },
     member: get,
     stop: async () => {

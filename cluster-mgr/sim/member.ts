@@ -188,11 +188,11 @@ export class SimMember {
     if (!this.gate(res, true, run)) run();
   }
 
-  /** Number of Ready pods outside the system namespaces (optionally only in `namespace`). */
+  /** Number of Ready pods outside the kube-* namespaces (or only in `namespace`). */
   readyPods(namespace?: string): number {
     return this.store
       .list(PODS, namespace)
-      .filter((p) => !SYSTEM_NAMESPACES.includes(p.metadata.namespace) || namespace)
+      .filter((p) => namespace || !String(p.metadata.namespace).startsWith('kube-'))
       .filter((p) => ((p.status?.conditions ?? []) as KObject[]).some((c) => c.type === 'Ready' && c.status === 'True')).length;
   }
 
