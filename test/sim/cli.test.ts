@@ -33,7 +33,7 @@ describe('cluster-mgr sim', () => {
       for (const m of Object.values(simJson.members) as { api: string; ingress: string; fault: string }[]) {
         for (const u of [m.api, m.ingress, m.fault]) expect(new URL(u).hostname).toBe('127.0.0.1');
         expect(await (await fetch(`${m.api}/readyz`, { signal: AbortSignal.timeout(3000) })).text()).toBe('ok');
-        expect((await (await fetch(m.fault, { signal: AbortSignal.timeout(3000) })).json()).mode).toBe('none');
+        expect(((await (await fetch(m.fault, { signal: AbortSignal.timeout(3000) })).json()) as { mode: string }).mode).toBe('none');
       }
       const kc = parse(await readFile(join(out, 'kubeconfigs', 'west.yaml'), 'utf8'));
       expect(kc['current-context']).toBe('west');
