@@ -1,5 +1,59 @@
+// `cluster-mgr run --config FILE [--listen ADDR] [--apps DIR]`: the federation daemon. Runs until
+// SIGTERM/SIGINT, then stops watches, drains workers, releases the lease and exits 0.
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { ExitCode } from '../../scripts/cli/exit';
+import { action } from '../../scripts/cli/program';
+import { formatError, loadAppsDir, loadFederation, type PositionedError } from '../config/index';
+import { runDaemon } from '../daemon/main';
+import { parseListen } from '../server/index';
+
+const Options = z.strictObject({ config: z.string().min(1), listen: z.string().default('127.0.0.1:9464'), apps: z.string().min(1).optional() });
+
+function fail(errors: readonly PositionedError[], what: string): number {
+  for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
+  process.stderr.write(`${what}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
+  return ExitCode.BadInput;
+}
 
 export function registerRun(program: Command): void {
-  program.command('run').description('(not implemented yet)');
+  program
+    .command('run')
+    .description('the federation daemon: spreads replicas, propagates objects, fails over; runs until SIGTERM')
+    .requiredOption('--config <file>', 'Federation YAML')
+    .option('--listen <addr>', 'HTTP address for / /healthz /readyz /metrics /api/state', '127.0.0.1:9464')
+    .option('--apps <dir>', 'folder of FederatedApp documents (watched)')
+    .action(
+      action(async (raw: unknown) => {
+        const opts = Options.parse(raw);
+        const listen = parseListen(opts.listen);
+        if (!listen) {
+          process.stderr.write(`error: --listen ${JSON.stringify(opts.listen)} is not HOST:PORT (e.g. 127.0.0.1:9464)\n`);
+          return ExitCode.BadInput;
+        }
+        const fed = await loadFederation(opts.config);
+        if (!fed.ok) return fail(fed.errors, opts.config);
+        const apps = [...fed.value.spec.apps];
+        if (opts.apps) {
+          const more = await loadAppsDir(opts.apps, fed.value.spec.members.map((m) => m.name));
+          if (!more.ok) return fail(more.errors, opts.apps);
+          apps.push(...more.value);
+        }
+        let running;
+        try {
+          running = await runDaemon({ federation: fed.value, configFile: opts.config, apps, ...(opts.apps ? { appsDir: opts.apps } : {}), listen });
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          process.stderr.write(`error: cannot start: ${e.code === 'EADDRINUSE' ? `--listen ${opts.listen} is already in use` : e.message}\n`);
+          return e.code === 'EADDRINUSE' ? ExitCode.BadInput : ExitCode.Failed;
+        }
+        await new Promise<void>((resolve) => {
+          const onSignal = () => resolve();
+          process.once('SIGTERM', onSignal);
+          process.once('SIGINT', onSignal);
+        });
+        await running.stop();
+        return ExitCode.Ok;
+      }),
+    );
 }

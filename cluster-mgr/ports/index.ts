@@ -55,3 +55,58 @@ export interface MetricsSource {
    */
   query(promql: string, signal?: AbortSignal): Promise<number | undefined>;
 }
+
+// --- Member clusters (added with the control loop; adapters/kube.ts implements it over client-node).
+
+/** cpu in cores, memory in bytes, pods as a count. */
+export interface ResourceAmounts {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly pods: number;
+}
+
+/** Capacity observed by a member's informers. */
+export interface ClusterCapacity {
+  /** Allocatable of Ready, schedulable nodes. */
+  readonly allocatable: ResourceAmounts;
+  /** Requests of non-terminal pods bound to those nodes. */
+  readonly allocated: ResourceAmounts;
+  readonly readyNodes: number;
+  readonly nodes: number;
+}
+
+/** A Deployment cluster-mgr owns on a member (label `app.kubernetes.io/managed-by: cluster-mgr`). */
+export interface OwnedDeployment {
+  readonly namespace: string;
+  readonly name: string;
+  /** `namespace/app` of the FederatedApp it belongs to. */
+  readonly app: string;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  /** Template hash annotation written by cluster-mgr. */
+  readonly templateHash?: string;
+}
+
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** A Kubernetes object as plain JSON. */
+export type KubeObject = Record<string, unknown> & { metadata?: Record<string, unknown> };
+
+/** One member cluster's API, as the daemon uses it. Every call is bounded by a timeout. */
+export interface ClusterApi {
+  readonly name: string;
+  /** Starts list+watch informers (Nodes, Pods, owned Deployments) until `signal` aborts. */
+  start(signal: AbortSignal): void;
+  /** All informers have listed at least once. */
+  synced(): boolean;
+  capacity(): ClusterCapacity;
+  owned(): readonly OwnedDeployment[];
+  /** `/readyz` plus at least one Ready, schedulable node. */
+  probe(signal?: AbortSignal): Promise<ProbeResult>;
+  /** Server-side apply (field manager `cluster-mgr`, force). */
+  apply(obj: KubeObject, signal?: AbortSignal): Promise<void>;
+  get(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<KubeObject | undefined>;
+  /** Create (no resourceVersion) or replace (with it); resolves false on 409 Conflict/AlreadyExists. */
+  write(obj: KubeObject, signal?: AbortSignal): Promise<boolean>;
+  delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<void>;
+}

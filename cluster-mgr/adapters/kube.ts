@@ -1,0 +1,476 @@
+// ClusterApi over a member's kubeconfig. @kubernetes/client-node's KubeConfig loads the kubeconfig
+// and authenticates requests (client certs, tokens, exec plugins via applyToHTTPSOptions); requests
+// themselves go through node:http(s) so that every call has a hard timeout and an AbortSignal.
+// Informers: list + watch (bookmarks), relist on 410 Gone, capped exponential backoff with jitter.
+import { KubeConfig } from '@kubernetes/client-node';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { parseQuantity } from '../../infra/site/units';
+import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeResult, ResourceAmounts } from '../ports/index';
+
+export const FIELD_MANAGER = 'cluster-mgr';
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const APP_LABEL = 'flotilla.dev/federated-app';
+export const APP_NAMESPACE_LABEL = 'flotilla.dev/federated-app-namespace';
+export const TEMPLATE_HASH = 'flotilla.dev/template-hash';
+
+export class KubeError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = 'KubeError';
+  }
+}
+
+export interface KubeClientOptions {
+  readonly name: string;
+  readonly kubeconfig: string;
+  readonly context?: string;
+  /** Per-request timeout (ms). */
+  readonly timeoutMs: number;
+  /** Watch idle limit: no byte (event or bookmark) for this long → reconnect. @default 30 s */
+  readonly watchIdleMs?: number;
+  /** Backoff cap for informer errors. @default 5 s */
+  readonly maxBackoffMs?: number;
+  readonly log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const PLURALS: Record<string, string> = {
+  Namespace: 'namespaces',
+  Node: 'nodes',
+  Pod: 'pods',
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  PersistentVolumeClaim: 'persistentvolumeclaims',
+  Deployment: 'deployments',
+  Lease: 'leases',
+};
+
+/** REST path of an object (or its collection when name is undefined). */
+export function objectPath(apiVersion: string, kind: string, namespace: string | undefined, name?: string): string {
+  const plural = PLURALS[kind] ?? `${kind.toLowerCase()}s`;
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = namespace && kind !== 'Namespace' && kind !== 'Node' ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+/** Sleeps for `ms` unless `signal` aborts first (resolves either way). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Capped exponential backoff with full jitter: random in [base/2, base], base = min(cap, 200 ms × 2^attempt). */
+export function backoffMs(attempt: number, capMs: number, random = Math.random): number {
+  const base = Math.min(capMs, 200 * 2 ** Math.min(attempt, 20));
+  return base / 2 + random() * (base / 2);
+}
+
+interface Response {
+  status: number;
+  body: string;
+}
+
+export class KubeClient {
+  private readonly kc = new KubeConfig();
+  private readonly server: URL;
+
+  constructor(readonly opts: KubeClientOptions) {
+    this.kc.loadFromFile(opts.kubeconfig);
+    if (opts.context) this.kc.setCurrentContext(opts.context);
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new KubeError(`kubeconfig ${opts.kubeconfig}: no current cluster`);
+    this.server = new URL(cluster.server);
+  }
+
+  private async requestOptions(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
+    const o: RequestOptions & { headers: Record<string, string> } = {
+      method,
+      hostname: this.server.hostname,
+      port: this.server.port || (this.server.protocol === 'https:' ? 443 : 80),
+      path: `${this.server.pathname.replace(/\/$/, '')}${path}`,
+      headers: { Accept: 'application/json', 'User-Agent': 'cluster-mgr', ...headers },
+    };
+    if (this.server.protocol === 'https:') {
+      await this.kc.applyToHTTPSOptions(o);
+    } else {
+      // client-node refuses plain http without skipTLSVerify; loopback/test servers use it, so a
+      // static bearer token is the only credential sent there.
+      const token = this.kc.getCurrentUser()?.token;
+      if (token) o.headers.Authorization = `Bearer ${token}`;
+    }
+    return o;
+  }
+
+  private send(opts: RequestOptions, body: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const fn = this.server.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = fn(opts, resolve);
+      const timer = setTimeout(() => req.destroy(new KubeError(`${opts.method} ${opts.path}: timed out after ${timeoutMs} ms`, undefined, 'Timeout')), timeoutMs);
+      const onAbort = () => req.destroy(new KubeError('aborted', undefined, 'Aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(err instanceof KubeError ? err : new KubeError(`${opts.method} ${opts.path}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      });
+      req.on('response', (res) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        res.on('error', () => undefined);
+      });
+      req.end(body);
+    });
+  }
+
+  /** One request with a deadline covering the whole response body. */
+  async request(method: string, path: string, init: { body?: unknown; contentType?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Response> {
+    const timeoutMs = init.timeoutMs ?? this.opts.timeoutMs;
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const headers: Record<string, string> = body !== undefined ? { 'Content-Type': init.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {};
+    const opts = await this.requestOptions(method, path, headers);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const res = await this.send(opts, body, timeoutMs, signal);
+    const text = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const onAbort = () => {
+        res.destroy();
+        reject(new KubeError(`${method} ${path}: timed out reading the response after ${timeoutMs} ms`, undefined, 'Timeout'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      res.on('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(new KubeError(`${method} ${path}: ${err.message}`));
+      });
+    });
+    return { status: res.statusCode ?? 0, body: text };
+  }
+
+  /** JSON request; non-2xx becomes a KubeError carrying the Status reason. */
+  async json<T = KubeObject>(method: string, path: string, init: Parameters<KubeClient['request']>[2] = {}): Promise<T> {
+    const r = await this.request(method, path, init);
+    if (r.status < 200 || r.status >= 300) {
+      let reason: string | undefined;
+      let message = r.body.slice(0, 300);
+      try {
+        const s = JSON.parse(r.body) as { reason?: string; message?: string };
+        reason = s.reason;
+        message = s.message ?? message;
+      } catch {
+        // not a Status
+      }
+      throw new KubeError(`${method} ${path}: ${r.status} ${reason ?? ''} ${message}`.trim(), r.status, reason);
+    }
+    return (r.body ? JSON.parse(r.body) : {}) as T;
+  }
+
+  /**
+   * Streams a watch; calls `onEvent` per event. Resolves when the server ends the stream; rejects on
+   * errors, idle (no bytes for watchIdleMs) or abort.
+   */
+  async watch(path: string, onEvent: (e: { type: string; object: KubeObject }) => void, signal: AbortSignal): Promise<void> {
+    const opts = await this.requestOptions('GET', path, {});
+    const res = await this.send(opts, undefined, this.opts.timeoutMs, signal);
+    if (res.statusCode !== 200) {
+      const body = await new Promise<string>((resolve) => {
+        let s = '';
+        res.on('data', (c: Buffer) => (s += c.toString()));
+        res.on('end', () => resolve(s));
+        res.on('error', () => resolve(s));
+      });
+      throw new KubeError(`watch ${path}: ${res.statusCode} ${body.slice(0, 200)}`, res.statusCode);
+    }
+    const idleMs = this.opts.watchIdleMs ?? 30_000;
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      let idle = setTimeout(onIdle, idleMs);
+      function onIdle() {
+        res.destroy();
+        reject(new KubeError(`watch ${path}: idle for ${idleMs} ms`, undefined, 'Timeout'));
+      }
+      const onAbort = () => {
+        clearTimeout(idle);
+        res.destroy();
+        resolve();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      res.on('data', (c: Buffer) => {
+        clearTimeout(idle);
+        idle = setTimeout(onIdle, idleMs);
+        buf += c.toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          try {
+            onEvent(JSON.parse(line) as { type: string; object: KubeObject });
+          } catch (err) {
+            res.destroy();
+            clearTimeout(idle);
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+            return;
+          }
+        }
+      });
+      res.on('end', () => {
+        clearTimeout(idle);
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      res.on('error', (err) => {
+        clearTimeout(idle);
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      });
+    });
+  }
+}
+
+class Gone extends Error {}
+
+/** list + watch cache of one collection. */
+export class Informer {
+  readonly items = new Map<string, KubeObject>();
+  synced = false;
+  private attempt = 0;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly path: string,
+    private readonly query: string,
+    private readonly onChange: () => void,
+    private readonly what: string,
+  ) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    const log = this.client.opts.log;
+    while (!signal.aborted) {
+      try {
+        const list = await this.client.json<{ metadata: { resourceVersion: string }; items: KubeObject[] }>('GET', `${this.path}?${this.query}`, { signal });
+        this.items.clear();
+        for (const o of list.items) this.items.set(key(o), o);
+        this.synced = true;
+        this.onChange();
+        let rv = list.metadata.resourceVersion;
+        // watch until 410 (relist) or an error (backoff, then relist)
+        for (;;) {
+          if (signal.aborted) return;
+          const q = `${this.query}${this.query ? '&' : ''}watch=1&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion=${encodeURIComponent(rv)}`;
+          await this.client.watch(`${this.path}?${q}`, (e) => {
+            if (e.type === 'ERROR') {
+              const st = e.object as { code?: number; message?: string };
+              if (st.code === 410) throw new Gone(st.message ?? 'gone');
+              throw new KubeError(`watch error: ${st.message ?? JSON.stringify(st)}`, st.code);
+            }
+            const m = e.object.metadata as { resourceVersion?: string } | undefined;
+            if (m?.resourceVersion) rv = m.resourceVersion;
+            if (e.type === 'BOOKMARK') return;
+            if (e.type === 'DELETED') this.items.delete(key(e.object));
+            else this.items.set(key(e.object), e.object);
+            this.attempt = 0;
+            this.onChange();
+          }, signal);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof Gone || (err instanceof KubeError && err.status === 410)) {
+          log?.('debug', `${this.what}: resourceVersion too old, relisting`, { member: this.client.opts.name });
+          continue;
+        }
+        const wait = backoffMs(this.attempt++, this.client.opts.maxBackoffMs ?? 5000);
+        log?.('debug', `${this.what}: ${(err as Error).message}; retrying in ${Math.round(wait)} ms`, { member: this.client.opts.name });
+        await sleep(wait, signal);
+      }
+    }
+  }
+}
+
+const key = (o: KubeObject): string => {
+  const m = o.metadata as { namespace?: string; name?: string } | undefined;
+  return `${m?.namespace ?? ''}/${m?.name ?? ''}`;
+};
+
+const q = (v: unknown): number => (typeof v === 'string' || typeof v === 'number' ? (parseQuantity(v) ?? 0) : 0);
+
+type Containers = { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }[];
+
+/** Requests of a pod (limits stand in for missing requests, as the API server defaults them). */
+export function podRequests(pod: KubeObject): ResourceAmounts {
+  const spec = pod.spec as { containers?: Containers } | undefined;
+  let cpu = 0;
+  let memory = 0;
+  for (const c of spec?.containers ?? []) {
+    cpu += q(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
+    memory += q(c.resources?.requests?.memory ?? c.resources?.limits?.memory);
+  }
+  return { cpu, memory, pods: 1 };
+}
+
+const nodeReady = (n: KubeObject): boolean => {
+  const status = n.status as { conditions?: { type: string; status: string }[] } | undefined;
+  const spec = n.spec as { unschedulable?: boolean } | undefined;
+  return !spec?.unschedulable && (status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+};
+
+/** Capacity from node and pod caches: allocatable − requests of non-terminal pods, Ready schedulable nodes. */
+export function capacityOf(nodes: Iterable<KubeObject>, pods: Iterable<KubeObject>): ClusterCapacity {
+  const ready = new Set<string>();
+  let count = 0;
+  const alloc = { cpu: 0, memory: 0, pods: 0 };
+  for (const n of nodes) {
+    count++;
+    if (!nodeReady(n)) continue;
+    ready.add(String((n.metadata as { name?: string }).name));
+    const a = (n.status as { allocatable?: Record<string, unknown> } | undefined)?.allocatable ?? {};
+    alloc.cpu += q(a.cpu);
+    alloc.memory += q(a.memory);
+    alloc.pods += q(a.pods);
+  }
+  const used = { cpu: 0, memory: 0, pods: 0 };
+  for (const p of pods) {
+    const node = (p.spec as { nodeName?: string } | undefined)?.nodeName;
+    const phase = (p.status as { phase?: string } | undefined)?.phase;
+    if (!node || !ready.has(node) || phase === 'Succeeded' || phase === 'Failed') continue;
+    const r = podRequests(p);
+    used.cpu += r.cpu;
+    used.memory += r.memory;
+    used.pods += 1;
+  }
+  return { allocatable: alloc, allocated: used, readyNodes: ready.size, nodes: count };
+}
+
+/** The ClusterApi of one member. */
+export class KubeMember implements ClusterApi {
+  readonly name: string;
+  readonly client: KubeClient;
+  private readonly nodes: Informer;
+  private readonly pods: Informer;
+  private readonly deployments: Informer;
+  private cachedCapacity: ClusterCapacity | undefined;
+  private cachedOwned: OwnedDeployment[] | undefined;
+
+  constructor(opts: KubeClientOptions & { onChange?: () => void }) {
+    this.name = opts.name;
+    this.client = new KubeClient(opts);
+    const capChanged = () => {
+      this.cachedCapacity = undefined;
+      opts.onChange?.();
+    };
+    this.nodes = new Informer(this.client, '/api/v1/nodes', '', capChanged, 'nodes');
+    this.pods = new Informer(this.client, '/api/v1/pods', '', capChanged, 'pods');
+    this.deployments = new Informer(
+      this.client,
+      '/apis/apps/v1/deployments',
+      `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`,
+      () => {
+        this.cachedOwned = undefined;
+        opts.onChange?.();
+      },
+      'deployments',
+    );
+  }
+
+  start(signal: AbortSignal): void {
+    for (const inf of [this.nodes, this.pods, this.deployments]) void inf.run(signal);
+  }
+
+  synced(): boolean {
+    return this.nodes.synced && this.pods.synced && this.deployments.synced;
+  }
+
+  capacity(): ClusterCapacity {
+    this.cachedCapacity ??= capacityOf(this.nodes.items.values(), this.pods.items.values());
+    return this.cachedCapacity;
+  }
+
+  owned(): readonly OwnedDeployment[] {
+    this.cachedOwned ??= [...this.deployments.items.values()].map((d) => {
+      const m = d.metadata as { namespace: string; name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+      const spec = d.spec as { replicas?: number } | undefined;
+      const status = d.status as { readyReplicas?: number } | undefined;
+      return {
+        namespace: m.namespace,
+        name: m.name,
+        app: `${m.labels?.[APP_NAMESPACE_LABEL] ?? m.namespace}/${m.labels?.[APP_LABEL] ?? m.name}`,
+        replicas: spec?.replicas ?? 1,
+        readyReplicas: status?.readyReplicas ?? 0,
+        ...(m.annotations?.[TEMPLATE_HASH] ? { templateHash: m.annotations[TEMPLATE_HASH] } : {}),
+      };
+    });
+    return this.cachedOwned;
+  }
+
+  async probe(signal?: AbortSignal): Promise<ProbeResult> {
+    try {
+      const r = await this.client.request('GET', '/readyz', { signal });
+      if (r.status !== 200) return { ok: false, reason: `readyz: HTTP ${r.status}` };
+      if (this.nodes.synced) {
+        if (this.capacity().readyNodes === 0) return { ok: false, reason: 'no Ready, schedulable node' };
+      } else {
+        const list = await this.client.json<{ items: KubeObject[] }>('GET', '/api/v1/nodes', { signal });
+        if (!list.items.some(nodeReady)) return { ok: false, reason: 'no Ready, schedulable node' };
+      }
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+  }
+
+  async apply(obj: KubeObject, signal?: AbortSignal): Promise<void> {
+    const m = obj.metadata as { namespace?: string; name: string };
+    const path = objectPath(String(obj.apiVersion), String(obj.kind), m.namespace, m.name);
+    await this.client.json('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, { body: obj, contentType: 'application/apply-patch+yaml', signal });
+  }
+
+  async get(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<KubeObject | undefined> {
+    try {
+      return await this.client.json('GET', objectPath(apiVersion, kind, namespace, name), { signal });
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async write(obj: KubeObject, signal?: AbortSignal): Promise<boolean> {
+    const m = obj.metadata as { namespace?: string; name: string; resourceVersion?: string };
+    const apiVersion = String(obj.apiVersion);
+    const kind = String(obj.kind);
+    try {
+      if (m.resourceVersion) await this.client.json('PUT', objectPath(apiVersion, kind, m.namespace, m.name), { body: obj, signal });
+      else await this.client.json('POST', objectPath(apiVersion, kind, m.namespace), { body: obj, signal });
+      return true;
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 409) return false;
+      throw err;
+    }
+  }
+
+  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.json('DELETE', objectPath(apiVersion, kind, namespace, name), { signal });
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+// Loading the Federation file, FederatedApp documents and capacity files, with the same
+// `FILE:LINE:COL PATH: message` errors (exit 2) as `flotilla validate`.
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Issue } from '../../infra/site/checks';
+import { loadYamlFile, loadYamlText, type LoadResult, type PositionedError } from '../../infra/site/document';
+import { parseDuration } from '../../infra/site/units';
+import {
+  appFromDocument,
+  CapacitySchema,
+  FederatedAppSchema,
+  FederationSchema,
+  type App,
+  type Capacity,
+  type Federation,
+} from './schema';
+
+export * from './schema';
+export { formatError, type LoadResult, type PositionedError } from '../../infra/site/document';
+
+const show = (v: unknown): string => JSON.stringify(v);
+
+export interface LoadFederationOptions {
+  /** Check that every kubeconfig file is readable (run/plan do; pure validation may not). @default true */
+  readonly checkFiles?: boolean;
+}
+
+/** Resolves a path from the Federation file relative to the file's folder. */
+export function resolveFrom(configFile: string, p: string): string {
+  if (p.startsWith('~/')) return resolve(process.env.HOME ?? '/root', p.slice(2));
+  return isAbsolute(p) ? p : resolve(dirname(configFile), p);
+}
+
+function readable(file: string): string | undefined {
+  try {
+    if (statSync(file).isDirectory()) return 'is a directory, expected a kubeconfig file';
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  }
+}
+
+/** Cross-field checks over a schema-valid Federation. `file` resolves kubeconfig paths when checking files. */
+export function checkFederation(fed: Federation, file?: string): Issue[] {
+  const issues: Issue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const spec = fed.spec;
+  const names = new Map<string, number>();
+  const servers = new Map<string, number>();
+  spec.members.forEach((m, i) => {
+    if (names.has(m.name)) add(['spec', 'members', i, 'name'], `duplicate member name ${show(m.name)} (also spec.members[${names.get(m.name)}]): names must be unique`);
+    else names.set(m.name, i);
+    const server = m.traffic?.server ?? m.name;
+    if (servers.has(server)) {
+      add(['spec', 'members', i, 'traffic', 'server'], `traffic server ${show(server)} is already used by spec.members[${servers.get(server)}]: each member needs its own server name`);
+    } else servers.set(server, i);
+    if (file) {
+      const why = readable(resolveFrom(file, m.kubeconfig));
+      if (why) add(['spec', 'members', i, 'kubeconfig'], `cannot read kubeconfig ${show(m.kubeconfig)} (${resolveFrom(file, m.kubeconfig)}): ${why} — the path is relative to the Federation file`);
+    }
+  });
+  const known = [...names.keys()];
+  const knownText = `known members: ${known.join(', ')}`;
+  const checkMember = (path: (string | number)[], name: string | undefined) => {
+    if (name !== undefined && !names.has(name)) add(path, `unknown member ${show(name)}: ${knownText}`);
+  };
+  const h = spec.health;
+  const interval = parseDuration(h.interval)!;
+  if (interval <= 0) add(['spec', 'health', 'interval'], `interval ${show(h.interval)} must be longer than 0`);
+  if (parseDuration(h.timeout)! <= 0) add(['spec', 'health', 'timeout'], `timeout ${show(h.timeout)} must be longer than 0`);
+  if (spec.traffic?.haproxy && !spec.traffic.haproxy.socket && !spec.traffic.haproxy.address) {
+    add(['spec', 'traffic', 'haproxy'], 'haproxy needs "socket" (unix socket path) or "address" (host:port) of the runtime API');
+  }
+  const le = spec.leaderElection;
+  if (le) {
+    checkMember(['spec', 'leaderElection', 'member'], le.member);
+    if (parseDuration(le.renewDeadline)! >= parseDuration(le.leaseDuration)!) {
+      add(['spec', 'leaderElection', 'renewDeadline'], `renewDeadline ${show(le.renewDeadline)} must be shorter than leaseDuration ${show(le.leaseDuration)}`);
+    }
+    if (file && le.kubeconfig) {
+      const why = readable(resolveFrom(file, le.kubeconfig));
+      if (why) add(['spec', 'leaderElection', 'kubeconfig'], `cannot read kubeconfig ${show(le.kubeconfig)}: ${why}`);
+    }
+  }
+  if (spec.source) {
+    checkMember(['spec', 'source', 'member'], spec.source.member);
+    if (file && spec.source.kubeconfig) {
+      const why = readable(resolveFrom(file, spec.source.kubeconfig));
+      if (why) add(['spec', 'source', 'kubeconfig'], `cannot read kubeconfig ${show(spec.source.kubeconfig)}: ${why}`);
+    }
+  }
+  const apps = new Map<string, number>();
+  spec.apps.forEach((app, i) => {
+    const key = `${app.namespace}/${app.name}`;
+    if (apps.has(key)) add(['spec', 'apps', i, 'name'], `duplicate app ${show(key)} (also spec.apps[${apps.get(key)}]): namespace/name must be unique`);
+    else apps.set(key, i);
+    for (const issue of checkApp(app, known)) add(['spec', 'apps', i, ...issue.path], issue.message);
+  });
+  return issues;
+}
+
+/** Checks one app against the member list; paths are relative to the app. */
+export function checkApp(app: App, members: readonly string[]): Issue[] {
+  const issues: Issue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const knownText = `known members: ${members.join(', ')}`;
+  for (const [name, pc] of Object.entries(app.placement.perCluster)) {
+    if (!members.includes(name)) add(['placement', 'perCluster', name], `unknown member ${show(name)} in perCluster: ${knownText}`);
+    if (pc.min !== undefined && pc.max !== undefined && pc.min > pc.max) {
+      add(['placement', 'perCluster', name, 'min'], `min ${pc.min} is greater than max ${pc.max} for member ${show(name)}: set min ≤ max`);
+    }
+  }
+  (app.placement.clusters ?? []).forEach((name, j) => {
+    if (!members.includes(name)) add(['placement', 'clusters', j], `unknown member ${show(name)}: ${knownText}`);
+  });
+  if (app.autoscale && app.autoscale.min > app.autoscale.max) {
+    add(['autoscale', 'min'], `autoscale min ${app.autoscale.min} is greater than max ${app.autoscale.max}: set min ≤ max`);
+  }
+  const sel = app.template.spec.selector.matchLabels ?? {};
+  const podLabels = app.template.spec.template.metadata?.labels ?? {};
+  for (const [k, v] of Object.entries(sel)) {
+    if (podLabels[k] !== v) add(['template', 'spec', 'selector', 'matchLabels', k], `selector ${k}=${v} does not match the pod template's labels: add it to template.spec.template.metadata.labels`);
+  }
+  return issues;
+}
+
+/** Reads and validates a Federation file. */
+export function loadFederation(file: string, opts: LoadFederationOptions = {}): Promise<LoadResult<Federation>> {
+  const checkFiles = opts.checkFiles ?? true;
+  return loadYamlFile(FederationSchema, file, { checks: (f) => checkFederation(f, checkFiles ? file : undefined), what: 'Federation' });
+}
+
+export function parseFederation(text: string, file = '<federation>'): LoadResult<Federation> {
+  return loadYamlText(FederationSchema, text, file, { checks: (f) => checkFederation(f), what: 'Federation' });
+}
+
+/** Loads every `*.yaml|*.yml` FederatedApp document in `dir` (sorted by file name). */
+export async function loadAppsDir(dir: string, members: readonly string[]): Promise<LoadResult<App[]>> {
+  let files: string[];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+  } catch (err) {
+    return { ok: false, errors: [{ file: dir, line: 0, col: 0, path: '(dir)', message: `cannot read apps folder: ${(err as Error).message}` }] };
+  }
+  const apps: App[] = [];
+  const errors: PositionedError[] = [];
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const path = join(dir, f);
+    const r = await loadYamlFile(FederatedAppSchema, path, {
+      what: 'FederatedApp',
+      checks: (doc) => checkApp(appFromDocument(doc), members).map((i) => ({ path: ['spec', ...i.path], message: i.message })),
+    });
+    if (!r.ok) {
+      errors.push(...r.errors);
+      continue;
+    }
+    const app = appFromDocument(r.value);
+    const key = `${app.namespace}/${app.name}`;
+    if (seen.has(key)) {
+      errors.push({ file: path, line: 1, col: 1, path: 'metadata.name', message: `duplicate app ${show(key)} (also in ${seen.get(key)})` });
+      continue;
+    }
+    seen.set(key, path);
+    apps.push(app);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: apps };
+}
+
+/** Reads a capacity file (JSON, or YAML) for `plan`. */
+export function loadCapacity(file: string, members: readonly string[]): Promise<LoadResult<Capacity>> {
+  return loadYamlFile(CapacitySchema, file, {
+    what: 'capacity',
+    checks: (cap) => {
+      const issues: Issue[] = [];
+      for (const name of Object.keys(cap.clusters)) {
+        if (!members.includes(name)) issues.push({ path: ['clusters', name], message: `unknown member ${show(name)}: known members: ${members.join(', ')}` });
+      }
+      for (const [app, split] of Object.entries(cap.current)) {
+        if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(app)) issues.push({ path: ['current', app], message: `${show(app)} is not "namespace/app"` });
+        for (const name of Object.keys(split)) {
+          if (!members.includes(name)) issues.push({ path: ['current', app, name], message: `unknown member ${show(name)}: known members: ${members.join(', ')}` });
+        }
+      }
+      return issues;
+    },
+  });
+}

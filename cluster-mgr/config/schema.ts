@@ -1,0 +1,213 @@
+// The Federation file schema (`cluster-mgr run|plan --config`) and the FederatedApp document
+// (`--apps DIR`). The single source of truth for their shape; types come from z.infer.
+import { z } from 'zod';
+import { dnsLabel, duration } from '../../infra/site/schema';
+import { parseQuantity } from '../../infra/site/units';
+
+const show = (v: unknown): string => JSON.stringify(v);
+
+const API_VERSION = 'flotilla.dev/v1alpha1';
+
+const count = (what: string, min = 0, max = 1_000_000) =>
+  z
+    .number({ error: (iss) => `${what} must be a whole number, got ${show(iss.input)}` })
+    .int({ error: (iss) => `${what} ${show(iss.input)} must be a whole number` })
+    .min(min, { error: (iss) => `${what} ${show(iss.input)} must be at least ${min}` })
+    .max(max, { error: (iss) => `${what} ${show(iss.input)} is too large: expected at most ${max}` });
+
+const labels = z.record(z.string(), z.string());
+
+export const MemberSchema = z.strictObject({
+  /** Member cluster name (DNS-1123 label); used in logs, metrics, Deployment labels. */
+  name: dnsLabel,
+  /** Path to the member's kubeconfig, relative to the Federation file. */
+  kubeconfig: z.string().min(1),
+  /** kubeconfig context to use. @default - the kubeconfig's current-context */
+  context: z.string().min(1).optional(),
+  labels: labels.default({}),
+  /** This member's server name in the front load balancer backend(s). @default - the member name */
+  traffic: z.strictObject({ server: z.string().min(1) }).optional(),
+});
+export type Member = z.infer<typeof MemberSchema>;
+
+export const HealthSchema = z.strictObject({
+  interval: duration.default('1s'),
+  timeout: duration.default('800ms'),
+  failureThreshold: count('failureThreshold', 1, 100).default(3),
+  successThreshold: count('successThreshold', 1, 100).default(3),
+  failbackAfter: duration.default('60s'),
+  /** Replicas return to a recovered member in this many reconcile steps. @default 4 */
+  failbackSteps: count('failbackSteps', 1, 100).default(4),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+export const TrafficSchema = z.strictObject({
+  haproxy: z
+    .strictObject({
+      /** Runtime API unix socket. */
+      socket: z.string().min(1).optional(),
+      /** Runtime API over TCP, host:port. */
+      address: z.string().min(1).optional(),
+      backends: z.array(z.string().min(1)).min(1),
+    })
+    .optional(),
+  nginx: z
+    .strictObject({
+      upstreamFile: z.string().min(1),
+      upstream: z.string().min(1).optional(),
+      reload: z.array(z.string()).min(1),
+      test: z.array(z.string()).min(1).optional(),
+    })
+    .optional(),
+  dns: z
+    .strictObject({
+      server: z.string().min(1),
+      zone: z.string().min(1),
+      record: z.string().min(1),
+      tsigKeyFile: z.string().min(1),
+      ttl: count('ttl', 1, 86400).optional(),
+    })
+    .optional(),
+  /** Second vantage point for the split-brain guard. */
+  witness: z.strictObject({ url: z.url() }).optional(),
+});
+
+export const AlertingSchema = z.strictObject({
+  alertmanager: z.strictObject({ url: z.url() }).optional(),
+  webhooks: z.array(z.strictObject({ url: z.url() })).optional(),
+});
+
+export const LeaderElectionSchema = z.strictObject({
+  namespace: dnsLabel.default('flotilla-system'),
+  leaseName: dnsLabel.default('cluster-mgr'),
+  /** Member whose API server holds the Lease (the host cluster). @default - the first member */
+  member: dnsLabel.optional(),
+  /** A separate kubeconfig for the host cluster (relative to the Federation file). */
+  kubeconfig: z.string().min(1).optional(),
+  leaseDuration: duration.default('4s'),
+  renewDeadline: duration.default('3s'),
+  retryPeriod: duration.default('1s'),
+  /** Holder identity. @default - hostname + pid */
+  identity: z.string().min(1).optional(),
+});
+export type LeaderElection = z.infer<typeof LeaderElectionSchema>;
+
+/** Where `propagate` objects are read from. @default - the first member */
+export const SourceSchema = z.strictObject({
+  member: dnsLabel.optional(),
+  kubeconfig: z.string().min(1).optional(),
+});
+
+const requestQuantity = z.union([z.string(), z.number()]).refine((v) => parseQuantity(v) !== undefined, {
+  error: (iss) => `${show(iss.input)} is not a quantity: expected e.g. "500m", "512Mi", 2`,
+});
+
+const ContainerSchema = z.looseObject({
+  name: z.string().min(1),
+  image: z.string().min(1),
+  resources: z
+    .looseObject({
+      requests: z.record(z.string(), requestQuantity).optional(),
+      limits: z.record(z.string(), requestQuantity).optional(),
+    })
+    .optional(),
+});
+
+/** A Deployment as written for one cluster; only the fields cluster-mgr reads are checked. */
+export const DeploymentTemplateSchema = z.looseObject({
+  apiVersion: z.literal('apps/v1'),
+  kind: z.literal('Deployment'),
+  metadata: z.looseObject({ name: dnsLabel.optional(), labels: labels.optional(), annotations: labels.optional() }).optional(),
+  spec: z.looseObject({
+    selector: z.looseObject({ matchLabels: labels.optional() }),
+    template: z.looseObject({
+      metadata: z.looseObject({ labels: labels.optional() }).optional(),
+      spec: z.looseObject({ containers: z.array(ContainerSchema).min(1) }),
+    }),
+  }),
+});
+export type DeploymentTemplate = z.infer<typeof DeploymentTemplateSchema>;
+
+export const SPREADS = ['capacity', 'weighted', 'duplicate'] as const;
+export type SpreadStrategy = (typeof SPREADS)[number];
+
+export const PerClusterSchema = z.strictObject({
+  min: count('min').optional(),
+  max: count('max').optional(),
+  /** Static weight for `spread: weighted`. @default 1 */
+  weight: count('weight').optional(),
+});
+
+export const PlacementSchema = z.strictObject({
+  /** Members whose labels contain all of these. @default - every member */
+  clusterSelector: labels.optional(),
+  /** Explicit member names (intersected with clusterSelector). */
+  clusters: z.array(dnsLabel).optional(),
+  spread: z.enum(SPREADS).default('capacity'),
+  perCluster: z.record(z.string(), PerClusterSchema).default({}),
+});
+
+export const AutoscaleSchema = z.strictObject({
+  query: z.string().min(1),
+  targetPerReplica: z.number().positive(),
+  min: count('autoscale.min'),
+  max: count('autoscale.max'),
+  interval: duration.default('30s'),
+  tolerance: z.number().min(0).max(1).optional(),
+  scaleDownStabilization: duration.optional(),
+});
+
+export const PROPAGATE_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim'] as const;
+
+export const AppSpecBody = {
+  replicas: count('replicas'),
+  template: DeploymentTemplateSchema,
+  placement: PlacementSchema.prefault({}),
+  autoscale: AutoscaleSchema.optional(),
+  propagate: z.array(z.strictObject({ kind: z.enum(PROPAGATE_KINDS), name: dnsLabel })).default([]),
+};
+
+export const AppSchema = z.strictObject({ name: dnsLabel, namespace: dnsLabel.default('default'), ...AppSpecBody });
+export type App = z.infer<typeof AppSchema>;
+
+export const FederationSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Federation'),
+  metadata: z.strictObject({ name: dnsLabel }),
+  spec: z.strictObject({
+    members: z.array(MemberSchema).min(1),
+    health: HealthSchema.prefault({}),
+    traffic: TrafficSchema.optional(),
+    alerting: AlertingSchema.optional(),
+    prometheus: z.strictObject({ url: z.url() }).optional(),
+    leaderElection: LeaderElectionSchema.optional(),
+    source: SourceSchema.optional(),
+    apps: z.array(AppSchema).default([]),
+  }),
+});
+export type Federation = z.infer<typeof FederationSchema>;
+
+/** One app as its own document (`--apps DIR`, or a CR in the host cluster). */
+export const FederatedAppSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('FederatedApp'),
+  metadata: z.strictObject({ name: dnsLabel, namespace: dnsLabel.default('default') }),
+  spec: z.strictObject(AppSpecBody),
+});
+export type FederatedApp = z.infer<typeof FederatedAppSchema>;
+
+export function appFromDocument(doc: FederatedApp): App {
+  return { name: doc.metadata.name, namespace: doc.metadata.namespace, ...doc.spec };
+}
+
+// --- Capacity file (`cluster-mgr plan --capacity`).
+const resourceList = z.strictObject({ cpu: requestQuantity, memory: requestQuantity, pods: requestQuantity });
+
+export const CapacitySchema = z.strictObject({
+  clusters: z.record(
+    z.string(),
+    z.strictObject({ healthy: z.boolean().default(true), allocatable: resourceList, allocated: resourceList }),
+  ),
+  current: z.record(z.string(), z.record(z.string(), count('replicas'))).default({}),
+});
+export type Capacity = z.infer<typeof CapacitySchema>;

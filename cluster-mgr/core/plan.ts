@@ -1,0 +1,81 @@
+// Pure glue between the config model and divideReplicas: per-replica requests of an app, member
+// selection, and the whole what-if plan over a capacity snapshot.
+import { parseQuantity } from '../../infra/site/units';
+import type { App, Capacity, Member } from '../config/schema';
+import { divideReplicas, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
+
+/** Requests of one replica: the sum over the pod template's containers (pods = 1). */
+export function requestOf(app: App): Resources {
+  let cpu = 0;
+  let memory = 0;
+  for (const c of app.template.spec.template.spec.containers) {
+    const req = c.resources?.requests ?? {};
+    cpu += req.cpu !== undefined ? (parseQuantity(req.cpu) ?? 0) : 0;
+    memory += req.memory !== undefined ? (parseQuantity(req.memory) ?? 0) : 0;
+  }
+  return { cpu, memory, pods: 1 };
+}
+
+/** Whether the app's placement selects a member (labels ⊇ clusterSelector, and in `clusters` if given). */
+export function selects(app: App, member: Pick<Member, 'name' | 'labels'>): boolean {
+  const sel = app.placement.clusterSelector ?? {};
+  for (const [k, v] of Object.entries(sel)) if (member.labels[k] !== v) return false;
+  if (app.placement.clusters && !app.placement.clusters.includes(member.name)) return false;
+  return true;
+}
+
+export const appKey = (app: Pick<App, 'namespace' | 'name'>): string => `${app.namespace}/${app.name}`;
+
+export interface MemberCapacity {
+  readonly healthy: boolean;
+  readonly allocatable: Resources;
+  readonly allocated: Resources;
+}
+
+/** The SpreadInput for one app. */
+export function spreadInputFor(
+  app: App,
+  desired: number,
+  members: readonly Pick<Member, 'name' | 'labels'>[],
+  capacity: Readonly<Record<string, MemberCapacity | undefined>>,
+  current: Readonly<Record<string, number>>,
+): SpreadInput {
+  const zero: Resources = { cpu: 0, memory: 0, pods: 0 };
+  const spreadMembers: SpreadMember[] = members.map((m) => {
+    const cap = capacity[m.name];
+    const pc = app.placement.perCluster[m.name];
+    return {
+      name: m.name,
+      healthy: cap?.healthy ?? false,
+      selected: selects(app, m),
+      allocatable: cap?.allocatable ?? zero,
+      allocated: cap?.allocated ?? zero,
+      current: current[m.name] ?? 0,
+      ...(pc?.weight !== undefined ? { weight: pc.weight } : {}),
+      ...(pc?.min !== undefined ? { min: pc.min } : {}),
+      ...(pc?.max !== undefined ? { max: pc.max } : {}),
+    };
+  });
+  return { desired, strategy: app.placement.spread, request: requestOf(app), members: spreadMembers };
+}
+
+const res = (r: Capacity['clusters'][string]['allocatable']): Resources => ({
+  cpu: parseQuantity(r.cpu) ?? 0,
+  memory: parseQuantity(r.memory) ?? 0,
+  pods: parseQuantity(r.pods) ?? 0,
+});
+
+export type PlanEntry = Pick<SpreadResult, 'desired' | 'assignments' | 'unschedulable' | 'reasons' | 'unschedulableReason'>;
+
+/** `cluster-mgr plan`: the split for every app over a capacity snapshot (members missing from it are unhealthy). */
+export function planAll(apps: readonly App[], members: readonly Pick<Member, 'name' | 'labels'>[], cap: Capacity): Record<string, PlanEntry> {
+  const capacity: Record<string, MemberCapacity> = {};
+  for (const [name, c] of Object.entries(cap.clusters)) capacity[name] = { healthy: c.healthy, allocatable: res(c.allocatable), allocated: res(c.allocated) };
+  const out: Record<string, PlanEntry> = {};
+  for (const app of apps) {
+    const key = appKey(app);
+    const r = divideReplicas(spreadInputFor(app, app.replicas, members, capacity, cap.current[key] ?? {}));
+    out[key] = r;
+  }
+  return out;
+}

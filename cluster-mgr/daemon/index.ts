@@ -1,0 +1,583 @@
+// The federation daemon: probes members, runs the health state machine, reconciles every app from
+// OBSERVED state (informer caches + health), and writes only while it leads.
+//
+//   probe loop (every health.interval) ─► nextHealth ─► on Unhealthy: drain traffic, then reconcile
+//                                                     on Healthy again: replicas return (paced), then traffic ramps
+//   resync (every interval) + informer changes ─► WorkQueue(app key) ─► reconcileApp
+//
+// One root AbortController; stop(): stop probes/watches, drain workers, release the lease.
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { parseDuration } from '../../infra/site/units';
+import { APP_LABEL, APP_NAMESPACE_LABEL, MANAGED_BY, FIELD_MANAGER, TEMPLATE_HASH, sleep } from '../adapters/kube';
+import type { App, Federation } from '../config/schema';
+import { initialHealth, isServing, nextHealth, type HealthEvent, type HealthParams, type MemberHealth } from '../core/health';
+import { appKey, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
+import type { Alerter, ClusterApi, Clock, KubeObject, TrafficSwitch } from '../ports/index';
+import { systemClock } from '../ports/index';
+import { LeaderElector } from './leader';
+import { DaemonMetrics } from './metrics';
+import { WorkQueue } from './queue';
+
+export const noTraffic: TrafficSwitch = {
+  kind: 'none',
+  set: async () => undefined,
+  observe: async () => ({}),
+};
+export const noAlerts: Alerter = { fire: async () => undefined, resolve: async () => undefined };
+
+export interface DaemonOptions {
+  readonly federation: Federation;
+  /** Apps from the Federation file plus `--apps DIR`. */
+  readonly apps: readonly App[];
+  /** One ClusterApi per member, by member name. */
+  readonly members: ReadonlyMap<string, ClusterApi>;
+  /** The host cluster for the Lease (when leaderElection is configured). */
+  readonly host?: ClusterApi;
+  /** Where `propagate` objects are read from. @default - the first member */
+  readonly source?: ClusterApi;
+  readonly log: Logger;
+  readonly traffic?: TrafficSwitch;
+  readonly alerter?: Alerter;
+  readonly clock?: Clock;
+  /** Total per app from autoscaling (issue 6); absent → app.replicas. */
+  readonly desiredOverride?: (key: string) => number | undefined;
+  readonly workers?: number;
+}
+
+export interface StateEvent {
+  readonly at: string;
+  readonly type: string;
+  readonly member?: string;
+  readonly app?: string;
+  readonly message: string;
+}
+
+interface MemberState {
+  health: MemberHealth;
+  /** Traffic layer: what we last set. */
+  traffic: { state: 'ready' | 'drain' | 'maint'; weight: number };
+  /** Set while replicas return after recovery (paced). */
+  returning?: { since: number };
+  /** Traffic ramp after the replicas are back: start time (clock ms). */
+  ramp?: { from: number };
+  /** Drained (or drain attempted) since it went Unhealthy: replicas may move. */
+  drained: boolean;
+  lastProbeMs?: number;
+}
+
+interface AppStatus {
+  desired: number;
+  result?: SpreadResult;
+  applied: Record<string, number>;
+  /** Last time a returning member gained replicas (clock ms). */
+  pacedAt: Record<string, number>;
+  /** Member has its full (unpaced) share. */
+  full: Record<string, boolean>;
+  lastError?: string;
+}
+
+const FULL_WEIGHT = 256;
+
+export class Daemon {
+  private readonly root = new AbortController();
+  private readonly memberState = new Map<string, MemberState>();
+  private readonly appStatus = new Map<string, AppStatus>();
+  private apps = new Map<string, App>();
+  private readonly queue: WorkQueue;
+  private readonly events: StateEvent[] = [];
+  private readonly tasks: Promise<unknown>[] = [];
+  private readonly leader?: LeaderElector;
+  readonly metrics = new DaemonMetrics();
+  private readonly clock: Clock;
+  private readonly traffic: TrafficSwitch;
+  private readonly alerter: Alerter;
+  private readonly params: HealthParams;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly failbackAfterMs: number;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private changeTimer: NodeJS.Timeout | undefined;
+  private readonly lastCapacity = new Map<string, MemberCapacity>();
+
+  constructor(private readonly o: DaemonOptions) {
+    const h = o.federation.spec.health;
+    this.clock = o.clock ?? systemClock;
+    this.traffic = o.traffic ?? noTraffic;
+    this.alerter = o.alerter ?? noAlerts;
+    this.intervalMs = parseDuration(h.interval)!;
+    this.timeoutMs = parseDuration(h.timeout)!;
+    this.failbackAfterMs = parseDuration(h.failbackAfter)!;
+    this.params = { failureThreshold: h.failureThreshold, successThreshold: h.successThreshold, failbackAfterMs: this.failbackAfterMs };
+    for (const m of o.federation.spec.members) {
+      this.memberState.set(m.name, { health: initialHealth(this.clock.now()), traffic: { state: 'ready', weight: FULL_WEIGHT }, drained: false });
+    }
+    this.setApps(o.apps);
+    this.queue = new WorkQueue((key) => this.reconcile(key), {
+      concurrency: o.workers ?? 8,
+      maxBackoffMs: 10_000,
+      onError: (key, err, wait) => {
+        const st = this.appStatus.get(key);
+        if (st) st.lastError = (err as Error).message;
+        o.log.warn({ app: key, err: (err as Error).message, retryInMs: Math.round(wait) }, 'reconcile failed; backing off');
+      },
+    });
+    const le = o.federation.spec.leaderElection;
+    if (le && o.host) {
+      this.leader = new LeaderElector({
+        api: o.host,
+        namespace: le.namespace,
+        name: le.leaseName,
+        identity: le.identity ?? `${hostname()}-${process.pid}`,
+        leaseDurationMs: parseDuration(le.leaseDuration)!,
+        renewDeadlineMs: parseDuration(le.renewDeadline)!,
+        retryPeriodMs: parseDuration(le.retryPeriod)!,
+        clock: this.clock,
+        onChange: (leader) => {
+          this.metrics.leader.set(leader ? 1 : 0);
+          this.event('leader', leader ? 'became leader' : 'lost leadership');
+          if (leader) this.enqueueAll();
+        },
+        log: (level, msg, fields) => o.log[level](fields ?? {}, msg),
+      });
+    } else {
+      this.metrics.leader.set(1);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.root.signal;
+  }
+
+  isLeader(): boolean {
+    return this.leader ? this.leader.isLeader() : true;
+  }
+
+  /** Replaces the app set (config + apps folder); removed apps' Deployments are left in place. */
+  setApps(apps: readonly App[]): void {
+    this.apps = new Map(apps.map((a) => [appKey(a), a]));
+    for (const key of [...this.appStatus.keys()]) if (!this.apps.has(key)) this.appStatus.delete(key);
+    if (this.started) this.enqueueAll();
+  }
+
+  private event(type: string, message: string, extra: { member?: string; app?: string } = {}): void {
+    this.events.push({ at: new Date().toISOString(), type, message, ...extra });
+    if (this.events.length > 200) this.events.splice(0, this.events.length - 200);
+  }
+
+  private enqueueAll(): void {
+    for (const key of this.apps.keys()) this.queue.add(key);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const signal = this.root.signal;
+    for (const api of this.o.members.values()) api.start(signal);
+    if (this.leader) this.tasks.push(this.leader.run(signal));
+    this.tasks.push(this.probeLoop(signal));
+    this.resyncTimer = setInterval(() => this.enqueueAll(), this.intervalMs);
+    this.o.log.info({ members: [...this.o.members.keys()], apps: this.apps.size, leaderElection: !!this.leader }, 'cluster-mgr started');
+    this.enqueueAll();
+  }
+
+  /** Informer change: reconcile soon (coalesced). */
+  notifyChange(): void {
+    if (!this.started || this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      this.enqueueAll();
+    }, 100);
+  }
+
+  ready(): boolean {
+    if (!this.started || this.root.signal.aborted) return false;
+    for (const [name, api] of this.o.members) {
+      if (!api.synced() && isServing(this.memberState.get(name)!.health.state)) return false;
+    }
+    return true;
+  }
+
+  // ---- health probing -------------------------------------------------------------------------
+
+  private async probeLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const started = this.clock.now();
+      await Promise.all([...this.o.members.entries()].map(([name, api]) => this.probeOne(name, api, signal)));
+      await this.trafficRamps(signal);
+      const spent = this.clock.now() - started;
+      await sleep(Math.max(10, this.intervalMs - spent), signal);
+    }
+  }
+
+  private async probeOne(name: string, api: ClusterApi, signal: AbortSignal): Promise<void> {
+    const st = this.memberState.get(name)!;
+    const t0 = performance.now();
+    const obs = await api.probe(AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]));
+    if (signal.aborted) return;
+    st.lastProbeMs = Math.round(performance.now() - t0);
+    const { health, events } = nextHealth(st.health, obs, this.clock.now(), this.params);
+    st.health = health;
+    this.metrics.setHealth(name, health.state);
+    for (const e of events) await this.onHealthEvent(name, st, e);
+  }
+
+  private async onHealthEvent(name: string, st: MemberState, e: HealthEvent): Promise<void> {
+    const log = this.o.log;
+    this.event(`member-${e.type}`, `${name}: ${e.from} → ${e.to}${e.reason ? ` (${e.reason})` : ''}`, { member: name });
+    log.info({ member: name, from: e.from, to: e.to, reason: e.reason }, `member ${e.type}`);
+    if (e.type === 'unhealthy') {
+      this.metrics.failovers.inc({ member: name });
+      st.returning = undefined;
+      st.ramp = undefined;
+      // Traffic first, replicas after: the member stays "serving" for the spread until drained.
+      await this.drain(name, st);
+      void this.alert('fire', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} is unhealthy: ${e.reason ?? ''}` });
+      this.enqueueAll();
+    } else if (e.type === 'recovered') {
+      st.drained = false;
+      st.returning = { since: this.clock.now() };
+      void this.alert('resolve', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} recovered` });
+      this.enqueueAll();
+    } else if (e.type === 'recovering' || e.type === 'relapsed') {
+      this.enqueueAll();
+    }
+  }
+
+  private async drain(name: string, st: MemberState): Promise<void> {
+    const others = [...this.memberState.entries()].filter(([n, s]) => n !== name && s.traffic.state === 'ready' && s.traffic.weight > 0 && isServing(s.health.state));
+    if (others.length === 0) {
+      // Never drain the last serving member: keep it and say so loudly.
+      st.drained = true;
+      this.event('drain-blocked', `${name}: not drained, it is the last serving member`, { member: name });
+      this.o.log.error({ member: name }, 'not draining the last serving member');
+      void this.alert('fire', { name: 'FederationFailoverBlocked', severity: 'critical', labels: { member: name }, summary: `${name} is unhealthy but is the last serving member; traffic kept` });
+      return;
+    }
+    if (this.isLeader()) {
+      try {
+        await this.traffic.set(this.serverOf(name), 'drain', 0, AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(2000, this.timeoutMs * 2))]));
+        st.traffic = { state: 'drain', weight: 0 };
+        this.event('traffic-drained', `${name}: traffic drained`, { member: name });
+      } catch (err) {
+        this.o.log.error({ member: name, err: (err as Error).message }, 'traffic drain failed');
+        this.event('traffic-error', `${name}: drain failed: ${(err as Error).message}`, { member: name });
+      }
+    } else {
+      st.traffic = { state: 'drain', weight: 0 };
+    }
+    st.drained = true;
+  }
+
+  /** After replicas are back on a recovered member, ramp its traffic weight over failbackAfter. */
+  private async trafficRamps(signal: AbortSignal): Promise<void> {
+    for (const [name, st] of this.memberState) {
+      if (!st.ramp || signal.aborted) continue;
+      const frac = this.failbackAfterMs <= 0 ? 1 : Math.min(1, (this.clock.now() - st.ramp.from) / this.failbackAfterMs);
+      const steps = this.o.federation.spec.health.failbackSteps;
+      const weight = Math.max(1, Math.round((Math.ceil(frac * steps) / steps) * FULL_WEIGHT));
+      if (weight === st.traffic.weight && st.traffic.state === 'ready') {
+        if (frac >= 1) st.ramp = undefined;
+        continue;
+      }
+      if (this.isLeader()) {
+        try {
+          await this.traffic.set(this.serverOf(name), 'ready', weight, AbortSignal.any([signal, AbortSignal.timeout(Math.max(2000, this.timeoutMs * 2))]));
+        } catch (err) {
+          this.o.log.warn({ member: name, err: (err as Error).message }, 'traffic ramp step failed');
+          continue;
+        }
+      }
+      st.traffic = { state: 'ready', weight };
+      this.event('traffic-ramp', `${name}: traffic weight ${weight}/${FULL_WEIGHT}`, { member: name });
+      if (frac >= 1) st.ramp = undefined;
+    }
+  }
+
+  private serverOf(member: string): string {
+    return this.o.federation.spec.members.find((m) => m.name === member)?.traffic?.server ?? member;
+  }
+
+  private async alert(op: 'fire' | 'resolve', a: Parameters<Alerter['fire']>[0]): Promise<void> {
+    if (!this.isLeader()) return;
+    try {
+      await this.alerter[op](a, AbortSignal.timeout(5000));
+    } catch (err) {
+      this.o.log.warn({ alert: a.name, err: (err as Error).message }, 'alert delivery failed');
+    }
+  }
+
+  // ---- reconcile ------------------------------------------------------------------------------
+
+  /** Members replicas may run on now: serving, or Unhealthy but not yet drained (traffic first). */
+  private schedulable(name: string): boolean {
+    const st = this.memberState.get(name)!;
+    return isServing(st.health.state) || (st.health.state === 'Unhealthy' && !st.drained);
+  }
+
+  private capacityOf(name: string, api: ClusterApi): MemberCapacity {
+    const healthy = this.schedulable(name) && api.synced();
+    if (api.synced()) {
+      const c = api.capacity();
+      const cap = { healthy, allocatable: c.allocatable, allocated: c.allocated };
+      this.lastCapacity.set(name, cap);
+      return cap;
+    }
+    const last = this.lastCapacity.get(name);
+    return last ? { ...last, healthy } : { healthy: false, allocatable: { cpu: 0, memory: 0, pods: 0 }, allocated: { cpu: 0, memory: 0, pods: 0 } };
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const app = this.apps.get(key);
+    if (!app || this.root.signal.aborted) return;
+    const end = this.metrics.reconcileDuration.startTimer();
+    try {
+      await this.reconcileApp(key, app);
+    } finally {
+      end();
+    }
+  }
+
+  private deploymentName(app: App): string {
+    return app.template.metadata?.name ?? app.name;
+  }
+
+  private async reconcileApp(key: string, app: App): Promise<void> {
+    const fedMembers = this.o.federation.spec.members;
+    // Never decide from a partial view: a serving member whose caches have not listed yet would look
+    // empty and lose its replicas (fatal after a restart). The periodic resync retries.
+    if (fedMembers.some((m) => this.schedulable(m.name) && !this.o.members.get(m.name)!.synced())) return;
+    const depName = this.deploymentName(app);
+    const capacity: Record<string, MemberCapacity> = {};
+    const current: Record<string, number> = {};
+    const observed: Record<string, { replicas: number; hash?: string } | undefined> = {};
+    for (const m of fedMembers) {
+      const api = this.o.members.get(m.name)!;
+      capacity[m.name] = this.capacityOf(m.name, api);
+      const d = api.owned().find((x) => x.namespace === app.namespace && x.name === depName);
+      observed[m.name] = d ? { replicas: d.replicas, ...(d.templateHash ? { hash: d.templateHash } : {}) } : undefined;
+      // A member that is not serving contributes nothing now (its replicas are being replaced).
+      current[m.name] = this.schedulable(m.name) ? (d?.replicas ?? 0) : 0;
+    }
+    const desired = this.o.desiredOverride?.(key) ?? app.replicas;
+    const result = divideReplicas(spreadInputFor(app, desired, fedMembers, capacity, current));
+    const returning = new Set(fedMembers.filter((m) => this.memberState.get(m.name)!.returning).map((m) => m.name));
+    const status: AppStatus = this.appStatus.get(key) ?? { desired, applied: {}, pacedAt: {}, full: {} };
+    let target = result.assignments;
+    if (returning.size > 0) {
+      // Failback pacing: a returning member gains at most `limit` replicas per step, one step per interval.
+      const now = this.clock.now();
+      const step = Math.max(1, Math.ceil((result.assignments[[...returning][0]!] ?? 0) / this.o.federation.spec.health.failbackSteps));
+      const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.intervalMs ? step : 0));
+      target = paceReturn(current, result.assignments, returning, Math.min(...limits));
+      for (const n of returning) if ((target[n] ?? 0) > (current[n] ?? 0)) status.pacedAt[n] = now;
+    }
+    for (const m of fedMembers) status.full[m.name] = (target[m.name] ?? 0) >= (result.assignments[m.name] ?? 0);
+    status.desired = desired;
+    status.result = { ...result, assignments: target };
+    this.appStatus.set(key, status);
+    for (const m of fedMembers) this.metrics.assigned.set({ app: key, member: m.name }, target[m.name] ?? 0);
+    this.metrics.unschedulable.set({ app: key }, result.unschedulable);
+
+    if (!this.isLeader()) return;
+    const hash = templateHash(app);
+    const errors: string[] = [];
+    const otherServing = fedMembers.some((m) => isServing(this.memberState.get(m.name)!.health.state));
+    await Promise.all(
+      fedMembers.map(async (m) => {
+        const api = this.o.members.get(m.name)!;
+        const state = this.memberState.get(m.name)!.health.state;
+        let want = target[m.name] ?? 0;
+        const obs = observed[m.name];
+        if (!this.schedulable(m.name)) {
+          // Unreachable (Unhealthy) members are not written; a Recovering member (its API answers)
+          // is scaled to 0 so that its replicas return later in paced steps — unless nothing else serves.
+          if (state !== 'Recovering' || !otherServing || !obs || obs.replicas === 0) return;
+          want = 0;
+        }
+        const selected = result.reasons[m.name] !== 'not selected by placement';
+        if (!selected && !obs) return;
+        if (obs && obs.replicas === want && obs.hash === hash) return;
+        try {
+          const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(this.timeoutMs, 2000) * 3)]);
+          if (!obs && want > 0) await this.propagate(app, api, signal);
+          if (!obs) await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace } }, signal);
+          await api.apply(this.deployment(app, want, hash), signal);
+          status.applied[m.name] = want;
+          this.o.log.info({ app: key, member: m.name, replicas: want, was: obs?.replicas ?? null }, 'applied deployment');
+          if (obs && obs.replicas !== want) this.event('scaled', `${key} on ${m.name}: ${obs.replicas} → ${want}`, { member: m.name, app: key });
+        } catch (err) {
+          errors.push(`${m.name}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    // Propagated objects are refreshed on every member the app runs in (cheap: SSA is idempotent).
+    for (const m of fedMembers) {
+      if ((target[m.name] ?? 0) > 0 && this.schedulable(m.name) && observed[m.name] && status.applied[`propagated:${m.name}`] !== 1) {
+        try {
+          await this.propagate(app, this.o.members.get(m.name)!, AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(this.timeoutMs, 2000) * 3)]));
+          status.applied[`propagated:${m.name}`] = 1;
+        } catch (err) {
+          errors.push(`${m.name}: propagate: ${(err as Error).message}`);
+        }
+      }
+    }
+    // Failback: once a returning member has its full share in every app and it is ready, ramp traffic back.
+    for (const name of returning) {
+      const st = this.memberState.get(name)!;
+      if (st.returning && this.allReturned(name)) {
+        st.returning = undefined;
+        st.ramp = { from: this.clock.now() };
+        this.event('failback', `${name}: replicas back, ramping traffic over ${this.o.federation.spec.health.failbackAfter}`, { member: name });
+      }
+    }
+    if (errors.length > 0) {
+      status.lastError = errors.join('; ');
+      throw new Error(errors.join('; '));
+    }
+    status.lastError = undefined;
+  }
+
+  private allReturned(member: string): boolean {
+    const api = this.o.members.get(member)!;
+    for (const [key, st] of this.appStatus) {
+      if (st.full[member] === false) return false;
+      const app = this.apps.get(key);
+      const want = st.result?.assignments[member] ?? 0;
+      if (!app || want === 0) continue;
+      const d = api.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+      if (!d || d.readyReplicas < want) return false;
+    }
+    return true;
+  }
+
+  private deployment(app: App, replicas: number, hash: string): KubeObject {
+    const t = app.template;
+    const meta = t.metadata ?? {};
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: this.deploymentName(app),
+        namespace: app.namespace,
+        labels: { ...(meta.labels ?? {}), [MANAGED_BY]: FIELD_MANAGER, [APP_LABEL]: app.name, [APP_NAMESPACE_LABEL]: app.namespace },
+        annotations: { ...(meta.annotations ?? {}), [TEMPLATE_HASH]: hash, 'flotilla.dev/federation': this.o.federation.metadata.name },
+      },
+      spec: { ...t.spec, replicas },
+    };
+  }
+
+  /** Copies the app's propagate objects from the source cluster to `api` (PVCs: create only; never deleted). */
+  private async propagate(app: App, api: ClusterApi, signal: AbortSignal): Promise<void> {
+    const source = this.o.source ?? this.o.members.get(this.o.federation.spec.members[0]!.name)!;
+    if (app.propagate.length === 0 || source === api) return;
+    await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace } }, signal);
+    for (const p of app.propagate) {
+      const obj = await source.get('v1', p.kind, app.namespace, p.name, signal);
+      if (!obj) {
+        this.o.log.warn({ app: appKey(app), kind: p.kind, name: p.name }, 'propagate: object not found in the source cluster');
+        continue;
+      }
+      const copy = copyForPropagation(obj, p.kind, app.namespace);
+      if (p.kind === 'PersistentVolumeClaim') {
+        // PVC spec is immutable once bound: create when missing, never modify or delete.
+        const existing = await api.get('v1', p.kind, app.namespace, p.name, signal);
+        if (!existing) await api.write(copy, signal);
+        continue;
+      }
+      await api.apply(copy, signal);
+    }
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  state(): Record<string, unknown> {
+    const clusters = this.o.federation.spec.members.map((m) => {
+      const st = this.memberState.get(m.name)!;
+      const api = this.o.members.get(m.name)!;
+      const cap = api.synced() ? api.capacity() : undefined;
+      return {
+        name: m.name,
+        labels: m.labels,
+        health: st.health.state,
+        since: new Date(st.health.since).toISOString(),
+        reason: st.health.reason ?? null,
+        probeMs: st.lastProbeMs ?? null,
+        traffic: { server: this.serverOf(m.name), state: st.traffic.state, weight: st.traffic.weight },
+        synced: api.synced(),
+        capacity: cap ?? null,
+        returning: !!st.returning,
+      };
+    });
+    const apps = [...this.apps.entries()].map(([key, app]) => {
+      const st = this.appStatus.get(key);
+      const running: Record<string, { replicas: number; ready: number }> = {};
+      for (const [name, api] of this.o.members) {
+        const d = api.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+        if (d) running[name] = { replicas: d.replicas, ready: d.readyReplicas };
+      }
+      return {
+        key,
+        namespace: app.namespace,
+        name: app.name,
+        spread: app.placement.spread,
+        desired: st?.desired ?? app.replicas,
+        assignments: st?.result?.assignments ?? {},
+        unschedulable: st?.result?.unschedulable ?? 0,
+        unschedulableReason: st?.result?.unschedulableReason ?? null,
+        reasons: st?.result?.reasons ?? {},
+        running,
+        error: st?.lastError ?? null,
+      };
+    });
+    return { federation: this.o.federation.metadata.name, leader: this.isLeader(), ready: this.ready(), clusters, apps, events: [...this.events].reverse().slice(0, 100) };
+  }
+
+  /** Waits for the queue to finish in-flight work (tests, shutdown). */
+  async stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.o.log.info('stopping: watches, workers, lease');
+      if (this.resyncTimer) clearInterval(this.resyncTimer);
+      if (this.changeTimer) clearTimeout(this.changeTimer);
+      const draining = this.queue.drain();
+      this.root.abort();
+      await draining;
+      await Promise.allSettled(this.tasks);
+      await this.leader?.release();
+      this.o.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+export function templateHash(app: App): string {
+  return createHash('sha256').update(JSON.stringify([app.template, app.namespace])).digest('hex').slice(0, 16);
+}
+
+/** The object to write on a member: name, namespace, labels, annotations and payload — no status, uid, rv, managedFields. */
+export function copyForPropagation(obj: KubeObject, kind: string, namespace: string): KubeObject {
+  const m = (obj.metadata ?? {}) as { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  const annotations = { ...(m.annotations ?? {}) };
+  delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  delete annotations['pv.kubernetes.io/bind-completed'];
+  delete annotations['pv.kubernetes.io/bound-by-controller'];
+  delete annotations['volume.kubernetes.io/selected-node'];
+  const out: KubeObject = {
+    apiVersion: 'v1',
+    kind,
+    metadata: { name: m.name, namespace, labels: { ...(m.labels ?? {}), 'flotilla.dev/propagated-by': FIELD_MANAGER }, annotations },
+  };
+  for (const f of ['data', 'binaryData', 'stringData', 'type', 'immutable']) if (obj[f] !== undefined) out[f] = obj[f];
+  if (kind === 'PersistentVolumeClaim') {
+    const spec = { ...((obj.spec ?? {}) as Record<string, unknown>) };
+    delete spec.volumeName; // bound to the source cluster's PV
+    delete spec.dataSource;
+    delete spec.dataSourceRef;
+    out.spec = spec;
+  }
+  return out;
+}

@@ -1,0 +1,30 @@
+// Prometheus metrics of the daemon (own registry, so two daemons in one process do not collide).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HealthState } from '../core/health';
+
+const STATES: readonly HealthState[] = ['Healthy', 'Suspect', 'Unhealthy', 'Recovering'];
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly health = new Gauge({ name: 'cluster_mgr_member_health', help: 'Member health state (1 for the current state)', labelNames: ['member', 'state'], registers: [this.registry] });
+  readonly healthy = new Gauge({ name: 'cluster_mgr_member_healthy', help: '1 when the member serves (Healthy or Suspect)', labelNames: ['member'], registers: [this.registry] });
+  readonly failovers = new Counter({ name: 'cluster_mgr_failovers_total', help: 'Members that went Unhealthy (replicas and traffic moved away)', labelNames: ['member'], registers: [this.registry] });
+  readonly reconcileDuration = new Histogram({
+    name: 'cluster_mgr_reconcile_duration_seconds',
+    help: 'Duration of one app reconcile',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly assigned = new Gauge({ name: 'cluster_mgr_assigned_replicas', help: 'Replicas assigned per app and member', labelNames: ['app', 'member'], registers: [this.registry] });
+  readonly unschedulable = new Gauge({ name: 'cluster_mgr_unschedulable_replicas', help: 'Replicas of an app that fit nowhere', labelNames: ['app'], registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'cluster_mgr_leader', help: '1 while this process is the leader', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'cluster_mgr_' });
+  }
+
+  setHealth(member: string, state: HealthState): void {
+    for (const s of STATES) this.health.set({ member, state: s }, s === state ? 1 : 0);
+    this.healthy.set({ member }, state === 'Healthy' || state === 'Suspect' ? 1 : 0);
+  }
+}

@@ -1,0 +1,480 @@
+// The control plane behind a simulated member: deployment → replicaset → pods, a scheduler that
+// packs pod requests onto node allocatable (Pending when nothing fits), kubelet-style readiness,
+// and PVC binding. Full-pass reconcile to a fixed point after every change (small clusters only).
+import { createHash } from 'node:crypto';
+import { clone, deepEqual } from './patch';
+import { bytes, milliCpu, parseQuantity } from './quantity';
+import { RESOURCES, type ResourceType } from './resources';
+import { selectorMatches, type KObject } from './selectors';
+import type { Store } from './store';
+
+const R = (plural: string): ResourceType => RESOURCES.find((r) => r.plural === plural)!;
+const PODS = R('pods');
+const NODES = R('nodes');
+const DEPLOYS = R('deployments');
+const RSS = R('replicasets');
+const PVCS = R('persistentvolumeclaims');
+const EVENTS = R('events');
+
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+/** The pod-template-hash of a template (FNV-like digest, encoded with Kubernetes' safe alphabet). */
+export function templateHash(template: unknown): string {
+  const d = createHash('sha256').update(JSON.stringify(template ?? {})).digest();
+  let out = '';
+  for (let i = 0; i < 10; i++) out += SAFE[d[i]! % SAFE.length];
+  return out;
+}
+
+export interface Requests {
+  cpu: number; // millicores
+  memory: number; // bytes
+}
+
+/** Sum of container requests (limits stand in for missing requests, as the API server defaults them). */
+export function podRequests(spec: KObject | undefined): Requests {
+  let cpu = 0;
+  let memory = 0;
+  for (const c of (spec?.containers ?? []) as KObject[]) {
+    const req = c.resources?.requests ?? {};
+    const lim = c.resources?.limits ?? {};
+    cpu += milliCpu(req.cpu ?? lim.cpu);
+    memory += bytes(req.memory ?? lim.memory);
+  }
+  return { cpu, memory };
+}
+
+const isTerminal = (p: KObject) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
+export const isNodeReady = (n: KObject) =>
+  ((n.status?.conditions ?? []) as KObject[]).some((c) => c.type === 'Ready' && c.status === 'True') && !n.spec?.unschedulable;
+const isPodReady = (p: KObject) => ((p.status?.conditions ?? []) as KObject[]).some((c) => c.type === 'Ready' && c.status === 'True');
+const ownedBy = (o: KObject, owner: KObject) => ((o.metadata.ownerReferences ?? []) as KObject[]).some((r) => r.uid === owner.metadata.uid);
+const ownerRef = (o: KObject) => ({
+  apiVersion: o.apiVersion,
+  kind: o.kind,
+  name: o.metadata.name,
+  uid: o.metadata.uid,
+  controller: true,
+  blockOwnerDeletion: true,
+});
+const ts = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export interface ControllerOptions {
+  /** Pods turn Ready this long after they are bound (default 0: at once). */
+  readonly podReadyDelayMs?: number;
+  /** Prefix for pod IPs (a loopback range; these addresses are never dialled). */
+  readonly podIpPrefix?: string;
+  /** Record Events (Scheduled, FailedScheduling, ScalingReplicaSet, SuccessfulCreate). Default true. */
+  readonly events?: boolean;
+}
+
+export class Controllers {
+  private dirty = false;
+  private running = false;
+  private timer: NodeJS.Immediate | undefined;
+  private readonly readyAt = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private unsubscribe: (() => void) | undefined;
+  private ipCounter = 1;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: ControllerOptions = {},
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.store.subscribe((ev) => {
+      if (ev.res.plural !== 'events' && ev.res.plural !== 'leases') this.schedule();
+    });
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearImmediate(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  schedule(): void {
+    this.dirty = true;
+    if (this.running || this.timer || this.stopped) return;
+    this.timer = setImmediate(() => {
+      this.timer = undefined;
+      this.run();
+    });
+  }
+
+  /** Runs reconcile passes until nothing changes (bounded). */
+  run(): void {
+    if (this.stopped) return;
+    this.running = true;
+    try {
+      for (let i = 0; i < 20 && this.dirty; i++) {
+        this.dirty = false;
+        this.pass();
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.dirty) this.schedule();
+  }
+
+  private pass(): void {
+    for (const d of this.store.list(DEPLOYS)) this.deployment(d);
+    for (const rs of this.store.list(RSS)) this.replicaSet(rs);
+    this.scheduler();
+    this.kubelet();
+    for (const rs of this.store.list(RSS)) this.rsStatus(rs);
+    for (const d of this.store.list(DEPLOYS)) this.deploymentStatus(d);
+    for (const pvc of this.store.list(PVCS)) this.bindPvc(pvc);
+  }
+
+  private event(obj: KObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
+    if (this.opts.events === false) return;
+    const ns = obj.metadata.namespace ?? 'default';
+    try {
+      this.store.create(
+        EVENTS,
+        {
+          metadata: { generateName: `${obj.metadata.name}.`, namespace: ns },
+          involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid },
+          reason,
+          message,
+          type,
+          source: { component },
+          firstTimestamp: ts(),
+          lastTimestamp: ts(),
+          count: 1,
+          reportingComponent: component,
+        },
+        ns,
+        { internal: true },
+      );
+    } catch {
+      // the namespace is going away; events are best effort
+    }
+  }
+
+  private deployment(d: KObject): void {
+    const hash = templateHash(d.spec?.template);
+    const name = `${d.metadata.name}-${hash}`;
+    const want = d.spec?.replicas ?? 1;
+    const owned = this.store.list(RSS, d.metadata.namespace).filter((rs) => ownedBy(rs, d));
+    for (const rs of owned) {
+      if (rs.metadata.name !== name) {
+        if (this.store.get(RSS, rs.metadata.namespace, rs.metadata.name)) this.store.delete(RSS, rs.metadata.namespace, rs.metadata.name);
+      }
+    }
+    const labels = { ...(d.spec?.template?.metadata?.labels ?? {}), 'pod-template-hash': hash };
+    const cur = owned.find((rs) => rs.metadata.name === name);
+    if (!cur) {
+      const template = clone(d.spec?.template ?? {});
+      template.metadata = { ...(template.metadata ?? {}), labels };
+      this.store.create(
+        RSS,
+        {
+          metadata: {
+            name,
+            namespace: d.metadata.namespace,
+            labels,
+            annotations: { 'deployment.kubernetes.io/desired-replicas': String(want), 'deployment.kubernetes.io/revision': String(d.metadata.generation ?? 1) },
+            ownerReferences: [ownerRef(d)],
+          },
+          spec: {
+            replicas: want,
+            selector: { ...(d.spec?.selector ?? {}), matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+            template,
+          },
+        },
+        d.metadata.namespace,
+        { manager: 'kube-controller-manager', internal: true },
+      );
+      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${want}`, 'deployment-controller');
+    } else if (cur.spec.replicas !== want) {
+      const from = cur.spec.replicas;
+      cur.spec.replicas = want;
+      cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(want) };
+      this.store.update(RSS, cur, cur.metadata.namespace, cur.metadata.name, { manager: 'kube-controller-manager', internal: true });
+      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${want > from ? 'up' : 'down'} replica set ${name} from ${from} to ${want}`, 'deployment-controller');
+    }
+  }
+
+  private replicaSet(rs: KObject): void {
+    const want = rs.spec?.replicas ?? 1;
+    const pods = this.store.list(PODS, rs.metadata.namespace).filter((p) => ownedBy(p, rs) && !isTerminal(p));
+    if (pods.length < want) {
+      for (let i = pods.length; i < want; i++) {
+        const tpl = clone(rs.spec?.template ?? {});
+        const pod = this.store.create(
+          PODS,
+          {
+            metadata: {
+              name: `${rs.metadata.name}-${this.store.randomSuffix()}`,
+              namespace: rs.metadata.namespace,
+              labels: tpl.metadata?.labels ?? {},
+              ...(tpl.metadata?.annotations ? { annotations: tpl.metadata.annotations } : {}),
+              ownerReferences: [{ ...ownerRef(rs), kind: 'ReplicaSet', apiVersion: 'apps/v1' }],
+            },
+            spec: { restartPolicy: 'Always', schedulerName: 'default-scheduler', terminationGracePeriodSeconds: 30, ...(tpl.spec ?? {}) },
+            status: { phase: 'Pending', qosClass: qos(tpl.spec) },
+          },
+          rs.metadata.namespace,
+          { manager: 'kube-controller-manager', internal: true },
+        );
+        this.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, 'replicaset-controller');
+      }
+    } else if (pods.length > want) {
+      const rank = (p: KObject) => (!p.spec.nodeName ? 0 : !isPodReady(p) ? 1 : 2);
+      const victims = pods
+        .slice()
+        .sort((a, b) => rank(a) - rank(b) || Number(b.metadata.resourceVersion) - Number(a.metadata.resourceVersion))
+        .slice(0, pods.length - want);
+      for (const p of victims) {
+        this.store.delete(PODS, p.metadata.namespace, p.metadata.name);
+        this.readyAt.delete(p.metadata.uid);
+        this.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, 'replicaset-controller');
+      }
+    }
+  }
+
+  /** Free capacity per Ready node, after the requests of bound, non-terminal pods. */
+  freeByNode(): Map<string, { cpu: number; memory: number; pods: number; node: KObject }> {
+    const out = new Map<string, { cpu: number; memory: number; pods: number; node: KObject }>();
+    for (const n of this.store.list(NODES)) {
+      const a = n.status?.allocatable ?? {};
+      out.set(n.metadata.name, { cpu: milliCpu(a.cpu), memory: bytes(a.memory), pods: Math.floor(parseQuantity(a.pods) ?? 0), node: n });
+    }
+    for (const p of this.store.list(PODS)) {
+      const f = p.spec?.nodeName ? out.get(p.spec.nodeName) : undefined;
+      if (!f || isTerminal(p)) continue;
+      const r = podRequests(p.spec);
+      f.cpu -= r.cpu;
+      f.memory -= r.memory;
+      f.pods -= 1;
+    }
+    return out;
+  }
+
+  private scheduler(): void {
+    const pending = this.store
+      .list(PODS)
+      .filter((p) => !p.spec?.nodeName && !isTerminal(p))
+      .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+    if (pending.length === 0) return;
+    const free = this.freeByNode();
+    for (const p of pending) {
+      const r = podRequests(p.spec);
+      const reasons = new Map<string, number>();
+      let best: string | undefined;
+      let bestScore = -Infinity;
+      for (const [name, f] of [...free].sort((a, b) => a[0].localeCompare(b[0]))) {
+        const why: string[] = [];
+        if (!isNodeReady(f.node)) why.push(f.node.spec?.unschedulable ? 'node(s) were unschedulable' : "node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+        else {
+          if (f.pods < 1) why.push('Too many pods');
+          if (f.cpu < r.cpu) why.push('Insufficient cpu');
+          if (f.memory < r.memory) why.push('Insufficient memory');
+        }
+        if (why.length > 0) {
+          for (const w of why) reasons.set(w, (reasons.get(w) ?? 0) + 1);
+          continue;
+        }
+        const alloc = f.node.status?.allocatable ?? {};
+        const score = (milliCpu(alloc.cpu) ? f.cpu / milliCpu(alloc.cpu) : 0) + (bytes(alloc.memory) ? f.memory / bytes(alloc.memory) : 0);
+        if (score > bestScore) {
+          bestScore = score;
+          best = name;
+        }
+      }
+      if (best) {
+        const f = free.get(best)!;
+        f.cpu -= r.cpu;
+        f.memory -= r.memory;
+        f.pods -= 1;
+        this.bind(p, f.node);
+      } else {
+        const total = free.size;
+        const msg = `0/${total} nodes are available: ${[...reasons].map(([w, n]) => `${n} ${w}`).join(', ')}. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`;
+        const cond = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: msg, lastProbeTime: null, lastTransitionTime: ts() };
+        const old = ((p.status?.conditions ?? []) as KObject[]).find((c) => c.type === 'PodScheduled');
+        if (!old || old.message !== msg) {
+          p.status = { ...(p.status ?? {}), phase: 'Pending', conditions: [cond] };
+          this.store.update(PODS, p, p.metadata.namespace, p.metadata.name, { manager: 'kube-scheduler', subresource: 'status' });
+          this.event(p, 'Warning', 'FailedScheduling', msg, 'default-scheduler');
+        }
+      }
+    }
+  }
+
+  private bind(p: KObject, node: KObject): void {
+    const ip = `${this.opts.podIpPrefix ?? '127.2.0.'}${(this.ipCounter++ % 250) + 2}`;
+    const hostIp = ((node.status?.addresses ?? []) as KObject[]).find((a) => a.type === 'InternalIP')?.address;
+    p.spec.nodeName = node.metadata.name;
+    const t = ts();
+    p.status = {
+      ...(p.status ?? {}),
+      phase: 'Running',
+      hostIP: hostIp,
+      hostIPs: hostIp ? [{ ip: hostIp }] : [],
+      podIP: ip,
+      podIPs: [{ ip }],
+      startTime: t,
+      conditions: [
+        { type: 'PodReadyToStartContainers', status: 'True', lastProbeTime: null, lastTransitionTime: t },
+        { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: t },
+        { type: 'Ready', status: 'False', lastProbeTime: null, lastTransitionTime: t, reason: 'ContainersNotReady' },
+        { type: 'ContainersReady', status: 'False', lastProbeTime: null, lastTransitionTime: t, reason: 'ContainersNotReady' },
+        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: t },
+      ],
+      containerStatuses: containerStatuses(p.spec, false, t),
+    };
+    // Binding writes spec.nodeName (the pods/binding subresource); model it as a controller write.
+    this.store.update(PODS, p, p.metadata.namespace, p.metadata.name, { manager: 'kube-scheduler', internal: true });
+    this.event(p, 'Normal', 'Scheduled', `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node.metadata.name}`, 'default-scheduler');
+    const delay = this.opts.podReadyDelayMs ?? 0;
+    this.readyAt.set(p.metadata.uid, Date.now() + delay);
+    if (delay > 0) {
+      const t2 = setTimeout(() => {
+        this.timers.delete(t2);
+        this.schedule();
+      }, delay + 5);
+      this.timers.add(t2);
+    }
+  }
+
+  /** Pod readiness follows the node's Ready condition and the configured start-up delay. */
+  private kubelet(): void {
+    const nodes = new Map(this.store.list(NODES).map((n) => [n.metadata.name, n]));
+    for (const p of this.store.list(PODS)) {
+      if (!p.spec?.nodeName || isTerminal(p)) continue;
+      const node = nodes.get(p.spec.nodeName);
+      if (!node) {
+        this.store.delete(PODS, p.metadata.namespace, p.metadata.name); // pod GC: its node is gone
+        continue;
+      }
+      const nodeReady = ((node.status?.conditions ?? []) as KObject[]).some((c) => c.type === 'Ready' && c.status === 'True');
+      const at = this.readyAt.get(p.metadata.uid) ?? 0;
+      const ready = nodeReady && Date.now() >= at;
+      if (ready === isPodReady(p)) continue;
+      const t = ts();
+      const s = clone(p.status ?? {});
+      s.conditions = ((s.conditions ?? []) as KObject[]).map((c) =>
+        c.type === 'Ready' || c.type === 'ContainersReady'
+          ? ready
+            ? { type: c.type, status: 'True', lastProbeTime: null, lastTransitionTime: t }
+            : { ...c, status: 'False', lastTransitionTime: t, reason: nodeReady ? 'ContainersNotReady' : 'NodeNotReady' }
+          : c,
+      );
+      s.containerStatuses = ((s.containerStatuses ?? []) as KObject[]).map((c) => ({ ...c, ready, started: true }));
+      p.status = s;
+      this.store.update(PODS, p, p.metadata.namespace, p.metadata.name, { manager: 'kubelet', subresource: 'status' });
+    }
+  }
+
+  private rsStatus(rs: KObject): void {
+    const pods = this.store.list(PODS, rs.metadata.namespace).filter((p) => ownedBy(p, rs) && !isTerminal(p));
+    const ready = pods.filter(isPodReady).length;
+    const status: KObject = {
+      replicas: pods.length,
+      fullyLabeledReplicas: pods.filter((p) => selectorMatches(rs.spec?.selector, p.metadata.labels)).length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation ?? 1,
+    };
+    for (const k of ['readyReplicas', 'availableReplicas', 'fullyLabeledReplicas'] as const) if (status[k] === 0) delete status[k];
+    if (deepEqual(rs.status ?? {}, status)) return;
+    rs.status = status;
+    this.store.update(RSS, rs, rs.metadata.namespace, rs.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
+  }
+
+  private deploymentStatus(d: KObject): void {
+    const hash = templateHash(d.spec?.template);
+    const rss = this.store.list(RSS, d.metadata.namespace).filter((rs) => ownedBy(rs, d));
+    let replicas = 0;
+    let updated = 0;
+    let ready = 0;
+    for (const rs of rss) {
+      const pods = this.store.list(PODS, rs.metadata.namespace).filter((p) => ownedBy(p, rs) && !isTerminal(p));
+      replicas += pods.length;
+      if (rs.metadata.name === `${d.metadata.name}-${hash}`) updated += pods.length;
+      ready += pods.filter(isPodReady).length;
+    }
+    const want = d.spec?.replicas ?? 1;
+    const prev = (d.status?.conditions ?? []) as KObject[];
+    const cond = (type: string, status: string, reason: string, message: string): KObject => {
+      const old = prev.find((c) => c.type === type);
+      const same = old && old.status === status && old.reason === reason;
+      return {
+        type,
+        status,
+        lastUpdateTime: same && old.message === message ? old.lastUpdateTime : ts(),
+        lastTransitionTime: same ? old.lastTransitionTime : ts(),
+        reason,
+        message,
+      };
+    };
+    const rsName = `${d.metadata.name}-${hash}`;
+    const available = ready >= want;
+    const status: KObject = {
+      observedGeneration: d.metadata.generation ?? 1,
+      replicas,
+      updatedReplicas: updated,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      unavailableReplicas: Math.max(0, want - ready),
+      conditions: [
+        available
+          ? cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
+          : cond('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
+        updated >= want && available
+          ? cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`)
+          : cond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`),
+      ],
+    };
+    for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'] as const) if (status[k] === 0) delete status[k];
+    if (deepEqual(d.status ?? {}, status)) return;
+    d.status = status;
+    this.store.update(DEPLOYS, d, d.metadata.namespace, d.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
+  }
+
+  private bindPvc(pvc: KObject): void {
+    if (pvc.status?.phase === 'Bound') return;
+    const vol = `pvc-${pvc.metadata.uid}`;
+    if (!pvc.spec?.volumeName) {
+      pvc.spec = { ...(pvc.spec ?? {}), volumeName: vol };
+      pvc = this.store.update(PVCS, pvc, pvc.metadata.namespace, pvc.metadata.name, { manager: 'kube-controller-manager', internal: true });
+    }
+    pvc.status = {
+      phase: 'Bound',
+      accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
+      capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
+    };
+    this.store.update(PVCS, pvc, pvc.metadata.namespace, pvc.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
+  }
+}
+
+function qos(spec: KObject | undefined): string {
+  const cs = (spec?.containers ?? []) as KObject[];
+  const any = cs.some((c) => Object.keys(c.resources?.requests ?? {}).length > 0 || Object.keys(c.resources?.limits ?? {}).length > 0);
+  if (!any) return 'BestEffort';
+  const guaranteed = cs.every((c) => {
+    const l = c.resources?.limits ?? {};
+    const r = c.resources?.requests ?? l;
+    return l.cpu && l.memory && String(r.cpu) === String(l.cpu) && String(r.memory) === String(l.memory);
+  });
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+function containerStatuses(spec: KObject, ready: boolean, startedAt: string): KObject[] {
+  return ((spec?.containers ?? []) as KObject[]).map((c, i) => ({
+    name: c.name,
+    image: c.image,
+    imageID: `${c.image}@sha256:${createHash('sha256').update(String(c.image)).digest('hex')}`,
+    containerID: `containerd://${createHash('sha256').update(`${startedAt}${i}${c.name}${Math.random()}`).digest('hex')}`,
+    ready,
+    started: true,
+    restartCount: 0,
+    state: { running: { startedAt } },
+  }));
+}

@@ -1,0 +1,399 @@
+// One member's object store: resourceVersion counter, CRUD with real API semantics (404, 409
+// AlreadyExists / Conflict, generation, status subresource, managedFields), server-side apply, a
+// retained event window for watches (older → 410 Gone), and owner-reference garbage collection.
+import { randomUUID } from 'node:crypto';
+import { alreadyExists, ApiError, badRequest, conflict, gone, invalid, notFound } from './errors';
+import {
+  changedFields,
+  clone,
+  decodeFieldsV1,
+  deepEqual,
+  deleteAt,
+  encodeFieldsV1,
+  keyPath,
+  leafFields,
+  mergePatch,
+  valueAt,
+} from './patch';
+import { groupVersion, type ResourceType, RESOURCES } from './resources';
+import type { KObject, Matcher } from './selectors';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export interface StoreEvent {
+  readonly type: EventType;
+  readonly rv: number;
+  readonly res: ResourceType;
+  readonly obj: KObject;
+  readonly prev?: KObject;
+}
+
+export interface WriteOptions {
+  /** metadata.managedFields manager name (the `fieldManager` query parameter or the user agent). */
+  readonly manager?: string;
+  /** Write to the /status subresource: only status changes. */
+  readonly subresource?: 'status';
+  /** Controller writes: keep the given status on create. */
+  readonly internal?: boolean;
+}
+
+export interface ApplyOptions {
+  readonly manager: string;
+  readonly force?: boolean;
+}
+
+interface ManagedEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: KObject;
+  subresource?: string;
+}
+
+export const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const objKey = (res: ResourceType, ns: string | undefined, name: string) => `${res.group}/${res.plural}/${ns ?? ''}/${name}`;
+
+const randChars = 'bcdfghjklmnpqrstvwxz2456789';
+
+export class Store {
+  private rv = 0;
+  private readonly objects = new Map<string, KObject>();
+  private readonly log: StoreEvent[] = [];
+  /** The newest resourceVersion no longer in the event window (watches from at or before it get 410). */
+  private compactedRv = 0;
+  private readonly listeners = new Set<(ev: StoreEvent) => void>();
+  private seed: number;
+
+  constructor(
+    private readonly window = 1000,
+    seed = 1,
+  ) {
+    this.seed = seed;
+  }
+
+  /** Deterministic pseudo-random suffix of `n` characters (pod names, generateName). */
+  randomSuffix(n = 5): string {
+    let out = '';
+    for (let i = 0; i < n; i++) {
+      this.seed = (this.seed * 1103515245 + 12345) % 2 ** 31;
+      out += randChars[this.seed % randChars.length];
+    }
+    return out;
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  /** Subscribes to every committed change (watch streams, controllers). Returns an unsubscribe. */
+  subscribe(fn: (ev: StoreEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Events after `fromRv` still in the window; throws 410 when `fromRv` is older than the window. */
+  eventsSince(fromRv: number): StoreEvent[] {
+    if (fromRv < this.compactedRv) throw gone(`too old resource version: ${fromRv} (${this.compactedRv + 1})`);
+    return this.log.filter((e) => e.rv > fromRv);
+  }
+
+  get(res: ResourceType, ns: string | undefined, name: string): KObject | undefined {
+    const o = this.objects.get(objKey(res, res.namespaced ? ns : undefined, name));
+    return o ? clone(o) : undefined;
+  }
+
+  mustGet(res: ResourceType, ns: string | undefined, name: string): KObject {
+    const o = this.get(res, ns, name);
+    if (!o) throw notFound(res, name);
+    return o;
+  }
+
+  list(res: ResourceType, ns?: string, match?: Matcher): KObject[] {
+    const prefix = `${res.group}/${res.plural}/`;
+    const out: KObject[] = [];
+    for (const [k, o] of this.objects) {
+      if (!k.startsWith(prefix)) continue;
+      if (ns && res.namespaced && o.metadata?.namespace !== ns) continue;
+      if (match && !match(o)) continue;
+      out.push(clone(o));
+    }
+    return out.sort((a, b) =>
+      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`),
+    );
+  }
+
+  private namespaceMustExist(res: ResourceType, ns: string | undefined): void {
+    if (!res.namespaced) return;
+    if (!ns) throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
+    const nsRes = RESOURCES.find((r) => r.plural === 'namespaces')!;
+    const n = this.objects.get(objKey(nsRes, undefined, ns));
+    if (!n) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+    if (n.metadata.deletionTimestamp)
+      throw new ApiError(403, 'Forbidden', `${res.plural} "${'…'}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+
+  private commit(type: EventType, res: ResourceType, obj: KObject, prev?: KObject): KObject {
+    this.rv += 1;
+    obj.metadata.resourceVersion = String(this.rv);
+    const key = objKey(res, res.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name);
+    if (type === 'DELETED') this.objects.delete(key);
+    else this.objects.set(key, obj);
+    const ev: StoreEvent = { type, rv: this.rv, res, obj: clone(obj), ...(prev ? { prev } : {}) };
+    this.log.push(ev);
+    while (this.log.length > this.window) this.compactedRv = this.log.shift()!.rv;
+    for (const l of [...this.listeners]) l(ev);
+    return clone(obj);
+  }
+
+  private checkIdentity(res: ResourceType, obj: KObject, ns: string | undefined): void {
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the request body must be a JSON object');
+    if (obj.kind && obj.kind !== res.kind) throw badRequest(`the kind of the body (${obj.kind}) does not match the resource ${res.plural} (kind ${res.kind})`);
+    if (obj.apiVersion && obj.apiVersion !== groupVersion(res))
+      throw badRequest(`the apiVersion of the body (${obj.apiVersion}) does not match ${groupVersion(res)}`);
+    if (res.namespaced && obj.metadata?.namespace && ns && obj.metadata.namespace !== ns)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  }
+
+  create(res: ResourceType, body: KObject, ns: string | undefined, opts: WriteOptions = {}): KObject {
+    this.checkIdentity(res, body, ns);
+    const obj = clone(body);
+    obj.apiVersion = groupVersion(res);
+    obj.kind = res.kind;
+    obj.metadata = obj.metadata ?? {};
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${this.randomSuffix()}`;
+    const name = obj.metadata.name as string | undefined;
+    if (!name) throw invalid(res, '', 'metadata.name', 'Required value: name or generateName is required');
+    if (typeof name !== 'string' || !NAME_RE.test(name) || name.length > 253)
+      throw invalid(res, String(name), 'metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
+    if (res.namespaced) obj.metadata.namespace = ns ?? obj.metadata.namespace;
+    else delete obj.metadata.namespace;
+    this.namespaceMustExist(res, obj.metadata.namespace);
+    if (this.objects.has(objKey(res, obj.metadata.namespace, name))) throw alreadyExists(res, name);
+    obj.metadata.uid = randomUUID();
+    obj.metadata.creationTimestamp = now();
+    delete obj.metadata.deletionTimestamp;
+    if (res.generation) obj.metadata.generation = 1;
+    if (res.status && !opts.internal) delete obj.status;
+    if (res.kind === 'Namespace') obj.status = { phase: 'Active' };
+    if (res.kind === 'Pod' && !opts.internal) obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
+    obj.metadata.managedFields = opts.manager ? [this.entry(res, opts.manager, 'Update', leafFields(obj, { includeStatus: !!opts.internal }))] : [];
+    if (!opts.manager) delete obj.metadata.managedFields;
+    return this.commit('ADDED', res, obj);
+  }
+
+  private entry(res: ResourceType, manager: string, operation: 'Apply' | 'Update', fields: Set<string>, subresource?: string): ManagedEntry {
+    return {
+      manager,
+      operation,
+      apiVersion: groupVersion(res),
+      time: now(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: encodeFieldsV1(fields),
+      ...(subresource ? { subresource } : {}),
+    };
+  }
+
+  /** Replaces an object (PUT, or the result of a non-apply PATCH). */
+  update(res: ResourceType, body: KObject, ns: string | undefined, name: string, opts: WriteOptions = {}): KObject {
+    this.checkIdentity(res, body, ns);
+    if (body.metadata?.name && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    const old = this.get(res, ns, name);
+    if (!old) throw notFound(res, name);
+    const rv = body.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== '' && String(rv) !== old.metadata.resourceVersion) throw conflict(res, name);
+    const next = clone(body);
+    next.apiVersion = old.apiVersion;
+    next.kind = old.kind;
+    next.metadata = { ...(next.metadata ?? {}) };
+    for (const k of ['name', 'namespace', 'uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'managedFields'])
+      if (old.metadata[k] !== undefined) next.metadata[k] = old.metadata[k];
+      else delete next.metadata[k];
+    if (opts.subresource === 'status') {
+      const status = next.status;
+      for (const k of Object.keys(next)) delete next[k];
+      Object.assign(next, clone(old));
+      if (status === undefined) delete next.status;
+      else next.status = status;
+    } else if (res.status && !opts.internal) {
+      if (old.status === undefined) delete next.status;
+      else next.status = old.status;
+    }
+    return this.finishUpdate(res, old, next, opts);
+  }
+
+  private finishUpdate(res: ResourceType, old: KObject, next: KObject, opts: WriteOptions, managed?: ManagedEntry[]): KObject {
+    const strip = (o: KObject) => {
+      const c = clone(o);
+      delete c.metadata.resourceVersion;
+      delete c.metadata.managedFields;
+      return c;
+    };
+    if (deepEqual(strip(old), strip(next)) && !managed) return old; // no-op writes keep the resourceVersion
+    if (res.generation && !deepEqual(old.spec, next.spec)) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    if (managed) next.metadata.managedFields = managed;
+    else if (opts.manager) {
+      const sub = opts.subresource;
+      const changed = changedFields(old, next, { includeStatus: sub === 'status' || !!opts.internal });
+      next.metadata.managedFields = this.assign(res, old.metadata.managedFields ?? [], opts.manager, changed, sub);
+    }
+    if (next.metadata.managedFields?.length === 0) delete next.metadata.managedFields;
+    if (deepEqual(strip(old), strip(next)) && deepEqual(old.metadata.managedFields, next.metadata.managedFields)) return old;
+    return this.commit('MODIFIED', res, next, old);
+  }
+
+  /** Gives `fields` to `manager` (operation Update), taking them away from everyone else. */
+  private assign(res: ResourceType, entries: ManagedEntry[], manager: string, fields: Set<string>, sub?: string): ManagedEntry[] {
+    if (fields.size === 0) return entries;
+    const out: ManagedEntry[] = [];
+    let mine: Set<string> | undefined;
+    for (const e of entries) {
+      const f = decodeFieldsV1(e.fieldsV1);
+      if (e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (sub ?? '')) {
+        mine = f;
+        continue;
+      }
+      for (const k of [...f]) if ([...fields].some((c) => overlaps(c, k))) f.delete(k);
+      if (f.size > 0) out.push({ ...e, fieldsV1: encodeFieldsV1(f) });
+    }
+    const merged = new Set([...(mine ?? []), ...fields]);
+    out.push(this.entry(res, manager, 'Update', merged, sub));
+    return out;
+  }
+
+  /** Server-side apply (`application/apply-patch+yaml`). */
+  apply(res: ResourceType, body: KObject, ns: string | undefined, name: string, opts: ApplyOptions): KObject {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('apply: the body must be an object');
+    if (!body.apiVersion || !body.kind) throw badRequest('apply: apiVersion and kind must be set in the applied configuration');
+    this.checkIdentity(res, body, ns);
+    if (body.metadata?.name && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    if (!opts.manager) throw badRequest('fieldManager is required for apply requests (PATCH with application/apply-patch+yaml)');
+    const applied = clone(body);
+    delete applied.status;
+    if (applied.metadata) {
+      delete applied.metadata.resourceVersion;
+      delete applied.metadata.managedFields;
+    }
+    const fields = leafFields(applied);
+    const old = this.get(res, ns, name);
+    if (!old) {
+      const created = this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, {});
+      const cur = this.objects.get(objKey(res, created.metadata.namespace, name))!;
+      cur.metadata.managedFields = [this.entry(res, opts.manager, 'Apply', fields)];
+      return clone(cur);
+    }
+    const entries: ManagedEntry[] = (old.metadata.managedFields ?? []) as ManagedEntry[];
+    const conflicts: { manager: string; field: string }[] = [];
+    let previous = new Set<string>();
+    const others: { e: ManagedEntry; f: Set<string> }[] = [];
+    for (const e of entries) {
+      const f = decodeFieldsV1(e.fieldsV1);
+      if (e.manager === opts.manager && e.operation === 'Apply') {
+        previous = f;
+        continue;
+      }
+      if (e.subresource) {
+        others.push({ e, f });
+        continue;
+      }
+      for (const k of f) {
+        for (const a of fields) {
+          if (!overlaps(a, k)) continue;
+          if (!deepEqual(valueAt(old, keyPath(k)), valueAt(applied, keyPath(k)))) conflicts.push({ manager: e.manager, field: k });
+        }
+      }
+      others.push({ e, f });
+    }
+    if (conflicts.length > 0 && !opts.force) {
+      const uniq = [...new Map(conflicts.map((c) => [`${c.manager}${c.field}`, c])).values()];
+      const list = uniq.map((c) => `conflict with "${c.manager}": .${keyPath(c.field).join('.')}`);
+      throw new ApiError(409, 'Conflict', `Apply failed with ${uniq.length} conflict${uniq.length > 1 ? 's' : ''}: ${list.join('\n')}`, {
+        name,
+        group: res.group,
+        kind: res.plural,
+        causes: uniq.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: `.${keyPath(c.field).join('.')}` })),
+      });
+    }
+    const lost = new Set(conflicts.map((c) => c.field));
+    const next = mergeApplied(old, applied) as KObject;
+    // Fields this manager applied before and no longer applies are removed unless someone else owns them.
+    for (const k of previous) {
+      if (fields.has(k) || [...fields].some((a) => overlaps(a, k) && a.length > k.length)) continue;
+      if (others.some((o) => !o.e.subresource && [...o.f].some((x) => overlaps(x, k)))) continue;
+      deleteAt(next, keyPath(k));
+    }
+    next.metadata.name = old.metadata.name;
+    if (old.metadata.namespace) next.metadata.namespace = old.metadata.namespace;
+    for (const k of ['uid', 'creationTimestamp', 'generation', 'resourceVersion']) next.metadata[k] = old.metadata[k];
+    if (old.status !== undefined) next.status = old.status;
+    const mine = this.entry(res, opts.manager, 'Apply', fields);
+    const prevEntry = entries.find((e) => e.manager === opts.manager && e.operation === 'Apply');
+    if (prevEntry && deepEqual(prevEntry.fieldsV1, mine.fieldsV1)) mine.time = prevEntry.time;
+    // Keep the entries' order stable so that re-applying an unchanged config is a no-op.
+    const managed: ManagedEntry[] = [];
+    for (const e of entries) {
+      if (e === prevEntry) {
+        managed.push(mine);
+        continue;
+      }
+      const o = others.find((x) => x.e === e);
+      if (!o) continue;
+      for (const k of [...o.f]) if (lost.has(k)) o.f.delete(k);
+      if (o.f.size > 0) managed.push(lost.size > 0 ? { ...e, fieldsV1: encodeFieldsV1(o.f) } : e);
+    }
+    if (!prevEntry) managed.push(mine);
+    return this.finishUpdate(res, old, next, {}, managed);
+  }
+
+  /** Deletes an object (and, through owner references, its dependents). */
+  delete(res: ResourceType, ns: string | undefined, name: string, pre?: { uid?: string; resourceVersion?: string }): KObject {
+    const old = this.get(res, ns, name);
+    if (!old) throw notFound(res, name);
+    if (pre?.uid && pre.uid !== old.metadata.uid)
+      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+    if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
+      throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    const gone = this.commit('DELETED', res, clone(old), old);
+    this.collect(res, old);
+    return gone;
+  }
+
+  /** Garbage collection: dependents (ownerReferences) and a namespace's contents go with their owner. */
+  private collect(res: ResourceType, owner: KObject): void {
+    const uid = owner.metadata.uid;
+    for (const r of RESOURCES) {
+      for (const o of this.list(r)) {
+        const owned = ((o.metadata.ownerReferences ?? []) as KObject[]).some((ref) => ref.uid === uid);
+        const inNs = res.kind === 'Namespace' && r.namespaced && o.metadata.namespace === owner.metadata.name;
+        if ((owned || inNs) && this.get(r, o.metadata.namespace, o.metadata.name)) this.delete(r, o.metadata.namespace, o.metadata.name);
+      }
+    }
+  }
+}
+
+/** a and b (encoded field paths) overlap when one is a prefix of the other. */
+function overlaps(a: string, b: string): boolean {
+  if (a === b) return true;
+  const pa = keyPath(a);
+  const pb = keyPath(b);
+  const n = Math.min(pa.length, pb.length);
+  for (let i = 0; i < n; i++) if (pa[i] !== pb[i]) return false;
+  return true;
+}
+
+/** Apply merge: maps merge, scalars and lists replace (lists are atomic in this simulator). */
+function mergeApplied(cur: unknown, applied: unknown): unknown {
+  return mergePatch(cur, dropNulls(applied));
+}
+
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v;
+  if (v === null || typeof v !== 'object') return v;
+  const out: KObject = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
+  return out;
+}

@@ -1,0 +1,165 @@
+// Pure building blocks of the simulator: patches, field ownership, selectors, quantities, ages.
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../cluster-mgr/sim/errors';
+import { changedFields, decodeFieldsV1, encodeFieldsV1, jsonPatch, leafFields, mergePatch, strategicMergePatch } from '../../cluster-mgr/sim/patch';
+import { parseQuantity } from '../../cluster-mgr/sim/quantity';
+import { fieldMatcher, labelMatcher, selectorMatches } from '../../cluster-mgr/sim/selectors';
+import { humanAge } from '../../cluster-mgr/sim/table';
+import { podRequests, templateHash } from '../../cluster-mgr/sim/controllers';
+
+describe('mergePatch (RFC 7386 examples)', () => {
+  it.each([
+    [{ a: 'b' }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'b' }, { b: 'c' }, { a: 'b', b: 'c' }],
+    [{ a: 'b' }, { a: null }, {}],
+    [{ a: 'b', b: 'c' }, { a: null }, { b: 'c' }],
+    [{ a: ['b'] }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
+    [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
+    [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
+    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [{ a: 'b' }, ['c'], ['c']],
+    [{ e: null }, { a: 1 }, { e: null, a: 1 }],
+    [{}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
+  ])('%j + %j = %j', (target, patch, want) => {
+    expect(mergePatch(target, patch)).toEqual(want);
+  });
+
+  it('does not mutate its inputs', () => {
+    const t = { a: { b: 1 } };
+    mergePatch(t, { a: { b: 2 } });
+    expect(t).toEqual({ a: { b: 1 } });
+  });
+});
+
+describe('strategicMergePatch (subset)', () => {
+  it('merges named lists by name and drops $ directives', () => {
+    const cur = { spec: { containers: [{ name: 'a', image: '1' }, { name: 'b', image: '1' }] } };
+    const out = strategicMergePatch(cur, { spec: { $setElementOrder: [], containers: [{ name: 'b', image: '2' }, { name: 'c', image: '3' }] } });
+    expect(out).toEqual({ spec: { containers: [{ name: 'a', image: '1' }, { name: 'b', image: '2' }, { name: 'c', image: '3' }] } });
+    expect(strategicMergePatch(cur, { spec: { containers: [{ name: 'a', $patch: 'delete' }] } })).toEqual({ spec: { containers: [{ name: 'b', image: '1' }] } });
+    expect(strategicMergePatch({ a: { x: 1, y: 2 } }, { a: { $patch: 'replace', z: 3 } })).toEqual({ a: { z: 3 } });
+  });
+});
+
+describe('jsonPatch (RFC 6902)', () => {
+  it.each([
+    [{ a: 1 }, [{ op: 'add', path: '/b', value: 2 }], { a: 1, b: 2 }],
+    [{ a: [1, 2] }, [{ op: 'add', path: '/a/1', value: 9 }], { a: [1, 9, 2] }],
+    [{ a: [1, 2] }, [{ op: 'add', path: '/a/-', value: 3 }], { a: [1, 2, 3] }],
+    [{ a: 1, b: 2 }, [{ op: 'remove', path: '/a' }], { b: 2 }],
+    [{ a: 1 }, [{ op: 'replace', path: '/a', value: 5 }], { a: 5 }],
+    [{ a: { b: 1 } }, [{ op: 'move', from: '/a/b', path: '/c' }], { a: {}, c: 1 }],
+    [{ a: 1 }, [{ op: 'copy', from: '/a', path: '/b' }], { a: 1, b: 1 }],
+    [{ 'a/b': 1 }, [{ op: 'replace', path: '/a~1b', value: 2 }], { 'a/b': 2 }],
+    [{ a: 1 }, [{ op: 'test', path: '/a', value: 1 }], { a: 1 }],
+  ])('%j with %j', (doc, ops, want) => {
+    expect(jsonPatch(doc, ops)).toEqual(want);
+  });
+
+  it.each([
+    [{ a: 1 }, [{ op: 'test', path: '/a', value: 2 }], 422],
+    [{ a: 1 }, [{ op: 'remove', path: '/x' }], 422],
+    [{ a: 1 }, [{ op: 'add', path: '/x/y', value: 1 }], 422],
+    [{ a: 1 }, [{ op: 'nope', path: '/a' }], 400],
+    [{ a: 1 }, { op: 'add' }, 400],
+  ])('%j with %j fails with %i', (doc, ops, code) => {
+    try {
+      jsonPatch(doc, ops);
+      expect.unreachable('should throw');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ApiError);
+      expect((e as ApiError).code).toBe(code);
+    }
+  });
+});
+
+describe('field sets', () => {
+  const obj = { apiVersion: 'v1', kind: 'X', metadata: { name: 'n', labels: { a: '1' }, uid: 'u' }, spec: { r: 1, list: [1, 2], empty: {} }, status: { s: 1 } };
+  it('leafFields covers spec leaves, lists whole, labels; not identity or status', () => {
+    const f = [...leafFields(obj)].map((k) => k.split('\u0000').join('.')).sort();
+    expect(f).toEqual(['metadata.labels.a', 'spec.empty', 'spec.list', 'spec.r']);
+  });
+  it('fieldsV1 round-trips', () => {
+    const f = leafFields(obj);
+    expect(encodeFieldsV1(f)).toEqual({ 'f:metadata': { 'f:labels': { 'f:a': {} } }, 'f:spec': { 'f:empty': {}, 'f:list': {}, 'f:r': {} } });
+    expect(decodeFieldsV1(encodeFieldsV1(f))).toEqual(f);
+    expect(decodeFieldsV1({ 'f:spec': { '.': {}, 'f:x': {} } })).toEqual(new Set(['spec\u0000x']));
+  });
+  it('changedFields finds set, changed and removed leaves', () => {
+    const after = { ...obj, spec: { r: 2, list: [1, 2], extra: 'y' } };
+    const f = [...changedFields(obj, after)].map((k) => k.split('\u0000').join('.')).sort();
+    expect(f).toEqual(['spec.empty', 'spec.extra', 'spec.r']);
+  });
+});
+
+describe('selectors', () => {
+  const o = { metadata: { name: 'n', namespace: 'ns', labels: { app: 'web', tier: 'fe' } }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } };
+  it.each([
+    ['app=web', true],
+    ['app==web', true],
+    ['app!=web', false],
+    ['app in (web,db)', true],
+    ['app notin (web)', false],
+    ['tier', true],
+    ['!tier', false],
+    ['missing!=x', true],
+    ['app=web,tier=be', false],
+    ['', true],
+  ])('label selector %j → %s', (sel, want) => {
+    expect(labelMatcher(sel)(o)).toBe(want);
+  });
+  it.each([
+    ['metadata.name=n', true],
+    ['spec.nodeName=n1,status.phase!=Failed,status.phase!=Succeeded', true],
+    ['status.phase=Pending', false],
+    ['metadata.namespace==ns', true],
+  ])('field selector %j → %s', (sel, want) => {
+    expect(fieldMatcher(sel)(o)).toBe(want);
+  });
+  it('structured selectors', () => {
+    expect(selectorMatches({ matchLabels: { app: 'web' } }, { app: 'web' })).toBe(true);
+    expect(selectorMatches({ matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] }, { app: 'web' })).toBe(false);
+    expect(selectorMatches({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, { app: 'web' })).toBe(true);
+  });
+});
+
+describe('quantities, requests, hashes, ages', () => {
+  it.each([
+    ['500m', 0.5],
+    ['2', 2],
+    ['1.5', 1.5],
+    ['1Ki', 1024],
+    ['512Mi', 512 * 2 ** 20],
+    ['1G', 1e9],
+    ['1e3', 1000],
+    ['bad', undefined],
+    ['1Xi', undefined],
+  ])('parseQuantity(%j) = %s', (q, want) => {
+    expect(parseQuantity(q)).toBe(want);
+  });
+  it('podRequests sums containers; limits stand in for missing requests', () => {
+    expect(podRequests({ containers: [{ resources: { requests: { cpu: '250m', memory: '1Gi' } } }, { resources: { limits: { cpu: '1', memory: '1Gi' } } }] })).toEqual({
+      cpu: 1250,
+      memory: 2 * 2 ** 30,
+    });
+  });
+  it('templateHash is stable and changes with the template', () => {
+    expect(templateHash({ a: 1 })).toBe(templateHash({ a: 1 }));
+    expect(templateHash({ a: 1 })).not.toBe(templateHash({ a: 2 }));
+    expect(templateHash({ a: 1 })).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]{10}$/);
+  });
+  it.each([
+    [5, '5s'],
+    [119, '119s'],
+    [150, '2m30s'],
+    [600, '10m'],
+    [3 * 3600 + 60, '3h1m'],
+    [10 * 3600, '10h'],
+    [3 * 86400 + 3600, '3d1h'],
+    [30 * 86400, '30d'],
+  ])('humanAge(%i s) = %s', (s, want) => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(humanAge(new Date(now - s * 1000).toISOString(), now)).toBe(want);
+  });
+});
