@@ -86,7 +86,7 @@ export function probeScript(node: SiteNode, targets: readonly string[]): string 
     'echo @@hostname; hostname',
     'echo @@listen; ss -Htln 2>/dev/null | awk \'{print $4}\'',
     'echo @@tools',
-    `for t in ${tools.join(' ')}; do command -v "$t" >/dev/null 2>&1 && echo "$t yes" || echo "$t no"; done`,
+    `for t in ${tools.join(' ')}; do p=$(command -v "$t" 2>/dev/null); [ -f "$p" ] && [ -x "$p" ] && echo "$t yes" || echo "$t no"; done`,
     'echo @@containerd; containerd --version 2>/dev/null || true',
     'echo @@iface',
     `ip -o -4 addr show 2>/dev/null | awk -v a=${shq(node.address)} '{split($4,p,"/"); if (p[1]==a) print $2}' | head -1 | while read i; do echo "$i $(cat /sys/class/net/$i/mtu)"; done`,

@@ -125,6 +125,8 @@ export interface InventoryOptions {
   readonly sshPort?: number;
   readonly timeout?: string;
   readonly concurrency?: number;
+  /** File name inside dir (default site.yaml). */
+  readonly file?: string;
 }
 
 /** A Site inventory (validated by the real loader when the CLI runs). */
@@ -165,7 +167,7 @@ spec:
       apiVIP: { address: ${o.apiVip ?? '10.10.1.10/24'}, interface: eth0, virtualRouterId: 10 }
       nodes: ${JSON.stringify(nodes)}
 `;
-  const file = join(dir, 'site.yaml');
+  const file = join(dir, o.file ?? 'site.yaml');
   writeFileSync(file, text);
   return file;
 }
