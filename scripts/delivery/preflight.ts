@@ -322,12 +322,16 @@ export async function runPreflight(
       pool.limit(async () => {
         const targets = reachTargets(site, node);
         try {
-          const t0 = now();
-          const t = await pool.exec(node.address, 'date +%s%3N', { timeoutMs: 15_000 });
-          const t1 = now();
-          const remote = Number(t.stdout.trim());
-          const skew = Number.isFinite(remote) ? remote - (t0 + t1) / 2 : 0;
-          const r = await pool.exec(node.address, `bash -s`, { stdin: probeScript(node, targets.map((x) => x.target)), timeoutMs: 30_000 });
+          await pool.client(node.address);
+          // The clock read gets its own channel (a tight round trip) in parallel with the probe script.
+          const clock = (async () => {
+            const t0 = now();
+            const t = await pool.exec(node.address, 'date +%s%3N', { timeoutMs: 15_000 });
+            const t1 = now();
+            const remote = Number(t.stdout.trim());
+            return Number.isFinite(remote) ? remote - (t0 + t1) / 2 : 0;
+          })();
+          const [skew, r] = await Promise.all([clock, pool.exec(node.address, `bash -s`, { stdin: probeScript(node, targets.map((x) => x.target)), timeoutMs: 30_000 })]);
           if (!r.stdout.includes('@@end')) throw new Error(`probe script failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
           const facts = parseProbe(r.stdout, skew);
           return { node, cluster, facts, checks: [pass('ssh.connect', `${site.spec.ssh.user}@${node.address} connected`), ...checkHost(node, facts, targets)] };

@@ -1,6 +1,6 @@
 // Netns hosts running the real Debian sshd with generated keys: each sshd gets its own UTS namespace
 // (so `hostname` is per host) and mount namespace (so a tool can be hidden on one host honestly).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab, runOk, startDaemon, waitFor, type Daemon, type Lab, type LabHost } from '../lab/index';
 
@@ -61,7 +61,9 @@ export async function startSshLab(dir: string, specs: readonly SshHostSpec[]): P
         ].join('\n'),
       );
       await h.execOk('sysctl', ['-qw', `net.ipv4.ip_forward=${s.ipForward ?? 1}`]);
-      const hide = (s.hide ?? []).map((t) => `mount --bind /dev/null ${t} && `).join('');
+      // This shared dev machine's /root/.bashrc runs `pyenv init` (≈0.5 s per SSH command under load);
+      // customer hosts have a plain rc file, so each lab host gets an empty one in its mount namespace.
+      const hide = ['/root/.bashrc', ...(s.hide ?? [])].filter((f) => existsSync(f)).map((t) => `mount --bind /dev/null ${t} && `).join('');
       daemons.push(
         startDaemon({
           name: `sshd-${s.name}`,
