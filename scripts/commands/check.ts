@@ -17,6 +17,7 @@ const Options = z.strictObject({
   timeout: z.string().refine((d) => parseDuration(d) !== undefined, { error: 'expected a duration, e.g. 5s' }).default('5s'),
   format: z.enum(['human', 'json']).default('human'),
   acceptNewHostKeys: z.boolean().default(false),
+  tls: z.boolean().default(true),
 });
 
 export function registerCheck(program: Command): void {
@@ -29,6 +30,7 @@ export function registerCheck(program: Command): void {
     .option('--sync-status <file>', 'status file written by flotilla registry sync', '/var/lib/flotilla/registry-sync.json')
     .option('--max-sync-lag <duration>', 'oldest acceptable successful registry sync', '2h')
     .option('--timeout <duration>', 'per-endpoint TLS timeout', '5s')
+    .option('--no-tls', 'skip the TLS expiry checks')
     .option('--accept-new-host-keys', 'pin unknown host keys (backup checks over SSH)')
     .option('--format <format>', 'human | json', 'human')
     .action(
@@ -44,7 +46,7 @@ export function registerCheck(program: Command): void {
           if (!nodes.has(spec.node)) throw new UserError(`--backup ${b}: node ${JSON.stringify(spec.node)} is not in ${file}: use a node name from spec.clusters[].nodes`, ExitCode.BadInput);
           backups.push(spec);
         }
-        const endpoints = o.endpoint.length > 0 ? o.endpoint.map((e) => ({ host: e.slice(0, e.lastIndexOf(':')), port: Number(e.slice(e.lastIndexOf(':') + 1)) })) : siteEndpoints(site);
+        const endpoints = !o.tls ? [] : o.endpoint.length > 0 ? o.endpoint.map((e) => ({ host: e.slice(0, e.lastIndexOf(':')), port: Number(e.slice(e.lastIndexOf(':') + 1)) })) : siteEndpoints(site);
         const results: CheckResult[] = await Promise.all(endpoints.map((e) => probeCertificate(e.host, e.port, now, parseDuration(o.timeout))));
         if (backups.length > 0) {
           const pool = await SshPool.open(await sshConfigFromSite(site, file, { acceptNewHostKeys: o.acceptNewHostKeys }));

@@ -125,6 +125,8 @@ export interface InventoryOptions {
   readonly sshPort?: number;
   readonly timeout?: string;
   readonly concurrency?: number;
+  /** Jump host address (spec.ssh.bastion.host). */
+  readonly bastion?: string;
   /** File name inside dir (default site.yaml). */
   readonly file?: string;
 }
@@ -146,7 +148,7 @@ spec:
     knownHostsFile: ./known_hosts
     timeout: ${o.timeout ?? '3s'}
     concurrency: ${o.concurrency ?? 10}
-  network:
+${o.bastion ? `    bastion: { host: ${o.bastion} }\n` : ''}  network:
     asNumber: 64512
     podCIDR: 10.244.0.0/16
     serviceCIDR: 10.96.0.0/12

@@ -2,10 +2,10 @@
 // namespace, so the whole SSH conversation stays on the lab bridge (never dialled from the root
 // namespace). Preflight reports each injected problem; a changed host key is refused; an unreachable
 // host is a FAIL, not a hang; install twice → the second run reports no changes.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, makeDir, missingTools, requireTools, startDaemon, type Daemon } from '../lab/index';
+import { isRoot, makeDir, missingTools, requireTools, runOk, startDaemon, type Daemon } from '../lab/index';
 import { flotilla, writeInventory, writeKeys, writeSynthTree } from './fixtures';
 import { startSshLab, type SshLab } from './lab-hosts';
 
@@ -153,5 +153,45 @@ describe('preflight and install over SSH on netns hosts', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/lab-m2\s+\S+\s+WOULD CHANGE\s+1 file\(s\): .*haproxy\.cfg/);
     expect(readFileSync(drifted, 'utf8')).toBe('edited by hand\n');
+  });
+
+  it('reaches a host only through the bastion when direct SSH is blocked', async (ctx) => {
+    requireTools(ctx, [...TOOLS, 'iptables'], { root: true });
+    const w1 = lab!.hosts.get('lab-w1')!;
+    await w1.execOk('iptables', ['-A', 'INPUT', '-s', lab!.ctl.address, '-p', 'tcp', '--dport', '22', '-j', 'DROP']);
+    try {
+      const nodesInv = [{ name: 'lab-m1', address: addr('lab-m1'), roles: ['master'] }, { name: 'lab-w1', address: addr('lab-w1'), roles: ['worker'] }];
+      const direct = writeInventory(dir, { file: 'direct.yaml', nodes: nodesInv, apiVip: `${base}.10/24`, timeout: '2s' });
+      const viaBastion = writeInventory(dir, { file: 'bastion.yaml', nodes: nodesInv, apiVip: `${base}.10/24`, timeout: '2s', bastion: addr('lab-m1') });
+      const d = await preflight(direct);
+      const dh = new Map((JSON.parse(d.stdout).hosts as HostOut[]).map((h) => [h.node, h]));
+      expect(check(dh.get('lab-w1'), 'ssh.connect')).toMatchObject({ severity: 'fail', message: expect.stringContaining('unreachable') });
+      const b = await preflight(viaBastion);
+      const bh = new Map((JSON.parse(b.stdout).hosts as HostOut[]).map((h) => [h.node, h]));
+      expect(check(bh.get('lab-w1'), 'ssh.connect')?.severity).toBe('pass');
+      // facts really come from lab-w1 (its hostname), not from the bastion
+      expect(check(bh.get('lab-w1'), 'hostname.dns1123')?.message).toBe('lab-w1');
+    } finally {
+      await w1.exec('iptables', ['-D', 'INPUT', '-s', lab!.ctl.address, '-p', 'tcp', '--dport', '22', '-j', 'DROP']);
+    }
+  });
+
+  it('check: backup freshness on a host over SSH', async (ctx) => {
+    requireTools(ctx, [...TOOLS, 'touch'], { root: true });
+    const fresh = join(dir, 'backups-fresh');
+    const stale = join(dir, 'backups-stale');
+    mkdirSync(fresh);
+    mkdirSync(stale);
+    writeFileSync(join(fresh, 'gitlab.tar'), 'x');
+    writeFileSync(join(stale, 'db.dump'), 'x');
+    await runOk('touch', ['-d', '30 hours ago', join(stale, 'db.dump')]);
+    const inv = writeInventory(dir, { file: 'check.yaml', nodes: [{ name: 'lab-m1', address: addr('lab-m1'), roles: ['master'] }], apiVip: `${base}.10/24` });
+    const r = await flotilla(['check', inv, '--no-tls', '--backup', `lab-m1:${fresh}:26h`, '--backup', `lab-m1:${stale}:26h`], { netns: lab!.ctl.netns });
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stdout).toMatch(new RegExp(`^PASS\\s+backup\\.freshness\\s+lab-m1:${fresh}:`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^FAIL\\s+backup\\.freshness\\s+lab-m1:${stale}: newest backup is 30\\.\\d h old`, 'm'));
+    const bad = await flotilla(['check', inv, '--no-tls', '--backup', 'nosuchnode:/x:1h'], { netns: lab!.ctl.netns });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('node "nosuchnode" is not in');
   });
 });
