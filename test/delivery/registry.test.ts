@@ -176,4 +176,52 @@ describe('bundle, install and registry sync against real registries', () => {
     const file = JSON.parse(readFileSync(status, 'utf8'));
     expect(file.sources['registry-a.lab.example.com'].lastSuccessAt).toBeDefined();
   });
+
+  it('pulls through a registry that demands Bearer tokens (401 challenge → token → retry)', async (ctx) => {
+    requireTools(ctx, ['docker-registry']);
+    expect(ready).toBe(true);
+    const tokens: string[] = [];
+    const port = await freePort();
+    // An auth front in front of registry A, as a reverse proxy with token auth would be.
+    const front = createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      if (url.pathname === '/token') {
+        const scope = url.searchParams.get('scope') ?? '';
+        tokens.push(`${url.searchParams.get('service')} ${scope}`);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ token: `tok:${scope}` }));
+        return;
+      }
+      const repo = /^\/v2\/(.+)\/(manifests|blobs)\//.exec(url.pathname)?.[1] ?? '';
+      const want = `Bearer tok:repository:${repo}:pull`;
+      if (req.headers.authorization !== want) {
+        res.statusCode = 401;
+        res.setHeader('www-authenticate', `Bearer realm="http://127.0.0.1:${port}/token",service="lab-registry",scope="repository:${repo}:pull"`);
+        res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+        return;
+      }
+      const up = await fetch(`${a!.url}${url.pathname}${url.search}`, { method: req.method, headers: { accept: String(req.headers.accept ?? '*/*') } });
+      res.statusCode = up.status;
+      for (const h of ['content-type', 'docker-content-digest', 'content-length']) {
+        const v = up.headers.get(h);
+        if (v) res.setHeader(h, v);
+      }
+      res.end(Buffer.from(await up.arrayBuffer()));
+    });
+    await new Promise<void>((r) => front.listen(port, '127.0.0.1', r));
+    try {
+      const synth = join(dir, 'synth-auth');
+      writeSynthTree(synth, 'lab', { images: ['secure.lab.example.com/platform/app:1.0', 'secure.lab.example.com/platform/multi:1.0'], charts: [], nodes: [], registryHost: 'registry.lab.example.com' });
+      const out = join(dir, 'bundle-auth');
+      const r = await flotilla(['bundle', inventory, '--out', out, '--signing-key', keys.priv, '--synth-dir', synth, '--registry-endpoint', `secure.lab.example.com=http://127.0.0.1:${port}`]);
+      expect(r.code, r.stderr).toBe(0);
+      const index = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')) as { images: { ref: string; digest: string }[] };
+      expect(index.images.find((i) => i.ref.endsWith('app:1.0'))?.digest).toBe(await manifestDigest(a!.url, 'platform/app', '1.0'));
+      expect(index.images.find((i) => i.ref.endsWith('multi:1.0'))?.digest).toBe(await manifestDigest(a!.url, 'platform/multi', '1.0'));
+      expect(tokens).toEqual(expect.arrayContaining(['lab-registry repository:platform/app:pull', 'lab-registry repository:platform/multi:pull']));
+      expect(tokens.length).toBeLessThanOrEqual(4); // tokens are cached per scope, not fetched per request
+    } finally {
+      await new Promise((r) => front.close(r));
+    }
+  });
 });
