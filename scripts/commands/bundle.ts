@@ -30,7 +30,7 @@ async function key<T>(what: string, path: string, load: (p: string) => Promise<T
 export function registerBundle(program: Command): void {
   const cmd = program
     .command('bundle')
-    .description('build an air-gap bundle (charts, images as one OCI layout, manifests, checksums, ed25519 signature); exit 0, 2 bad input')
+    .description('build an air-gap bundle (charts, images as one OCI layout, manifests, checksums, ed25519 signature); exit 0, 1 a source failed, 2 bad input')
     .argument('<file>', 'Site inventory YAML')
     .option('--out <dir>', 'bundle folder to write (replaced)')
     .option('--signing-key <pem>', 'ed25519 private key (PEM) that signs bundle.json')

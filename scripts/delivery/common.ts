@@ -24,8 +24,11 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.ou
   const r = schema.safeParse(raw);
   if (!r.success) {
     const iss = r.error.issues[0]!;
-    const flag = `--${String(iss.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new UserError(`${flag}: ${iss.message}`, ExitCode.BadInput);
+    const key = String(iss.path[0] ?? '');
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const given = (raw as Record<string, unknown> | undefined)?.[key];
+    const shown = given === undefined ? '' : ` ${JSON.stringify(Array.isArray(given) ? given[Number(iss.path[1] ?? 0)] : given)}`;
+    throw new UserError(`${flag}${shown}: ${iss.message}`, ExitCode.BadInput);
   }
   return r.data;
 }
