@@ -1,6 +1,11 @@
 // The `flotilla` CLI root: registers commands only.
 import { newProgram, runProgram } from './cli/program';
+import { registerBundle } from './commands/bundle';
+import { registerCheck } from './commands/check';
 import { registerDemo } from './commands/demo';
+import { registerInstall } from './commands/install';
+import { registerPreflight } from './commands/preflight';
+import { registerRegistry } from './commands/registry';
 import { registerSynth } from './commands/synth';
 import { registerValidate } from './commands/validate';
 
@@ -8,5 +13,10 @@ const program = newProgram('flotilla', 'Flotilla: sites as code and private deli
 registerValidate(program);
 registerSynth(program);
 registerDemo(program);
+registerPreflight(program);
+registerBundle(program);
+registerInstall(program);
+registerRegistry(program);
+registerCheck(program);
 
 await runProgram(program);
