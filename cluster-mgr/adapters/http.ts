@@ -29,16 +29,35 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Moves `user:password@` from a URL into a basic-auth header (fetch refuses credentials in URLs,
+ * and its error would echo them).
+ */
+export function splitCredentials(url: string): { url: string; headers: Record<string, string> } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new HttpError(`invalid URL ${JSON.stringify(redactUrl(url))}: give a full http(s):// address`);
+  }
+  if (!u.username && !u.password) return { url, headers: {} };
+  const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), headers: { authorization: `Basic ${auth}` } };
+}
+
 export async function postJson(
   url: string,
   body: unknown,
   opts: { timeoutMs: number; headers?: Record<string, string>; signal?: AbortSignal },
 ): Promise<void> {
+  const target = splitCredentials(url);
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...opts.headers },
+      headers: { 'content-type': 'application/json', ...target.headers, ...opts.headers },
       body: JSON.stringify(body),
       signal: withTimeout(opts.timeoutMs, opts.signal),
     });
