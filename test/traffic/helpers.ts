@@ -33,6 +33,7 @@ export async function startBackend(name: string, port = 0): Promise<Backend> {
 }
 
 export interface LoadResult {
+  readonly durationMs: number;
   readonly sent: number;
   readonly ok: number;
   readonly failed: number;
@@ -67,6 +68,8 @@ export async function runLoad(opts: {
   deadlineMs: number;
   /** Retries per request on connection reset/refused (idempotent GET). @default 0 */
   retries?: number;
+  /** Spread the requests evenly over about this long (a paced load, so a fault lands mid-load). */
+  spreadOverMs?: number;
   at?: { index: number; run: () => Promise<void> };
 }): Promise<LoadResult & { atDone?: Promise<void> }> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
@@ -77,10 +80,16 @@ export async function runLoad(opts: {
   const errors: string[] = [];
   const byBody: Record<string, number> = {};
   let atDone: Promise<void> | undefined;
+  const start = performance.now();
   const worker = async () => {
     for (;;) {
       const i = next++;
       if (i >= opts.total || performance.now() > deadline) return;
+      if (opts.spreadOverMs) {
+        const due = start + (i * opts.spreadOverMs) / opts.total;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       if (opts.at && i === opts.at.index) atDone = opts.at.run();
       let attempt = 0;
       for (;;) {
@@ -105,5 +114,5 @@ export async function runLoad(opts: {
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   if (atDone) await atDone;
   agent.destroy();
-  return { sent: Math.min(next, opts.total), ok, failed, errors, byBody };
+  return { sent: Math.min(next, opts.total), ok, failed, errors, byBody, durationMs: performance.now() - start };
 }
