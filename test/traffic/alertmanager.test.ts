@@ -90,6 +90,27 @@ receivers:
     expect(String(err)).not.toContain('secret');
   });
 
+  it('resendActive re-posts only the alerts still firing, with their original startsAt', async () => {
+    const sink = await startReceiver();
+    try {
+      let now = Date.UTC(2026, 0, 1);
+      const alerter = new AlertmanagerAlerter({ url: sink.url.replace(/\/hook$/, ''), clock: { now: () => now } });
+      await alerter.fire(alerts.memberUnhealthy('a', 'x'));
+      now += 1000;
+      await alerter.fire(alerts.memberUnhealthy('b', 'y'));
+      await alerter.resolve(alerts.memberUnhealthy('a', 'x'));
+      now += 60_000;
+      await alerter.resendActive();
+      const last = sink.bodies.at(-1) as { labels: Record<string, string>; startsAt: string; endsAt?: string }[];
+      expect(last).toHaveLength(1);
+      expect(last[0]!.labels.member).toBe('b');
+      expect(last[0]!.startsAt).toBe('2026-01-01T00:00:01.000Z');
+      expect(last[0]!.endsAt).toBeUndefined();
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('maps an alert to the v2 postable shape', () => {
     const p = toPostableAlert(alerts.failoverBlocked('sh1-a', 'last serving member'), Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1, 0, 5));
     expect(p).toEqual({

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkAutoscaleSpec, decideReplicas, recommend, type AutoscaleSpec, type AutoscaleState, type QueryOutcome } from '../../cluster-mgr/core/autoscale';
 import { AlertName } from '../../cluster-mgr/ports/alerts';
+import { scalarFromResponse } from '../../cluster-mgr/adapters/prometheus';
 
 const spec: AutoscaleSpec = { namespace: 'shop', app: 'web', targetPerReplica: 50, min: 2, max: 40 };
 const v = (value: number | undefined): QueryOutcome => ({ ok: true, value });
@@ -98,5 +99,21 @@ describe('decideReplicas', () => {
     expect(checkAutoscaleSpec({ ...spec, min: 5, max: 3 })).toContain('autoscale.min: 5 is greater than max 3; lower min or raise max');
     expect(checkAutoscaleSpec({ ...spec, targetPerReplica: 0 })[0]).toMatch(/targetPerReplica: 0/);
     expect(checkAutoscaleSpec(spec)).toEqual([]);
+  });
+});
+
+describe('Prometheus response → scalar', () => {
+  it.each([
+    ['scalar', { status: 'success', data: { resultType: 'scalar', result: [1, '42.5'] } }, 42.5],
+    ['one-sample vector', { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, '320'] }] } }, 320],
+    ['multi-sample vector is summed', { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, '1'] }, { metric: {}, value: [1, '2'] }] } }, 3],
+    ['empty vector', { status: 'success', data: { resultType: 'vector', result: [] } }, undefined],
+    ['NaN sample', { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }] } }, NaN],
+  ] as const)('%s', (_n, body, want) => {
+    expect(scalarFromResponse(body as never)).toEqual(want);
+  });
+  it('errors and matrices reject with the reason', () => {
+    expect(() => scalarFromResponse({ status: 'error', errorType: 'bad_data', error: 'parse error at char 4' })).toThrow(/bad_data parse error at char 4/);
+    expect(() => scalarFromResponse({ status: 'success', data: { resultType: 'matrix', result: [] } })).toThrow(/instant vector or scalar/);
   });
 });

@@ -8,9 +8,10 @@ import { HaproxySwitch, haproxyCommand, parseServersState } from '../../cluster-
 import { freePort, isCI, makeDir, missingTools, requireTools, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
 import { get, runLoad, startBackend, type Backend } from './helpers';
 
-function config(dir: string, front: number, a: number, b: number): string {
+function config(dir: string, front: number, a: number, b: number, admin: number): string {
   return `global
   stats socket ${dir}/admin.sock level admin
+  stats socket ipv4@127.0.0.1:${admin} level admin
   pidfile ${dir}/haproxy.pid
 defaults
   mode http
@@ -40,6 +41,7 @@ const available = missingTools(['haproxy']).length === 0;
 describe('HAProxy traffic switch', () => {
   let dir: string;
   let front: number;
+  let admin: number;
   let a: Backend;
   let b: Backend;
   let haproxy: Daemon | undefined;
@@ -55,9 +57,10 @@ describe('HAProxy traffic switch', () => {
     if (!available && !isCI()) return;
     dir = makeDir('haproxy-sw');
     front = await freePort();
+    admin = await freePort();
     a = await startBackend('bj1-a');
     b = await startBackend('sh1-a');
-    writeFileSync(join(dir, 'haproxy.cfg'), config(dir, front, a.port, b.port));
+    writeFileSync(join(dir, 'haproxy.cfg'), config(dir, front, a.port, b.port, admin));
     await startHaproxy();
     sw = new HaproxySwitch({ socket: join(dir, 'admin.sock'), backends: ['web', 'api'] });
     await waitFor(async () => Object.values(await sw.observe()).every((m) => m.checkUp !== false), { what: 'both servers UP', timeoutMs: 5000 });
@@ -98,6 +101,16 @@ describe('HAProxy traffic switch', () => {
     expect((await sw.observe())['sh1-a']!.state).toBe('maint');
     await sw.set('sh1-a', 'ready', 100);
     await sw.set('bj1-a', 'ready', 100);
+  });
+
+  it('works over the TCP runtime API too', async (ctx) => {
+    requireTools(ctx, ['haproxy']);
+    const tcp = new HaproxySwitch({ socket: { host: '127.0.0.1', port: admin }, backends: ['web'], servers: { east: 'sh1-a' } });
+    await tcp.set('east', 'drain', 10);
+    expect((await tcp.observe()).east).toMatchObject({ state: 'drain', weight: 10 });
+    // The unix-socket view agrees (same HAProxy).
+    expect((await sw.observe())['sh1-a']!.state).toBe('drain');
+    await tcp.set('east', 'ready', 100);
   });
 
   it('rejects unknown servers and bad weights with a clear message', async (ctx) => {
