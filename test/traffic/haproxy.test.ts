@@ -26,7 +26,7 @@ frontend front
   default_backend web
 backend web
   balance roundrobin
-  option httpchk GET /
+  option httpchk GET /healthz
   server bj1-a 127.0.0.1:${a} check inter 200ms fall 2 rise 2 weight 100
   server sh1-a 127.0.0.1:${b} check inter 200ms fall 2 rise 2 weight 100
 backend api
@@ -152,8 +152,9 @@ describe('HAProxy traffic switch', () => {
     const fixed: string[][] = [];
     try {
       sw.startReassert({ intervalMs: 100, signal: ac.signal, onReassert: (m) => fixed.push(m) });
-      await waitFor(async () => (await sw.observe())['bj1-a']?.state === 'drain', { what: 'periodic re-assert', timeoutMs: 3000 });
+      await waitFor(() => fixed.length > 0, { what: 'periodic re-assert', timeoutMs: 5000 });
       expect(fixed).toContainEqual(['bj1-a']);
+      expect((await sw.observe())['bj1-a']).toMatchObject({ state: 'drain', weight: 50 });
     } finally {
       ac.abort();
     }
@@ -169,6 +170,7 @@ describe('HAProxy traffic switch', () => {
       total: 2000,
       concurrency: 8,
       deadlineMs: 30_000,
+      spreadOverMs: 3000,
       at: {
         index: 700,
         run: async () => {
@@ -180,8 +182,10 @@ describe('HAProxy traffic switch', () => {
     expect(r.sent).toBe(2000);
     expect(r.failed, r.errors.join('\n')).toBe(0);
     expect(r.ok).toBe(2000);
-    // After the drain was confirmed, bj1-a got (almost) nothing new; sh1-a carried the rest.
+    // After the drain was confirmed, bj1-a got at most the requests already in flight (8 workers);
+    // the end of the load went to sh1-a only.
     expect(a.hits - drainedAt).toBeLessThanOrEqual(8);
+    expect(new Set(r.tail)).toEqual(new Set(['sh1-a']));
     expect(r.byBody['sh1-a']).toBeGreaterThan(1000);
     await sw.set('bj1-a', 'ready');
   });

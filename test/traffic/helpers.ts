@@ -13,7 +13,8 @@ export interface Backend {
 export async function startBackend(name: string, port = 0): Promise<Backend> {
   const b = { name, port: 0, hits: 0 } as Backend;
   const server: Server = createServer((req, res) => {
-    b.hits++;
+    // Health checks (/healthz) are not traffic.
+    if (req.url !== '/healthz') b.hits++;
     req.resume();
     res.setHeader('content-type', 'text/plain');
     res.end(`${name}\n`);
@@ -39,6 +40,8 @@ export interface LoadResult {
   readonly failed: number;
   readonly errors: string[];
   readonly byBody: Record<string, number>;
+  /** Bodies of the last 100 successful requests, in completion order. */
+  readonly tail: readonly string[];
 }
 
 /** One GET; resolves the body or rejects (non-2xx counts as failure). */
@@ -79,6 +82,7 @@ export async function runLoad(opts: {
   let failed = 0;
   const errors: string[] = [];
   const byBody: Record<string, number> = {};
+  const tail: string[] = [];
   let atDone: Promise<void> | undefined;
   const start = performance.now();
   const worker = async () => {
@@ -97,6 +101,8 @@ export async function runLoad(opts: {
           const body = await get(opts.url, agent);
           ok++;
           byBody[body] = (byBody[body] ?? 0) + 1;
+          tail.push(body);
+          if (tail.length > 100) tail.shift();
           break;
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -114,5 +120,5 @@ export async function runLoad(opts: {
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   if (atDone) await atDone;
   agent.destroy();
-  return { sent: Math.min(next, opts.total), ok, failed, errors, byBody, durationMs: performance.now() - start };
+  return { sent: Math.min(next, opts.total), ok, failed, errors, byBody, tail, durationMs: performance.now() - start };
 }
