@@ -16,7 +16,7 @@ describe('HttpWitness', () => {
       if (m === 'up') return res.end('ok');
       if (m === 'down') return res.writeHead(503).end('down');
       if (m === 'json-down') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"up":false}');
-      if (m === 'slow') return setTimeout(() => res.end('ok'), 2000);
+      if (m === 'slow') return setTimeout(() => res.end('ok'), 5000);
       res.writeHead(500).end('witness broken');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -28,7 +28,7 @@ describe('HttpWitness', () => {
   });
 
   it('maps answers to up / down / unknown', async () => {
-    const w = new HttpWitness({ url: `${base}/check`, timeoutMs: 300 });
+    const w = new HttpWitness({ url: `${base}/check`, timeoutMs: 1500 });
     expect(await w.checkAll(['up', 'down', 'json-down', 'broken', 'slow'])).toEqual({ up: true, down: false, 'json-down': false, broken: undefined, slow: undefined });
   });
 
