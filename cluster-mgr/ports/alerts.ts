@@ -1,0 +1,71 @@
+// Alert names and builders cluster-mgr raises (pure data; used by core decisions and adapters).
+// Names are stable: Alertmanager routes and silences match on them.
+import type { Alert } from './index';
+
+export const AlertName = {
+  MemberUnhealthy: 'FederationMemberUnhealthy',
+  MemberRecovered: 'FederationMemberRecovered',
+  FailoverDone: 'FederationFailoverDone',
+  FailoverBlocked: 'FederationFailoverBlocked',
+  ReplicasUnschedulable: 'FederationReplicasUnschedulable',
+  AutoscaleQueryFailing: 'FederationAutoscaleQueryFailing',
+  TrafficSwitchFailed: 'FederationTrafficSwitchFailed',
+} as const;
+export type AlertName = (typeof AlertName)[keyof typeof AlertName];
+
+export const alerts = {
+  memberUnhealthy(member: string, reason: string): Alert {
+    return {
+      name: AlertName.MemberUnhealthy,
+      severity: 'critical',
+      labels: { member },
+      summary: `member ${member} is unhealthy`,
+      description: reason,
+    };
+  },
+  memberRecovered(member: string): Alert {
+    return { name: AlertName.MemberRecovered, severity: 'info', labels: { member }, summary: `member ${member} recovered` };
+  },
+  failoverDone(member: string, detail: string): Alert {
+    return { name: AlertName.FailoverDone, severity: 'warning', labels: { member }, summary: `traffic and replicas moved away from ${member}`, description: detail };
+  },
+  failoverBlocked(member: string, reason: string): Alert {
+    return { name: AlertName.FailoverBlocked, severity: 'critical', labels: { member }, summary: `failover away from ${member} blocked`, description: reason };
+  },
+  replicasUnschedulable(namespace: string, app: string, count: number, reason: string): Alert {
+    return {
+      name: AlertName.ReplicasUnschedulable,
+      severity: 'warning',
+      labels: { namespace, app },
+      summary: `${count} replica(s) of ${namespace}/${app} fit on no member`,
+      description: reason,
+    };
+  },
+  autoscaleQueryFailing(namespace: string, app: string, reason: string): Alert {
+    return {
+      name: AlertName.AutoscaleQueryFailing,
+      severity: 'warning',
+      labels: { namespace, app },
+      summary: `autoscale query for ${namespace}/${app} failing; replica count kept`,
+      description: reason,
+    };
+  },
+  trafficSwitchFailed(member: string, kind: string, reason: string): Alert {
+    return {
+      name: AlertName.TrafficSwitchFailed,
+      severity: 'critical',
+      labels: { member, switch: kind },
+      summary: `${kind} traffic switch failed for ${member}`,
+      description: reason,
+    };
+  },
+};
+
+/** The identity of an alert for resolve/dedupe: name + sorted labels. */
+export function alertKey(a: Pick<Alert, 'name' | 'labels'>): string {
+  const labels = Object.keys(a.labels)
+    .sort()
+    .map((k) => `${k}=${a.labels[k]}`)
+    .join(',');
+  return `${a.name}{${labels}}`;
+}
