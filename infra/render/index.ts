@@ -1,23 +1,105 @@
 // Host and network config renderers (pure functions): inventory model → file contents.
-// Owned by the Site-synthesis work; the signatures below are the contract other modules use.
+// The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
 import type { Cluster, Site, SiteNode } from '../site/index';
+import {
+  renderApiHaproxy,
+  renderApiHaproxyPod,
+  renderApiKeepalivedPod,
+  renderCheckApiserver,
+  resolveApiVipOptions,
+  type ApiVipOptions,
+} from './apivip';
+import { renderRouterBird, type BirdOptions } from './bird';
+import { renderContainerdHosts, type ContainerdOptions } from './containerd';
+import { frontInputFromSite, renderFrontHaproxy, type FrontSiteOptions } from './front';
+import { renderApiKeepalivedConf, renderEdgeKeepalivedConf, type ApiKeepalivedOptions, type EdgeKeepalivedOptions } from './keepalived';
+
+export * from './apivip';
+export * from './bird';
+export { GENERATED } from './common';
+export * from './containerd';
+export * from './front';
+export * from './keepalived';
 
 export interface RenderedFile {
   /** Path relative to `OUT/<site>/`, e.g. `hosts/bj1-a-m1/keepalived.conf`, `network/tor-a.bird.conf`. */
   readonly path: string;
   readonly content: string;
+  /** Where the file goes on its host (host files only), e.g. `/etc/keepalived/keepalived.conf`. */
+  readonly hostPath?: string;
+  /** File mode on the host. @default 0o644 */
+  readonly mode?: number;
+}
+
+export interface HostFilesOptions {
+  readonly apiVip?: ApiVipOptions & Pick<ApiKeepalivedOptions, 'advertInterval' | 'checkInterval' | 'checkFall' | 'checkRise'>;
+  readonly edge?: EdgeKeepalivedOptions;
+  readonly bird?: BirdOptions;
+  readonly front?: FrontSiteOptions;
+  readonly containerd?: ContainerdOptions;
+}
+
+/** Host path of the edge keepalived config (mounted into the EdgeGateway DaemonSet). */
+export const EDGE_KEEPALIVED_HOST_PATH = '/etc/keepalived/keepalived-edge.conf';
+
+function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFilesOptions['apiVip'] = {}): RenderedFile[] {
+  const o = resolveApiVipOptions(opts);
+  const dir = `hosts/${node.name}`;
+  return [
+    {
+      path: `${dir}/keepalived.conf`,
+      hostPath: o.keepalivedConfPath,
+      content: renderApiKeepalivedConf(site, cluster, node, { ...opts, checkScriptPath: o.checkScriptPath }),
+    },
+    { path: `${dir}/check_apiserver.sh`, hostPath: o.checkScriptPath, mode: 0o755, content: renderCheckApiserver(site, cluster, node, opts) },
+    { path: `${dir}/haproxy.cfg`, hostPath: o.haproxyCfgPath, content: renderApiHaproxy(site, cluster, node, opts) },
+    { path: `${dir}/manifests/keepalived.yaml`, hostPath: '/etc/kubernetes/manifests/keepalived.yaml', content: renderApiKeepalivedPod(site, cluster, node, opts) },
+    { path: `${dir}/manifests/haproxy.yaml`, hostPath: '/etc/kubernetes/manifests/haproxy.yaml', content: renderApiHaproxyPod(site, cluster, node, opts) },
+  ];
 }
 
 /**
  * Every host and network file of a site: API-VIP keepalived + HAProxy static pods on masters,
- * containerd hosts.toml per node, the ToR side of every BGP session per router, the global front
- * haproxy.cfg. Deterministic: same site, same files in the same order.
+ * the edge keepalived.conf on edge nodes, containerd hosts.toml per node, the ToR side of every BGP
+ * session per router, the global front haproxy.cfg. Deterministic: same site, same files, sorted by
+ * path.
  */
-export function renderHostFiles(_site: Site): RenderedFile[] {
-  throw new Error('renderHostFiles: not implemented yet');
+export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  const certsDir = opts.containerd?.certsDir ?? '/etc/containerd/certs.d';
+  const hostsTomls = renderContainerdHosts(site, opts.containerd);
+  for (const cluster of site.spec.clusters) {
+    for (const node of cluster.nodes) {
+      if (node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, opts.apiVip));
+      if (node.roles.includes('edge') && cluster.edge.vips.length > 0) {
+        files.push({
+          path: `hosts/${node.name}/keepalived-edge.conf`,
+          hostPath: EDGE_KEEPALIVED_HOST_PATH,
+          content: renderEdgeKeepalived(site, cluster, node, opts.edge),
+        });
+      }
+      for (const h of hostsTomls) {
+        files.push({
+          path: `hosts/${node.name}/containerd/certs.d/${h.registry}/hosts.toml`,
+          hostPath: `${certsDir}/${h.registry}/hosts.toml`,
+          content: h.content,
+        });
+      }
+    }
+  }
+  for (const router of site.spec.network.routers) {
+    files.push({ path: `network/${router.name}.bird.conf`, content: renderRouterBird(site, router, opts.bird) });
+  }
+  const front = frontInputFromSite(site, opts.front);
+  if (front.backends.length > 0) files.push({ path: 'front/haproxy.cfg', content: renderFrontHaproxy(front) });
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** keepalived.conf for one edge node's keepalived (run by the EdgeGateway DaemonSet). */
-export function renderEdgeKeepalived(_site: Site, _cluster: Cluster, _node: SiteNode): string {
-  throw new Error('renderEdgeKeepalived: not implemented yet');
+/**
+ * keepalived.conf for one edge node's keepalived (run by the EdgeGateway DaemonSet): one VRRP v3
+ * instance per edge VIP of the cluster, unicast to the other edge nodes, priority by node order,
+ * tracking the local ingress gateway's readiness.
+ */
+export function renderEdgeKeepalived(site: Site, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
+  return renderEdgeKeepalivedConf(site, cluster, node, opts);
 }

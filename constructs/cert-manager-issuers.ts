@@ -1,0 +1,115 @@
+// CertManagerIssuers: the site's ClusterIssuer — ACME, or for air-gapped sites a private CA
+// (self-signed issuer → CA certificate → CA ClusterIssuer) — and the wildcard certificate for the
+// site domain, placed where the ingress gateway reads it.
+import { Construct } from 'constructs';
+import { checkDnsName, checkLabel, PropError } from './common';
+import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from './imports/cert-manager.io';
+
+const NAME = 'CertManagerIssuers';
+
+/** Which kind of issuer signs the site's certificates. */
+export class SiteIssuer {
+  /**
+   * An ACME issuer (HTTP-01 through the Istio ingress gateway).
+   * @param server @default - Let's Encrypt production
+   */
+  static acme(opts: { email: string; server?: string }): SiteIssuer {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(opts.email)) throw new PropError(NAME, 'issuer.email', opts.email, 'an email address for the ACME account');
+    const server = opts.server ?? 'https://acme-v02.api.letsencrypt.org/directory';
+    if (!/^https:\/\//.test(server)) throw new PropError(NAME, 'issuer.server', server, 'an https:// ACME directory URL');
+    return new SiteIssuer('acme', opts.email, server);
+  }
+  /** A private CA made inside the cluster (air-gapped sites; distribute its root to clients). */
+  static privateCa(): SiteIssuer {
+    return new SiteIssuer('ca', '', '');
+  }
+  private constructor(
+    readonly kind: 'acme' | 'ca',
+    readonly email: string,
+    readonly server: string,
+  ) {}
+}
+
+export interface CertManagerIssuersProps {
+  /** The site domain; the wildcard certificate covers `<domain>` and `*.<domain>`. */
+  readonly domain: string;
+  readonly issuer: SiteIssuer;
+  /**
+   * Name of the site ClusterIssuer.
+   * @default - 'site-issuer'
+   */
+  readonly issuerName?: string;
+  /**
+   * Namespace of the wildcard certificate's Secret (the ingress gateway's namespace).
+   * @default - 'istio-ingress'
+   */
+  readonly certificateNamespace?: string;
+  /**
+   * Secret name of the wildcard certificate.
+   * @default - 'site-wildcard-tls'
+   */
+  readonly secretName?: string;
+  /**
+   * cert-manager's namespace (where the private CA's secret lives).
+   * @default - 'cert-manager'
+   */
+  readonly namespace?: string;
+}
+
+export class CertManagerIssuers extends Construct {
+  readonly issuerName: string;
+  readonly secretName: string;
+
+  constructor(scope: Construct, id: string, props: CertManagerIssuersProps) {
+    super(scope, id);
+    checkDnsName(NAME, 'domain', props.domain);
+    this.issuerName = props.issuerName ?? 'site-issuer';
+    this.secretName = props.secretName ?? 'site-wildcard-tls';
+    const certNs = props.certificateNamespace ?? 'istio-ingress';
+    const ns = props.namespace ?? 'cert-manager';
+    checkLabel(NAME, 'issuerName', this.issuerName);
+    checkLabel(NAME, 'secretName', this.secretName);
+    checkLabel(NAME, 'certificateNamespace', certNs);
+    checkLabel(NAME, 'namespace', ns);
+
+    if (props.issuer.kind === 'acme') {
+      new ClusterIssuer(this, 'Resource', {
+        metadata: { name: this.issuerName },
+        spec: {
+          acme: {
+            email: props.issuer.email,
+            server: props.issuer.server,
+            privateKeySecretRef: { name: `${this.issuerName}-account-key` },
+            solvers: [{ http01: { ingress: { ingressClassName: 'istio' } } }],
+          },
+        },
+      });
+    } else {
+      new ClusterIssuer(this, 'SelfSigned', { metadata: { name: `${this.issuerName}-selfsigned` }, spec: { selfSigned: {} } });
+      new Certificate(this, 'RootCa', {
+        metadata: { name: `${this.issuerName}-root-ca`, namespace: ns },
+        spec: {
+          isCa: true,
+          commonName: `${props.domain} root CA`,
+          secretName: `${this.issuerName}-root-ca`,
+          duration: '87600h',
+          renewBefore: '720h',
+          privateKey: { algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA, size: 256 },
+          issuerRef: { name: `${this.issuerName}-selfsigned`, kind: 'ClusterIssuer', group: 'cert-manager.io' },
+        },
+      });
+      new ClusterIssuer(this, 'Resource', { metadata: { name: this.issuerName }, spec: { ca: { secretName: `${this.issuerName}-root-ca` } } });
+    }
+
+    new Certificate(this, 'Wildcard', {
+      metadata: { name: 'site-wildcard', namespace: certNs },
+      spec: {
+        secretName: this.secretName,
+        dnsNames: [props.domain, `*.${props.domain}`],
+        duration: '2160h',
+        renewBefore: '720h',
+        issuerRef: { name: this.issuerName, kind: 'ClusterIssuer', group: 'cert-manager.io' },
+      },
+    });
+  }
+}

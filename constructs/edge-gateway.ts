@@ -1,0 +1,171 @@
+// EdgeGateway: keepalived on the edge nodes (a hostNetwork DaemonSet holding the edge VIPs, one
+// rendered keepalived.conf per node in a ConfigMap) plus the values that pin the Istio ingress
+// gateway to the edge nodes on 80/443 and every extra VIP port.
+import { Construct } from 'constructs';
+import { apiObject, checkLabel, labels, PropError, resources } from './common';
+
+const NAME = 'EdgeGateway';
+
+export interface EdgeNode {
+  readonly name: string;
+  readonly address: string;
+}
+export interface EdgeVipSpec {
+  readonly name: string;
+  /** VIP with prefix, e.g. 10.10.1.100/24. */
+  readonly address: string;
+  readonly ports: readonly number[];
+}
+
+export interface EdgeGatewayProps {
+  /** Nodes that carry the edge role; keepalived runs on each. */
+  readonly nodes: readonly EdgeNode[];
+  /** keepalived.conf per edge node name (rendered by infra/render `renderEdgeKeepalived`). */
+  readonly keepalivedConfigs: Readonly<Record<string, string>>;
+  /** Edge VIPs; ports beyond 80/443 are added to the ingress gateway. */
+  readonly vips: readonly EdgeVipSpec[];
+  /**
+   * Namespace of the keepalived DaemonSet and the ingress gateway.
+   * @default - 'istio-ingress'
+   */
+  readonly namespace?: string;
+  /**
+   * keepalived image.
+   * @default - KEEPALIVED_IMAGE
+   */
+  readonly image?: string;
+}
+
+export const KEEPALIVED_IMAGE = 'docker.io/osixia/keepalived:2.0.20';
+/** Label the ingress gateway pods carry (the Istio `gateway` chart's default selector). */
+export const INGRESS_GATEWAY_SELECTOR = { istio: 'ingressgateway' } as const;
+/** The Istio ingress gateway's readiness endpoint port, exposed on the node for keepalived's track script. */
+export const INGRESS_STATUS_PORT = 15021;
+
+/** Affinity that pins pods to the named nodes. */
+export function pinToNodes(nodes: readonly string[]) {
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [...nodes] }] }],
+      },
+    },
+  };
+}
+
+/**
+ * Helm values for the Istio `gateway` chart: pinned to edge nodes, one replica per edge node, the
+ * VIPs as external IPs on 80/443 plus every extra VIP TCP port, status port reachable on the node.
+ */
+export function ingressGatewayValues(nodes: readonly EdgeNode[], vips: readonly EdgeVipSpec[]): Record<string, unknown> {
+  const ports = new Map<number, string>([
+    [80, 'http2'],
+    [443, 'https'],
+  ]);
+  for (const v of vips) for (const p of v.ports) if (!ports.has(p)) ports.set(p, `tcp-${v.name}-${p}`);
+  const sorted = [...ports.entries()].sort((a, b) => a[0] - b[0]);
+  return {
+    name: 'istio-ingressgateway',
+    labels: { ...INGRESS_GATEWAY_SELECTOR },
+    replicaCount: nodes.length,
+    autoscaling: { enabled: false },
+    affinity: {
+      ...pinToNodes(nodes.map((n) => n.name)),
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          { labelSelector: { matchLabels: { ...INGRESS_GATEWAY_SELECTOR } }, topologyKey: 'kubernetes.io/hostname' },
+        ],
+      },
+    },
+    tolerations: [{ key: 'node-role.kubernetes.io/edge', operator: 'Exists', effect: 'NoSchedule' }],
+    resources: resources('500m', '512Mi', '2', '1Gi'),
+    service: {
+      type: 'ClusterIP',
+      externalIPs: vips.map((v) => v.address.split('/')[0]).sort(),
+      ports: [
+        { name: 'status-port', port: INGRESS_STATUS_PORT, protocol: 'TCP', targetPort: INGRESS_STATUS_PORT },
+        ...sorted.map(([port, name]) => ({ name, port, protocol: 'TCP', targetPort: port === 80 ? 8080 : port === 443 ? 8443 : port })),
+      ],
+    },
+  };
+}
+
+export class EdgeGateway extends Construct {
+  constructor(scope: Construct, id: string, props: EdgeGatewayProps) {
+    super(scope, id);
+    const ns = props.namespace ?? 'istio-ingress';
+    checkLabel(NAME, 'namespace', ns);
+    if (props.nodes.length === 0) throw new PropError(NAME, 'nodes', [], 'at least one edge node');
+    for (const n of props.nodes) {
+      if (!props.keepalivedConfigs[n.name]) throw new PropError(NAME, `keepalivedConfigs["${n.name}"]`, undefined, 'a keepalived.conf for every edge node');
+    }
+    for (const k of Object.keys(props.keepalivedConfigs)) {
+      if (!props.nodes.some((n) => n.name === k)) throw new PropError(NAME, 'keepalivedConfigs', k, `only edge node names (${props.nodes.map((n) => n.name).join(', ')})`);
+    }
+    for (const [i, v] of props.vips.entries()) {
+      if (v.ports.length === 0) throw new PropError(NAME, `vips[${i}].ports`, v.ports, 'at least one TCP port');
+      for (const p of v.ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new PropError(NAME, `vips[${i}].ports`, p, 'ports 1–65535');
+    }
+    const lbl = labels('keepalived', `${id.toLowerCase()}-keepalived`);
+    const nodes = props.nodes.map((n) => n.name);
+
+    apiObject(this, 'Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'istio-injection': 'disabled' } } });
+    apiObject(this, 'Config', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'edge-keepalived', namespace: ns, labels: lbl },
+      data: Object.fromEntries(nodes.sort().map((n) => [`${n}.conf`, props.keepalivedConfigs[n]!])),
+    });
+    apiObject(this, 'Resource', {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'edge-keepalived', namespace: ns, labels: lbl },
+      spec: {
+        selector: { matchLabels: lbl },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+        template: {
+          metadata: { labels: lbl },
+          spec: {
+            hostNetwork: true,
+            dnsPolicy: 'ClusterFirstWithHostNet',
+            priorityClassName: 'system-node-critical',
+            affinity: pinToNodes(nodes),
+            tolerations: [{ operator: 'Exists' }],
+            automountServiceAccountToken: false,
+            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'keepalived',
+                image: props.image ?? KEEPALIVED_IMAGE,
+                imagePullPolicy: 'IfNotPresent',
+                // One file per node; $(NODE_NAME) is expanded by the kubelet.
+                command: ['keepalived'],
+                args: ['--dont-fork', '--log-console', '--vrrp', '--use-file=/etc/keepalived/$(NODE_NAME).conf', '--pid=/run/keepalived/keepalived.pid', '--vrrp_pid=/run/keepalived/vrrp.pid'],
+                env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+                resources: resources('50m', '32Mi', '200m', '64Mi'),
+                securityContext: {
+                  // VRRP needs raw sockets and address changes on the host interface, nothing more.
+                  runAsNonRoot: false,
+                  runAsUser: 0,
+                  readOnlyRootFilesystem: true,
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'] },
+                },
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/keepalived', readOnly: true },
+                  { name: 'run', mountPath: '/run/keepalived' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: 'edge-keepalived' } },
+              { name: 'run', emptyDir: { medium: 'Memory' } },
+              { name: 'tmp', emptyDir: { medium: 'Memory' } },
+            ],
+          },
+        },
+      },
+    });
+  }
+}
