@@ -66,9 +66,11 @@ export function rewriteChartValues<T>(values: T, registry: string): T {
   return walk(values, undefined) as T;
 }
 
-/** True when `s` looks like `<host>/<path>` (a registry-qualified image or repository). */
+/** True when `s` looks like `<host>/<path>:<tag>` (a registry-qualified image reference). */
 function looksLikeQualifiedImage(s: string): boolean {
-  return /^(?:[a-z0-9-]+\.)+[a-z0-9-]+(?::\d+)?\/[a-z0-9._/-]+(?::[\w.-]+)?(?:@sha256:[a-f0-9]+)?$/.test(s);
+  // Host with a letter in its last label (not a CIDR), a path, and a tag or digest (not a label key
+  // such as node-role.kubernetes.io/edge).
+  return /^(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*(?::\d+)?\/[a-z0-9._/-]+(?::[\w.-]+|@sha256:[a-f0-9]+)$/.test(s);
 }
 
 /**
@@ -88,7 +90,7 @@ export function foreignImageRefs(value: unknown, registry: string): string[] {
       }
       return;
     }
-    if (typeof v !== 'string' || v === '') return;
+    if (typeof v !== 'string' || v === '' || key === 'apiVersion') return;
     const inSite = v === registry || v.startsWith(`${registry}/`);
     if (inSite) return;
     if ((key !== undefined && (REGISTRY_KEYS.has(key) || HUB_KEYS.has(key))) || key === 'image' || looksLikeQualifiedImage(v)) {

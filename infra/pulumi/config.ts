@@ -45,6 +45,7 @@ const Settings = {
   bundle: z.string().min(1).optional().describe('Unpacked bundle directory: air-gapped run'),
   caCert: z.string().min(1).optional().describe('PEM certificate of the private CA (issuer: ca)'),
   registryUser: z.string().min(1).default('flotilla').describe('User of the site registry credentials'),
+  cephUser: z.string().min(1).default('admin').describe('Ceph user whose key is flotilla:cephKey'),
   registryPassword: secretValue.optional(),
   cephKey: secretValue.optional(),
   tsigKey: secretValue.optional(),
@@ -135,6 +136,7 @@ const StackFileSchema = z.looseObject({
       [`${NS}:bundle`]: Settings.bundle,
       [`${NS}:caCert`]: Settings.caCert,
       [`${NS}:registryUser`]: Settings.registryUser.optional(),
+      [`${NS}:cephUser`]: Settings.cephUser.optional(),
       [`${NS}:kubeconfigs`]: z.union([z.record(z.string(), fileSecret), fileSecret]).optional(),
       ...Object.fromEntries(SECRET_KEYS.filter((k) => k !== 'kubeconfigs').map((k) => [`${NS}:${k}`, fileSecret.optional()])),
     })

@@ -120,7 +120,13 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
       if (!rendered) continue;
       const hostFiles = rendered.map((f) => {
         const rel = f.path.slice(`hosts/${node.name}/`.length);
-        return { source: f.path, ...remotePathFor(rel), content: f.content };
+        const fallback = remotePathFor(rel);
+        return {
+          source: f.path,
+          remotePath: f.hostPath ?? fallback.remotePath,
+          mode: f.mode !== undefined ? f.mode.toString(8).padStart(4, '0') : fallback.mode,
+          content: f.content,
+        };
       });
       const trigger = sha256(hostFiles.map((f) => `${f.remotePath}\0${f.mode}\0${f.content}`).join('\0\0'));
       const hostKey = hostKeyFor(known, [node.address, node.name], site.spec.ssh.port);

@@ -63,6 +63,8 @@ export interface SecretPlan {
   readonly type: string;
   readonly stringData: Readonly<Record<string, SecretRef>>;
   readonly consumers: readonly ComponentName[];
+  /** A synthesized object this secret takes the place of (removed from its group). */
+  readonly replaces?: { readonly kind: string; readonly namespace?: string; readonly name: string };
 }
 
 export interface ClusterPlan {
@@ -76,8 +78,6 @@ export interface ClusterPlan {
 
 /** Well-known secret names the constructs reference. */
 export const SECRET_NAMES = {
-  ca: 'flotilla-ca',
-  ceph: 'csi-rbd-secret',
   registry: 'registry-credentials',
   tsig: 'flotilla-tsig',
 } as const;
@@ -93,35 +93,68 @@ function namespaceOf(synth: ClusterSynth, component: ComponentName): string | un
   return undefined;
 }
 
-const chartNamespace = (synth: ClusterSynth, ...names: string[]) => synth.charts.find((r) => names.includes(r.chart))?.namespace;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const objKey = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
-/** Secrets this cluster gets from the stack's secret settings (what is configured and relevant). */
-export function planSecrets(site: Site, synth: ClusterSynth, cfg: Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert'>): SecretPlan[] {
+/** Keys of the constructs' placeholder Secrets (annotated `flotilla.dev/filled-by`) and their source. */
+export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUser'>> = {
+  userKey: 'cephKey',
+  adminKey: 'cephKey',
+  userID: 'cephUser',
+  adminID: 'cephUser',
+  key: 'tsigKey',
+  secret: 'tsigKey',
+};
+
+type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert'> & { readonly cephUser?: string };
+
+/**
+ * Secrets this cluster gets from the stack's secret settings. Placeholder Secrets of the constructs
+ * (`flotilla.dev/filled-by`) are filled (and replace the placeholder object); with `caKey`+`caCert`
+ * the in-cluster self-signed CA certificate is replaced by the stack's CA; with `registryPassword` a
+ * pull secret for the site registry; with `tsigKey` the TSIG key for RFC 2136 updates.
+ */
+export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings): SecretPlan[] {
   const out: SecretPlan[] = [];
-  if (site.spec.certificates.issuer === 'ca' && cfg.caKey !== undefined && cfg.caCert !== undefined) {
-    out.push({
-      id: 'ca',
-      name: SECRET_NAMES.ca,
-      namespace: chartNamespace(synth, 'cert-manager') ?? 'cert-manager',
-      type: 'kubernetes.io/tls',
-      stringData: { 'tls.crt': { from: 'caCert' }, 'tls.key': { from: 'caKey' } },
-      consumers: ['cert-manager'],
-    });
-  }
-  if (site.spec.storage.ceph && cfg.cephKey !== undefined) {
-    out.push({
-      id: 'ceph',
-      name: SECRET_NAMES.ceph,
-      namespace: chartNamespace(synth, 'ceph-csi-rbd', 'ceph-csi-cephfs') ?? namespaceOf(synth, 'storage') ?? 'ceph-csi',
-      type: 'Opaque',
-      stringData: {
-        userID: { from: 'literal', value: 'kubernetes' },
-        userKey: { from: 'cephKey' },
-        adminID: { from: 'literal', value: 'kubernetes' },
-        adminKey: { from: 'cephKey' },
-      },
-      consumers: ['storage'],
-    });
+  const available = (from: SecretRef['from']) => from === 'literal' || from === 'dockerconfigjson' || cfg[from as keyof SecretSettings] !== undefined;
+  for (const c of synth.components) {
+    for (const o of c.objects) {
+      const annotations = (o.metadata.annotations ?? {}) as Record<string, unknown>;
+      if (o.kind === 'Secret' && o.apiVersion === 'v1' && annotations['flotilla.dev/filled-by'] !== undefined) {
+        const keys = Object.keys({ ...(isRecord(o.stringData) ? o.stringData : {}), ...(isRecord(o.data) ? o.data : {}) });
+        const refs: Record<string, SecretRef> = {};
+        for (const k of keys) {
+          const src = FILLABLE_KEYS[k];
+          if (src === 'cephUser') refs[k] = { from: 'literal', value: cfg.cephUser ?? 'admin' };
+          else if (src !== undefined && available(src)) refs[k] = { from: src };
+        }
+        const needsSecret = Object.values(refs).some((r) => r.from !== 'literal');
+        if (keys.length > 0 && Object.keys(refs).length === keys.length && needsSecret) {
+          out.push({
+            id: `${c.component}-${o.metadata.name}`,
+            name: o.metadata.name,
+            namespace: o.metadata.namespace ?? 'default',
+            type: typeof o.type === 'string' ? o.type : 'Opaque',
+            stringData: refs,
+            consumers: [c.component],
+            replaces: { kind: 'Secret', namespace: o.metadata.namespace, name: o.metadata.name },
+          });
+        }
+      }
+      const spec = isRecord(o.spec) ? o.spec : {};
+      if (o.kind === 'Certificate' && apiGroup(o.apiVersion) === 'cert-manager.io' && spec.isCA === true) {
+        if (cfg.caKey === undefined || cfg.caCert === undefined || typeof spec.secretName !== 'string') continue;
+        out.push({
+          id: 'ca',
+          name: spec.secretName,
+          namespace: o.metadata.namespace ?? 'cert-manager',
+          type: 'kubernetes.io/tls',
+          stringData: { 'tls.crt': { from: 'caCert' }, 'tls.key': { from: 'caKey' }, 'ca.crt': { from: 'caCert' } },
+          consumers: [c.component],
+          replaces: { kind: 'Certificate', namespace: o.metadata.namespace, name: o.metadata.name },
+        });
+      }
+    }
   }
   if (cfg.registryPassword !== undefined) {
     out.push({
@@ -133,26 +166,25 @@ export function planSecrets(site: Site, synth: ClusterSynth, cfg: Pick<StackConf
       consumers: ['registry'],
     });
   }
-  if (cfg.tsigKey !== undefined) {
+  if (cfg.tsigKey !== undefined && !out.some((s) => Object.values(s.stringData).some((r) => r.from === 'tsigKey'))) {
     out.push({
       id: 'tsig',
       name: SECRET_NAMES.tsig,
       namespace: namespaceOf(synth, 'federation') ?? 'flotilla-system',
       type: 'Opaque',
       stringData: { key: { from: 'tsigKey' } },
-      consumers: ['federation', 'cert-manager'],
+      consumers: ['federation'],
     });
   }
   return out;
 }
 
 /** Which stack secrets an inventory requires (a run without them fails with a clear message). */
-export function requiredSecrets(site: Site): { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] {
+export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] {
   const req: { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] = [];
-  if (site.spec.certificates.issuer === 'ca') {
-    req.push({ key: 'caCert', why: 'spec.certificates.issuer is "ca"' }, { key: 'caKey', why: 'spec.certificates.issuer is "ca"' });
-  }
-  if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set' });
+  if (cfg.caKey !== undefined) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
+  if (cfg.caCert !== undefined) req.push({ key: 'caKey', why: 'flotilla:caCert is set (the CA needs both)' });
+  if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set (ceph-csi needs the Ceph user key)' });
   return req;
 }
 
@@ -170,9 +202,11 @@ export function planCluster(synth: ClusterSynth, secrets: readonly SecretPlan[])
     seenFoundation.add(key);
     foundation.push(o);
   };
+  const replaced = new Set(secrets.flatMap((s) => (s.replaces ? [objKey(s.replaces)] : [])));
   const groups: ObjectGroupPlan[] = synth.components.map((c) => {
     const objects: K8sObject[] = [];
     for (const o of c.objects) {
+      if (replaced.has(objKey({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }))) continue;
       if (FOUNDATION_KINDS.has(o.kind)) addFoundation(o);
       else objects.push(o);
     }

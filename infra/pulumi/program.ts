@@ -53,7 +53,7 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   const settingsFile = input.stackFile?.path ?? `pulumi config of stack ${input.stack}`;
   const settingError = (key: string, message: string): PositionedError => ({ file: settingsFile, line: 0, col: 0, path: `config.flotilla:${key}`, message });
 
-  const missing = requiredSecrets(site).filter((r) => cfg[r.key] === undefined);
+  const missing = requiredSecrets(site, cfg).filter((r) => cfg[r.key] === undefined);
   if (missing.length > 0) {
     return {
       ok: false,
