@@ -36,11 +36,14 @@ export interface EdgeGatewayProps {
   readonly image?: string;
 }
 
-export const KEEPALIVED_IMAGE = 'docker.io/osixia/keepalived:2.0.20';
+/** keepalived + curl (the track script); built from constructs/images/keepalived/Dockerfile. */
+export const KEEPALIVED_IMAGE = 'ghcr.io/flotilla-dev/keepalived:2.2.8-1';
 /** Label the ingress gateway pods carry (the Istio `gateway` chart's default selector). */
 export const INGRESS_GATEWAY_SELECTOR = { istio: 'ingressgateway' } as const;
 /** The Istio ingress gateway's readiness endpoint port, exposed on the node for keepalived's track script. */
 export const INGRESS_STATUS_PORT = 15021;
+/** Node-local Service in front of the gateway's status port (the keepalived track target). */
+export const LOCAL_STATUS_SERVICE = 'istio-ingressgateway-local';
 
 /** Affinity that pins pods to the named nodes. */
 export function pinToNodes(nodes: readonly string[]) {
@@ -115,6 +118,19 @@ export class EdgeGateway extends Construct {
       kind: 'ConfigMap',
       metadata: { name: 'edge-keepalived', namespace: ns, labels: lbl },
       data: Object.fromEntries(nodes.sort().map((n) => [`${n}.conf`, props.keepalivedConfigs[n]!])),
+    });
+    // keepalived's track script asks this Service; `internalTrafficPolicy: Local` means only the
+    // ingress gateway pod on the same node answers, so a node gives up its VIPs when its own
+    // gateway is not ready.
+    apiObject(this, 'LocalStatus', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: LOCAL_STATUS_SERVICE, namespace: ns, labels: lbl },
+      spec: {
+        selector: { ...INGRESS_GATEWAY_SELECTOR },
+        internalTrafficPolicy: 'Local',
+        ports: [{ name: 'status-port', port: INGRESS_STATUS_PORT, targetPort: INGRESS_STATUS_PORT, protocol: 'TCP' }],
+      },
     });
     apiObject(this, 'Resource', {
       apiVersion: 'apps/v1',

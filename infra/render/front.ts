@@ -68,7 +68,7 @@ export interface FrontInput {
   readonly timeouts?: FrontTimeouts;
   /** Connect retries on another server. @default 3 */
   readonly retries?: number;
-  /** @default 20000 */
+  /** Global connection limit. @default - HAProxy derives it from the open-file limit */
   readonly maxconn?: number;
   /** `log` target in `global`. @default 'stdout format raw local0' */
   readonly log?: string;
@@ -109,7 +109,7 @@ export function renderFrontHaproxy(input: FrontInput): string {
   const global = [
     'global',
     `  log ${input.log ?? 'stdout format raw local0'}`,
-    `  maxconn ${input.maxconn ?? 20000}`,
+    ...(input.maxconn !== undefined ? [`  maxconn ${input.maxconn}`] : []),
     ...(input.pidFile ? [`  pidfile ${input.pidFile}`] : []),
     '  # runtime API for cluster-mgr (set server … state/weight); root only',
     `  stats socket ${input.socketPath ?? DEFAULT_FRONT_SOCKET} mode 600 level admin expose-fd listeners`,

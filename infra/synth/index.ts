@@ -1,0 +1,283 @@
+// Site synthesis: the validated Site model → per-cluster manifests (one cdk8s chart per component),
+// the chart catalog, host/network files, and the `flotilla synth` output tree. Everything here is
+// pure except writeSiteTree; output is deterministic (sorted keys, no timestamps).
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import {
+  BgpMode,
+  CalicoNetwork,
+  CertManagerIssuers,
+  EdgeGateway,
+  FederationControl,
+  IstioMesh,
+  Logging,
+  Monitoring,
+  Registry,
+  SiteIssuer,
+  Storage,
+  StorageBackend,
+} from '../../constructs/index';
+import { chartsFor, mirrorImage } from '../catalog/charts';
+import { renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions } from '../render/index';
+import { nodesWithRole, type Cluster, type Site } from '../site/index';
+import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
+
+export * from './types';
+
+/**
+ * keepalived's track check on the edge nodes: the local ingress gateway's readiness, through a
+ * Service with `internalTrafficPolicy: Local` so only the gateway pod on the same node answers.
+ */
+export const EDGE_TRACK_URL = 'http://istio-ingressgateway-local.istio-ingress.svc.cluster.local:15021/healthz/ready';
+export const EDGE_KEEPALIVED_OPTIONS: EdgeKeepalivedOptions = { trackUrl: EDGE_TRACK_URL };
+
+/** The Federation document cluster-mgr runs with for a site (all its clusters as members). */
+export function federationFromSite(site: Site): Record<string, unknown> {
+  return {
+    apiVersion: 'flotilla.dev/v1alpha1',
+    kind: 'Federation',
+    metadata: { name: site.metadata.name },
+    spec: {
+      members: site.spec.clusters.map((c) => ({
+        name: c.name,
+        kubeconfig: `/etc/cluster-mgr/kubeconfigs/${c.name}.yaml`,
+        labels: { site: site.metadata.name, env: site.spec.environment },
+        traffic: { server: c.name },
+      })),
+      health: { interval: '1s', timeout: '800ms', failureThreshold: 3, successThreshold: 3, failbackAfter: '60s' },
+      traffic: { haproxy: { socket: '/run/haproxy/admin.sock', backends: ['web'] } },
+      alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
+      prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090' },
+      leaderElection: { namespace: 'flotilla-system', leaseName: 'cluster-mgr' },
+      apps: [],
+    },
+  };
+}
+
+/** The cluster that runs the federation control plane: the site's first cluster. */
+export function federationHost(site: Site): string {
+  return site.spec.clusters[0]!.name;
+}
+
+type Builder = (scope: Construct, site: Site, cluster: Cluster, opts: SynthOptions) => boolean;
+
+const BUILDERS: Record<ComponentName, Builder> = {
+  calico: (scope, site, cluster, opts) => {
+    const n = site.spec.network;
+    const reflectors = n.routeReflectors.filter((r) => cluster.nodes.some((x) => x.name === r));
+    const index = site.spec.clusters.indexOf(cluster);
+    new CalicoNetwork(scope, 'calico', {
+      asNumber: n.asNumber,
+      podCIDR: n.podCIDR,
+      serviceCIDR: n.serviceCIDR,
+      blockSize: n.blockSize,
+      encapsulation: n.encapsulation,
+      natOutgoing: n.natOutgoing,
+      advertiseServiceCIDR: n.advertiseServiceCIDR,
+      routers: n.routers,
+      bgpMode: reflectors.length > 0 ? BgpMode.routeReflectors(reflectors, `244.0.0.${index + 1}`) : BgpMode.fullMesh(),
+      ...(opts.airGapped ? { registry: site.spec.registry.host } : {}),
+    });
+    return true;
+  },
+  'edge-gateway': (scope, site, cluster) => {
+    const edges = nodesWithRole(cluster, 'edge');
+    if (edges.length === 0 || cluster.edge.vips.length === 0) return false;
+    new EdgeGateway(scope, 'edge', {
+      nodes: edges,
+      vips: cluster.edge.vips,
+      keepalivedConfigs: Object.fromEntries(edges.map((n) => [n.name, renderEdgeKeepalived(site, cluster, n, EDGE_KEEPALIVED_OPTIONS)])),
+    });
+    return true;
+  },
+  istio: (scope, site, cluster) => {
+    const tp = cluster.istio.trafficPolicy;
+    new IstioMesh(scope, 'mesh', {
+      domain: site.spec.domain,
+      tlsSecretName: 'site-wildcard-tls',
+      loadBalancer: tp.loadBalancer,
+      consecutive5xxErrors: tp.outlierDetection.consecutive5xxErrors,
+      outlierInterval: tp.outlierDetection.interval,
+      baseEjectionTime: tp.outlierDetection.baseEjectionTime,
+      maxEjectionPercent: tp.outlierDetection.maxEjectionPercent,
+      http1MaxPendingRequests: tp.connectionPool.http1MaxPendingRequests,
+      maxRequestsPerConnection: tp.connectionPool.maxRequestsPerConnection,
+      connectTimeout: tp.connectionPool.connectTimeout,
+      retryAttempts: tp.retries.attempts,
+    });
+    return true;
+  },
+  'cert-manager': (scope, site) => {
+    const c = site.spec.certificates;
+    new CertManagerIssuers(scope, 'issuers', {
+      domain: site.spec.domain,
+      issuer: c.issuer === 'acme' ? SiteIssuer.acme({ email: c.acmeEmail ?? '', server: c.acmeServer }) : SiteIssuer.privateCa(),
+      secretName: 'site-wildcard-tls',
+    });
+    return true;
+  },
+  logging: (scope, site) => {
+    const l = site.spec.logging;
+    new Logging(scope, 'logging', {
+      nodes: l.elasticsearch.nodes,
+      storage: l.elasticsearch.storage,
+      retentionDays: l.elasticsearch.retentionDays,
+      ...(l.elasticsearch.storageClass ? { storageClass: l.elasticsearch.storageClass } : {}),
+      fileLogsHostPath: l.fileLogs.hostPath,
+    });
+    return true;
+  },
+  monitoring: (scope, site) => {
+    const m = site.spec.monitoring;
+    new Monitoring(scope, 'monitoring', {
+      receivers: m.receivers.map((r) => ({ name: r.name, webhookUrl: r.webhook?.url, emailTo: r.email?.to })),
+      probes: m.probes,
+    });
+    return true;
+  },
+  registry: (scope, site, cluster) => {
+    // One site registry, run by the site's first cluster (the others pull from it).
+    if (cluster.name !== federationHost(site)) return false;
+    const r = site.spec.registry;
+    new Registry(scope, 'registry', { host: r.host, issuerName: 'site-issuer', storage: r.storage.size, mirrors: r.mirrors });
+    return true;
+  },
+  storage: (scope, site) => {
+    const s = site.spec.storage;
+    const backends: StorageBackend[] = [];
+    if (s.nfs) backends.push(StorageBackend.nfs(s.nfs));
+    if (s.ceph) backends.push(StorageBackend.ceph({ ...s.ceph, clusterID: s.ceph.clusterID ?? site.metadata.name }));
+    new Storage(scope, 'storage', { backends, defaultBackend: s.default });
+    return true;
+  },
+  federation: (scope, site, cluster) => {
+    if (cluster.name !== federationHost(site)) return false;
+    new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }) });
+    return true;
+  },
+};
+
+/** Visits every `image: "<ref>"` string in a manifest tree. */
+function mapImages(value: unknown, fn: (ref: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => mapImages(v, fn));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, k === 'image' && typeof v === 'string' ? fn(v) : mapImages(v, fn)]),
+    );
+  }
+  return value;
+}
+
+/** Every image reference in the objects. */
+export function imagesOf(objects: readonly unknown[]): string[] {
+  const found = new Set<string>();
+  for (const o of objects) mapImages(o, (ref) => (found.add(ref), ref));
+  return [...found].sort();
+}
+
+/** All components of one cluster plus its charts. Pure: same input, same output. */
+export function synthesizeCluster(site: Site, cluster: Cluster, opts: SynthOptions = {}): ClusterSynth {
+  const components: ComponentManifests[] = [];
+  for (const component of COMPONENTS) {
+    const app = new App({ outdir: '/nonexistent' });
+    const chart = new Chart(app, component, { disableResourceNameHashes: true });
+    if (!BUILDERS[component](chart, site, cluster, opts)) continue;
+    let objects = chart.toJson() as K8sObject[];
+    if (opts.airGapped) objects = objects.map((o) => mapImages(o, (ref) => mirrorImage(ref, site.spec.registry.host)) as K8sObject);
+    components.push({ component, objects });
+  }
+  return { cluster: cluster.name, components, charts: chartsFor(site, cluster, opts) };
+}
+
+/** The whole site: every cluster, the host/network files and the image list. Pure. */
+export function synthesizeSite(site: Site, opts: SynthOptions = {}): SiteSynth {
+  const clusters = site.spec.clusters.map((c) => synthesizeCluster(site, c, opts));
+  const images = new Set<string>();
+  for (const c of clusters) {
+    for (const comp of c.components) for (const i of imagesOf(comp.objects)) images.add(i);
+    for (const ch of c.charts) for (const i of ch.images) images.add(i);
+  }
+  return {
+    site: site.metadata.name,
+    clusters,
+    hostFiles: renderHostFiles(site, { edge: EDGE_KEEPALIVED_OPTIONS }),
+    images: [...images].sort(),
+  };
+}
+
+const TOP = ['apiVersion', 'kind', 'metadata'];
+/** Deep copy with map keys sorted (top level: apiVersion, kind, metadata first). */
+export function canonical(value: unknown, top = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => canonical(v));
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value as object).sort((a, b) => {
+      if (top) {
+        const ia = TOP.indexOf(a);
+        const ib = TOP.indexOf(b);
+        if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+      }
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+    return Object.fromEntries(keys.map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** Multi-document YAML of a component's objects, deterministic. */
+export function toYaml(objects: readonly K8sObject[]): string {
+  return objects.map((o) => stringify(canonical(o, true), { lineWidth: 0 })).join('---\n');
+}
+
+export interface SiteSummary {
+  readonly site: string;
+  readonly clusters: ReadonlyArray<{ cluster: string; components: Record<string, number>; charts: string[] }>;
+  readonly images: number;
+  readonly hostFiles: number;
+}
+
+export function summarize(synth: SiteSynth): SiteSummary {
+  return {
+    site: synth.site,
+    clusters: synth.clusters.map((c) => ({
+      cluster: c.cluster,
+      components: Object.fromEntries(c.components.map((m) => [m.component, m.objects.length])),
+      charts: c.charts.map((ch) => ch.id),
+    })),
+    images: synth.images.length,
+    hostFiles: synth.hostFiles.length,
+  };
+}
+
+/** Every file of the output tree, paths relative to `OUT/`. Pure. */
+export function siteTreeFiles(synth: SiteSynth): Array<{ path: string; content: string }> {
+  const root = synth.site;
+  const files: Array<{ path: string; content: string }> = [];
+  for (const c of synth.clusters) {
+    for (const m of c.components) files.push({ path: `${root}/clusters/${c.cluster}/${m.component}.k8s.yaml`, content: toYaml(m.objects) });
+  }
+  for (const f of synth.hostFiles) files.push({ path: `${root}/${f.path}`, content: f.content });
+  files.push({ path: `${root}/images.txt`, content: synth.images.length ? `${synth.images.join('\n')}\n` : '' });
+  const charts = synth.clusters
+    .flatMap((c) => c.charts.map((ch) => ({ cluster: c.cluster, ...ch })))
+    .sort((a, b) => (a.cluster + '\0' + a.id < b.cluster + '\0' + b.id ? -1 : 1));
+  files.push({ path: `${root}/charts.json`, content: `${JSON.stringify(canonical({ charts }), null, 2)}\n` });
+  files.push({ path: `${root}/summary.json`, content: `${JSON.stringify(summarize(synth), null, 2)}\n` });
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Writes the layout of DESIGN.md under `outDir` (replacing `outDir/<site>/`). Returns the paths written.
+ */
+export async function writeSiteTree(synth: SiteSynth, outDir: string): Promise<string[]> {
+  await rm(join(outDir, synth.site), { recursive: true, force: true });
+  const files = siteTreeFiles(synth);
+  for (const f of files) {
+    const p = join(outDir, f.path);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, f.content);
+  }
+  return files.map((f) => join(outDir, f.path));
+}
