@@ -59,6 +59,7 @@ export class ClusterPlatform extends pulumi.ComponentResource {
     }
     this.secrets = secrets;
 
+    for (const w of plan.warnings) void pulumi.log.warn(w, this);
     const charts: Record<string, k8s.helm.v4.Chart> = {};
     const chartPlans = new Map(plan.charts.map((c) => [c.release.id, c]));
     for (const id of chartOrder(plan.charts)) {

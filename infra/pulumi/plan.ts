@@ -24,6 +24,30 @@ export const CHART_AFTER: Readonly<Record<string, readonly string[]>> = {
   gateway: ['istiod'],
 };
 
+/**
+ * Charts a release's values make it depend on: cert-manager integration (`certManager.enabled`, a
+ * hard requirement: the chart creates Issuer/Certificate objects) and Prometheus-operator objects
+ * (`serviceMonitor|servicemonitor|prometheusRule.enabled`, an add-on).
+ */
+export function valueNeeds(values: unknown): { chart: string; kind: 'required' | 'addon'; why: string }[] {
+  const out = new Map<string, { chart: string; kind: 'required' | 'addon'; why: string }>();
+  const walk = (v: unknown, path: string) => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    if (typeof v !== 'object' || v === null) return;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const here = path ? `${path}.${k}` : k;
+      const enabled = typeof x === 'object' && x !== null && (x as Record<string, unknown>).enabled === true;
+      if (enabled && k === 'certManager') out.set('cert-manager', { chart: 'cert-manager', kind: 'required', why: here });
+      else if (enabled && /^(serviceMonitor|servicemonitor|prometheusRule|podMonitor)$/.test(k) && !out.has('kube-prometheus-stack')) {
+        out.set('kube-prometheus-stack', { chart: 'kube-prometheus-stack', kind: 'addon', why: here });
+      }
+      walk(x, here);
+    }
+  };
+  walk(values, '');
+  return [...out.values()];
+}
+
 export const apiGroup = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
 
 /** Chart names an object needs installed first (from its API group). */
@@ -74,6 +98,8 @@ export interface ClusterPlan {
   readonly charts: readonly ChartPlan[];
   readonly groups: readonly ObjectGroupPlan[];
   readonly secrets: readonly SecretPlan[];
+  /** Ordering compromises worth telling the operator about. */
+  readonly warnings: readonly string[];
 }
 
 /** Well-known secret names the constructs reference. */
@@ -225,8 +251,38 @@ export function planCluster(synth: ClusterSynth, secrets: readonly SecretPlan[])
   for (const ns of namespaces) addFoundation({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   foundation.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Namespace' ? -1 : 1));
 
-  const charts: ChartPlan[] = synth.charts.map((r) => ({ release: r, afterCharts: uniqSorted(idsOf(CHART_AFTER[r.chart] ?? [])) }));
-  return { cluster: synth.cluster, foundation, charts, groups, secrets };
+  // Chart → chart edges: the fixed table first, then what each chart's values switch on (an
+  // add-on edge that would close a cycle is left out and reported).
+  const after = new Map(synth.charts.map((r) => [r.id, new Set(idsOf(CHART_AFTER[r.chart] ?? []))]));
+  const reaches = (from: string, to: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const cur = stack.pop()!;
+      if (cur === to) return true;
+      if (seen.has(cur)) continue;
+      seen.add(cur);
+      stack.push(...(after.get(cur) ?? []));
+    }
+    return false;
+  };
+  const warnings: string[] = [];
+  for (const pass of ['required', 'addon'] as const) {
+    for (const r of synth.charts) {
+      for (const need of valueNeeds(r.values).filter((n) => n.kind === pass)) {
+        for (const dep of idsOf([need.chart])) {
+          if (dep === r.id) continue;
+          if (reaches(dep, r.id)) {
+            warnings.push(`chart ${r.id}: ${need.why} needs ${dep} first, but ${dep} already waits for ${r.id}; not waiting (the objects are retried until their CRDs exist)`);
+            continue;
+          }
+          after.get(r.id)!.add(dep);
+        }
+      }
+    }
+  }
+  const charts: ChartPlan[] = synth.charts.map((r) => ({ release: r, afterCharts: uniqSorted(after.get(r.id)!) }));
+  return { cluster: synth.cluster, foundation, charts, groups, secrets, warnings };
 }
 
 /** Release ids in an order that respects `afterCharts` (stable otherwise); throws on a cycle. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, prepareRelease, rewriteChartValues, rewriteImage, rewriteObjectImages, splitImage } from '../../infra/pulumi/airgap';
 import { applyEnvironment, parseStackConfig } from '../../infra/pulumi/config';
 import { hostKeyFor, installScript, parseKnownHosts, planHosts, remotePathFor } from '../../infra/pulumi/hosts';
-import { chartOrder, chartsNeededBy, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
+import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
 import { parseSite, type Site } from '../../infra/site/index';
 import { readFileSync } from 'node:fs';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -126,6 +126,30 @@ describe('cluster plan', () => {
     expect(order.indexOf('istio-base')).toBeLessThan(order.indexOf('istiod'));
     expect(order.indexOf('istiod')).toBeLessThan(order.indexOf('istio-ingress'));
     expect(() => chartOrder([{ release: { ...synth.charts[0]!, id: 'a' }, afterCharts: ['b'] }, { release: { ...synth.charts[0]!, id: 'b' }, afterCharts: ['a'] }])).toThrow(/cycle/);
+  });
+  it('values switch on chart edges: cert-manager integration required, monitoring objects as add-on', () => {
+    expect(valueNeeds({ prometheusOperator: { admissionWebhooks: { certManager: { enabled: true } } } })).toEqual([
+      { chart: 'cert-manager', kind: 'required', why: 'prometheusOperator.admissionWebhooks.certManager' },
+    ]);
+    expect(valueNeeds({ prometheus: { servicemonitor: { enabled: true } } })).toEqual([{ chart: 'kube-prometheus-stack', kind: 'addon', why: 'prometheus.servicemonitor' }]);
+    expect(valueNeeds({ serviceMonitor: { enabled: false }, certManager: { enabled: false } })).toEqual([]);
+  });
+  it('a cycle between a required and an add-on edge keeps the required one and warns', () => {
+    const [cm, kps] = [synth.charts.find((r) => r.chart === 'cert-manager')!, synth.charts.find((r) => r.chart === 'kube-prometheus-stack')!];
+    const both = planCluster(
+      {
+        ...synth,
+        charts: [
+          { ...cm, values: { prometheus: { servicemonitor: { enabled: true } } } },
+          { ...kps, values: { prometheusOperator: { admissionWebhooks: { certManager: { enabled: true } } } } },
+        ],
+      },
+      [],
+    );
+    expect(both.charts.find((c) => c.release.chart === 'kube-prometheus-stack')!.afterCharts).toEqual([cm.id]);
+    expect(both.charts.find((c) => c.release.chart === 'cert-manager')!.afterCharts).toEqual([]);
+    expect(both.warnings).toEqual([expect.stringMatching(/^chart cert-manager: prometheus\.servicemonitor needs kube-prometheus-stack first/)]);
+    expect(() => chartOrder(both.charts)).not.toThrow();
   });
   it('foundation holds every namespace once (objects, chart and secret namespaces) and no group keeps one', () => {
     const names = plan.foundation.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);

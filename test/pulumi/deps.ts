@@ -1,8 +1,9 @@
-// The synthesis the mocked program tests run with.
-import { renderHostFiles } from '../../infra/render/index';
+// The synthesis the mocked program tests run with: the real constructs, catalog and renderers.
+import { chartsFor } from '../../infra/catalog/charts';
 import type { ProgramDeps } from '../../infra/pulumi/program';
-import { fixtureCharts, fixtureSynth } from './fixtures';
+import { renderHostFiles } from '../../infra/render/index';
+import { synthesizeCluster } from '../../infra/synth/index';
 
-export const testDeps: ProgramDeps = { synthesizeCluster: fixtureSynth, renderHostFiles: (site) => renderHostFiles(site) };
+export const testDeps: ProgramDeps = { synthesizeCluster, renderHostFiles: (site) => renderHostFiles(site) };
 /** The catalog the chart versions are compared with. */
-export const catalog = fixtureCharts;
+export const catalog = chartsFor;

@@ -105,6 +105,8 @@ describe.each(STACKS)('stack %s', (stack) => {
       const istiod = charts.find((c) => chartName(c) === 'istiod')!;
       expect(istiod.dependencies).toContain(urnOf('base'));
       expect(charts.find((c) => chartName(c) === 'gateway')!.dependencies).toContain(istiod.urn);
+      // kube-prometheus-stack's admission webhooks use cert-manager certificates.
+      expect(charts.find((c) => chartName(c) === 'kube-prometheus-stack')!.dependencies).toContain(urnOf('cert-manager'));
       // The provider waits for the cluster's host layer (API VIP, registry mirrors).
       const provider = rec.named(`${name}-${cluster.name}-provider`);
       expect(provider.dependencies.length).toBeGreaterThan(0);
@@ -327,6 +329,27 @@ describe('inventory files and changes', () => {
     } finally {
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('entry point infra/index.ts', () => {
+  it('imported after the mocks, it runs the stack and exports the outputs', async () => {
+    const { config, secretKeys } = runtimeConfig('sh1', testDeps);
+    const rec = await installMocks('sh1', config, secretKeys);
+    const entry = await import('../../infra/index');
+    await drain();
+    expect(entry.site).toBe('sh1');
+    expect(entry.airGapped).toBe(false);
+    expect(Object.keys(entry.clusters).sort()).toEqual(['sh1-a', 'sh1-b']);
+    expect(entry.registryUrl).toBe('https://registry.sh1.example.com');
+    expect(rec.byType('flotilla:site:Site')).toHaveLength(1);
+    expect(rec.byType('flotilla:platform:ClusterPlatform')).toHaveLength(2);
+    expect(rec.byType('flotilla:hosts:HostLayer')).toHaveLength(2);
+    // Children are named after their parent and parented to it.
+    for (const r of rec.resources.filter((x) => x.type !== 'flotilla:site:Site')) {
+      expect(r.parent, r.name).not.toBe('');
+      expect(r.name.startsWith('sh1-'), r.name).toBe(true);
     }
   });
 });
