@@ -273,7 +273,7 @@ export function planCluster(synth: ClusterSynth, secrets: readonly SecretPlan[])
         for (const dep of idsOf([need.chart])) {
           if (dep === r.id) continue;
           if (reaches(dep, r.id)) {
-            warnings.push(`chart ${r.id}: ${need.why} needs ${dep} first, but ${dep} already waits for ${r.id}; not waiting (the objects are retried until their CRDs exist)`);
+            warnings.push(`chart ${r.id}: ${need.why} needs ${dep} first, but ${dep} already waits for ${r.id}; not waiting — on a first run its ${need.why} object can fail until ${dep} has installed its CRDs; a second \`pulumi up\` applies it`);
             continue;
           }
           after.get(r.id)!.add(dep);
