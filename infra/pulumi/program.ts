@@ -9,7 +9,7 @@ import type { ClusterSynth, SynthOptions } from '../synth/types';
 import { foreignImageRefs, missingBundleCharts, prepareRelease, rewriteObjectImages } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';
-import { parseKnownHosts, planHosts, unknownHosts, type HostPlan } from './hosts';
+import { hostKeyFor, parseKnownHosts, planHosts, unknownHosts, type HostPlan } from './hosts';
 import { clusterEndpoints, planCluster, planSecrets, requiredSecrets, type ClusterEndpoints, type ClusterPlan } from './plan';
 
 /** The synthesis functions the program uses (the real ones in infra/index.ts; fixtures in tests). */
@@ -32,6 +32,8 @@ export interface PreparedStack {
   /** Absolute bundle directory when air-gapped. */
   readonly bundleDir?: string;
   readonly clusters: readonly PreparedCluster[];
+  /** Pinned key of the bastion (spec.ssh.bastion) when known_hosts lists it. */
+  readonly bastionHostKey?: string;
 }
 
 export type Prepared = { ok: true; value: PreparedStack } | { ok: false; errors: PositionedError[] };
@@ -100,7 +102,9 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
     });
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: { config: cfg, site, files: loaded.value.files, bundleDir, clusters } };
+  const b = site.spec.ssh.bastion;
+  const bastionHostKey = b ? hostKeyFor(known, [b.host], b.port) : undefined;
+  return { ok: true, value: { config: cfg, site, files: loaded.value.files, bundleDir, clusters, ...(bastionHostKey ? { bastionHostKey } : {}) } };
 }
 
 export interface StackOutputs {
@@ -128,7 +132,7 @@ export function deployStack(p: PreparedStack, secrets: {
       user: site.spec.ssh.user,
       port: site.spec.ssh.port,
       privateKey: secrets.sshPrivateKey,
-      ...(b ? { bastion: { host: b.host, port: b.port, user: b.user ?? site.spec.ssh.user } } : {}),
+      ...(b ? { bastion: { host: b.host, port: b.port, user: b.user ?? site.spec.ssh.user, ...(p.bastionHostKey ? { hostKey: p.bastionHostKey } : {}) } } : {}),
     },
   });
   return {

@@ -131,8 +131,23 @@ describe.each(STACKS)('stack %s', (stack) => {
     const visible = JSON.stringify(rec.resources.map((r) => strip(r.inputs)));
     for (const v of [...Object.values(SECRET_VALUES), 'fixture-kubeconfig']) expect(visible).not.toContain(v.split('\n')[1] ?? v);
     for (const c of rec.byType('command:remote:Command')) expect(isSecret(c.inputs.connection), c.name).toBe(true);
-    const ids = secrets.map((s) => s.name);
-    if (site.spec.storage.ceph) expect(ids.some((n) => n.endsWith('csi-rbd-secret')), ids.join()).toBe(true);
+    const names = secrets.map((s) => (unwrap(s.inputs.metadata) as { name: string }).name);
+    if (site.spec.storage.ceph) expect(names, names.join()).toContain('csi-rbd-secret');
+    const cfg = runtimeConfig(stack, testDeps).config;
+    if (cfg['flotilla:caKey'] !== undefined) {
+      // The stack's CA replaces the in-cluster self-signed root CA certificate.
+      const ca = secrets.find((s) => s.inputs.type === 'kubernetes.io/tls')!;
+      expect(ca, 'CA secret').toBeDefined();
+      expect(isSecret(ca.inputs.stringData) || isSecret((ca.inputs.stringData as Record<string, unknown>)['tls.key'])).toBe(true);
+      expect((unwrap(ca.inputs.stringData) as Record<string, string>)['tls.key']).toBe(SECRET_VALUES.caKey);
+      const cmObjs = rec.byType('kubernetes:yaml/v2:ConfigGroup').flatMap((g) => (g.inputs.objs as { kind: string; spec?: { isCA?: boolean } }[]) ?? []);
+      expect(cmObjs.filter((o) => o.kind === 'Certificate' && o.spec?.isCA)).toEqual([]);
+    }
+    if (cfg['flotilla:registryPassword'] !== undefined) {
+      const pull = secrets.find((s) => s.inputs.type === 'kubernetes.io/dockerconfigjson')!;
+      const json = JSON.parse((unwrap(pull.inputs.stringData) as Record<string, string>)['.dockerconfigjson']!) as { auths: Record<string, { password: string }> };
+      expect(json.auths[site.spec.registry.host]!.password).toBe(SECRET_VALUES.registryPassword);
+    }
   });
 
   it('host layer: one command per node with its rendered files, triggered by their hash', async () => {
