@@ -19,7 +19,7 @@ export interface FrontServer {
 export interface FrontHealthCheck {
   /** HTTP backends: request path. @default '/' */
   readonly path?: string;
-  /** HTTP backends: Host header sent with the check. @default - none */
+  /** HTTP backends: Host header sent with the check (the check then speaks HTTP/1.1). @default - none (HTTP/1.0) */
   readonly host?: string;
   /**
    * HTTP backends: what counts as up, as an `http-check expect` argument.
@@ -141,7 +141,7 @@ export function renderFrontHaproxy(input: FrontInput): string {
     if (b.mode === 'http') {
       backend.push(
         '  option httpchk',
-        `  http-check send meth GET uri ${hc.path ?? '/'}${hc.host ? ` hdr Host ${hc.host}` : ''}`,
+        `  http-check send meth GET uri ${hc.path ?? '/'}${hc.host ? ` ver HTTP/1.1 hdr Host ${hc.host}` : ''}`,
         `  http-check expect ${hc.expect ?? '! rstatus ^5'}`,
         '  # replay a request that failed before any response on another member; never for',
         '  # non-idempotent methods',
@@ -169,7 +169,10 @@ export function frontBackendName(vipName: string, port: number): string {
 export interface FrontSiteOptions {
   /** @default '/run/haproxy/admin.sock' */
   readonly socketPath?: string;
-  /** Health check of the HTTP (port 80) backends. @default - GET / expecting no 5xx, inter 500ms fall 2 rise 2 */
+  /**
+   * Health check of the HTTP (port 80) backends.
+   * @default - `GET /` over HTTP/1.1 with `Host: <site domain>`, up unless 5xx, inter 500ms fall 2 rise 2
+   */
   readonly healthCheck?: FrontHealthCheck;
 }
 
@@ -212,7 +215,7 @@ export function frontInputFromSite(site: Site, opts: FrontSiteOptions = {}): Fro
       mode: e.port === 80 ? ('http' as const) : ('tcp' as const),
       bindPort: e.port,
       servers: e.servers,
-      ...(opts.healthCheck ? { healthCheck: opts.healthCheck } : {}),
+      healthCheck: opts.healthCheck ?? { host: site.spec.domain },
     })),
   };
 }

@@ -2,6 +2,7 @@
 // The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
 import type { Cluster, Site, SiteNode } from '../site/index';
 import {
+  API_VIP_IMAGES,
   renderApiHaproxy,
   renderApiHaproxyPod,
   renderApiKeepalivedPod,
@@ -32,6 +33,12 @@ export interface RenderedFile {
 }
 
 export interface HostFilesOptions {
+  /**
+   * Air-gapped sites: pull the static pods' images from this registry host instead
+   * (`<registry>/<path>`, the same layout as the synth's image rewrite and containerd's `flat` mirror).
+   * @default - upstream image references
+   */
+  readonly imageRegistry?: string;
   readonly apiVip?: ApiVipOptions & Pick<ApiKeepalivedOptions, 'advertInterval' | 'checkInterval' | 'checkFall' | 'checkRise'>;
   readonly edge?: EdgeKeepalivedOptions;
   readonly bird?: BirdOptions;
@@ -41,6 +48,34 @@ export interface HostFilesOptions {
 
 /** Host path of the edge keepalived config (mounted into the EdgeGateway DaemonSet). */
 export const EDGE_KEEPALIVED_HOST_PATH = '/etc/keepalived/keepalived-edge.conf';
+
+/** `docker.io/library/haproxy:2.8` → `<registry>/library/haproxy:2.8` (references as in API_VIP_IMAGES). */
+export function mirrorHostImage(ref: string, registry: string): string {
+  const parts = ref.split('/');
+  const first = parts[0]!;
+  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const path = hasRegistry ? parts.slice(1) : parts;
+  if (path.length === 1) path.unshift('library');
+  return `${registry}/${path.join('/')}`;
+}
+
+/** Images the host files of a site need (the API-VIP static pods), sorted. */
+export function hostFileImages(site: Site, opts: HostFilesOptions = {}): string[] {
+  if (!site.spec.clusters.some((c) => c.nodes.some((n) => n.roles.includes('master')))) return [];
+  const o = resolveApiVipOptions(apiVipOptions(opts));
+  return [...new Set([o.keepalivedImage, o.haproxyImage])].sort();
+}
+
+function apiVipOptions(opts: HostFilesOptions): NonNullable<HostFilesOptions['apiVip']> {
+  const a = opts.apiVip ?? {};
+  if (!opts.imageRegistry) return a;
+  const reg = opts.imageRegistry;
+  return {
+    ...a,
+    keepalivedImage: mirrorHostImage(a.keepalivedImage ?? API_VIP_IMAGES.keepalived, reg),
+    haproxyImage: mirrorHostImage(a.haproxyImage ?? API_VIP_IMAGES.haproxy, reg),
+  };
+}
 
 function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFilesOptions['apiVip'] = {}): RenderedFile[] {
   const o = resolveApiVipOptions(opts);
@@ -70,7 +105,7 @@ export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): Render
   const hostsTomls = renderContainerdHosts(site, opts.containerd);
   for (const cluster of site.spec.clusters) {
     for (const node of cluster.nodes) {
-      if (node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, opts.apiVip));
+      if (node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVipOptions(opts)));
       if (node.roles.includes('edge') && cluster.edge.vips.length > 0) {
         files.push({
           path: `hosts/${node.name}/keepalived-edge.conf`,

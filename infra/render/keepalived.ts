@@ -136,7 +136,7 @@ function holderIndex(holders: readonly SiteNode[], node: SiteNode, role: string,
   const i = holders.findIndex((n) => n.name === node.name);
   if (i < 0) {
     throw new Error(
-      `node ${JSON.stringify(node.name)} is not a ${role} node of cluster ${JSON.stringify(cluster.name)}: give it the ${role} role or render for one of ${holders.map((n) => n.name).join(', ') || '(none)'}`,
+      `node ${JSON.stringify(node.name)} is not ${role === 'edge' ? 'an' : 'a'} ${role} node of cluster ${JSON.stringify(cluster.name)}: give it the ${role} role or render for one of ${holders.map((n) => n.name).join(', ') || '(none)'}`,
     );
   }
   return i;

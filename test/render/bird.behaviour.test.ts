@@ -1,19 +1,40 @@
-// Real behaviour (b): a BIRD standing in for a Calico node (configured from the construct-level BGP
-// parameters as the BGPConfiguration/BGPPeer carry them: node AS = site asNumber, peer = router
-// address/AS) announces a pod block, the service CIDR and prefixes the ToR must refuse; a BIRD
-// running the rendered ToR config establishes eBGP, learns exactly the pod block and service CIDR.
+// Real behaviour (b): a BIRD standing in for a Calico node — configured from the synthesized
+// BGPConfiguration (node AS, advertised service CIDR) and BGPPeer (router address and AS) objects —
+// announces a pod block, the service CIDR and prefixes the ToR must refuse; a BIRD running the
+// rendered ToR config establishes eBGP and learns exactly the pod block and the service CIDR.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderRouterBird } from '../../infra/render/index';
 import { formatIPv4, parseCidr } from '../../infra/site/net';
+import { synthesizeCluster } from '../../infra/synth/index';
 import type { Site } from '../../infra/site/index';
 import { createLab, makeDir, requireTools, run, startDaemon, waitFor, type Daemon } from '../lab/index';
 import { labBase, makeSite } from './helpers';
 
+interface CalicoBgp {
+  nodeAs: number;
+  serviceCidrs: string[];
+  peers: { name: string; address: string; asNumber: number }[];
+}
+
+/** What calico-node's BIRD is configured from: the `default` BGPConfiguration and the BGPPeers. */
+function calicoBgpFromSynth(site: Site): CalicoBgp {
+  const objects = synthesizeCluster(site, site.spec.clusters[0]!).components.find((c) => c.component === 'calico')!.objects;
+  const conf = objects.find((o) => o.kind === 'BGPConfiguration' && o.metadata.name === 'default') as
+    | { spec: { asNumber: number; serviceClusterIPs?: { cidr: string }[] } }
+    | undefined;
+  if (!conf) throw new Error('no BGPConfiguration "default" in the calico component');
+  const peers = objects
+    .filter((o) => o.kind === 'BGPPeer')
+    .map((o) => ({ name: o.metadata.name, ...(o as unknown as { spec: { peerIP: string; asNumber: number } }).spec }))
+    .map((p) => ({ name: p.name, address: p.peerIP, asNumber: p.asNumber }));
+  return { nodeAs: conf.spec.asNumber, serviceCidrs: (conf.spec.serviceClusterIPs ?? []).map((c) => c.cidr), peers };
+}
+
 /** The node side, as Calico's BIRD would run it from BGPConfiguration + BGPPeer. */
-function calicoNodeBird(site: Site, nodeAddress: string, announce: readonly string[]): string {
-  const router = site.spec.network.routers[0]!;
+function calicoNodeBird(bgp: CalicoBgp, nodeAddress: string, announce: readonly string[]): string {
+  const router = bgp.peers[0]!;
   return [
     `router id ${nodeAddress};`,
     'log stderr all;',
@@ -22,8 +43,8 @@ function calicoNodeBird(site: Site, nodeAddress: string, announce: readonly stri
     '  ipv4;',
     ...announce.map((p) => `  route ${p} blackhole;`),
     '}',
-    `protocol bgp ${router.name.replace(/[^A-Za-z0-9_]/g, '_')} {`,
-    `  local ${nodeAddress} as ${site.spec.network.asNumber};`,
+    'protocol bgp tor_lab {',
+    `  local ${nodeAddress} as ${bgp.nodeAs};`,
     `  neighbor ${router.address} as ${router.asNumber};`,
     '  connect retry time 1;',
     '  error wait time 1, 5;',
@@ -64,7 +85,10 @@ describe('ToR BIRD config (real eBGP between two netns hosts)', () => {
       const borrowed = `${formatIPv4(pod.network + 5 * 2 ** (32 - net.blockSize) + 7)}/32`;
       const outside = '192.0.2.0/24'; // TEST-NET-1: outside pod and service CIDRs
       const wholePool = net.podCIDR; // shorter than blockSize: refused
-      const announce = [podBlock, borrowed, net.serviceCIDR, outside, wholePool];
+      const bgp = calicoBgpFromSynth(site);
+      expect(bgp.peers.map((p) => `${p.address}/${p.asNumber}`)).toEqual([`${tor.address}/65001`]);
+      expect(bgp.serviceCidrs).toEqual([net.serviceCIDR]);
+      const announce = [podBlock, borrowed, ...bgp.serviceCidrs, outside, wholePool];
 
       const torDir = makeDir('bird-tor');
       dirs.push(torDir);
@@ -77,7 +101,7 @@ describe('ToR BIRD config (real eBGP between two netns hosts)', () => {
       );
       const nodeDir = makeDir('bird-node');
       dirs.push(nodeDir);
-      writeFileSync(join(nodeDir, 'bird.conf'), calicoNodeBird(site, node.address, announce));
+      writeFileSync(join(nodeDir, 'bird.conf'), calicoNodeBird(bgp, node.address, announce));
       const torSock = join(torDir, 'bird.ctl');
       const nodeSock = join(nodeDir, 'bird.ctl');
       for (const [host, dir, sock] of [

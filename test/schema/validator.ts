@@ -56,6 +56,15 @@ function strictify(s: unknown): unknown {
   for (const [k, v] of Object.entries(s as Schema)) {
     o[k] = k === 'properties' && v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Schema).map(([pk, pv]) => [pk, strictify(pv)])) : strictify(v);
   }
+  // OpenAPI 3.0 (what CRDs use) → the JSON Schema ajv speaks.
+  for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof o[flag] === 'boolean') {
+      if (o[flag] === true && typeof o[bound] === 'number') o[flag] = o[bound];
+      else delete o[flag];
+      if (typeof o[flag] === 'number') delete o[bound];
+    }
+  }
+  if (o.nullable === true && typeof o.type === 'string') o.type = [o.type, 'null'];
   if (o.properties && o.additionalProperties === undefined && o['x-kubernetes-preserve-unknown-fields'] !== true) o.additionalProperties = false;
   return o;
 }

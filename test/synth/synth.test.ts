@@ -1,0 +1,115 @@
+// synthesizeSite/synthesizeCluster over the bundled examples: site-level invariants.
+import { readdirSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chartsFor, mirrorImage, parseImage } from '../../infra/catalog/charts';
+import { loadSite, type Site } from '../../infra/site/index';
+import { imagesOf, siteTreeFiles, synthesizeCluster, synthesizeSite } from '../../infra/synth/index';
+import { COMPONENTS } from '../../infra/synth/types';
+import { podSpecs } from './helpers';
+
+const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort();
+const sites = new Map<string, Site>();
+beforeAll(async () => {
+  for (const f of examples) {
+    const r = await loadSite(`examples/${f}`);
+    if (!r.ok) throw new Error(`${f} invalid`);
+    sites.set(f, r.value);
+  }
+});
+
+describe('image references', () => {
+  it.each([
+    ['quay.io/tigera/operator:v1.42.3', { registry: 'quay.io', repository: 'tigera/operator', tag: 'v1.42.3' }],
+    ['registry:2', { registry: 'docker.io', repository: 'library/registry', tag: '2' }],
+    ['istio/pilot:1.30.3', { registry: 'docker.io', repository: 'istio/pilot', tag: '1.30.3' }],
+    ['localhost:5000/a/b', { registry: 'localhost:5000', repository: 'a/b', tag: 'latest' }],
+  ])('parseImage(%s)', (ref, want) => expect(parseImage(ref)).toEqual(want));
+  it('mirrorImage keeps path and tag', () => {
+    expect(mirrorImage('registry.k8s.io/sig-storage/nfsplugin:v4.12.1', 'reg.example.com')).toBe('reg.example.com/sig-storage/nfsplugin:v4.12.1');
+  });
+});
+
+describe.each(examples)('examples/%s', (file) => {
+  it('deterministic and does not mutate the model', () => {
+    const site = sites.get(file)!;
+    const before = JSON.stringify(site);
+    const a = siteTreeFiles(synthesizeSite(site));
+    const b = siteTreeFiles(synthesizeSite(site));
+    expect(a).toEqual(b);
+    expect(JSON.stringify(site)).toBe(before);
+  });
+
+  it('images: sorted, unique, covering every object and chart', () => {
+    const synth = synthesizeSite(sites.get(file)!);
+    expect(synth.images).toEqual([...new Set(synth.images)].sort());
+    for (const c of synth.clusters) {
+      for (const m of c.components) for (const i of imagesOf(m.objects)) expect(synth.images).toContain(i);
+      for (const ch of c.charts) for (const i of ch.images) expect(synth.images).toContain(i);
+    }
+  });
+
+  it('airGapped: every image (objects, chart images, chart values) comes from the site registry', () => {
+    const site = sites.get(file)!;
+    const host = site.spec.registry.host;
+    const synth = synthesizeSite(site, { airGapped: true });
+    for (const i of synth.images) expect(i.startsWith(`${host}/`), i).toBe(true);
+    for (const c of synth.clusters) {
+      for (const ch of c.charts) {
+        const values = JSON.stringify(ch.values);
+        for (const upstream of ['quay.io', 'docker.io', 'registry.k8s.io', 'docker.elastic.co', 'ghcr.io']) expect(values, `${ch.id} values`).not.toContain(upstream);
+      }
+    }
+  });
+
+  it('per cluster: exactly one default StorageClass, one BGPPeer per router, mesh off iff reflectors, one Probe per probe', () => {
+    const site = sites.get(file)!;
+    for (const cluster of site.spec.clusters) {
+      const cs = synthesizeCluster(site, cluster);
+      const objs = cs.components.flatMap((m) => m.objects);
+      const defaults = objs.filter((o) => o.kind === 'StorageClass' && (o.metadata.annotations as Record<string, string>)['storageclass.kubernetes.io/is-default-class'] === 'true');
+      expect(defaults).toHaveLength(1);
+      const torPeers = objs.filter((o) => o.kind === 'BGPPeer' && o.metadata.name.startsWith('tor-'));
+      expect(torPeers.map((p) => (p as unknown as { spec: { peerIP: string } }).spec.peerIP).sort()).toEqual(site.spec.network.routers.map((r) => r.address).sort());
+      const reflectors = site.spec.network.routeReflectors.filter((r) => cluster.nodes.some((n) => n.name === r));
+      const bgp = objs.find((o) => o.kind === 'BGPConfiguration') as { spec: { nodeToNodeMeshEnabled: boolean } } | undefined;
+      expect(bgp?.spec.nodeToNodeMeshEnabled).toBe(reflectors.length === 0);
+      expect(objs.filter((o) => o.kind === 'Probe')).toHaveLength(site.spec.monitoring.probes.length);
+      expect(cs.components.map((m) => m.component).every((c) => COMPONENTS.includes(c))).toBe(true);
+    }
+  });
+
+  it('no container without requests and limits; non-root pods except the documented host-level ones', () => {
+    const synth = synthesizeSite(sites.get(file)!);
+    const objs = synth.clusters.flatMap((c) => c.components.flatMap((m) => m.objects));
+    const pods = podSpecs(objs);
+    expect(pods.length).toBeGreaterThan(0);
+    for (const p of pods) {
+      for (const c of p.podSpec.containers as Array<{ name: string; resources?: { requests?: object; limits?: object } }>) {
+        expect(c.resources?.requests, `${p.where} ${c.name}`).toBeDefined();
+        expect(c.resources?.limits, `${p.where} ${c.name}`).toBeDefined();
+      }
+      if (!p.where.startsWith('DaemonSet/istio-ingress/edge-keepalived')) {
+        expect((p.podSpec.securityContext as { runAsNonRoot?: boolean } | undefined)?.runAsNonRoot, p.where).toBe(true);
+      }
+    }
+    // ECK podTemplates carry requests and limits too
+    for (const o of objs.filter((x) => ['Elasticsearch', 'Kibana', 'Beat'].includes(x.kind))) {
+      expect(JSON.stringify(o)).toMatch(/"limits":\{"cpu"/);
+    }
+  });
+
+  it('chartsFor: unique ids, exact versions, images listed', () => {
+    const site = sites.get(file)!;
+    for (const cluster of site.spec.clusters) {
+      const charts = chartsFor(site, cluster);
+      expect(new Set(charts.map((c) => c.id)).size).toBe(charts.length);
+      for (const c of charts) {
+        expect(c.version).toMatch(/^v?\d+\.\d+\.\d+$/);
+        expect(c.repository).toMatch(/^https:\/\//);
+        if (c.id !== 'istio-base') expect(c.images.length).toBeGreaterThan(0);
+      }
+      expect(charts.some((c) => c.id === 'ceph-csi-rbd')).toBe(!!site.spec.storage.ceph);
+      expect(charts.some((c) => c.id === 'csi-driver-nfs')).toBe(!!site.spec.storage.nfs);
+    }
+  });
+});
