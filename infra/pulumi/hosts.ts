@@ -1,0 +1,152 @@
+// Host layer plan (pure): which rendered host files go to which node, at which remote path, the
+// shell script that installs them atomically, the content hash that triggers a re-run, and the
+// pinned host key from known_hosts.
+import { createHash, createHmac } from 'node:crypto';
+import type { RenderedFile } from '../render/index';
+import type { Site } from '../site/index';
+
+export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+export interface HostFile {
+  /** Rendered path, relative to `OUT/<site>/`. */
+  readonly source: string;
+  readonly remotePath: string;
+  readonly mode: string;
+  readonly content: string;
+}
+
+export interface HostPlan {
+  readonly host: string;
+  readonly cluster: string;
+  readonly address: string;
+  readonly roles: readonly string[];
+  readonly files: readonly HostFile[];
+  /** Installs every file (temp file + rename, static pod manifests last). */
+  readonly script: string;
+  /** sha256 over every file's remote path, mode and content: the command's trigger. */
+  readonly trigger: string;
+  /** `<type> <base64>` from known_hosts, when the host is listed there. */
+  readonly hostKey?: string;
+}
+
+/**
+ * Remote location of a rendered host file (path after `hosts/<host>/`):
+ * `manifests/X` → `/etc/kubernetes/manifests/X` (kubelet static pods), `keepalived.conf` and
+ * `check_apiserver.sh` → `/etc/keepalived/`, `haproxy.cfg` → `/etc/haproxy/`,
+ * `containerd/certs.d/<registry>/hosts.toml` → `/etc/containerd/certs.d/<registry>/hosts.toml`,
+ * anything else → `/etc/flotilla/<path>`.
+ */
+export function remotePathFor(rel: string): { remotePath: string; mode: string } {
+  if (rel.startsWith('manifests/')) return { remotePath: `/etc/kubernetes/${rel}`, mode: '0600' };
+  if (rel === 'keepalived.conf') return { remotePath: '/etc/keepalived/keepalived.conf', mode: '0644' };
+  if (rel.endsWith('.sh')) return { remotePath: `/etc/keepalived/${rel.split('/').pop()}`, mode: '0755' };
+  if (rel === 'haproxy.cfg') return { remotePath: '/etc/haproxy/haproxy.cfg', mode: '0644' };
+  if (rel.startsWith('containerd/')) return { remotePath: `/etc/${rel}`, mode: '0644' };
+  return { remotePath: `/etc/flotilla/${rel}`, mode: '0644' };
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The install script: every file written to a temp file in its folder and renamed into place. */
+export function installScript(files: readonly HostFile[]): string {
+  // Static pod manifests go last, so the pods start with their config already in place. Temp
+  // files start with '.', which kubelet ignores in the manifests folder.
+  const ordered = [...files].sort((a, b) => Number(a.remotePath.includes('/manifests/')) - Number(b.remotePath.includes('/manifests/')) || a.remotePath.localeCompare(b.remotePath));
+  const lines = [
+    'set -eu',
+    'umask 077',
+    'put() { d=$(dirname "$2"); mkdir -p "$d"; t=$(mktemp "$d/.flotilla.XXXXXX"); printf %s "$3" | base64 -d > "$t"; chmod "$1" "$t"; mv -f "$t" "$2"; }',
+    ...ordered.map((f) => `put ${f.mode} ${shellQuote(f.remotePath)} ${Buffer.from(f.content, 'utf8').toString('base64')}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export interface KnownHost {
+  /** Plain host patterns, or a hashed entry's salt + hash. */
+  readonly hosts: readonly string[];
+  readonly hashed?: { readonly salt: Buffer; readonly hash: Buffer };
+  readonly key: string;
+}
+
+/** Parses known_hosts (plain and `|1|salt|hash` entries; `@revoked`/`@cert-authority` lines are skipped). */
+export function parseKnownHosts(text: string): KnownHost[] {
+  const out: KnownHost[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith('@')) continue;
+    const [hosts, type, key] = line.split(/\s+/);
+    if (!hosts || !type || !key) continue;
+    if (hosts.startsWith('|1|')) {
+      const [, , salt, hash] = hosts.split('|');
+      if (salt && hash) out.push({ hosts: [], hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') }, key: `${type} ${key}` });
+      continue;
+    }
+    out.push({ hosts: hosts.split(','), key: `${type} ${key}` });
+  }
+  return out;
+}
+
+/** The pinned key of `address` (port 22 is `addr`, others `[addr]:port`), first match wins. */
+export function hostKeyFor(known: readonly KnownHost[], names: readonly string[], port: number): string | undefined {
+  const candidates = names.map((n) => (port === 22 ? n : `[${n}]:${port}`));
+  for (const k of known) {
+    for (const c of candidates) {
+      if (k.hashed) {
+        const h = createHmac('sha1', k.hashed.salt).update(c).digest();
+        if (h.equals(k.hashed.hash)) return k.key;
+      } else if (k.hosts.includes(c)) {
+        return k.key;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One plan per node that has host files: masters get the API-VIP static pods and their configs,
+ * every node gets containerd's hosts.toml. Nodes are in inventory order; files in rendered order.
+ */
+export function planHosts(site: Site, files: readonly RenderedFile[], known: readonly KnownHost[] = []): HostPlan[] {
+  const byHost = new Map<string, RenderedFile[]>();
+  for (const f of files) {
+    const m = /^hosts\/([^/]+)\/(.+)$/.exec(f.path);
+    if (!m) continue;
+    byHost.set(m[1]!, [...(byHost.get(m[1]!) ?? []), f]);
+  }
+  const plans: HostPlan[] = [];
+  for (const cluster of site.spec.clusters) {
+    for (const node of cluster.nodes) {
+      const rendered = byHost.get(node.name);
+      if (!rendered) continue;
+      const hostFiles = rendered.map((f) => {
+        const rel = f.path.slice(`hosts/${node.name}/`.length);
+        const fallback = remotePathFor(rel);
+        return {
+          source: f.path,
+          remotePath: f.hostPath ?? fallback.remotePath,
+          mode: f.mode !== undefined ? f.mode.toString(8).padStart(4, '0') : fallback.mode,
+          content: f.content,
+        };
+      });
+      const trigger = sha256(hostFiles.map((f) => `${f.remotePath}\0${f.mode}\0${f.content}`).join('\0\0'));
+      const hostKey = hostKeyFor(known, [node.address, node.name], site.spec.ssh.port);
+      plans.push({
+        host: node.name,
+        cluster: cluster.name,
+        address: node.address,
+        roles: node.roles,
+        files: hostFiles,
+        script: installScript(hostFiles),
+        trigger,
+        ...(hostKey ? { hostKey } : {}),
+      });
+    }
+  }
+  return plans;
+}
+
+/** Host file folders the rendered output has for nodes that are not in the inventory (a renderer bug). */
+export function unknownHosts(site: Site, files: readonly RenderedFile[]): string[] {
+  const nodes = new Set(site.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)));
+  return [...new Set(files.map((f) => /^hosts\/([^/]+)\//.exec(f.path)?.[1]).filter((h): h is string => !!h && !nodes.has(h)))].sort();
+}

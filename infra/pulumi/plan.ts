@@ -1,0 +1,331 @@
+// Per-cluster plan (pure): which charts and object groups, in which order, which secrets go where,
+// and the cluster's outputs. The ClusterPlatform component only turns this plan into resources.
+import type { Cluster, Site } from '../site/index';
+import type { ChartRelease, ClusterSynth, ComponentName, K8sObject } from '../synth/types';
+import type { StackConfig } from './config';
+
+/**
+ * Custom-resource API groups and the upstream charts (by chart name) that install their CRDs and
+ * controllers. An object of one of these groups is applied only after those charts: Calico objects
+ * after tigera-operator, issuers after cert-manager, gateways after istiod, ECK objects after the
+ * ECK operator, rules/probes after the Prometheus operator.
+ */
+export const GROUP_CHARTS: readonly { readonly groups: readonly string[]; readonly charts: readonly string[] }[] = [
+  { groups: ['operator.tigera.io', 'crd.projectcalico.org', 'projectcalico.org'], charts: ['tigera-operator'] },
+  { groups: ['cert-manager.io', 'acme.cert-manager.io'], charts: ['cert-manager'] },
+  { groups: ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io'], charts: ['base', 'istiod'] },
+  { groups: ['elasticsearch.k8s.elastic.co', 'kibana.k8s.elastic.co', 'beat.k8s.elastic.co', 'agent.k8s.elastic.co'], charts: ['eck-operator'] },
+  { groups: ['monitoring.coreos.com'], charts: ['kube-prometheus-stack'] },
+];
+
+/** Chart → charts it must follow (by chart name): Istio's CRDs, then istiod, then the gateways. */
+export const CHART_AFTER: Readonly<Record<string, readonly string[]>> = {
+  istiod: ['base'],
+  gateway: ['istiod'],
+};
+
+/**
+ * Charts a release's values make it depend on: cert-manager integration (`certManager.enabled`, a
+ * hard requirement: the chart creates Issuer/Certificate objects) and Prometheus-operator objects
+ * (`serviceMonitor|servicemonitor|prometheusRule.enabled`, an add-on).
+ */
+export function valueNeeds(values: unknown): { chart: string; kind: 'required' | 'addon'; why: string }[] {
+  const out = new Map<string, { chart: string; kind: 'required' | 'addon'; why: string }>();
+  const walk = (v: unknown, path: string) => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    if (typeof v !== 'object' || v === null) return;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const here = path ? `${path}.${k}` : k;
+      const enabled = typeof x === 'object' && x !== null && (x as Record<string, unknown>).enabled === true;
+      if (enabled && k === 'certManager') out.set('cert-manager', { chart: 'cert-manager', kind: 'required', why: here });
+      else if (enabled && /^(serviceMonitor|servicemonitor|prometheusRule|podMonitor)$/.test(k) && !out.has('kube-prometheus-stack')) {
+        out.set('kube-prometheus-stack', { chart: 'kube-prometheus-stack', kind: 'addon', why: here });
+      }
+      walk(x, here);
+    }
+  };
+  walk(values, '');
+  return [...out.values()];
+}
+
+export const apiGroup = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+
+/** Chart names an object needs installed first (from its API group). */
+export function chartsNeededBy(obj: Pick<K8sObject, 'apiVersion'>): readonly string[] {
+  const g = apiGroup(obj.apiVersion);
+  return GROUP_CHARTS.find((e) => e.groups.includes(g))?.charts ?? [];
+}
+
+/** Kinds applied first, in the foundation group, before any chart (namespaces, CRDs). */
+const FOUNDATION_KINDS = new Set(['Namespace', 'CustomResourceDefinition']);
+
+export interface ObjectGroupPlan {
+  readonly component: ComponentName;
+  readonly objects: readonly K8sObject[];
+  /** Release ids this group is applied after. */
+  readonly afterCharts: readonly string[];
+  /** Secret ids this group is applied after. */
+  readonly afterSecrets: readonly string[];
+}
+
+export interface ChartPlan {
+  readonly release: ChartRelease;
+  /** Release ids this chart is installed after. */
+  readonly afterCharts: readonly string[];
+}
+
+export interface SecretRef {
+  /** A stack secret (`flotilla:<key>`) or a derived value. */
+  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'literal';
+  readonly value?: string;
+}
+
+export interface SecretPlan {
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly type: string;
+  readonly stringData: Readonly<Record<string, SecretRef>>;
+  readonly consumers: readonly ComponentName[];
+  /** A synthesized object this secret takes the place of (removed from its group). */
+  readonly replaces?: { readonly kind: string; readonly namespace?: string; readonly name: string };
+}
+
+export interface ClusterPlan {
+  readonly cluster: string;
+  /** Namespaces and CRDs, applied before everything else. */
+  readonly foundation: readonly K8sObject[];
+  readonly charts: readonly ChartPlan[];
+  readonly groups: readonly ObjectGroupPlan[];
+  readonly secrets: readonly SecretPlan[];
+  /** Ordering compromises worth telling the operator about. */
+  readonly warnings: readonly string[];
+}
+
+/** Well-known secret names the constructs reference. */
+export const SECRET_NAMES = {
+  registry: 'registry-credentials',
+  tsig: 'flotilla-tsig',
+} as const;
+
+const uniqSorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+function namespaceOf(synth: ClusterSynth, component: ComponentName): string | undefined {
+  for (const c of synth.components) {
+    if (c.component !== component) continue;
+    const ns = c.objects.find((o) => o.metadata.namespace)?.metadata.namespace;
+    if (ns) return ns;
+  }
+  return undefined;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const objKey = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+
+/** Keys of the constructs' placeholder Secrets (annotated `flotilla.dev/filled-by`) and their source. */
+export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUser'>> = {
+  userKey: 'cephKey',
+  adminKey: 'cephKey',
+  userID: 'cephUser',
+  adminID: 'cephUser',
+  key: 'tsigKey',
+  secret: 'tsigKey',
+};
+
+type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert'> & { readonly cephUser?: string };
+
+/**
+ * Secrets this cluster gets from the stack's secret settings. Placeholder Secrets of the constructs
+ * (`flotilla.dev/filled-by`) are filled (and replace the placeholder object); with `caKey`+`caCert`
+ * the in-cluster self-signed CA certificate is replaced by the stack's CA; with `registryPassword` a
+ * pull secret for the site registry; with `tsigKey` the TSIG key for RFC 2136 updates.
+ */
+export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings): SecretPlan[] {
+  const out: SecretPlan[] = [];
+  const available = (from: SecretRef['from']) => from === 'literal' || from === 'dockerconfigjson' || cfg[from as keyof SecretSettings] !== undefined;
+  for (const c of synth.components) {
+    for (const o of c.objects) {
+      const annotations = (o.metadata.annotations ?? {}) as Record<string, unknown>;
+      if (o.kind === 'Secret' && o.apiVersion === 'v1' && annotations['flotilla.dev/filled-by'] !== undefined) {
+        const keys = Object.keys({ ...(isRecord(o.stringData) ? o.stringData : {}), ...(isRecord(o.data) ? o.data : {}) });
+        const refs: Record<string, SecretRef> = {};
+        for (const k of keys) {
+          const src = FILLABLE_KEYS[k];
+          if (src === 'cephUser') refs[k] = { from: 'literal', value: cfg.cephUser ?? 'admin' };
+          else if (src !== undefined && available(src)) refs[k] = { from: src };
+        }
+        const needsSecret = Object.values(refs).some((r) => r.from !== 'literal');
+        if (keys.length > 0 && Object.keys(refs).length === keys.length && needsSecret) {
+          out.push({
+            id: `${c.component}-${o.metadata.name}`,
+            name: o.metadata.name,
+            namespace: o.metadata.namespace ?? 'default',
+            type: typeof o.type === 'string' ? o.type : 'Opaque',
+            stringData: refs,
+            consumers: [c.component],
+            replaces: { kind: 'Secret', namespace: o.metadata.namespace, name: o.metadata.name },
+          });
+        }
+      }
+      const spec = isRecord(o.spec) ? o.spec : {};
+      if (o.kind === 'Certificate' && apiGroup(o.apiVersion) === 'cert-manager.io' && spec.isCA === true) {
+        if (cfg.caKey === undefined || cfg.caCert === undefined || typeof spec.secretName !== 'string') continue;
+        out.push({
+          id: 'ca',
+          name: spec.secretName,
+          namespace: o.metadata.namespace ?? 'cert-manager',
+          type: 'kubernetes.io/tls',
+          stringData: { 'tls.crt': { from: 'caCert' }, 'tls.key': { from: 'caKey' }, 'ca.crt': { from: 'caCert' } },
+          consumers: [c.component],
+          replaces: { kind: 'Certificate', namespace: o.metadata.namespace, name: o.metadata.name },
+        });
+      }
+    }
+  }
+  if (cfg.registryPassword !== undefined) {
+    out.push({
+      id: 'registry',
+      name: SECRET_NAMES.registry,
+      namespace: namespaceOf(synth, 'registry') ?? 'registry',
+      type: 'kubernetes.io/dockerconfigjson',
+      stringData: { '.dockerconfigjson': { from: 'dockerconfigjson' } },
+      consumers: ['registry'],
+    });
+  }
+  if (cfg.tsigKey !== undefined && !out.some((s) => Object.values(s.stringData).some((r) => r.from === 'tsigKey'))) {
+    out.push({
+      id: 'tsig',
+      name: SECRET_NAMES.tsig,
+      namespace: namespaceOf(synth, 'federation') ?? 'flotilla-system',
+      type: 'Opaque',
+      stringData: { key: { from: 'tsigKey' } },
+      consumers: ['federation'],
+    });
+  }
+  return out;
+}
+
+/** Which stack secrets an inventory requires (a run without them fails with a clear message). */
+export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] {
+  const req: { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] = [];
+  if (cfg.caKey !== undefined) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
+  if (cfg.caCert !== undefined) req.push({ key: 'caKey', why: 'flotilla:caCert is set (the CA needs both)' });
+  if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set (ceph-csi needs the Ceph user key)' });
+  return req;
+}
+
+/** The whole per-cluster plan: foundation objects, charts with their order, object groups with theirs. */
+export function planCluster(synth: ClusterSynth, secrets: readonly SecretPlan[]): ClusterPlan {
+  const byName = new Map<string, string[]>();
+  for (const r of synth.charts) byName.set(r.chart, [...(byName.get(r.chart) ?? []), r.id]);
+  const idsOf = (names: readonly string[]) => names.flatMap((n) => byName.get(n) ?? []);
+
+  const seenFoundation = new Set<string>();
+  const foundation: K8sObject[] = [];
+  const addFoundation = (o: K8sObject) => {
+    const key = `${o.kind}/${o.metadata.name}`;
+    if (seenFoundation.has(key)) return;
+    seenFoundation.add(key);
+    foundation.push(o);
+  };
+  const replaced = new Set(secrets.flatMap((s) => (s.replaces ? [objKey(s.replaces)] : [])));
+  const groups: ObjectGroupPlan[] = synth.components.map((c) => {
+    const objects: K8sObject[] = [];
+    for (const o of c.objects) {
+      if (replaced.has(objKey({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }))) continue;
+      if (FOUNDATION_KINDS.has(o.kind)) addFoundation(o);
+      else objects.push(o);
+    }
+    const after = [
+      ...synth.charts.filter((r) => r.component === c.component).map((r) => r.id),
+      ...objects.flatMap((o) => idsOf(chartsNeededBy(o))),
+    ];
+    return {
+      component: c.component,
+      objects,
+      afterCharts: uniqSorted(after),
+      afterSecrets: secrets.filter((s) => s.consumers.includes(c.component)).map((s) => s.id),
+    };
+  });
+  const namespaces = uniqSorted([...synth.charts.map((r) => r.namespace), ...secrets.map((s) => s.namespace)]);
+  for (const ns of namespaces) addFoundation({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  foundation.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'Namespace' ? -1 : 1));
+
+  // Chart → chart edges: the fixed table first, then what each chart's values switch on (an
+  // add-on edge that would close a cycle is left out and reported).
+  const after = new Map(synth.charts.map((r) => [r.id, new Set(idsOf(CHART_AFTER[r.chart] ?? []))]));
+  const reaches = (from: string, to: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const cur = stack.pop()!;
+      if (cur === to) return true;
+      if (seen.has(cur)) continue;
+      seen.add(cur);
+      stack.push(...(after.get(cur) ?? []));
+    }
+    return false;
+  };
+  const warnings: string[] = [];
+  for (const pass of ['required', 'addon'] as const) {
+    for (const r of synth.charts) {
+      for (const need of valueNeeds(r.values).filter((n) => n.kind === pass)) {
+        for (const dep of idsOf([need.chart])) {
+          if (dep === r.id) continue;
+          if (reaches(dep, r.id)) {
+            warnings.push(`chart ${r.id}: ${need.why} needs ${dep} first, but ${dep} already waits for ${r.id}; not waiting — on a first run its ${need.why} object can fail until ${dep} has installed its CRDs; a second \`pulumi up\` applies it`);
+            continue;
+          }
+          after.get(r.id)!.add(dep);
+        }
+      }
+    }
+  }
+  const charts: ChartPlan[] = synth.charts.map((r) => ({ release: r, afterCharts: uniqSorted(after.get(r.id)!) }));
+  return { cluster: synth.cluster, foundation, charts, groups, secrets, warnings };
+}
+
+/** Release ids in an order that respects `afterCharts` (stable otherwise); throws on a cycle. */
+export function chartOrder(charts: readonly ChartPlan[]): string[] {
+  const done = new Set<string>();
+  const out: string[] = [];
+  const visiting = new Set<string>();
+  const byId = new Map(charts.map((c) => [c.release.id, c]));
+  const visit = (id: string) => {
+    if (done.has(id)) return;
+    if (visiting.has(id)) throw new Error(`chart order has a cycle through ${id}`);
+    visiting.add(id);
+    for (const dep of byId.get(id)?.afterCharts ?? []) visit(dep);
+    visiting.delete(id);
+    done.add(id);
+    out.push(id);
+  };
+  for (const c of charts) visit(c.release.id);
+  return out;
+}
+
+export interface ClusterEndpoints {
+  readonly apiServer: string;
+  readonly ingressVIPs: readonly { readonly name: string; readonly address: string; readonly ports: readonly number[] }[];
+  readonly registryUrl: string;
+  readonly kibanaUrl: string;
+  readonly grafanaUrl: string;
+  readonly clusterMgrEndpoint: string;
+}
+
+const vipAddress = (cidr: string) => cidr.split('/')[0] ?? cidr;
+
+/** Stack outputs of one cluster: VIPs, registry, Kibana/Grafana and cluster-mgr URLs. */
+export function clusterEndpoints(site: Site, cluster: Cluster): ClusterEndpoints {
+  const d = site.spec.domain;
+  const multi = site.spec.clusters.length > 1;
+  const host = (svc: string) => (multi ? `${svc}-${cluster.name}.${d}` : `${svc}.${d}`);
+  return {
+    apiServer: `https://${vipAddress(cluster.apiVIP.address)}:6443`,
+    ingressVIPs: cluster.edge.vips.map((v) => ({ name: v.name, address: vipAddress(v.address), ports: v.ports })),
+    registryUrl: `https://${site.spec.registry.host}`,
+    kibanaUrl: `https://${host('kibana')}`,
+    grafanaUrl: `https://${host('grafana')}`,
+    clusterMgrEndpoint: `https://${host('cluster-mgr')}`,
+  };
+}

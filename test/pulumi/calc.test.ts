@@ -1,0 +1,302 @@
+// Pure calculations of the Pulumi program, tested without mocks: image rewriting, chart sources,
+// dependency plan, secrets, host plans, stack settings and environment overrides.
+import { describe, expect, it } from 'vitest';
+import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, prepareRelease, rewriteChartValues, rewriteImage, rewriteObjectImages, splitImage } from '../../infra/pulumi/airgap';
+import { applyEnvironment, parseStackConfig } from '../../infra/pulumi/config';
+import { hostKeyFor, installScript, parseKnownHosts, planHosts, remotePathFor } from '../../infra/pulumi/hosts';
+import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
+import { parseSite, type Site } from '../../infra/site/index';
+import { readFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { fixtureSynth } from './fixtures';
+
+const load = (f: string): Site => {
+  const r = parseSite(readFileSync(f, 'utf8'), f);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+};
+const bj1 = load('examples/bj1.yaml');
+const REG = 'registry.site.test';
+
+describe('image references', () => {
+  it.each([
+    ['nginx', 'docker.io', 'library/nginx'],
+    ['nginx:1.27', 'docker.io', 'library/nginx:1.27'],
+    ['grafana/grafana:11', 'docker.io', 'grafana/grafana:11'],
+    ['quay.io/jetstack/cert-manager-controller:v1.16.2', 'quay.io', 'jetstack/cert-manager-controller:v1.16.2'],
+    ['localhost:5000/a/b', 'localhost:5000', 'a/b'],
+    ['localhost/a', 'localhost', 'a'],
+    ['registry.k8s.io/pause@sha256:abc', 'registry.k8s.io', 'pause@sha256:abc'],
+  ])('splitImage(%s)', (ref, registry, path) => {
+    expect(splitImage(ref)).toEqual({ registry, path });
+  });
+  it('rewrites to <site registry>/<path> and is idempotent', () => {
+    expect(rewriteImage('quay.io/tigera/operator:v1', REG)).toBe(`${REG}/tigera/operator:v1`);
+    expect(rewriteImage('registry:2.8.3', REG)).toBe(`${REG}/library/registry:2.8.3`);
+    expect(rewriteImage(`${REG}/tigera/operator:v1`, REG)).toBe(`${REG}/tigera/operator:v1`);
+  });
+});
+
+describe('chart values rewriting', () => {
+  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ['image string', { image: 'quay.io/a/b:1' }, { image: `${REG}/a/b:1` }],
+    ['registry + image (tigera)', { tigeraOperator: { image: 'tigera/operator', registry: 'quay.io' } }, { tigeraOperator: { image: 'tigera/operator', registry: REG } }],
+    ['registry + qualified repository', { image: { registry: 'docker.io', repository: 'docker.io/grafana/grafana' } }, { image: { registry: REG, repository: 'grafana/grafana' } }],
+    ['qualified repository + tag', { image: { repository: 'quay.io/jetstack/x', tag: 'v1' } }, { image: { repository: `${REG}/jetstack/x`, tag: 'v1' } }],
+    ['nested under a non-image key', { image: { nfs: { repository: 'registry.k8s.io/sig-storage/nfsplugin', tag: 'v4' } } }, { image: { nfs: { repository: `${REG}/sig-storage/nfsplugin`, tag: 'v4' } } }],
+    ['istio hub', { global: { hub: 'docker.io/istio', tag: '1.24' } }, { global: { hub: `${REG}/istio`, tag: '1.24' } }],
+    ['global.imageRegistry', { global: { imageRegistry: '' } }, { global: { imageRegistry: '' } }],
+    ['global.imageRegistry set', { global: { imageRegistry: 'quay.io' } }, { global: { imageRegistry: REG } }],
+    ['helm repository elsewhere is untouched', { repository: 'https://charts.example.com' }, { repository: 'https://charts.example.com' }],
+    ['lists', { sidecars: [{ image: 'busybox:1' }] }, { sidecars: [{ image: `${REG}/library/busybox:1` }] }],
+  ];
+  it.each(cases)('%s', (_n, input, expected) => {
+    const before = JSON.stringify(input);
+    expect(rewriteChartValues(input, REG)).toEqual(expected);
+    expect(JSON.stringify(input)).toBe(before); // input not mutated
+    expect(foreignImageRefs(rewriteChartValues(input, REG), REG)).toEqual([]);
+  });
+  it('foreignImageRefs finds what the rewriter would change', () => {
+    expect(foreignImageRefs({ a: { image: 'quay.io/x/y:1' }, b: { registry: 'docker.io', repository: 'grafana/grafana' }, c: 'gcr.io/p/q:2', d: 'https://example.com/x' }, REG).sort()).toEqual(
+      ['a.image=quay.io/x/y:1', 'b.registry=docker.io', 'c=gcr.io/p/q:2'].sort(),
+    );
+  });
+  it('every fixture chart and object is clean after preparing for the air gap', () => {
+    const s = fixtureSynth(bj1, bj1.spec.clusters[0]!);
+    for (const r of s.charts) {
+      const p = prepareRelease(r, REG);
+      expect(foreignImageRefs(p.values, REG), r.id).toEqual([]);
+      expect(p.images.every((i) => i.startsWith(`${REG}/`))).toBe(true);
+    }
+    const objs = rewriteObjectImages(s.components.flatMap((c) => c.objects), REG);
+    expect(foreignImageRefs(objs, REG)).toEqual([]);
+    expect(foreignImageRefs(s.components.flatMap((c) => c.objects), REG).length).toBeGreaterThan(0);
+  });
+});
+
+describe('chart sources', () => {
+  const rel = fixtureSynth(bj1, bj1.spec.clusters[0]!).charts[0]!;
+  it('upstream: repository + pinned version', () => {
+    expect(chartSource(rel)).toEqual({ chart: 'tigera-operator', version: 'v3.29.1', repositoryOpts: { repo: 'https://docs.tigera.io/calico/charts' } });
+    expect(isRemoteSource(chartSource(rel))).toBe(true);
+  });
+  it('OCI repository', () => {
+    expect(chartSource({ ...rel, repository: 'oci://ghcr.io/x/charts/' })).toEqual({ chart: 'oci://ghcr.io/x/charts/tigera-operator', version: 'v3.29.1' });
+  });
+  it('air-gapped: the local archive in the bundle, never remote', () => {
+    const src = chartSource(rel, '/b');
+    expect(src).toEqual({ chart: '/b/charts/tigera-operator-v3.29.1.tgz' });
+    expect(isRemoteSource(src)).toBe(false);
+  });
+  it('lists archives missing from a bundle', () => {
+    const rels = fixtureSynth(bj1, bj1.spec.clusters[0]!).charts;
+    expect(missingBundleCharts(rels, '/b', (p) => !p.includes('istiod'))).toEqual(['/b/charts/istiod-1.24.2.tgz']);
+  });
+});
+
+describe('cluster plan', () => {
+  const synth = fixtureSynth(bj1, bj1.spec.clusters[0]!);
+  const secrets = planSecrets(bj1, synth, { cephKey: 'k', registryPassword: 'p', caKey: 'ck', caCert: 'cc' });
+  const plan = planCluster(synth, secrets);
+  const group = (c: string) => plan.groups.find((g) => g.component === c)!;
+  it.each([
+    ['operator.tigera.io/v1', ['tigera-operator']],
+    ['crd.projectcalico.org/v1', ['tigera-operator']],
+    ['cert-manager.io/v1', ['cert-manager']],
+    ['networking.istio.io/v1', ['base', 'istiod']],
+    ['elasticsearch.k8s.elastic.co/v1', ['eck-operator']],
+    ['monitoring.coreos.com/v1', ['kube-prometheus-stack']],
+    ['apps/v1', []],
+    ['v1', []],
+  ])('objects of %s come after %j', (apiVersion, charts) => {
+    expect(chartsNeededBy({ apiVersion })).toEqual(charts);
+  });
+  it('required edges: Calico after tigera-operator, issuers after cert-manager, gateways after istiod, ECK after its operator, rules after Prometheus', () => {
+    expect(group('calico').afterCharts).toContain('tigera-operator');
+    expect(group('cert-manager').afterCharts).toContain('cert-manager');
+    expect(group('istio').afterCharts).toContain('istiod');
+    expect(group('logging').afterCharts).toContain('eck-operator');
+    expect(group('monitoring').afterCharts).toContain('kube-prometheus-stack');
+    expect(group('federation').afterCharts).toEqual([]);
+  });
+  it('charts: istiod after base, gateway after istiod; order respects it', () => {
+    expect(plan.charts.find((c) => c.release.id === 'istiod')!.afterCharts).toEqual(['istio-base']);
+    expect(plan.charts.find((c) => c.release.id === 'istio-ingress')!.afterCharts).toEqual(['istiod']);
+    const order = chartOrder(plan.charts);
+    expect(order.indexOf('istio-base')).toBeLessThan(order.indexOf('istiod'));
+    expect(order.indexOf('istiod')).toBeLessThan(order.indexOf('istio-ingress'));
+    expect(() => chartOrder([{ release: { ...synth.charts[0]!, id: 'a' }, afterCharts: ['b'] }, { release: { ...synth.charts[0]!, id: 'b' }, afterCharts: ['a'] }])).toThrow(/cycle/);
+  });
+  it('values switch on chart edges: cert-manager integration required, monitoring objects as add-on', () => {
+    expect(valueNeeds({ prometheusOperator: { admissionWebhooks: { certManager: { enabled: true } } } })).toEqual([
+      { chart: 'cert-manager', kind: 'required', why: 'prometheusOperator.admissionWebhooks.certManager' },
+    ]);
+    expect(valueNeeds({ prometheus: { servicemonitor: { enabled: true } } })).toEqual([{ chart: 'kube-prometheus-stack', kind: 'addon', why: 'prometheus.servicemonitor' }]);
+    expect(valueNeeds({ serviceMonitor: { enabled: false }, certManager: { enabled: false } })).toEqual([]);
+  });
+  it('a cycle between a required and an add-on edge keeps the required one and warns', () => {
+    const [cm, kps] = [synth.charts.find((r) => r.chart === 'cert-manager')!, synth.charts.find((r) => r.chart === 'kube-prometheus-stack')!];
+    const both = planCluster(
+      {
+        ...synth,
+        charts: [
+          { ...cm, values: { prometheus: { servicemonitor: { enabled: true } } } },
+          { ...kps, values: { prometheusOperator: { admissionWebhooks: { certManager: { enabled: true } } } } },
+        ],
+      },
+      [],
+    );
+    expect(both.charts.find((c) => c.release.chart === 'kube-prometheus-stack')!.afterCharts).toEqual([cm.id]);
+    expect(both.charts.find((c) => c.release.chart === 'cert-manager')!.afterCharts).toEqual([]);
+    expect(both.warnings).toEqual([expect.stringMatching(/^chart cert-manager: prometheus\.servicemonitor needs kube-prometheus-stack first/)]);
+    expect(() => chartOrder(both.charts)).not.toThrow();
+  });
+  it('foundation holds every namespace once (objects, chart and secret namespaces) and no group keeps one', () => {
+    const names = plan.foundation.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of ['tigera-operator', 'cert-manager', 'istio-system', 'istio-ingress', 'ceph-csi', 'registry', 'flotilla-system']) expect(names).toContain(n);
+    expect(plan.groups.flatMap((g) => g.objects).some((o) => o.kind === 'Namespace')).toBe(false);
+  });
+  it('secrets: fills the Ceph placeholder, replaces the in-cluster CA certificate, adds the registry pull secret', () => {
+    const ids = secrets.map((s) => s.id).sort();
+    expect(ids).toEqual(['ca', 'registry', 'storage-csi-rbd-secret']);
+    const ceph = secrets.find((s) => s.id === 'storage-csi-rbd-secret')!;
+    expect(ceph.stringData).toEqual({ userID: { from: 'literal', value: 'admin' }, userKey: { from: 'cephKey' } });
+    expect(group('storage').objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(group('cert-manager').objects.some((o) => o.kind === 'Certificate')).toBe(false);
+    expect(group('storage').afterSecrets).toEqual(['storage-csi-rbd-secret']);
+    expect(secrets.find((s) => s.id === 'ca')).toMatchObject({ name: 'site-root-ca', namespace: 'cert-manager', type: 'kubernetes.io/tls' });
+  });
+  it('without secret settings nothing is replaced', () => {
+    const none = planSecrets(bj1, synth, {});
+    expect(none).toEqual([]);
+    expect(planCluster(synth, none).groups.find((g) => g.component === 'cert-manager')!.objects.some((o) => o.kind === 'Certificate')).toBe(true);
+  });
+  it('required secrets follow the inventory', () => {
+    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey']);
+    const cust = load('examples/customer-airgap.yaml');
+    expect(requiredSecrets(cust)).toEqual([]);
+    expect(requiredSecrets(cust, { caKey: 'x' }).map((r) => r.key)).toEqual(['caCert']);
+  });
+  it('endpoints per cluster', () => {
+    const sh1 = load('examples/sh1.yaml');
+    expect(clusterEndpoints(sh1, sh1.spec.clusters[1]!)).toEqual({
+      apiServer: 'https://10.20.2.10:6443',
+      ingressVIPs: [
+        { name: 'ingress', address: '10.20.2.100', ports: [80, 443] },
+        { name: 'mysql-proxy', address: '10.20.2.101', ports: [3306] },
+      ],
+      registryUrl: 'https://registry.sh1.example.com',
+      kibanaUrl: 'https://kibana-sh1-b.sh1.example.com',
+      grafanaUrl: 'https://grafana-sh1-b.sh1.example.com',
+      clusterMgrEndpoint: 'https://cluster-mgr-sh1-b.sh1.example.com',
+    });
+    expect(clusterEndpoints(bj1, bj1.spec.clusters[0]!).kibanaUrl).toBe('https://kibana.bj1.example.com');
+  });
+});
+
+describe('host plans', () => {
+  const files = [
+    { path: 'hosts/bj1-a-m1/keepalived.conf', content: 'k1', hostPath: '/etc/keepalived/keepalived.conf' },
+    { path: 'hosts/bj1-a-m1/check_apiserver.sh', content: '#!/bin/sh', hostPath: '/etc/keepalived/check_apiserver.sh', mode: 0o755 },
+    { path: 'hosts/bj1-a-m1/manifests/keepalived.yaml', content: 'pod' },
+    { path: 'hosts/bj1-a-w1/containerd/certs.d/registry.bj1.example.com/hosts.toml', content: 'toml' },
+    { path: 'network/tor-a.bird.conf', content: 'bird' },
+  ];
+  it('remote paths for rendered files without hostPath', () => {
+    expect(remotePathFor('manifests/haproxy.yaml').remotePath).toBe('/etc/kubernetes/manifests/haproxy.yaml');
+    expect(remotePathFor('containerd/certs.d/r/hosts.toml').remotePath).toBe('/etc/containerd/certs.d/r/hosts.toml');
+    expect(remotePathFor('check_apiserver.sh')).toEqual({ remotePath: '/etc/keepalived/check_apiserver.sh', mode: '0755' });
+  });
+  it('one plan per node with files; network files are not host files', () => {
+    const plans = planHosts(bj1, files);
+    expect(plans.map((p) => p.host)).toEqual(['bj1-a-m1', 'bj1-a-w1']);
+    const m1 = plans[0]!;
+    expect(m1.address).toBe('10.10.1.11');
+    expect(m1.files.map((f) => [f.remotePath, f.mode])).toEqual([
+      ['/etc/keepalived/keepalived.conf', '0644'],
+      ['/etc/keepalived/check_apiserver.sh', '0755'],
+      ['/etc/kubernetes/manifests/keepalived.yaml', '0600'],
+    ]);
+  });
+  it('the script writes every file (base64) and static pods last', () => {
+    const [m1] = planHosts(bj1, files);
+    const lines = m1!.script.split('\n').filter((l) => l.startsWith('put '));
+    expect(lines.map((l) => l.split(' ')[2])).toEqual(["'/etc/keepalived/check_apiserver.sh'", "'/etc/keepalived/keepalived.conf'", "'/etc/kubernetes/manifests/keepalived.yaml'"]);
+    expect(lines[1]).toContain(Buffer.from('k1').toString('base64'));
+    expect(installScript([{ source: 'x', remotePath: "/etc/it's", mode: '0644', content: '' }])).toContain(`'/etc/it'\\''s'`);
+  });
+  it('trigger changes only with the node’s own content', () => {
+    const a = planHosts(bj1, files);
+    const b = planHosts(bj1, files.map((f) => (f.path.includes('bj1-a-w1') ? { ...f, content: 'toml2' } : f)));
+    expect(a[0]!.trigger).toBe(b[0]!.trigger);
+    expect(a[1]!.trigger).not.toBe(b[1]!.trigger);
+  });
+  it('pins host keys from known_hosts (plain, with port, hashed)', () => {
+    const salt = randomBytes(20);
+    const hash = createHmac('sha1', salt).update('10.10.1.31').digest();
+    const text = [
+      '# comment',
+      '10.10.1.11,bj1-a-m1 ssh-ed25519 AAAAm1',
+      '[10.10.1.12]:2222 ssh-ed25519 AAAAm2port',
+      `|1|${salt.toString('base64')}|${hash.toString('base64')} ssh-ed25519 AAAAw1`,
+      '@revoked 10.10.1.13 ssh-ed25519 AAAArev',
+    ].join('\n');
+    const known = parseKnownHosts(text);
+    expect(hostKeyFor(known, ['10.10.1.11'], 22)).toBe('ssh-ed25519 AAAAm1');
+    expect(hostKeyFor(known, ['10.10.1.12'], 22)).toBeUndefined();
+    expect(hostKeyFor(known, ['10.10.1.12'], 2222)).toBe('ssh-ed25519 AAAAm2port');
+    expect(hostKeyFor(known, ['10.10.1.31'], 22)).toBe('ssh-ed25519 AAAAw1');
+    expect(hostKeyFor(known, ['10.10.1.13'], 22)).toBeUndefined();
+    expect(planHosts(bj1, files, known).map((p) => p.hostKey)).toEqual(['ssh-ed25519 AAAAm1', 'ssh-ed25519 AAAAw1']);
+  });
+});
+
+describe('stack settings', () => {
+  const base = { stack: 's', secretKeys: new Set<string>() };
+  it('accepts a minimal stack', () => {
+    const r = parseStackConfig({ ...base, values: { 'flotilla:inventory': 'examples/bj1.yaml', 'other:x': '1' } });
+    expect(r).toEqual({ ok: true, value: { inventory: 'examples/bj1.yaml', registryUser: 'flotilla', cephUser: 'admin' } });
+  });
+  it('unknown environment: positioned in the stack file, validate-style message', () => {
+    const text = 'config:\n  flotilla:inventory: examples/bj1.yaml\n  flotilla:environment: staging\n';
+    const r = parseStackConfig({ ...base, values: { 'flotilla:inventory': 'examples/bj1.yaml', 'flotilla:environment': 'staging' }, stackFile: { path: 'stacks/Pulumi.s.yaml', text } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toEqual([{ file: 'stacks/Pulumi.s.yaml', line: 3, col: 25, path: 'config.flotilla:environment', message: '"staging" is not allowed: expected one of "prod", "pre", "test"' }]);
+  });
+  it('missing inventory and a typo, without a stack file', () => {
+    const r = parseStackConfig({ ...base, values: { 'flotilla:inventroy': 'x' } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      const msgs = r.errors.map((e) => `${e.path}: ${e.message}`);
+      expect(msgs).toContain('config.flotilla:inventory: required field is missing: expected string');
+      expect(msgs).toContain('config.flotilla:inventroy: unknown field "inventroy": remove it or check its spelling');
+      expect(r.errors[0]!.file).toBe('pulumi config of stack s');
+    }
+  });
+  it('bad override values name the field and value', () => {
+    const text = 'config:\n  flotilla:inventory: i.yaml\n  flotilla:overrides:\n    elasticsearch: { nodes: 0 }\n';
+    const r = parseStackConfig({ ...base, values: { 'flotilla:inventory': 'i.yaml', 'flotilla:overrides': '{"elasticsearch":{"nodes":0}}' }, stackFile: { path: 'f.yaml', text } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`)).toEqual(['4:29 config.flotilla:overrides.elasticsearch.nodes: elasticsearch.nodes 0 must be at least 1']);
+  });
+  it('secret settings must be secrets', () => {
+    const r = parseStackConfig({ ...base, values: { 'flotilla:inventory': 'i', 'flotilla:caKey': 'PLAINTEXT-KEY' } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errors[0]!.message).toMatch(/plain text: it must be a secret/);
+      expect(JSON.stringify(r.errors)).not.toContain('PLAINTEXT-KEY');
+    }
+    expect(parseStackConfig({ ...base, secretKeys: new Set(['flotilla:caKey']), values: { 'flotilla:inventory': 'i', 'flotilla:caKey': 'k' } }).ok).toBe(true);
+  });
+  it('environment overrides produce a new site and leave the input alone', () => {
+    const before = JSON.stringify(bj1);
+    const pre = applyEnvironment(bj1, 'pre', { domainPrefix: 'pre', elasticsearch: { nodes: 1 }, monitoring: { retentionDays: 5 } });
+    expect(pre.spec.environment).toBe('pre');
+    expect(pre.spec.domain).toBe('pre.bj1.example.com');
+    expect(pre.spec.logging.elasticsearch).toMatchObject({ nodes: 1, retentionDays: 7, storage: '200Gi' });
+    expect(pre.spec.monitoring.retentionDays).toBe(5);
+    expect(JSON.stringify(bj1)).toBe(before);
+    expect(applyEnvironment(bj1, undefined)).toEqual(bj1);
+  });
+});
