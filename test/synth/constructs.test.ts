@@ -178,6 +178,9 @@ describe('IstioMesh', () => {
     expect(gw.servers[1]).toEqual({ port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['*.bj1.example.com'], tls: { mode: 'SIMPLE', credentialName: 'site-tls' } });
     expect(gw.servers[0].tls).toEqual({ httpsRedirect: true });
     expect(spec(ofKind(objs, 'PeerAuthentication')[0])).toEqual({ mtls: { mode: 'STRICT' } });
+    const pm = ofKind(objs, 'PodMonitor')[0];
+    expect(pm?.metadata.labels).toEqual({ release: 'kube-prometheus-stack' });
+    expect(spec(pm).podMetricsEndpoints[0]).toMatchObject({ path: '/stats/prometheus', port: 'http-envoy-prom' });
   });
   it.each([
     [{ domain: 'Bad_Domain' }, 'IstioMesh.domain: got "Bad_Domain", expected a DNS name'],
@@ -401,6 +404,9 @@ describe('FederationControl', () => {
     expect(d.replicas).toBe(2);
     expect(d.template.spec.containers[0].args).toEqual(['run', '--config', '/etc/cluster-mgr/federation.yaml', '--listen', '0.0.0.0:9464']);
     expect((ofKind(objs, 'ConfigMap')[0] as unknown as { data: Record<string, string> }).data['federation.yaml']).toBe(config);
+    const sm = ofKind(objs, 'ServiceMonitor')[0];
+    expect(sm?.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
+    expect(spec(sm).endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s' }]);
   });
   it('least privilege: no wildcards, no secrets, leases limited by name, federatedapps read + status only', () => {
     const rules = [...ofKind(objs, 'Role'), ...ofKind(objs, 'ClusterRole')].flatMap((r) => (r as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> }).rules);
