@@ -143,7 +143,14 @@ const BUILDERS: Record<ComponentName, Builder> = {
     // One site registry, run by the site's first cluster (the others pull from it).
     if (cluster.name !== federationHost(site)) return false;
     const r = site.spec.registry;
-    new Registry(scope, 'registry', { host: r.host, issuerName: 'site-issuer', storage: r.storage.size, mirrors: r.mirrors });
+    const exposed = nodesWithRole(cluster, 'edge').length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
+    new Registry(scope, 'registry', {
+      host: r.host,
+      issuerName: 'site-issuer',
+      storage: r.storage.size,
+      mirrors: r.mirrors,
+      ...(exposed ? { ingressNamespace: 'istio-ingress' } : {}),
+    });
     return true;
   },
   storage: (scope, site) => {

@@ -342,9 +342,18 @@ describe('Registry', () => {
     const script = (ofKind(objs, 'ConfigMap')[0] as unknown as { data: Record<string, string> }).data['sync.sh']!;
     expect(script).toContain('SRC=registry.sh1.example.com');
     expect(script).toContain('platform/*|apps/*)');
+    expect(ofKind(objs, 'VirtualService')).toHaveLength(0);
+  });
+  it('ingressNamespace: TLS passthrough route through the ingress gateway for the registry host', () => {
+    const objs = objectsOf((s) => new Registry(s, 'r', { host: 'registry.bj1.example.com', issuerName: 'i', ingressNamespace: 'istio-ingress' }));
+    const gw = ofKind(objs, 'Gateway')[0];
+    expect(spec(gw).servers).toEqual([{ port: { number: 443, name: 'tls-registry', protocol: 'TLS' }, hosts: ['registry.bj1.example.com'], tls: { mode: 'PASSTHROUGH' } }]);
+    const vs = ofKind(objs, 'VirtualService')[0];
+    expect(spec(vs).tls[0].route[0].destination).toEqual({ host: 'registry.registry.svc.cluster.local', port: { number: 443 } });
   });
   it.each([
     [{ host: 'Registry' }, 'Registry.host: got "Registry", expected a DNS name'],
+    [{ ingressNamespace: 'Istio' }, 'Registry.ingressNamespace: got "Istio"'],
     [{ storage: 'big' }, 'Registry.storage: got "big", expected a positive quantity'],
     [{ syncSchedule: '@hourly' }, 'Registry.syncSchedule: got "@hourly", expected a 5-field cron expression'],
     [{ mirrors: [{ host: 'reg.example.com', repositories: ['x'] }] }, 'Registry.mirrors[0].host: got "reg.example.com", expected another registry than this one'],
