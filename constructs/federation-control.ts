@@ -44,6 +44,11 @@ export interface FederationControlProps {
   readonly leaseName?: string;
   /** @default - CLUSTER_MGR_IMAGE */
   readonly image?: string;
+  /**
+   * Labels the Prometheus ServiceMonitor selector matches (member health alerts read its metrics).
+   * @default - { release: 'kube-prometheus-stack' }
+   */
+  readonly monitoringLabels?: Readonly<Record<string, string>>;
 }
 
 export class FederationControl extends Construct {
@@ -163,6 +168,12 @@ export class FederationControl extends Construct {
       kind: 'Service',
       metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl },
       spec: { selector: lbl, ports: [{ name: 'http', port: CLUSTER_MGR_PORT, targetPort: CLUSTER_MGR_PORT }] },
+    });
+    apiObject(this, 'ServiceMonitor', {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'cluster-mgr', namespace: ns, labels: { ...lbl, ...(props.monitoringLabels ?? { release: 'kube-prometheus-stack' }) } },
+      spec: { selector: { matchLabels: lbl }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }] },
     });
   }
 }

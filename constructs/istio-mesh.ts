@@ -1,7 +1,7 @@
 // IstioMesh: mesh-wide traffic defaults (a DestinationRule for every in-mesh host), the site Gateway
 // for `*.<domain>` with TLS from cert-manager, and STRICT mutual TLS mesh-wide.
 import { Construct } from 'constructs';
-import { checkDnsName, checkDuration, checkLabel, PropError } from './common';
+import { apiObject, checkDnsName, checkDuration, checkLabel, PropError } from './common';
 import { INGRESS_GATEWAY_SELECTOR } from './edge-gateway';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyLoadBalancerSimple, Gateway, GatewaySpecServersTlsMode } from './imports/networking.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from './imports/security.istio.io';
@@ -50,6 +50,11 @@ export interface IstioMeshProps {
    * @default - 'istio-system'
    */
   readonly rootNamespace?: string;
+  /**
+   * Labels the Prometheus PodMonitor selector matches.
+   * @default - { release: 'kube-prometheus-stack' }
+   */
+  readonly monitoringLabels?: Readonly<Record<string, string>>;
 }
 
 /** istiod `meshConfig.defaultHttpRetryPolicy` from the inventory's retries. */
@@ -114,6 +119,19 @@ export class IstioMesh extends Construct {
             tls: { mode: GatewaySpecServersTlsMode.SIMPLE, credentialName: props.tlsSecretName },
           },
         ],
+      },
+    });
+
+    // Envoy metrics of every sidecar and gateway (the ingress 5xx-ratio alert reads istio_requests_total).
+    apiObject(this, 'EnvoyStats', {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PodMonitor',
+      metadata: { name: 'envoy-stats', namespace: root, labels: { ...(props.monitoringLabels ?? { release: 'kube-prometheus-stack' }) } },
+      spec: {
+        namespaceSelector: { any: true },
+        selector: { matchExpressions: [{ key: 'istio-prometheus-ignore', operator: 'DoesNotExist' }] },
+        jobLabel: 'envoy-stats',
+        podMetricsEndpoints: [{ path: '/stats/prometheus', port: 'http-envoy-prom', interval: '30s' }],
       },
     });
 

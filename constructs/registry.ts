@@ -2,6 +2,7 @@
 // issuer, and one skopeo sync CronJob per mirror source. See docs/synth.md for why not Harbor.
 import { Construct } from 'constructs';
 import { apiObject, checkDnsName, checkLabel, checkQuantity, labels, podSecurity, PropError, resources, secureContainer } from './common';
+import { INGRESS_GATEWAY_SELECTOR } from './edge-gateway';
 import { Certificate } from './imports/cert-manager.io';
 
 const NAME = 'Registry';
@@ -45,6 +46,12 @@ export interface RegistryProps {
    * @default - 'registry'
    */
   readonly namespace?: string;
+  /**
+   * Expose the registry through the Istio ingress gateway (TLS passthrough on 443 for `host`, so
+   * the registry's own certificate reaches clients): the gateway's namespace.
+   * @default - not exposed (in-cluster Service only)
+   */
+  readonly ingressNamespace?: string;
   /** @default - REGISTRY_IMAGE */
   readonly image?: string;
   /** @default - SKOPEO_IMAGE */
@@ -160,6 +167,29 @@ export class Registry extends Construct {
       metadata: { name: 'registry', namespace: ns, labels: lbl },
       spec: { selector: lbl, ports: [{ name: 'https', port: 443, targetPort: 5000 }] },
     });
+
+    if (props.ingressNamespace !== undefined) {
+      checkLabel(NAME, 'ingressNamespace', props.ingressNamespace);
+      apiObject(this, 'Gateway', {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'registry', namespace: props.ingressNamespace },
+        spec: {
+          selector: { ...INGRESS_GATEWAY_SELECTOR },
+          servers: [{ port: { number: 443, name: 'tls-registry', protocol: 'TLS' }, hosts: [props.host], tls: { mode: 'PASSTHROUGH' } }],
+        },
+      });
+      apiObject(this, 'Route', {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'registry', namespace: props.ingressNamespace },
+        spec: {
+          hosts: [props.host],
+          gateways: ['registry'],
+          tls: [{ match: [{ port: 443, sniHosts: [props.host] }], route: [{ destination: { host: `registry.${ns}.svc.cluster.local`, port: { number: 443 } } }] }],
+        },
+      });
+    }
 
     for (const m of mirrors) {
       const name = `registry-sync-${m.host.replaceAll('.', '-')}`.slice(0, 52).replace(/-+$/, '');

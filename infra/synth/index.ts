@@ -22,7 +22,7 @@ import {
   StorageBackend,
 } from '../../constructs/index';
 import { chartsFor, mirrorImage } from '../catalog/charts';
-import { renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions } from '../render/index';
+import { hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { nodesWithRole, type Cluster, type Site } from '../site/index';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
 
@@ -143,7 +143,14 @@ const BUILDERS: Record<ComponentName, Builder> = {
     // One site registry, run by the site's first cluster (the others pull from it).
     if (cluster.name !== federationHost(site)) return false;
     const r = site.spec.registry;
-    new Registry(scope, 'registry', { host: r.host, issuerName: 'site-issuer', storage: r.storage.size, mirrors: r.mirrors });
+    const exposed = nodesWithRole(cluster, 'edge').length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
+    new Registry(scope, 'registry', {
+      host: r.host,
+      issuerName: 'site-issuer',
+      storage: r.storage.size,
+      mirrors: r.mirrors,
+      ...(exposed ? { ingressNamespace: 'istio-ingress' } : {}),
+    });
     return true;
   },
   storage: (scope, site) => {
@@ -196,7 +203,9 @@ export function synthesizeCluster(site: Site, cluster: Cluster, opts: SynthOptio
 /** The whole site: every cluster, the host/network files and the image list. Pure. */
 export function synthesizeSite(site: Site, opts: SynthOptions = {}): SiteSynth {
   const clusters = site.spec.clusters.map((c) => synthesizeCluster(site, c, opts));
-  const images = new Set<string>();
+  const hostOpts: HostFilesOptions = { edge: EDGE_KEEPALIVED_OPTIONS, ...(opts.airGapped ? { imageRegistry: site.spec.registry.host } : {}) };
+  // host files: the API-VIP static pods' images
+  const images = new Set<string>(hostFileImages(site, hostOpts));
   for (const c of clusters) {
     for (const comp of c.components) for (const i of imagesOf(comp.objects)) images.add(i);
     for (const ch of c.charts) for (const i of ch.images) images.add(i);
@@ -204,7 +213,7 @@ export function synthesizeSite(site: Site, opts: SynthOptions = {}): SiteSynth {
   return {
     site: site.metadata.name,
     clusters,
-    hostFiles: renderHostFiles(site, { edge: EDGE_KEEPALIVED_OPTIONS }),
+    hostFiles: renderHostFiles(site, hostOpts),
     images: [...images].sort(),
   };
 }

@@ -178,6 +178,9 @@ describe('IstioMesh', () => {
     expect(gw.servers[1]).toEqual({ port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['*.bj1.example.com'], tls: { mode: 'SIMPLE', credentialName: 'site-tls' } });
     expect(gw.servers[0].tls).toEqual({ httpsRedirect: true });
     expect(spec(ofKind(objs, 'PeerAuthentication')[0])).toEqual({ mtls: { mode: 'STRICT' } });
+    const pm = ofKind(objs, 'PodMonitor')[0];
+    expect(pm?.metadata.labels).toEqual({ release: 'kube-prometheus-stack' });
+    expect(spec(pm).podMetricsEndpoints[0]).toMatchObject({ path: '/stats/prometheus', port: 'http-envoy-prom' });
   });
   it.each([
     [{ domain: 'Bad_Domain' }, 'IstioMesh.domain: got "Bad_Domain", expected a DNS name'],
@@ -339,9 +342,18 @@ describe('Registry', () => {
     const script = (ofKind(objs, 'ConfigMap')[0] as unknown as { data: Record<string, string> }).data['sync.sh']!;
     expect(script).toContain('SRC=registry.sh1.example.com');
     expect(script).toContain('platform/*|apps/*)');
+    expect(ofKind(objs, 'VirtualService')).toHaveLength(0);
+  });
+  it('ingressNamespace: TLS passthrough route through the ingress gateway for the registry host', () => {
+    const objs = objectsOf((s) => new Registry(s, 'r', { host: 'registry.bj1.example.com', issuerName: 'i', ingressNamespace: 'istio-ingress' }));
+    const gw = ofKind(objs, 'Gateway')[0];
+    expect(spec(gw).servers).toEqual([{ port: { number: 443, name: 'tls-registry', protocol: 'TLS' }, hosts: ['registry.bj1.example.com'], tls: { mode: 'PASSTHROUGH' } }]);
+    const vs = ofKind(objs, 'VirtualService')[0];
+    expect(spec(vs).tls[0].route[0].destination).toEqual({ host: 'registry.registry.svc.cluster.local', port: { number: 443 } });
   });
   it.each([
     [{ host: 'Registry' }, 'Registry.host: got "Registry", expected a DNS name'],
+    [{ ingressNamespace: 'Istio' }, 'Registry.ingressNamespace: got "Istio"'],
     [{ storage: 'big' }, 'Registry.storage: got "big", expected a positive quantity'],
     [{ syncSchedule: '@hourly' }, 'Registry.syncSchedule: got "@hourly", expected a 5-field cron expression'],
     [{ mirrors: [{ host: 'reg.example.com', repositories: ['x'] }] }, 'Registry.mirrors[0].host: got "reg.example.com", expected another registry than this one'],
@@ -401,6 +413,9 @@ describe('FederationControl', () => {
     expect(d.replicas).toBe(2);
     expect(d.template.spec.containers[0].args).toEqual(['run', '--config', '/etc/cluster-mgr/federation.yaml', '--listen', '0.0.0.0:9464']);
     expect((ofKind(objs, 'ConfigMap')[0] as unknown as { data: Record<string, string> }).data['federation.yaml']).toBe(config);
+    const sm = ofKind(objs, 'ServiceMonitor')[0];
+    expect(sm?.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
+    expect(spec(sm).endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s' }]);
   });
   it('least privilege: no wildcards, no secrets, leases limited by name, federatedapps read + status only', () => {
     const rules = [...ofKind(objs, 'Role'), ...ofKind(objs, 'ClusterRole')].flatMap((r) => (r as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> }).rules);

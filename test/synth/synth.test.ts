@@ -46,6 +46,11 @@ describe.each(examples)('examples/%s', (file) => {
       for (const m of c.components) for (const i of imagesOf(m.objects)) expect(synth.images).toContain(i);
       for (const ch of c.charts) for (const i of ch.images) expect(synth.images).toContain(i);
     }
+    // the API-VIP static pods on the masters
+    for (const f of synth.hostFiles.filter((h) => h.path.endsWith('.yaml') && h.path.includes('/manifests/'))) {
+      for (const m of f.content.matchAll(/^\s*image: "?([^"\s]+)"?$/gm)) expect(synth.images).toContain(m[1]);
+    }
+    expect(synth.hostFiles.some((h) => h.path.includes('/manifests/'))).toBe(true);
   });
 
   it('airGapped: every image (objects, chart images, chart values) comes from the site registry', () => {
@@ -53,6 +58,7 @@ describe.each(examples)('examples/%s', (file) => {
     const host = site.spec.registry.host;
     const synth = synthesizeSite(site, { airGapped: true });
     for (const i of synth.images) expect(i.startsWith(`${host}/`), i).toBe(true);
+    for (const f of synth.hostFiles) for (const m of f.content.matchAll(/^\s*image: "?([^"\s]+)"?$/gm)) expect(m[1]!.startsWith(`${host}/`), f.path).toBe(true);
     for (const c of synth.clusters) {
       for (const ch of c.charts) {
         const values = JSON.stringify(ch.values);
