@@ -2,6 +2,7 @@
 // AlreadyExists / Conflict, generation, status subresource, managedFields), server-side apply, a
 // retained event window for watches (older → 410 Gone), and owner-reference garbage collection.
 import { randomUUID } from 'node:crypto';
+import { applyDefaults, validate } from './defaults';
 import { alreadyExists, ApiError, badRequest, conflict, gone, invalid, notFound } from './errors';
 import {
   changedFields,
@@ -34,6 +35,8 @@ export interface WriteOptions {
   readonly subresource?: 'status';
   /** Controller writes: keep the given status on create. */
   readonly internal?: boolean;
+  /** Create through server-side apply: the manager owns exactly these fields (operation Apply). */
+  readonly applyFields?: { manager: string; fields: Set<string> };
 }
 
 export interface ApplyOptions {
@@ -172,6 +175,8 @@ export class Store {
     else delete obj.metadata.namespace;
     this.namespaceMustExist(res, obj.metadata.namespace);
     if (this.objects.has(objKey(res, obj.metadata.namespace, name))) throw alreadyExists(res, name);
+    applyDefaults(res, obj);
+    validate(res, obj);
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = now();
     delete obj.metadata.deletionTimestamp;
@@ -179,8 +184,9 @@ export class Store {
     if (res.status && !opts.internal) delete obj.status;
     if (res.kind === 'Namespace') obj.status = { phase: 'Active' };
     if (res.kind === 'Pod' && !opts.internal) obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
-    obj.metadata.managedFields = opts.manager ? [this.entry(res, opts.manager, 'Update', leafFields(obj, { includeStatus: !!opts.internal }))] : [];
-    if (!opts.manager) delete obj.metadata.managedFields;
+    if (opts.applyFields) obj.metadata.managedFields = [this.entry(res, opts.applyFields.manager, 'Apply', opts.applyFields.fields)];
+    else if (opts.manager) obj.metadata.managedFields = [this.entry(res, opts.manager, 'Update', leafFields(body, { includeStatus: !!opts.internal }))];
+    else delete obj.metadata.managedFields;
     return this.commit('ADDED', res, obj);
   }
 
@@ -226,6 +232,10 @@ export class Store {
   }
 
   private finishUpdate(res: ResourceType, old: KObject, next: KObject, opts: WriteOptions, managed?: ManagedEntry[]): KObject {
+    if (opts.subresource !== 'status') {
+      applyDefaults(res, next);
+      validate(res, next);
+    }
     const strip = (o: KObject) => {
       const c = clone(o);
       delete c.metadata.resourceVersion;
@@ -281,10 +291,7 @@ export class Store {
     const fields = leafFields(applied);
     const old = this.get(res, ns, name);
     if (!old) {
-      const created = this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, {});
-      const cur = this.objects.get(objKey(res, created.metadata.namespace, name))!;
-      cur.metadata.managedFields = [this.entry(res, opts.manager, 'Apply', fields)];
-      return clone(cur);
+      return this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, { applyFields: { manager: opts.manager, fields } });
     }
     const entries: ManagedEntry[] = (old.metadata.managedFields ?? []) as ManagedEntry[];
     const conflicts: { manager: string; field: string }[] = [];
