@@ -142,7 +142,13 @@ export class KubeClient {
     const opts = await this.requestOptions(method, path, headers);
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    const res = await this.send(opts, body, timeoutMs, signal);
+    let res: IncomingMessage;
+    try {
+      res = await this.send(opts, body, timeoutMs, signal);
+    } catch (err) {
+      if (deadline.aborted) throw new KubeError(`${method} ${path}: timed out after ${timeoutMs} ms`, undefined, 'Timeout');
+      throw err;
+    }
     const text = await new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       const onAbort = () => {

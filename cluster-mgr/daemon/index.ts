@@ -217,7 +217,7 @@ export class Daemon {
   private async probeOne(name: string, api: ClusterApi, signal: AbortSignal): Promise<void> {
     const st = this.memberState.get(name)!;
     const t0 = performance.now();
-    const obs = await api.probe(AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]));
+    const obs = await api.probe(signal); // bounded by the client's per-request timeout (health.timeout)
     if (signal.aborted) return;
     st.lastProbeMs = Math.round(performance.now() - t0);
     const { health, events } = nextHealth(st.health, obs, this.clock.now(), this.params);
@@ -368,15 +368,18 @@ export class Daemon {
     const returning = new Set(fedMembers.filter((m) => this.memberState.get(m.name)!.returning).map((m) => m.name));
     const status: AppStatus = this.appStatus.get(key) ?? { desired, applied: {}, pacedAt: {}, full: {} };
     let target = result.assignments;
+    let goal = result.assignments;
     if (returning.size > 0) {
-      // Failback pacing: a returning member gains at most `limit` replicas per step, one step per interval.
+      // Failback: the goal is the exact fair split (no tolerance), reached in paced steps — a
+      // returning member gains at most `step` replicas per interval.
+      goal = divideReplicas({ ...spreadInputFor(app, desired, fedMembers, capacity, current), exact: true }).assignments;
       const now = this.clock.now();
-      const step = Math.max(1, Math.ceil((result.assignments[[...returning][0]!] ?? 0) / this.o.federation.spec.health.failbackSteps));
-      const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.intervalMs ? step : 0));
-      target = paceReturn(current, result.assignments, returning, Math.min(...limits));
+      const steps = this.o.federation.spec.health.failbackSteps;
+      const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.intervalMs ? Math.max(1, Math.ceil((goal[n] ?? 0) / steps)) : 0));
+      target = paceReturn(current, goal, returning, Math.min(...limits));
       for (const n of returning) if ((target[n] ?? 0) > (current[n] ?? 0)) status.pacedAt[n] = now;
     }
-    for (const m of fedMembers) status.full[m.name] = (target[m.name] ?? 0) >= (result.assignments[m.name] ?? 0);
+    for (const m of fedMembers) status.full[m.name] = (target[m.name] ?? 0) >= (goal[m.name] ?? 0);
     status.desired = desired;
     status.result = { ...result, assignments: target };
     this.appStatus.set(key, status);
