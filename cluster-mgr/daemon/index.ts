@@ -118,7 +118,7 @@ export class Daemon {
     }
     this.setApps(o.apps);
     this.queue = new WorkQueue((key) => this.reconcile(key), {
-      concurrency: o.workers ?? 8,
+      concurrency: o.workers ?? 4,
       maxBackoffMs: 10_000,
       onError: (key, err, wait) => {
         const st = this.appStatus.get(key);
@@ -406,9 +406,9 @@ export class Daemon {
         if (!selected && !obs) return;
         if (obs && obs.replicas === want && obs.hash === hash) return;
         try {
-          const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(this.timeoutMs, 2000) * 3)]);
+          const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(60_000)]);
           if (!obs && want > 0) await this.propagate(app, api, signal);
-          if (!obs) await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace } }, signal);
+          if (!obs) await this.ensureNamespace(m.name, api, app.namespace, signal);
           await api.apply(this.deployment(app, want, hash), signal);
           status.applied[m.name] = want;
           this.o.log.info({ app: key, member: m.name, replicas: want, was: obs?.replicas ?? null }, 'applied deployment');
@@ -422,7 +422,7 @@ export class Daemon {
     for (const m of fedMembers) {
       if ((target[m.name] ?? 0) > 0 && this.schedulable(m.name) && observed[m.name] && status.applied[`propagated:${m.name}`] !== 1) {
         try {
-          await this.propagate(app, this.o.members.get(m.name)!, AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(this.timeoutMs, 2000) * 3)]));
+          await this.propagate(app, this.o.members.get(m.name)!, AbortSignal.any([this.root.signal, AbortSignal.timeout(60_000)]));
           status.applied[`propagated:${m.name}`] = 1;
         } catch (err) {
           errors.push(`${m.name}: propagate: ${(err as Error).message}`);
@@ -458,6 +458,16 @@ export class Daemon {
     return true;
   }
 
+  private readonly namespaces = new Set<string>();
+
+  /** Creates the namespace once per member and process (SSA: no-op when it exists). */
+  private async ensureNamespace(member: string, api: ClusterApi, namespace: string, signal: AbortSignal): Promise<void> {
+    const key = `${member}/${namespace}`;
+    if (this.namespaces.has(key)) return;
+    await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
+    this.namespaces.add(key);
+  }
+
   private deployment(app: App, replicas: number, hash: string): KubeObject {
     const t = app.template;
     const meta = t.metadata ?? {};
@@ -478,7 +488,7 @@ export class Daemon {
   private async propagate(app: App, api: ClusterApi, signal: AbortSignal): Promise<void> {
     const source = this.o.source ?? this.o.members.get(this.o.federation.spec.members[0]!.name)!;
     if (app.propagate.length === 0 || source === api) return;
-    await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace } }, signal);
+    await this.ensureNamespace(api.name, api, app.namespace, signal);
     for (const p of app.propagate) {
       const obj = await source.get('v1', p.kind, app.namespace, p.name, signal);
       if (!obj) {
