@@ -239,6 +239,7 @@ export class Daemon {
       void this.alert('fire', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} is unhealthy: ${e.reason ?? ''}` });
       this.enqueueAll();
     } else if (e.type === 'recovered') {
+      this.metrics.failbacks.inc({ member: name });
       st.drained = false;
       st.returning = { since: this.clock.now() };
       void this.alert('resolve', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} recovered` });
