@@ -10,7 +10,7 @@ import { deploymentReplicas, getState, readyPods, startEnv, startInProcess, sum,
 // sim-1: 3 nodes × 4 cpu = 12 cpu; sim-2: 3 nodes × 2 cpu = 6 cpu. The example app asks 500m/512Mi × 6.
 const INTERVAL_MS = 500;
 const FAILURE_THRESHOLD = 3;
-const health = { interval: `${INTERVAL_MS}ms`, timeout: '400ms', failureThreshold: FAILURE_THRESHOLD, successThreshold: 2, failbackAfter: '2s', failbackSteps: 2 };
+const health = { interval: `${INTERVAL_MS}ms`, timeout: '400ms', requestTimeout: '1500ms', failureThreshold: FAILURE_THRESHOLD, successThreshold: 2, failbackAfter: '2s', failbackSteps: 2 };
 
 let env: Env;
 let cm: Running;
