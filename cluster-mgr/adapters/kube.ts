@@ -29,8 +29,10 @@ export interface KubeClientOptions {
   readonly name: string;
   readonly kubeconfig: string;
   readonly context?: string;
-  /** Per-request timeout (ms). */
+  /** Per-request timeout for reads/writes/lists (ms). */
   readonly timeoutMs: number;
+  /** Timeout of health probes (health.timeout). @default timeoutMs */
+  readonly probeTimeoutMs?: number;
   /** Watch idle limit: no byte (event or bookmark) for this long → reconnect. @default 30 s */
   readonly watchIdleMs?: number;
   /** Backoff cap for informer errors. @default 5 s */
@@ -142,7 +144,13 @@ export class KubeClient {
     const opts = await this.requestOptions(method, path, headers);
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    const res = await this.send(opts, body, timeoutMs, signal);
+    let res: IncomingMessage;
+    try {
+      res = await this.send(opts, body, timeoutMs, signal);
+    } catch (err) {
+      if (deadline.aborted) throw new KubeError(`${method} ${path}: timed out after ${timeoutMs} ms`, undefined, 'Timeout');
+      throw err;
+    }
     const text = await new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       const onAbort = () => {
@@ -422,12 +430,13 @@ export class KubeMember implements ClusterApi {
 
   async probe(signal?: AbortSignal): Promise<ProbeResult> {
     try {
-      const r = await this.client.request('GET', '/readyz', { signal });
+      const timeoutMs = this.client.opts.probeTimeoutMs ?? this.client.opts.timeoutMs;
+      const r = await this.client.request('GET', '/readyz', { signal, timeoutMs });
       if (r.status !== 200) return { ok: false, reason: `readyz: HTTP ${r.status}` };
       if (this.nodes.synced) {
         if (this.capacity().readyNodes === 0) return { ok: false, reason: 'no Ready, schedulable node' };
       } else {
-        const list = await this.client.json<{ items: KubeObject[] }>('GET', '/api/v1/nodes', { signal });
+        const list = await this.client.json<{ items: KubeObject[] }>('GET', '/api/v1/nodes', { signal, timeoutMs });
         if (!list.items.some(nodeReady)) return { ok: false, reason: 'no Ready, schedulable node' };
       }
       return { ok: true };

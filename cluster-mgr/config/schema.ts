@@ -33,6 +33,8 @@ export type Member = z.infer<typeof MemberSchema>;
 export const HealthSchema = z.strictObject({
   interval: duration.default('1s'),
   timeout: duration.default('800ms'),
+  /** Timeout of API reads and writes (probes use `timeout`). @default - max(5s, 5 × timeout) */
+  requestTimeout: duration.optional(),
   failureThreshold: count('failureThreshold', 1, 100).default(3),
   successThreshold: count('successThreshold', 1, 100).default(3),
   failbackAfter: duration.default('60s'),

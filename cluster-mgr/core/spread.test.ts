@@ -42,6 +42,7 @@ describe('divideReplicas — table', () => {
     { name: 'weighted respects fit', in: input(8, [member('a', 2, { weight: 3 }), member('b', 90, { weight: 1 })], 'weighted'), want: { a: 2, b: 6 } },
     { name: 'weighted zero weights everywhere falls back to equal', in: input(4, [member('a', 9, { weight: 0 }), member('b', 9, { weight: 0 })], 'weighted'), want: { a: 2, b: 2 } },
     { name: 'duplicate runs desired on every healthy member', in: input(3, [member('a', 10), member('b', 2), member('c', 10, { healthy: false })], 'duplicate'), want: { a: 3, b: 2, c: 0 }, unschedulable: 1 },
+    { name: 'exact: failback goal ignores the current split', in: { ...input(10, [member('a', 10, { current: 4 }), member('b', 10, { current: 6 })]), exact: true }, want: { a: 5, b: 5 } },
     { name: 'no members', in: input(5, []), want: {}, unschedulable: 5 },
     { name: 'zero desired', in: input(0, [member('a', 10, { current: 3 })]), want: { a: 0 } },
   ];
@@ -198,14 +199,17 @@ describe('divideReplicas — properties', () => {
     );
   });
 
-  it('steady: re-running on its own output changes nothing (no churn)', () => {
+  it('steady: converges — at most one rebalance after a change, then re-running changes nothing', () => {
     fc.assert(
       fc.property(arbInput, (i0) => {
-        const first = divideReplicas(i0);
-        const i: SpreadInput = { ...i0, members: i0.members.map((m) => withCurrent(m, first.assignments[m.name]!, i0.request)) };
-        expect(divideReplicas(i).assignments).toEqual(first.assignments);
+        const again = (prev: SpreadInput, r: ReturnType<typeof divideReplicas>): SpreadInput => ({ ...prev, members: prev.members.map((m) => withCurrent(m, r.assignments[m.name]!, prev.request)) });
+        const r1 = divideReplicas(i0);
+        const i2 = again(i0, r1);
+        const r2 = divideReplicas(i2);
+        const r3 = divideReplicas(again(i2, r2));
+        expect(r3.assignments).toEqual(r2.assignments);
       }),
-      { numRuns: 1500 },
+      { numRuns: 3000 },
     );
   });
 

@@ -56,6 +56,11 @@ export interface SpreadInput {
   /** Requests of ONE replica (sum over its containers); pods is normally 1. */
   readonly request: Resources;
   readonly members: readonly SpreadMember[];
+  /**
+   * Ignore the current split and return the exact fair shares: the goal while a recovered member's
+   * replicas return (reached in paced steps), so that failback restores the split. @default false
+   */
+  readonly exact?: boolean;
 }
 
 export interface SpreadResult {
@@ -290,7 +295,9 @@ export function divideReplicas(input: SpreadInput): SpreadResult {
   let sum = 0;
   for (const x of a) sum += x;
 
-  if (sum < total) {
+  if (input.exact) {
+    for (let i = 0; i < n; i++) a[i] = fair[i]!;
+  } else if (sum < total) {
     const deficit = a.map((x, i) => Math.max(0, fair[i]! - x));
     const add = apportion(total - sum, deficit, deficit);
     for (let i = 0; i < n; i++) a[i]! += add[i]!;

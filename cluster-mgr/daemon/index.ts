@@ -118,7 +118,7 @@ export class Daemon {
     }
     this.setApps(o.apps);
     this.queue = new WorkQueue((key) => this.reconcile(key), {
-      concurrency: o.workers ?? 8,
+      concurrency: o.workers ?? 4,
       maxBackoffMs: 10_000,
       onError: (key, err, wait) => {
         const st = this.appStatus.get(key);
@@ -217,7 +217,7 @@ export class Daemon {
   private async probeOne(name: string, api: ClusterApi, signal: AbortSignal): Promise<void> {
     const st = this.memberState.get(name)!;
     const t0 = performance.now();
-    const obs = await api.probe(AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]));
+    const obs = await api.probe(signal); // bounded by the client's per-request timeout (health.timeout)
     if (signal.aborted) return;
     st.lastProbeMs = Math.round(performance.now() - t0);
     const { health, events } = nextHealth(st.health, obs, this.clock.now(), this.params);
@@ -239,6 +239,7 @@ export class Daemon {
       void this.alert('fire', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} is unhealthy: ${e.reason ?? ''}` });
       this.enqueueAll();
     } else if (e.type === 'recovered') {
+      this.metrics.failbacks.inc({ member: name });
       st.drained = false;
       st.returning = { since: this.clock.now() };
       void this.alert('resolve', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} recovered` });
@@ -368,15 +369,18 @@ export class Daemon {
     const returning = new Set(fedMembers.filter((m) => this.memberState.get(m.name)!.returning).map((m) => m.name));
     const status: AppStatus = this.appStatus.get(key) ?? { desired, applied: {}, pacedAt: {}, full: {} };
     let target = result.assignments;
+    let goal = result.assignments;
     if (returning.size > 0) {
-      // Failback pacing: a returning member gains at most `limit` replicas per step, one step per interval.
+      // Failback: the goal is the exact fair split (no tolerance), reached in paced steps — a
+      // returning member gains at most `step` replicas per interval.
+      goal = divideReplicas({ ...spreadInputFor(app, desired, fedMembers, capacity, current), exact: true }).assignments;
       const now = this.clock.now();
-      const step = Math.max(1, Math.ceil((result.assignments[[...returning][0]!] ?? 0) / this.o.federation.spec.health.failbackSteps));
-      const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.intervalMs ? step : 0));
-      target = paceReturn(current, result.assignments, returning, Math.min(...limits));
+      const steps = this.o.federation.spec.health.failbackSteps;
+      const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.intervalMs ? Math.max(1, Math.ceil((goal[n] ?? 0) / steps)) : 0));
+      target = paceReturn(current, goal, returning, Math.min(...limits));
       for (const n of returning) if ((target[n] ?? 0) > (current[n] ?? 0)) status.pacedAt[n] = now;
     }
-    for (const m of fedMembers) status.full[m.name] = (target[m.name] ?? 0) >= (result.assignments[m.name] ?? 0);
+    for (const m of fedMembers) status.full[m.name] = (target[m.name] ?? 0) >= (goal[m.name] ?? 0);
     status.desired = desired;
     status.result = { ...result, assignments: target };
     this.appStatus.set(key, status);
@@ -403,9 +407,9 @@ export class Daemon {
         if (!selected && !obs) return;
         if (obs && obs.replicas === want && obs.hash === hash) return;
         try {
-          const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(this.timeoutMs, 2000) * 3)]);
+          const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(60_000)]);
           if (!obs && want > 0) await this.propagate(app, api, signal);
-          if (!obs) await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace } }, signal);
+          if (!obs) await this.ensureNamespace(m.name, api, app.namespace, signal);
           await api.apply(this.deployment(app, want, hash), signal);
           status.applied[m.name] = want;
           this.o.log.info({ app: key, member: m.name, replicas: want, was: obs?.replicas ?? null }, 'applied deployment');
@@ -419,7 +423,7 @@ export class Daemon {
     for (const m of fedMembers) {
       if ((target[m.name] ?? 0) > 0 && this.schedulable(m.name) && observed[m.name] && status.applied[`propagated:${m.name}`] !== 1) {
         try {
-          await this.propagate(app, this.o.members.get(m.name)!, AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(this.timeoutMs, 2000) * 3)]));
+          await this.propagate(app, this.o.members.get(m.name)!, AbortSignal.any([this.root.signal, AbortSignal.timeout(60_000)]));
           status.applied[`propagated:${m.name}`] = 1;
         } catch (err) {
           errors.push(`${m.name}: propagate: ${(err as Error).message}`);
@@ -455,6 +459,16 @@ export class Daemon {
     return true;
   }
 
+  private readonly namespaces = new Set<string>();
+
+  /** Creates the namespace once per member and process (SSA: no-op when it exists). */
+  private async ensureNamespace(member: string, api: ClusterApi, namespace: string, signal: AbortSignal): Promise<void> {
+    const key = `${member}/${namespace}`;
+    if (this.namespaces.has(key)) return;
+    await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
+    this.namespaces.add(key);
+  }
+
   private deployment(app: App, replicas: number, hash: string): KubeObject {
     const t = app.template;
     const meta = t.metadata ?? {};
@@ -475,7 +489,7 @@ export class Daemon {
   private async propagate(app: App, api: ClusterApi, signal: AbortSignal): Promise<void> {
     const source = this.o.source ?? this.o.members.get(this.o.federation.spec.members[0]!.name)!;
     if (app.propagate.length === 0 || source === api) return;
-    await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace } }, signal);
+    await this.ensureNamespace(api.name, api, app.namespace, signal);
     for (const p of app.propagate) {
       const obj = await source.get('v1', p.kind, app.namespace, p.name, signal);
       if (!obj) {

@@ -87,7 +87,8 @@ export class LeaderElector {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const ok = await this.tryOnce(signal);
+        // Each attempt is bounded well inside renewDeadline, so a hung API cannot stretch a lost lease.
+        const ok = await this.tryOnce(AbortSignal.any([signal, AbortSignal.timeout(Math.max(100, Math.floor(this.o.renewDeadlineMs / 2)))]));
         if (ok) this.set(true);
         else if (this.leader && this.o.clock.now() - this.lastRenew > this.o.renewDeadlineMs) this.set(false);
         else if (!this.leader) this.set(false);

@@ -29,7 +29,8 @@ export interface Running {
 export async function runDaemon(o: RunOptions): Promise<Running> {
   const log = o.log ?? pino({ base: { svc: 'cluster-mgr', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
   const spec = o.federation.spec;
-  const timeoutMs = parseDuration(spec.health.timeout)!;
+  const probeTimeoutMs = parseDuration(spec.health.timeout)!;
+  const timeoutMs = spec.health.requestTimeout ? parseDuration(spec.health.requestTimeout)! : Math.max(5000, 5 * probeTimeoutMs);
   const ref: { daemon?: Daemon } = {};
   const onChange = () => ref.daemon?.notifyChange();
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
@@ -37,7 +38,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   for (const m of spec.members) {
     members.set(
       m.name,
-      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, onChange, log: kubeLog }),
+      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog }),
     );
   }
   const first = spec.members[0]!.name;

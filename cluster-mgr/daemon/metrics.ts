@@ -9,6 +9,7 @@ export class DaemonMetrics {
   readonly health = new Gauge({ name: 'cluster_mgr_member_health', help: 'Member health state (1 for the current state)', labelNames: ['member', 'state'], registers: [this.registry] });
   readonly healthy = new Gauge({ name: 'cluster_mgr_member_healthy', help: '1 when the member serves (Healthy or Suspect)', labelNames: ['member'], registers: [this.registry] });
   readonly failovers = new Counter({ name: 'cluster_mgr_failovers_total', help: 'Members that went Unhealthy (replicas and traffic moved away)', labelNames: ['member'], registers: [this.registry] });
+  readonly failbacks = new Counter({ name: 'cluster_mgr_failbacks_total', help: 'Members that became Healthy again after a failover (replicas and traffic returned)', labelNames: ['member'], registers: [this.registry] });
   readonly reconcileDuration = new Histogram({
     name: 'cluster_mgr_reconcile_duration_seconds',
     help: 'Duration of one app reconcile',

@@ -6,7 +6,7 @@ import { clone, deepEqual } from './patch';
 import { bytes, milliCpu, parseQuantity } from './quantity';
 import { RESOURCES, type ResourceType } from './resources';
 import { selectorMatches, type KObject } from './selectors';
-import type { Store } from './store';
+import type { Store, StoreEvent } from './store';
 
 const R = (plural: string): ResourceType => RESOURCES.find((r) => r.plural === plural)!;
 const PODS = R('pods');
@@ -47,7 +47,6 @@ const isTerminal = (p: KObject) => p.status?.phase === 'Succeeded' || p.status?.
 export const isNodeReady = (n: KObject) =>
   ((n.status?.conditions ?? []) as KObject[]).some((c) => c.type === 'Ready' && c.status === 'True') && !n.spec?.unschedulable;
 const isPodReady = (p: KObject) => ((p.status?.conditions ?? []) as KObject[]).some((c) => c.type === 'Ready' && c.status === 'True');
-const ownedBy = (o: KObject, owner: KObject) => ((o.metadata.ownerReferences ?? []) as KObject[]).some((r) => r.uid === owner.metadata.uid);
 const ownerRef = (o: KObject) => ({
   apiVersion: o.apiVersion,
   kind: o.kind,
@@ -76,6 +75,18 @@ export class Controllers {
   private unsubscribe: (() => void) | undefined;
   private ipCounter = 1;
   private stopped = false;
+  // Work sets filled from store events (`namespace/name` keys): only what changed is reconciled.
+  private full = true;
+  private readonly deploySpec = new Set<string>();
+  private readonly deployStatus = new Set<string>();
+  private readonly rsSpec = new Set<string>();
+  private readonly rsStatusSet = new Set<string>();
+  private readonly podsToCheck = new Set<string>();
+  private readonly pending = new Set<string>();
+  private readonly pvcs = new Set<string>();
+  private retryPending = true;
+  private nodesChanged = true;
+  private readonly hashes = new Map<string, { generation: unknown; hash: string }>();
 
   constructor(
     private readonly store: Store,
@@ -83,10 +94,87 @@ export class Controllers {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.store.subscribe((ev) => {
-      if (ev.res.plural !== 'events' && ev.res.plural !== 'leases') this.schedule();
-    });
+    this.unsubscribe = this.store.subscribe((ev) => this.onEvent(ev));
     this.schedule();
+  }
+
+  private onEvent(ev: StoreEvent): void {
+    const o = ev.obj;
+    const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const ownerKey = (kind: string) => {
+      const ref = ((o.metadata.ownerReferences ?? []) as KObject[]).find((r) => r.kind === kind && r.controller);
+      return ref ? `${o.metadata.namespace ?? ''}/${ref.name}` : undefined;
+    };
+    switch (ev.res.kind) {
+      case 'Deployment':
+        this.deploySpec.add(key);
+        this.deployStatus.add(key);
+        if (ev.type === 'DELETED') this.hashes.delete(o.metadata.uid);
+        break;
+      case 'ReplicaSet': {
+        this.rsSpec.add(key);
+        this.rsStatusSet.add(key);
+        const d = ownerKey('Deployment');
+        if (d) {
+          this.deploySpec.add(d);
+          this.deployStatus.add(d);
+        }
+        break;
+      }
+      case 'Pod': {
+        const rs = ownerKey('ReplicaSet');
+        if (rs) {
+          this.rsSpec.add(rs);
+          this.rsStatusSet.add(rs);
+          const owner = this.store.peek(RSS, o.metadata.namespace, rs.slice(rs.indexOf('/') + 1));
+          const dref = ((owner?.metadata.ownerReferences ?? []) as KObject[]).find((r) => r.kind === 'Deployment');
+          if (dref) this.deployStatus.add(`${o.metadata.namespace}/${dref.name}`);
+        }
+        if (ev.type === 'DELETED') {
+          this.pending.delete(key);
+          this.readyAt.delete(o.metadata.uid);
+          if (o.spec?.nodeName) this.retryPending = true; // capacity freed
+        } else {
+          this.podsToCheck.add(key);
+          if (!o.spec?.nodeName && !isTerminal(o)) {
+            if (!this.pending.has(key)) this.retryPending = true;
+            this.pending.add(key);
+          } else this.pending.delete(key);
+        }
+        break;
+      }
+      case 'Node':
+        this.nodesChanged = true;
+        this.retryPending = true;
+        break;
+      case 'PersistentVolumeClaim':
+        if (ev.type !== 'DELETED') this.pvcs.add(key);
+        break;
+      default:
+        return;
+    }
+    this.schedule();
+  }
+
+  /** Takes and clears a work set, resolving keys to stored objects (missing ones are skipped). */
+  private take(set: Set<string>, res: ResourceType): KObject[] {
+    const keys = [...set];
+    set.clear();
+    const out: KObject[] = [];
+    for (const k of keys) {
+      const i = k.indexOf('/');
+      const o = this.store.peek(res, k.slice(0, i) || undefined, k.slice(i + 1));
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  private hashOf(d: KObject): string {
+    const cached = this.hashes.get(d.metadata.uid);
+    if (cached && cached.generation === d.metadata.generation) return cached.hash; // template changes bump generation
+    const hash = templateHash(d.spec?.template);
+    this.hashes.set(d.metadata.uid, { generation: d.metadata.generation, hash });
+    return hash;
   }
 
   stop(): void {
@@ -121,13 +209,28 @@ export class Controllers {
   }
 
   private pass(): void {
-    for (const d of this.store.list(DEPLOYS)) this.deployment(d);
-    for (const rs of this.store.list(RSS)) this.replicaSet(rs);
-    this.scheduler();
+    if (this.full) {
+      // First pass (and after a restart of the loop): everything is dirty.
+      this.full = false;
+      for (const d of this.store.scan(DEPLOYS)) this.onEvent({ type: 'MODIFIED', rv: 0, res: DEPLOYS, obj: d });
+      for (const rs of this.store.scan(RSS)) this.onEvent({ type: 'MODIFIED', rv: 0, res: RSS, obj: rs });
+      for (const p of this.store.scan(PODS)) this.onEvent({ type: 'MODIFIED', rv: 0, res: PODS, obj: p });
+      for (const p of this.store.scan(PVCS)) this.onEvent({ type: 'MODIFIED', rv: 0, res: PVCS, obj: p });
+    }
+    for (const d of this.take(this.deploySpec, DEPLOYS)) this.deployment(d, this.store.owned(RSS, d.metadata.uid));
+    for (const rs of this.take(this.rsSpec, RSS)) this.replicaSet(rs, this.store.owned(PODS, rs.metadata.uid));
+    if (this.retryPending && this.pending.size > 0) {
+      this.retryPending = false;
+      this.scheduler();
+    }
     this.kubelet();
-    for (const rs of this.store.list(RSS)) this.rsStatus(rs);
-    for (const d of this.store.list(DEPLOYS)) this.deploymentStatus(d);
-    for (const pvc of this.store.list(PVCS)) this.bindPvc(pvc);
+    for (const rs of this.take(this.rsStatusSet, RSS)) this.rsStatus(rs, this.store.owned(PODS, rs.metadata.uid));
+    for (const d of this.take(this.deployStatus, DEPLOYS)) {
+      const rss = this.store.owned(RSS, d.metadata.uid);
+      const podsOf = new Map(rss.map((rs) => [rs.metadata.uid as string, this.store.owned(PODS, rs.metadata.uid)]));
+      this.deploymentStatus(d, rss, podsOf);
+    }
+    for (const pvc of this.take(this.pvcs, PVCS)) this.bindPvc(pvc);
   }
 
   private event(obj: KObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
@@ -156,11 +259,10 @@ export class Controllers {
     }
   }
 
-  private deployment(d: KObject): void {
-    const hash = templateHash(d.spec?.template);
+  private deployment(d: KObject, owned: KObject[]): void {
+    const hash = this.hashOf(d);
     const name = `${d.metadata.name}-${hash}`;
     const want = d.spec?.replicas ?? 1;
-    const owned = this.store.list(RSS, d.metadata.namespace).filter((rs) => ownedBy(rs, d));
     for (const rs of owned) {
       if (rs.metadata.name !== name) {
         if (this.store.get(RSS, rs.metadata.namespace, rs.metadata.name)) this.store.delete(RSS, rs.metadata.namespace, rs.metadata.name);
@@ -193,16 +295,17 @@ export class Controllers {
       this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${want}`, 'deployment-controller');
     } else if (cur.spec.replicas !== want) {
       const from = cur.spec.replicas;
-      cur.spec.replicas = want;
-      cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(want) };
-      this.store.update(RSS, cur, cur.metadata.namespace, cur.metadata.name, { manager: 'kube-controller-manager', internal: true });
+      const next = clone(cur);
+      next.spec.replicas = want;
+      next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(want) };
+      this.store.update(RSS, next, next.metadata.namespace, next.metadata.name, { manager: 'kube-controller-manager', internal: true });
       this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${want > from ? 'up' : 'down'} replica set ${name} from ${from} to ${want}`, 'deployment-controller');
     }
   }
 
-  private replicaSet(rs: KObject): void {
+  private replicaSet(rs: KObject, owned: KObject[]): void {
     const want = rs.spec?.replicas ?? 1;
-    const pods = this.store.list(PODS, rs.metadata.namespace).filter((p) => ownedBy(p, rs) && !isTerminal(p));
+    const pods = owned.filter((p) => !isTerminal(p));
     if (pods.length < want) {
       for (let i = pods.length; i < want; i++) {
         const tpl = clone(rs.spec?.template ?? {});
@@ -241,11 +344,11 @@ export class Controllers {
   /** Free capacity per Ready node, after the requests of bound, non-terminal pods. */
   freeByNode(): Map<string, { cpu: number; memory: number; pods: number; node: KObject }> {
     const out = new Map<string, { cpu: number; memory: number; pods: number; node: KObject }>();
-    for (const n of this.store.list(NODES)) {
+    for (const n of this.store.scan(NODES)) {
       const a = n.status?.allocatable ?? {};
       out.set(n.metadata.name, { cpu: milliCpu(a.cpu), memory: bytes(a.memory), pods: Math.floor(parseQuantity(a.pods) ?? 0), node: n });
     }
-    for (const p of this.store.list(PODS)) {
+    for (const p of this.store.scan(PODS)) {
       const f = p.spec?.nodeName ? out.get(p.spec.nodeName) : undefined;
       if (!f || isTerminal(p)) continue;
       const r = podRequests(p.spec);
@@ -257,10 +360,10 @@ export class Controllers {
   }
 
   private scheduler(): void {
-    const pending = this.store
-      .list(PODS)
-      .filter((p) => !p.spec?.nodeName && !isTerminal(p))
-      .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+    const pending = [...this.pending]
+      .map((k) => this.store.peek(PODS, k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)))
+      .filter((p): p is KObject => !!p && !p.spec?.nodeName && !isTerminal(p))
+      .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || a.metadata.name.localeCompare(b.metadata.name));
     if (pending.length === 0) return;
     const free = this.freeByNode();
     for (const p of pending) {
@@ -299,15 +402,17 @@ export class Controllers {
         const cond = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: msg, lastProbeTime: null, lastTransitionTime: ts() };
         const old = ((p.status?.conditions ?? []) as KObject[]).find((c) => c.type === 'PodScheduled');
         if (!old || old.message !== msg) {
-          p.status = { ...(p.status ?? {}), phase: 'Pending', conditions: [cond] };
-          this.store.update(PODS, p, p.metadata.namespace, p.metadata.name, { manager: 'kube-scheduler', subresource: 'status' });
+          const next = clone(p);
+          next.status = { ...(next.status ?? {}), phase: 'Pending', conditions: [cond] };
+          this.store.update(PODS, next, p.metadata.namespace, p.metadata.name, { manager: 'kube-scheduler', subresource: 'status' });
           this.event(p, 'Warning', 'FailedScheduling', msg, 'default-scheduler');
         }
       }
     }
   }
 
-  private bind(p: KObject, node: KObject): void {
+  private bind(stored: KObject, node: KObject): void {
+    const p = clone(stored);
     const ip = `${this.opts.podIpPrefix ?? '127.2.0.'}${(this.ipCounter++ % 250) + 2}`;
     const hostIp = ((node.status?.addresses ?? []) as KObject[]).find((a) => a.type === 'InternalIP')?.address;
     p.spec.nodeName = node.metadata.name;
@@ -335,8 +440,10 @@ export class Controllers {
     const delay = this.opts.podReadyDelayMs ?? 0;
     this.readyAt.set(p.metadata.uid, Date.now() + delay);
     if (delay > 0) {
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
       const t2 = setTimeout(() => {
         this.timers.delete(t2);
+        this.podsToCheck.add(key);
         this.schedule();
       }, delay + 5);
       this.timers.add(t2);
@@ -345,8 +452,11 @@ export class Controllers {
 
   /** Pod readiness follows the node's Ready condition and the configured start-up delay. */
   private kubelet(): void {
-    const nodes = new Map(this.store.list(NODES).map((n) => [n.metadata.name, n]));
-    for (const p of this.store.list(PODS)) {
+    const nodes = new Map(this.store.scan(NODES).map((n) => [n.metadata.name, n]));
+    const pods = this.nodesChanged ? this.store.scan(PODS) : this.take(this.podsToCheck, PODS);
+    if (this.nodesChanged) this.podsToCheck.clear();
+    this.nodesChanged = false;
+    for (const p of pods) {
       if (!p.spec?.nodeName || isTerminal(p)) continue;
       const node = nodes.get(p.spec.nodeName);
       if (!node) {
@@ -367,13 +477,12 @@ export class Controllers {
           : c,
       );
       s.containerStatuses = ((s.containerStatuses ?? []) as KObject[]).map((c) => ({ ...c, ready, started: true }));
-      p.status = s;
-      this.store.update(PODS, p, p.metadata.namespace, p.metadata.name, { manager: 'kubelet', subresource: 'status' });
+      this.store.update(PODS, { ...p, status: s }, p.metadata.namespace, p.metadata.name, { manager: 'kubelet', subresource: 'status' });
     }
   }
 
-  private rsStatus(rs: KObject): void {
-    const pods = this.store.list(PODS, rs.metadata.namespace).filter((p) => ownedBy(p, rs) && !isTerminal(p));
+  private rsStatus(rs: KObject, owned: KObject[]): void {
+    const pods = owned.filter((p) => !isTerminal(p));
     const ready = pods.filter(isPodReady).length;
     const status: KObject = {
       replicas: pods.length,
@@ -384,18 +493,16 @@ export class Controllers {
     };
     for (const k of ['readyReplicas', 'availableReplicas', 'fullyLabeledReplicas'] as const) if (status[k] === 0) delete status[k];
     if (deepEqual(rs.status ?? {}, status)) return;
-    rs.status = status;
-    this.store.update(RSS, rs, rs.metadata.namespace, rs.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
+    this.store.update(RSS, { ...rs, status }, rs.metadata.namespace, rs.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
   }
 
-  private deploymentStatus(d: KObject): void {
-    const hash = templateHash(d.spec?.template);
-    const rss = this.store.list(RSS, d.metadata.namespace).filter((rs) => ownedBy(rs, d));
+  private deploymentStatus(d: KObject, rss: KObject[], podsOf: Map<string, KObject[]>): void {
+    const hash = this.hashOf(d);
     let replicas = 0;
     let updated = 0;
     let ready = 0;
     for (const rs of rss) {
-      const pods = this.store.list(PODS, rs.metadata.namespace).filter((p) => ownedBy(p, rs) && !isTerminal(p));
+      const pods = (podsOf.get(rs.metadata.uid) ?? []).filter((p) => !isTerminal(p));
       replicas += pods.length;
       if (rs.metadata.name === `${d.metadata.name}-${hash}`) updated += pods.length;
       ready += pods.filter(isPodReady).length;
@@ -434,12 +541,12 @@ export class Controllers {
     };
     for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'] as const) if (status[k] === 0) delete status[k];
     if (deepEqual(d.status ?? {}, status)) return;
-    d.status = status;
-    this.store.update(DEPLOYS, d, d.metadata.namespace, d.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
+    this.store.update(DEPLOYS, { ...d, status }, d.metadata.namespace, d.metadata.name, { manager: 'kube-controller-manager', subresource: 'status' });
   }
 
-  private bindPvc(pvc: KObject): void {
-    if (pvc.status?.phase === 'Bound') return;
+  private bindPvc(stored: KObject): void {
+    if (stored.status?.phase === 'Bound') return;
+    let pvc = clone(stored);
     const vol = `pvc-${pvc.metadata.uid}`;
     if (!pvc.spec?.volumeName) {
       pvc.spec = { ...(pvc.spec ?? {}), volumeName: vol };

@@ -2,6 +2,7 @@
 // AlreadyExists / Conflict, generation, status subresource, managedFields), server-side apply, a
 // retained event window for watches (older → 410 Gone), and owner-reference garbage collection.
 import { randomUUID } from 'node:crypto';
+import { applyDefaults, validate } from './defaults';
 import { alreadyExists, ApiError, badRequest, conflict, gone, invalid, notFound } from './errors';
 import {
   changedFields,
@@ -34,6 +35,8 @@ export interface WriteOptions {
   readonly subresource?: 'status';
   /** Controller writes: keep the given status on create. */
   readonly internal?: boolean;
+  /** Create through server-side apply: the manager owns exactly these fields (operation Apply). */
+  readonly applyFields?: { manager: string; fields: Set<string> };
 }
 
 export interface ApplyOptions {
@@ -54,13 +57,17 @@ interface ManagedEntry {
 export const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const objKey = (res: ResourceType, ns: string | undefined, name: string) => `${res.group}/${res.plural}/${ns ?? ''}/${name}`;
+const objKey = (_res: ResourceType, ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+const resKey = (res: ResourceType) => `${res.group}/${res.plural}`;
 
 const randChars = 'bcdfghjklmnpqrstvwxz2456789';
 
 export class Store {
   private rv = 0;
-  private readonly objects = new Map<string, KObject>();
+  /** Objects by resource, then by `namespace/name`. */
+  private readonly byRes = new Map<string, Map<string, KObject>>();
+  /** Owner uid → resource → keys of dependents (owner-reference index for controllers and GC). */
+  private readonly dependents = new Map<string, Map<string, Set<string>>>();
   private readonly log: StoreEvent[] = [];
   /** The newest resourceVersion no longer in the event window (watches from at or before it get 410). */
   private compactedRv = 0;
@@ -101,7 +108,7 @@ export class Store {
   }
 
   get(res: ResourceType, ns: string | undefined, name: string): KObject | undefined {
-    const o = this.objects.get(objKey(res, res.namespaced ? ns : undefined, name));
+    const o = this.table(res).get(objKey(res, res.namespaced ? ns : undefined, name));
     return o ? clone(o) : undefined;
   }
 
@@ -111,11 +118,18 @@ export class Store {
     return o;
   }
 
+  private table(res: ResourceType): Map<string, KObject> {
+    let t = this.byRes.get(resKey(res));
+    if (!t) {
+      t = new Map();
+      this.byRes.set(resKey(res), t);
+    }
+    return t;
+  }
+
   list(res: ResourceType, ns?: string, match?: Matcher): KObject[] {
-    const prefix = `${res.group}/${res.plural}/`;
     const out: KObject[] = [];
-    for (const [k, o] of this.objects) {
-      if (!k.startsWith(prefix)) continue;
+    for (const o of this.table(res).values()) {
       if (ns && res.namespaced && o.metadata?.namespace !== ns) continue;
       if (match && !match(o)) continue;
       out.push(clone(o));
@@ -125,11 +139,39 @@ export class Store {
     );
   }
 
+  /**
+   * The stored objects themselves, in insertion order, without copies: for controllers that read a
+   * lot and clone only what they change. Callers must not mutate them.
+   */
+  scan(res: ResourceType, ns?: string): readonly KObject[] {
+    const out: KObject[] = [];
+    for (const o of this.table(res).values()) if (!ns || !res.namespaced || o.metadata?.namespace === ns) out.push(o);
+    return out;
+  }
+
+  /** One stored object without a copy (callers must not mutate it). */
+  peek(res: ResourceType, ns: string | undefined, name: string): KObject | undefined {
+    return this.table(res).get(objKey(res, res.namespaced ? ns : undefined, name));
+  }
+
+  /** Stored objects of `res` whose ownerReferences name `ownerUid` (no copies; do not mutate). */
+  owned(res: ResourceType, ownerUid: string): KObject[] {
+    const keys = this.dependents.get(ownerUid)?.get(resKey(res));
+    if (!keys) return [];
+    const t = this.table(res);
+    return [...keys].map((k) => t.get(k)).filter((o): o is KObject => !!o);
+  }
+
+  /** How many objects of a resource are stored (no copies). */
+  count(res: ResourceType): number {
+    return this.table(res).size;
+  }
+
   private namespaceMustExist(res: ResourceType, ns: string | undefined): void {
     if (!res.namespaced) return;
     if (!ns) throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
     const nsRes = RESOURCES.find((r) => r.plural === 'namespaces')!;
-    const n = this.objects.get(objKey(nsRes, undefined, ns));
+    const n = this.table(nsRes).get(objKey(nsRes, undefined, ns));
     if (!n) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
     if (n.metadata.deletionTimestamp)
       throw new ApiError(403, 'Forbidden', `${res.plural} "${'…'}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
@@ -139,8 +181,18 @@ export class Store {
     this.rv += 1;
     obj.metadata.resourceVersion = String(this.rv);
     const key = objKey(res, res.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name);
-    if (type === 'DELETED') this.objects.delete(key);
-    else this.objects.set(key, obj);
+    if (type === 'DELETED') this.table(res).delete(key);
+    else this.table(res).set(key, obj);
+    const prevStored = prev ?? (type === 'ADDED' ? undefined : obj);
+    for (const ref of (prevStored?.metadata?.ownerReferences ?? []) as KObject[]) this.dependents.get(ref.uid)?.get(resKey(res))?.delete(key);
+    if (type !== 'DELETED')
+      for (const ref of (obj.metadata.ownerReferences ?? []) as KObject[]) {
+        let byR = this.dependents.get(ref.uid);
+        if (!byR) this.dependents.set(ref.uid, (byR = new Map()));
+        let keys = byR.get(resKey(res));
+        if (!keys) byR.set(resKey(res), (keys = new Set()));
+        keys.add(key);
+      }
     const ev: StoreEvent = { type, rv: this.rv, res, obj: clone(obj), ...(prev ? { prev } : {}) };
     this.log.push(ev);
     while (this.log.length > this.window) this.compactedRv = this.log.shift()!.rv;
@@ -171,7 +223,9 @@ export class Store {
     if (res.namespaced) obj.metadata.namespace = ns ?? obj.metadata.namespace;
     else delete obj.metadata.namespace;
     this.namespaceMustExist(res, obj.metadata.namespace);
-    if (this.objects.has(objKey(res, obj.metadata.namespace, name))) throw alreadyExists(res, name);
+    if (this.table(res).has(objKey(res, obj.metadata.namespace, name))) throw alreadyExists(res, name);
+    applyDefaults(res, obj);
+    validate(res, obj);
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = now();
     delete obj.metadata.deletionTimestamp;
@@ -179,8 +233,9 @@ export class Store {
     if (res.status && !opts.internal) delete obj.status;
     if (res.kind === 'Namespace') obj.status = { phase: 'Active' };
     if (res.kind === 'Pod' && !opts.internal) obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
-    obj.metadata.managedFields = opts.manager ? [this.entry(res, opts.manager, 'Update', leafFields(obj, { includeStatus: !!opts.internal }))] : [];
-    if (!opts.manager) delete obj.metadata.managedFields;
+    if (opts.applyFields) obj.metadata.managedFields = [this.entry(res, opts.applyFields.manager, 'Apply', opts.applyFields.fields)];
+    else if (opts.manager) obj.metadata.managedFields = [this.entry(res, opts.manager, 'Update', leafFields(body, { includeStatus: !!opts.internal }))];
+    else delete obj.metadata.managedFields;
     return this.commit('ADDED', res, obj);
   }
 
@@ -226,6 +281,10 @@ export class Store {
   }
 
   private finishUpdate(res: ResourceType, old: KObject, next: KObject, opts: WriteOptions, managed?: ManagedEntry[]): KObject {
+    if (opts.subresource !== 'status') {
+      applyDefaults(res, next);
+      validate(res, next);
+    }
     const strip = (o: KObject) => {
       const c = clone(o);
       delete c.metadata.resourceVersion;
@@ -281,10 +340,7 @@ export class Store {
     const fields = leafFields(applied);
     const old = this.get(res, ns, name);
     if (!old) {
-      const created = this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, {});
-      const cur = this.objects.get(objKey(res, created.metadata.namespace, name))!;
-      cur.metadata.managedFields = [this.entry(res, opts.manager, 'Apply', fields)];
-      return clone(cur);
+      return this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, { applyFields: { manager: opts.manager, fields } });
     }
     const entries: ManagedEntry[] = (old.metadata.managedFields ?? []) as ManagedEntry[];
     const conflicts: { manager: string; field: string }[] = [];
@@ -364,14 +420,15 @@ export class Store {
 
   /** Garbage collection: dependents (ownerReferences) and a namespace's contents go with their owner. */
   private collect(res: ResourceType, owner: KObject): void {
-    const uid = owner.metadata.uid;
+    const victims: [ResourceType, string | undefined, string][] = [];
+    const byR = this.dependents.get(owner.metadata.uid);
     for (const r of RESOURCES) {
-      for (const o of this.list(r)) {
-        const owned = ((o.metadata.ownerReferences ?? []) as KObject[]).some((ref) => ref.uid === uid);
-        const inNs = res.kind === 'Namespace' && r.namespaced && o.metadata.namespace === owner.metadata.name;
-        if ((owned || inNs) && this.get(r, o.metadata.namespace, o.metadata.name)) this.delete(r, o.metadata.namespace, o.metadata.name);
-      }
+      for (const o of this.owned(r, owner.metadata.uid)) victims.push([r, o.metadata.namespace, o.metadata.name]);
+      if (res.kind === 'Namespace' && r.namespaced)
+        for (const o of this.table(r).values()) if (o.metadata.namespace === owner.metadata.name) victims.push([r, o.metadata.namespace, o.metadata.name]);
     }
+    if (byR) this.dependents.delete(owner.metadata.uid);
+    for (const [r, ns, name] of victims) if (this.peek(r, ns, name)) this.delete(r, ns, name);
   }
 }
 

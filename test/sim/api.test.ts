@@ -325,6 +325,33 @@ describe('deployments, scale subresource and capacity', () => {
   });
 });
 
+describe('defaulting and validation', () => {
+  const base = '/apis/apps/v1/namespaces/t/deployments';
+  it('fills the server defaults a real API server would', async () => {
+    const r = await call(api, 'POST', base, { ...deployment('defaults', 1), spec: { ...deployment('defaults', 1).spec, replicas: undefined } });
+    expect(r.status).toBe(201);
+    expect(r.body.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
+    expect(r.body.spec.template.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30 });
+    expect(r.body.spec.template.spec.containers[0]).toMatchObject({ imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' });
+    const s = await call(api, 'POST', '/api/v1/namespaces/t/secrets', { metadata: { name: 'sec' }, data: { a: 'Yg==' } });
+    expect(s.body.type).toBe('Opaque');
+  });
+
+  it.each([
+    ['a selector that does not match the template labels', { selector: { matchLabels: { app: 'x' } } }, 'spec.template.metadata.labels', '`selector` does not match template `labels`'],
+    ['no selector', { selector: undefined }, 'spec.selector', 'Required value'],
+    ['negative replicas', { replicas: -2 }, 'spec.replicas', 'must be greater than or equal to 0'],
+  ])('rejects %s with 422 naming the field', async (_what, specPatch, field, msg) => {
+    const d = deployment('bad', 1);
+    const r = await call(api, 'POST', base, { ...d, spec: { ...d.spec, ...specPatch } });
+    expect(r.status).toBe(422);
+    expect(r.body.reason).toBe('Invalid');
+    expect(r.body.message).toContain(`${field}: `);
+    expect(r.body.message).toContain(msg);
+    expect(r.body.details.causes[0].field).toBe(field);
+  });
+});
+
 describe('leases', () => {
   const base = '/apis/coordination.k8s.io/v1/namespaces/t/leases';
   it('create, renew with the current resourceVersion, conflict on a stale one', async () => {

@@ -155,6 +155,27 @@ describe('kubectl against the simulator', () => {
     }
   });
 
+  it('imperative create (protobuf bodies) for configmap, secret and namespace', async (ctx) => {
+    requireTools(ctx, ['kubectl']);
+    expect(await ok('create', 'namespace', 'team-a')).toContain('namespace/team-a created');
+    expect(await ok('create', 'configmap', 'cfg', '-n', 'team-a', '--from-literal=a=b')).toContain('configmap/cfg created');
+    expect(await ok('create', 'secret', 'generic', 'sec', '-n', 'team-a', '--from-literal=p=q')).toContain('secret/sec created');
+    expect(sim.member('sim-1').get('ConfigMap', 'team-a', 'cfg')!.data).toEqual({ a: 'b' });
+    expect(sim.member('sim-1').get('Secret', 'team-a', 'sec')).toMatchObject({ type: 'Opaque', data: { p: Buffer.from('q').toString('base64') } });
+    const r = await kubectl('create', 'deployment', 'd1', '--image=nginx', '-n', 'team-a');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('send JSON, e.g. with kubectl apply -f');
+  });
+
+  it('rollout status, label and client-side apply work too', async (ctx) => {
+    requireTools(ctx, ['kubectl']);
+    expect(await ok('rollout', 'status', 'deployment/web', '-n', 'shop2', '--timeout=10s')).toContain('successfully rolled out');
+    expect(await ok('label', 'deployment', 'web', '-n', 'shop2', 'tier=fe')).toContain('labeled');
+    expect(sim.member('sim-1').get('deploy', 'shop2', 'web')!.metadata.labels).toMatchObject({ tier: 'fe' });
+    const describe = await ok('describe', 'deployment', 'web', '-n', 'shop2');
+    expect(describe).toMatch(/^StrategyType:\s+RollingUpdate$/m);
+  });
+
   it('delete deployment removes it and its pods; the other member is untouched', async (ctx) => {
     requireTools(ctx, ['kubectl']);
     expect(await ok('delete', 'deployment', 'web', '-n', 'shop2')).toContain('deployment.apps "web" deleted');
