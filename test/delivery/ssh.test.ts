@@ -94,7 +94,7 @@ describe('preflight and install over SSH on netns hosts', () => {
     expect(ok.stdout).toMatch(/^PASS\s+lab-m1/m);
   }, 180_000);
 
-  it('refuses a changed host key, showing its fingerprint', async (ctx) => {
+  it('refuses a changed or unknown host key, showing its fingerprint; --accept-new-host-keys pins only unknown keys', async (ctx) => {
     requireTools(ctx, TOOLS, { root: true });
     const known = join(dir, 'known_hosts');
     const original = readFileSync(known, 'utf8');
@@ -114,6 +114,16 @@ describe('preflight and install over SSH on netns hosts', () => {
       // --accept-new-host-keys does not override a changed key
       const again = await preflight(inv, ['--accept-new-host-keys']);
       expect(check((JSON.parse(again.stdout).hosts as HostOut[])[0], 'ssh.host-key')?.severity).toBe('fail');
+
+      // an unknown host is refused with its fingerprint; --accept-new-host-keys pins it (trust on first use)
+      writeFileSync(known, original.split('\n').filter((l) => !l.startsWith(`${addr('lab-m1')} `)).join('\n'));
+      const unknown = await preflight(inv);
+      expect(check((JSON.parse(unknown.stdout).hosts as HostOut[])[0], 'ssh.host-key')).toMatchObject({ severity: 'fail', message: expect.stringContaining(`host key is not in ${known}: ssh-ed25519 ${fp}`) });
+      const tofu = await preflight(inv, ['--accept-new-host-keys']);
+      expect(check((JSON.parse(tofu.stdout).hosts as HostOut[])[0], 'ssh.connect')?.severity).toBe('pass');
+      expect(readFileSync(known, 'utf8')).toContain(`${addr('lab-m1')} ssh-ed25519 ${real}`);
+      const pinned = await preflight(inv);
+      expect(check((JSON.parse(pinned.stdout).hosts as HostOut[])[0], 'ssh.connect')?.severity).toBe('pass');
     } finally {
       writeFileSync(known, original);
     }
