@@ -93,7 +93,7 @@ describe('bundle, install and registry sync against real registries', () => {
     const i1 = await flotilla(['install', inventory, '--bundle', out1, '--public-key', keys.pub, '--no-hosts', '--no-pulumi', ...eps]);
     expect(i1.code, i1.stdout + i1.stderr).toBe(0);
     expect(i1.stdout).toMatch(/images: 4 pushed, 0 unchanged; blobs [1-9]\d* pushed, [1-9]\d* mounted/);
-    expect(i1.stdout).toContain('next: pulumi up');
+    expect(i1.stdout).toMatch(new RegExp(`^next: pulumi up --cwd \\S+ --stack lab --config flotilla:inventory=${inventory} --config flotilla:bundle=${out1}$`, 'm'));
     for (const ref of images) {
       const [, repo, tag] = /^[^/]+\/(.+):([^:]+)$/.exec(ref)!;
       const inA = await manifestDigest(a!.url, repo!, tag!);
