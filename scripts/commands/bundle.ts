@@ -1,9 +1,11 @@
 // `flotilla bundle FILE --out BUNDLE` and `flotilla bundle verify BUNDLE`.
 import type { Command } from 'commander';
+import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
 import { action } from '../cli/program';
-import { buildBundle, loadPrivateKey, loadPublicKey, verifyBundle } from '../delivery/bundle';
+import { buildBundle, loadPrivateKey, loadPublicKey, readImagesTxt, verifyBundle } from '../delivery/bundle';
+import { parseImageRef } from '../delivery/oci';
 import { collect, endpointsFrom, parseOptions, requireSite, runSynth, siteDirOf } from '../delivery/common';
 
 const BuildOptions = z.strictObject({
@@ -45,16 +47,28 @@ export function registerBundle(program: Command): void {
         const signingKey = await key('--signing-key', o.signingKey, loadPrivateKey);
         const endpoints = endpointsFrom(o.registryEndpoint);
         const synthDir = o.synthDir ?? (await runSynth(file));
-        const siteDir = siteDirOf(synthDir, site.metadata.name);
-        const t0 = performance.now();
         try {
-          const r = await buildBundle({ siteDir, site: site.metadata.name, out: o.out, signingKey, endpoints, chartCache: o.chartCache, concurrency: o.concurrency, log: (l) => process.stderr.write(`  ${l}\n`) });
+          const siteDir = siteDirOf(synthDir, site.metadata.name);
+          const own = (await readImagesTxt(siteDir)).filter((ref) => parseImageRef(ref)?.registry === site.spec.registry.host);
+          if (own.length > 0 && !endpoints.has(site.spec.registry.host)) {
+            throw new UserError(
+              `${siteDir}/images.txt references the site registry (${own[0]}${own.length > 1 ? ` and ${own.length - 1} more` : ''}): the bundle pulls upstream images; use a plain \`flotilla synth\` output (without --air-gapped) — containerd's mirror config makes nodes pull them from ${site.spec.registry.host}`,
+              ExitCode.BadInput,
+            );
+          }
+          const t0 = performance.now();
+          let r;
+          try {
+            r = await buildBundle({ siteDir, site: site.metadata.name, out: o.out, signingKey, endpoints, chartCache: o.chartCache, concurrency: o.concurrency, log: (l) => process.stderr.write(`  ${l}\n`) });
+          } catch (err) {
+            throw new UserError(`bundle failed: ${(err as Error).message}`, ExitCode.Failed);
+          }
           process.stdout.write(
             `bundle ${o.out}: ${r.files} files, ${r.images} images (${r.blobsWritten} blobs, ${r.blobsDeduplicated} deduplicated), ${r.charts} charts, ${(r.bytes / 1048576).toFixed(1)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s\ndigest ${r.digest}\n`,
           );
           return ExitCode.Ok;
-        } catch (err) {
-          throw new UserError(`bundle failed: ${(err as Error).message}`, ExitCode.Failed);
+        } finally {
+          if (!o.synthDir) await rm(synthDir, { recursive: true, force: true }); // our temporary synth output
         }
       }),
     );

@@ -18,6 +18,7 @@ const Options = z.strictObject({
   images: z.boolean().default(true),
   hosts: z.boolean().default(true),
   pulumi: z.boolean().default(true),
+  stack: z.string().regex(/^[\w.-]+$/, { error: 'expected a Pulumi stack name, e.g. bj1-pre' }).optional(),
   format: z.enum(['human', 'json']).default('human'),
 });
 
@@ -65,6 +66,7 @@ export function registerInstall(program: Command): void {
     .option('--no-images', 'skip pushing images')
     .option('--no-hosts', 'skip host configuration')
     .option('--no-pulumi', 'do not run pulumi up (print the next command)')
+    .option('--stack <name>', 'Pulumi stack (default: the site name)')
     .option('--format <format>', 'human | json', 'human')
     .action(
       action(async (file: string, raw: unknown) => {
@@ -91,6 +93,7 @@ export function registerInstall(program: Command): void {
             skipImages: !o.images,
             skipHosts: !o.hosts,
             skipPulumi: !o.pulumi,
+            stack: o.stack,
             log: (l) => process.stderr.write(`  ${l}\n`),
           });
           process.stdout.write(o.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderInstall(r, o.dryRun));

@@ -95,6 +95,7 @@ export function canonicalJson(v: unknown): string {
 export class OciLayout {
   readonly stats = { blobsWritten: 0, blobsDeduplicated: 0, bytesWritten: 0 };
   private readonly present = new Set<string>();
+  private readonly pending = new Map<string, Promise<void>>();
   constructor(readonly dir: string) {}
 
   blobPath(digest: string): string {
@@ -108,6 +109,23 @@ export class OciLayout {
 
   has(digest: string): boolean {
     return this.present.has(digest);
+  }
+
+  /** Stores the blob unless it is stored or being fetched already (then it only counts as deduplicated). */
+  async ensure(digest: string, fetchBlob: () => Promise<Uint8Array>): Promise<void> {
+    const inflight = this.pending.get(digest);
+    if (inflight || this.present.has(digest)) {
+      this.stats.blobsDeduplicated++;
+      await inflight;
+      return;
+    }
+    const p = fetchBlob().then((data) => this.put(digest, data));
+    this.pending.set(digest, p);
+    try {
+      await p;
+    } finally {
+      this.pending.delete(digest);
+    }
   }
 
   async put(digest: string, data: Uint8Array): Promise<void> {
@@ -165,7 +183,7 @@ export async function pullImage(client: RegistryClient, ref: string, layout: Oci
   if (!r) throw new Error(`image reference ${JSON.stringify(ref)} is malformed`);
   const root = await client.getManifest(r.repository, r.digest ?? r.tag ?? 'latest');
   const visit = async (m: { mediaType: string; digest: string; body: Uint8Array }) => {
-    await layout.put(m.digest, m.body);
+    await layout.ensure(m.digest, async () => m.body);
     const refs = referencedDescriptors(m.mediaType, m.body);
     for (const child of refs.manifests) {
       if (layout.has(child.digest)) {
@@ -174,13 +192,7 @@ export async function pullImage(client: RegistryClient, ref: string, layout: Oci
       }
       await visit(await client.getManifest(r.repository, child.digest));
     }
-    for (const b of refs.blobs) {
-      if (layout.has(b.digest)) {
-        layout.stats.blobsDeduplicated++;
-        continue;
-      }
-      await layout.put(b.digest, await client.getBlob(r.repository, b.digest));
-    }
+    await Promise.all(refs.blobs.map((b) => layout.ensure(b.digest, () => client.getBlob(r.repository, b.digest))));
   };
   await visit(root);
   return { ref, digest: root.digest, mediaType: root.mediaType };

@@ -1,7 +1,7 @@
 // Shared pieces of the delivery commands: inventory loading, option parsing, the synth hand-off.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,7 @@ export async function runSynth(file: string): Promise<string> {
     child.on('error', reject);
     child.on('close', (c) => resolve(c ?? 1));
   });
+  if (code !== 0) await rm(out, { recursive: true, force: true });
   if (code !== 0) throw new UserError(`flotilla synth ${file} --out ${out} exited ${code}; fix it or pass --synth-dir`, code === 2 ? ExitCode.BadInput : ExitCode.Failed);
   return out;
 }

@@ -1,12 +1,13 @@
-// Host configuration from the synthesized host files: containerd mirror config on every node, then
-// the API-VIP static pods (keepalived + haproxy) and their configs on masters. A file is written only
+// Host configuration from the synthesized host files (paths as infra/render's RenderedFile.hostPath):
+// containerd mirror config on every node, then the API-VIP static pods (keepalived + haproxy) and
+// their configs on masters, and the edge keepalived config on edge nodes. A file is written only
 // when its sha256 differs from the host's copy (atomic temp file + rename), so a second run changes nothing.
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { sha256Hex, walk } from './bundle';
 import { shq, type SshPool } from './ssh';
 
-export type HostStep = 'containerd' | 'api-vip';
+export type HostStep = 'containerd' | 'api-vip' | 'edge-vip';
 
 export interface HostFile {
   /** Path relative to `site/hosts/<node>/`. */
@@ -19,11 +20,12 @@ export interface HostFile {
 
 /** Where a synthesized host file goes on the node; undefined for files install does not place. */
 export function destinationOf(src: string): Omit<HostFile, 'src'> | undefined {
-  if (src.startsWith('containerd/certs.d/') && src.endsWith('/hosts.toml')) return { dest: `/etc/${src}`, mode: '0644', step: 'containerd' };
+  if (/^containerd\/certs\.d\/[^/]+\/[^/]+$/.test(src)) return { dest: `/etc/${src}`, mode: '0644', step: 'containerd' };
   if (/^manifests\/[^/]+\.ya?ml$/.test(src)) return { dest: `/etc/kubernetes/${src}`, mode: '0600', step: 'api-vip' };
   if (src === 'keepalived.conf') return { dest: '/etc/keepalived/keepalived.conf', mode: '0644', step: 'api-vip' };
   if (src === 'check_apiserver.sh') return { dest: '/etc/keepalived/check_apiserver.sh', mode: '0755', step: 'api-vip' };
   if (src === 'haproxy.cfg') return { dest: '/etc/haproxy/haproxy.cfg', mode: '0644', step: 'api-vip' };
+  if (src === 'keepalived-edge.conf') return { dest: '/etc/keepalived/keepalived-edge.conf', mode: '0644', step: 'edge-vip' };
   return undefined;
 }
 
@@ -36,7 +38,7 @@ export function planHostFiles(srcs: readonly string[]): { files: HostFile[]; ign
     if (d) files.push({ src, ...d });
     else ignored.push(src);
   }
-  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1 };
+  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2 };
   files.sort((a, b) => order[a.step] - order[b.step] || a.dest.localeCompare(b.dest));
   return { files, ignored };
 }

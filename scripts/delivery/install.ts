@@ -25,6 +25,8 @@ export interface InstallOptions {
   readonly skipImages?: boolean;
   readonly skipHosts?: boolean;
   readonly skipPulumi?: boolean;
+  /** Pulumi stack (stacks/Pulumi.<stack>.yaml). @default - the site name */
+  readonly stack?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -38,9 +40,9 @@ export interface InstallResult {
 }
 
 /** The exact next command when the pulumi CLI is absent. */
-export function pulumiNextCommand(site: Site, inventoryFile: string): string {
+export function pulumiNextCommand(stack: string, inventoryFile: string, bundleDir: string): string {
   const project = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
-  return `pulumi up --cwd ${project} --stack ${site.metadata.name} --config flotilla:inventory=${resolve(inventoryFile)}`;
+  return `pulumi up --cwd ${project} --stack ${stack} --config flotilla:inventory=${resolve(inventoryFile)} --config flotilla:bundle=${resolve(bundleDir)}`;
 }
 
 function pulumiOnPath(): boolean {
@@ -88,14 +90,15 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
 
   const imagesFailed = !!images && (!!images.error || images.images.some((i) => i.status === 'failed'));
   const hostsFailed = hosts.some((h) => h.status === 'failed');
-  let pulumi: InstallResult['pulumi'] = { ran: false, ok: true, next: pulumiNextCommand(o.site, o.inventoryFile) };
+  let pulumi: InstallResult['pulumi'] = { ran: false, ok: true, next: pulumiNextCommand(o.stack ?? o.site.metadata.name, o.inventoryFile, o.bundleDir) };
   if (!o.skipPulumi && !o.dryRun && !imagesFailed && !hostsFailed && pulumiOnPath()) {
     const project = fileURLToPath(new URL('../..', import.meta.url));
     if (existsSync(join(project, 'Pulumi.yaml'))) {
       try {
         const { LocalWorkspace } = await import('@pulumi/pulumi/automation');
-        const stack = await LocalWorkspace.selectStack({ stackName: o.site.metadata.name, workDir: project });
+        const stack = await LocalWorkspace.selectStack({ stackName: o.stack ?? o.site.metadata.name, workDir: project });
         await stack.setConfig('flotilla:inventory', { value: resolve(o.inventoryFile) });
+        await stack.setConfig('flotilla:bundle', { value: resolve(o.bundleDir) });
         const up = await stack.up({ onOutput: (s) => log(s.trimEnd()) });
         pulumi = { ran: true, ok: up.summary.result === 'succeeded', summary: JSON.stringify(up.summary.resourceChanges ?? {}) };
       } catch (err) {

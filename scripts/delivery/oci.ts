@@ -316,9 +316,14 @@ export function registrySource(client: RegistryClient): ContentSource {
   return { manifest: (r, ref) => client.getManifest(r, ref), blob: (r, d) => client.getBlob(r, d) };
 }
 
+/** Blob digest → the repository (in the target) that has it, resolved once its push settled. */
+export type MountSources = Map<string, Promise<string | undefined>>;
+
 /**
  * Copies the manifest graph at `digest` (already fetched as `root`) into `target/repo`, children
- * first, blobs skipped/mounted when possible; the root is stored under `ref` (tag or digest). `mountable` remembers blob → a repository that has it.
+ * first; the blobs of one manifest go in parallel, each skipped (HEAD), mounted from a repository
+ * that already got it in this run (`mountable`, shared across concurrent copies), or uploaded.
+ * The root is stored under `ref` (tag or digest).
  */
 export async function pushGraph(
   source: ContentSource,
@@ -326,7 +331,7 @@ export async function pushGraph(
   target: RegistryClient,
   repo: string,
   root: { mediaType: string; digest: string; body: Uint8Array },
-  mountable: Map<string, string>,
+  mountable: MountSources,
   ref: string = root.digest,
 ): Promise<void> {
   const refs = referencedDescriptors(root.mediaType, root.body);
@@ -337,11 +342,20 @@ export async function pushGraph(
       continue;
     }
     const m = await source.manifest(sourceRepo, child.digest);
-    await pushGraph(source, sourceRepo, target, repo, m, mountable);
+    await pushGraph(source, sourceRepo, target, repo, m, mountable, child.digest);
   }
-  for (const b of refs.blobs) {
-    await target.ensureBlob(repo, b.digest, () => source.blob(sourceRepo, b.digest), mountable.get(b.digest));
-    if (!mountable.has(b.digest)) mountable.set(b.digest, repo);
-  }
+  await Promise.all(
+    refs.blobs.map(async (b) => {
+      const load = () => source.blob(sourceRepo, b.digest);
+      const known = mountable.get(b.digest);
+      if (known) {
+        await target.ensureBlob(repo, b.digest, load, await known);
+        return;
+      }
+      const p = target.ensureBlob(repo, b.digest, load);
+      mountable.set(b.digest, p.then(() => repo, () => undefined));
+      await p;
+    }),
+  );
   await target.putManifest(repo, ref, root.mediaType, root.body);
 }

@@ -2,7 +2,8 @@
 // path (`<site registry>/<path>:<tag>`), children first; blobs the registry has are skipped (HEAD),
 // blobs already pushed to another repository are mounted; a tag already at the same digest is left alone.
 import { OciLayout } from './bundle';
-import { parseImageRef, pushGraph, RegistryClient, type RegistryStats } from './oci';
+import pLimit from 'p-limit';
+import { parseImageRef, pushGraph, RegistryClient, type MountSources, type RegistryStats } from './oci';
 
 export interface PushImageResult {
   readonly ref: string;
@@ -24,38 +25,38 @@ export function targetOf(ref: string): { repository: string; tag: string } | und
   return { repository: r.repository, tag: r.tag ?? '' };
 }
 
-export async function pushLayout(layoutDir: string, target: RegistryClient, opts: { dryRun?: boolean; log?: (l: string) => void } = {}): Promise<PushResult> {
+export async function pushLayout(layoutDir: string, target: RegistryClient, opts: { dryRun?: boolean; concurrency?: number; log?: (l: string) => void } = {}): Promise<PushResult> {
   const layout = new OciLayout(layoutDir);
   const source = layout.source();
-  const mountable = new Map<string, string>();
-  const images: PushImageResult[] = [];
-  for (const { ref, descriptor } of await OciLayout.readIndex(layoutDir)) {
-    const t = targetOf(ref);
-    if (!t) {
-      images.push({ ref, target: '?', digest: descriptor.digest, status: 'failed', error: 'image reference missing or malformed in images/index.json' });
-      continue;
-    }
-    const tagRef = t.tag || descriptor.digest;
-    const targetName = `${t.repository}${t.tag ? `:${t.tag}` : `@${descriptor.digest}`}`;
-    try {
-      const current = await target.headManifest(t.repository, tagRef);
-      if (current === descriptor.digest) {
-        target.stats.manifestsSkipped++;
-        images.push({ ref, target: targetName, digest: descriptor.digest, status: 'unchanged' });
-        continue;
-      }
-      if (opts.dryRun) {
-        images.push({ ref, target: targetName, digest: descriptor.digest, status: 'pushed' });
-        opts.log?.(`would push ${targetName} ${descriptor.digest}`);
-        continue;
-      }
-      const root = await source.manifest(t.repository, descriptor.digest);
-      await pushGraph(source, t.repository, target, t.repository, root, mountable, tagRef);
-      images.push({ ref, target: targetName, digest: descriptor.digest, status: 'pushed' });
-      opts.log?.(`pushed ${targetName} ${descriptor.digest}`);
-    } catch (err) {
-      images.push({ ref, target: targetName, digest: descriptor.digest, status: 'failed', error: (err as Error).message });
-    }
-  }
+  const mountable: MountSources = new Map();
+  const limit = pLimit(opts.concurrency ?? 4);
+  const entries = await OciLayout.readIndex(layoutDir);
+  const images = await Promise.all(
+    entries.map(({ ref, descriptor }) =>
+      limit(async (): Promise<PushImageResult> => {
+        const t = targetOf(ref);
+        if (!t) return { ref, target: '?', digest: descriptor.digest, status: 'failed', error: 'image reference missing or malformed in images/index.json' };
+        const tagRef = t.tag || descriptor.digest;
+        const targetName = `${t.repository}${t.tag ? `:${t.tag}` : `@${descriptor.digest}`}`;
+        try {
+          const current = await target.headManifest(t.repository, tagRef);
+          if (current === descriptor.digest) {
+            target.stats.manifestsSkipped++;
+            return { ref, target: targetName, digest: descriptor.digest, status: 'unchanged' };
+          }
+          if (opts.dryRun) {
+            opts.log?.(`would push ${targetName} ${descriptor.digest}`);
+            return { ref, target: targetName, digest: descriptor.digest, status: 'pushed' };
+          }
+          const root = await source.manifest(t.repository, descriptor.digest);
+          await pushGraph(source, t.repository, target, t.repository, root, mountable, tagRef);
+          opts.log?.(`pushed ${targetName} ${descriptor.digest}`);
+          return { ref, target: targetName, digest: descriptor.digest, status: 'pushed' };
+        } catch (err) {
+          return { ref, target: targetName, digest: descriptor.digest, status: 'failed', error: (err as Error).message };
+        }
+      }),
+    ),
+  );
   return { images, stats: target.stats };
 }

@@ -3,7 +3,7 @@
 // file that `flotilla check` reads for the sync lag.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { pushGraph, registrySource, RegistryClient } from './oci';
+import { pushGraph, registrySource, RegistryClient, type MountSources } from './oci';
 
 /** `platform/*` style patterns: `*` matches within one path segment, `**` across segments. */
 export function repoMatcher(patterns: readonly string[]): (repo: string) => boolean {
@@ -48,7 +48,7 @@ export async function syncRegistries(source: RegistryClient, target: RegistryCli
   const startedAt = now().toISOString();
   const match = repoMatcher(o.patterns);
   const errors: string[] = [];
-  const mountable = new Map<string, string>();
+  const mountable: MountSources = new Map();
   const src = registrySource(source);
   let repositories = 0;
   let tags = 0;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeDir } from '../lab/index';
-import { flotilla, writeInventory, writeKeys } from './fixtures';
+import { flotilla, writeInventory, writeKeys, writeSynthTree } from './fixtures';
 import { rmSync } from 'node:fs';
 
 describe('delivery commands reject bad input with exit 2', () => {
@@ -12,6 +12,8 @@ describe('delivery commands reject bad input with exit 2', () => {
   const keys = writeKeys(dir);
   const broken = join(dir, 'broken.yaml');
   writeFileSync(broken, 'apiVersion: flotilla.dev/v1alpha1\nkind: Site\nmetadata: { name: Bad_Name }\n');
+  const airgapped = join(dir, 'synth-airgapped');
+  writeSynthTree(airgapped, 'lab', { images: ['registry.lab.example.com/tigera/operator:v1.34.0'], charts: [], nodes: [], registryHost: 'registry.lab.example.com' });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each([
@@ -21,6 +23,7 @@ describe('delivery commands reject bad input with exit 2', () => {
     ['bundle without --signing-key', ['bundle', inv, '--out', join(dir, 'b')], /--signing-key: required: an ed25519 private key/],
     ['signing key is not ed25519-PEM', ['bundle', inv, '--out', join(dir, 'b'), '--signing-key', inv], /--signing-key .*site\.yaml: /],
     ['synth dir without the site', ['bundle', inv, '--out', join(dir, 'b'), '--signing-key', keys.priv, '--synth-dir', dir], /--synth-dir .*: neither .*\/lab nor a site folder/],
+    ['air-gapped synth output', ['bundle', inv, '--out', join(dir, 'b'), '--signing-key', keys.priv, '--synth-dir', airgapped], /images\.txt references the site registry \(registry\.lab\.example\.com\/tigera\/operator:v1\.34\.0\)/],
     ['bad --registry-endpoint', ['bundle', inv, '--out', join(dir, 'b'), '--signing-key', keys.priv, '--registry-endpoint', 'registry'], /--registry-endpoint "registry" is not HOST=URL/],
     ['verify without --public-key', ['bundle', 'verify', dir], /--public-key: required/],
     ['install with a missing public key file', ['install', inv, '--bundle', dir, '--public-key', join(dir, 'nope.pem'), '--no-hosts'], /--public-key .*nope\.pem: ENOENT/],

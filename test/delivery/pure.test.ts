@@ -211,13 +211,15 @@ describe('images, endpoints and repository patterns (pure)', () => {
 
 describe('host files and bundle index (pure)', () => {
   it('places synthesized host files; containerd first', () => {
-    const plan = planHostFiles(['keepalived.conf', 'manifests/haproxy.yaml', 'containerd/certs.d/reg.example.com/hosts.toml', 'check_apiserver.sh', 'haproxy.cfg', 'notes.txt']);
+    const plan = planHostFiles(['keepalived.conf', 'keepalived-edge.conf', 'manifests/haproxy.yaml', 'containerd/certs.d/reg.example.com/hosts.toml', 'containerd/certs.d/reg.example.com/ca.crt', 'check_apiserver.sh', 'haproxy.cfg', 'notes.txt']);
     expect(plan.files.map((f) => [f.dest, f.mode, f.step])).toEqual([
+      ['/etc/containerd/certs.d/reg.example.com/ca.crt', '0644', 'containerd'],
       ['/etc/containerd/certs.d/reg.example.com/hosts.toml', '0644', 'containerd'],
       ['/etc/haproxy/haproxy.cfg', '0644', 'api-vip'],
       ['/etc/keepalived/check_apiserver.sh', '0755', 'api-vip'],
       ['/etc/keepalived/keepalived.conf', '0644', 'api-vip'],
       ['/etc/kubernetes/manifests/haproxy.yaml', '0600', 'api-vip'],
+      ['/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
     ]);
     expect(plan.ignored).toEqual(['notes.txt']);
     expect(destinationOf('containerd/config.toml')).toBeUndefined();

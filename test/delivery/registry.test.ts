@@ -59,7 +59,7 @@ describe('bundle, install and registry sync against real registries', () => {
     inventory = writeInventory(dir, { registryHost: 'registry.lab.example.com', mirrors: [{ host: 'registry-a.lab.example.com', repositories: ['platform/*'] }] });
     eps.push('--registry-endpoint', `registry.lab.example.com=${b.url}`, '--registry-endpoint', `registry-a.lab.example.com=${a.url}`);
     ready = true;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await a?.stop();
@@ -93,7 +93,7 @@ describe('bundle, install and registry sync against real registries', () => {
     const i1 = await flotilla(['install', inventory, '--bundle', out1, '--public-key', keys.pub, '--no-hosts', '--no-pulumi', ...eps]);
     expect(i1.code, i1.stdout + i1.stderr).toBe(0);
     expect(i1.stdout).toMatch(/images: 4 pushed, 0 unchanged; blobs [1-9]\d* pushed, [1-9]\d* mounted/);
-    expect(i1.stdout).toContain('next: pulumi up');
+    expect(i1.stdout).toMatch(new RegExp(`^next: pulumi up --cwd \\S+ --stack lab --config flotilla:inventory=${inventory} --config flotilla:bundle=${out1}$`, 'm'));
     for (const ref of images) {
       const [, repo, tag] = /^[^/]+\/(.+):([^:]+)$/.exec(ref)!;
       const inA = await manifestDigest(a!.url, repo!, tag!);
@@ -105,7 +105,7 @@ describe('bundle, install and registry sync against real registries', () => {
     expect(i2.code, i2.stdout + i2.stderr).toBe(0);
     expect(i2.stdout).toContain('images: 0 pushed, 4 unchanged; blobs 0 pushed, 0 mounted');
     expect(i2.stdout).toContain('no changes');
-  });
+  }, 180_000);
 
   it('verify names a changed, missing or extra file and a bad signature', async (ctx) => {
     requireTools(ctx, ['docker-registry']);
@@ -151,7 +151,7 @@ describe('bundle, install and registry sync against real registries', () => {
     r = await flotilla(['install', inventory, '--bundle', changed, '--public-key', keys.pub, '--no-hosts', '--no-pulumi', ...eps]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('keepalived.conf: changed');
-  });
+  }, 180_000);
 
   it('registry sync A → B copies only what is missing; a second sync copies nothing', async (ctx) => {
     requireTools(ctx, ['docker-registry']);
@@ -175,7 +175,7 @@ describe('bundle, install and registry sync against real registries', () => {
     expect(second.tagsUpToDate).toBe(first.tags);
     const file = JSON.parse(readFileSync(status, 'utf8'));
     expect(file.sources['registry-a.lab.example.com'].lastSuccessAt).toBeDefined();
-  });
+  }, 180_000);
 
   it('pulls through a registry that demands Bearer tokens (401 challenge → token → retry)', async (ctx) => {
     requireTools(ctx, ['docker-registry']);
@@ -223,5 +223,5 @@ describe('bundle, install and registry sync against real registries', () => {
     } finally {
       await new Promise((r) => front.close(r));
     }
-  });
+  }, 180_000);
 });
