@@ -156,6 +156,13 @@ describe('planTraffic', () => {
       actions: ['traffic a ready 100', 'traffic b ready 100'],
     },
     {
+      name: 'a blocked member that recovers while ramping: block resolved, ramp continues',
+      members: [m('a', { blocked: true, phase: { kind: 'ramping', since: 0, step: 1 }, observed: { state: 'ready', weight: 25 } }), m('b')],
+      now: 20_000,
+      actions: ['resolve FederationFailoverBlocked a', 'traffic a ready 50'],
+      phases: { a: 'ramping' },
+    },
+    {
       name: 'zero failbackAfter: straight to full weight once replicas are ready',
       members: [m('a', { phase: { kind: 'restoring', since: 0 }, observed: drained }), m('b')],
       config: { failbackAfterMs: 0 },
