@@ -126,10 +126,10 @@ export function planTraffic(members: readonly MemberInput[], config: TrafficPlan
       out[m.name] = { phase: next, blocked: false };
       continue;
     }
+    if (m.blocked) actions.push({ kind: 'resolve', alert: alerts.failoverBlocked(m.name, 'member healthy again') });
     switch (phase.kind) {
       case 'serving': {
         ensureTraffic(m, 'ready', full);
-        if (m.blocked) actions.push({ kind: 'resolve', alert: alerts.failoverBlocked(m.name, 'member healthy again') });
         out[m.name] = { phase, blocked: false };
         break;
       }

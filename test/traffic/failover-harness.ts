@@ -15,21 +15,27 @@ export interface Member {
   readonly name: string;
   readonly port: number;
   hits: number;
-  /** 'down': the ingress stops listening (connection refused); 'none': serving again. */
-  fault(mode: 'down' | 'none'): Promise<void>;
+  /**
+   * 'down': the ingress stops listening (connection refused); 'cm-partition': only cluster-mgr's
+   * probes fail (users and the front HAProxy still reach it); 'none': all well again.
+   */
+  fault(mode: 'down' | 'cm-partition' | 'none'): Promise<void>;
   close(): Promise<void>;
 }
 
 async function startMember(name: string): Promise<Member> {
   const port = await freePort();
   let server: Server | undefined;
+  let cmPartition = false;
   const m = { name, port, hits: 0 } as Member;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const s = createServer((req, res) => {
-        if (req.url !== '/readyz') m.hits++;
         req.resume();
-        res.end(req.url === '/readyz' ? 'ok\n' : `${name}\n`);
+        if (req.url === '/readyz?from=cluster-mgr' && cmPartition) return req.socket.destroy();
+        if (req.url?.startsWith('/readyz')) return res.end('ok\n');
+        m.hits++;
+        res.end(`${name}\n`);
       });
       s.keepAliveTimeout = 2000;
       s.once('error', reject);
@@ -45,14 +51,18 @@ async function startMember(name: string): Promise<Member> {
       s.close(() => resolve());
     });
   await listen();
-  m.fault = async (mode) => (mode === 'down' ? stop() : server ? undefined : listen());
+  m.fault = async (mode) => {
+    cmPartition = mode === 'cm-partition';
+    if (mode === 'down') return stop();
+    if (!server) await listen();
+  };
   m.close = stop;
   return m;
 }
 
 function probe(port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/readyz', timeout: timeoutMs, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/readyz?from=cluster-mgr', timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200));
     });
@@ -74,7 +84,9 @@ export interface Harness {
   readonly frontUrl: string;
   readonly members: readonly Member[];
   readonly sw: HaproxySwitch;
-  /** Every traffic change the loop applied, with performance.now() time. */
+  /** Alerts the loop fired/resolved (`fire NAME member` / `resolve NAME member`). */
+  readonly alerts: string[];
+  /** Every traffic change the loop issued, with performance.now() time. */
   readonly changes: { at: number; member: string; state: string; weight: number }[];
   phases(): Record<string, MemberPhase>;
   /** Resolves when `cond` holds on the front's observed traffic (polled every 20 ms). */
@@ -119,6 +131,7 @@ ${members.map((m) => `  server ${m.name} 127.0.0.1:${m.port}`).join('\n')}
   let phases: Record<string, MemberPhase> = {};
   let blocked: Record<string, boolean> = {};
   const changes: Harness['changes'] = [];
+  const fired: string[] = [];
   const ac = new AbortController();
   let running = false;
 
@@ -160,9 +173,14 @@ ${members.map((m) => `  server ${m.name} 127.0.0.1:${m.port}`).join('\n')}
             kind: 'haproxy',
             observe: (s) => sw.observe(s),
             set: async (member, state, weight, s) => {
-              await sw.set(member, state, weight, s);
+              // Recorded when issued, so it is listed by the time the front shows it.
               changes.push({ at: performance.now(), member, state, weight: weight ?? -1 });
+              await sw.set(member, state, weight, s);
             },
+          },
+          alerter: {
+            fire: async (a) => void fired.push(`fire ${a.name} ${a.labels.member ?? ''}`),
+            resolve: async (a) => void fired.push(`resolve ${a.name} ${a.labels.member ?? ''}`),
           },
           moveReplicasAway: async () => undefined,
           returnReplicas: async () => undefined,
@@ -184,6 +202,7 @@ ${members.map((m) => `  server ${m.name} 127.0.0.1:${m.port}`).join('\n')}
     members,
     sw,
     changes,
+    alerts: fired,
     phases: () => phases,
     async waitTraffic(cond, what, timeoutMs) {
       await waitFor(async () => cond(await sw.observe()), { what, timeoutMs, intervalMs: 20 });

@@ -3,7 +3,7 @@
 // requests one member is faulted: it is drained at the front within interval × failureThreshold +
 // 0.5 s, 0 requests fail, and after recovery plus failbackAfter its traffic is back at full weight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCI, missingTools, requireTools } from '../lab/index';
+import { isCI, missingTools, requireTools, waitFor } from '../lab/index';
 import { startFailoverHarness, type Harness } from './failover-harness';
 import { runLoad } from './helpers';
 
@@ -65,5 +65,26 @@ describe('failover through the front HAProxy', () => {
     expect(ramp).toEqual(['ready 25', 'ready 50', 'ready 75', 'ready 100']);
     expect(backMs).toBeGreaterThanOrEqual(FAILBACK);
     expect(backMs).toBeLessThanOrEqual(FAILBACK + INTERVAL * (3 + 2) + 500);
+  });
+
+  it('split-brain guard: probes from cluster-mgr fail but the front still reaches the member → not drained', async (ctx) => {
+    requireTools(ctx, ['haproxy']);
+    const harness = h!;
+    const member = harness.members[1]!;
+    const changesBefore = harness.changes.length;
+    await member.fault('cm-partition');
+    try {
+      await waitFor(() => harness.alerts.includes(`fire FederationFailoverBlocked ${member.name}`), { what: 'failover blocked alert', timeoutMs: INTERVAL * THRESHOLD + 2000 });
+      // Several more passes: still serving at the front, its own check up, no traffic change.
+      const load = await runLoad({ url: harness.frontUrl, total: 200, concurrency: 4, deadlineMs: 10_000, spreadOverMs: INTERVAL * 4 });
+      expect(load.failed).toBe(0);
+      expect(load.byBody[member.name]).toBeGreaterThan(50);
+      const seen = (await harness.sw.observe())[member.name]!;
+      expect(seen).toMatchObject({ state: 'ready', weight: 100, checkUp: true });
+      expect(harness.changes.slice(changesBefore).filter((c) => c.member === member.name)).toEqual([]);
+    } finally {
+      await member.fault('none');
+    }
+    await waitFor(() => harness.alerts.includes(`resolve FederationFailoverBlocked ${member.name}`), { what: 'blocked alert resolved', timeoutMs: INTERVAL * 6 + 2000 });
   });
 });

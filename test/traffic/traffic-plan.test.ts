@@ -1,5 +1,6 @@
 // Failover sequencing table: drain before replicas, replicas before traffic on recovery, the ramp
 // over failbackAfter, never draining the last serving member, and the split-brain guard.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planTraffic, rampStep, rampWeight, type MemberInput, type MemberPhase, type TrafficAction, type TrafficPlanConfig } from '../../cluster-mgr/core/traffic-plan';
 
@@ -156,6 +157,13 @@ describe('planTraffic', () => {
       actions: ['traffic a ready 100', 'traffic b ready 100'],
     },
     {
+      name: 'a blocked member that recovers while ramping: block resolved, ramp continues',
+      members: [m('a', { blocked: true, phase: { kind: 'ramping', since: 0, step: 1 }, observed: { state: 'ready', weight: 25 } }), m('b')],
+      now: 20_000,
+      actions: ['resolve FederationFailoverBlocked a', 'traffic a ready 50'],
+      phases: { a: 'ramping' },
+    },
+    {
       name: 'zero failbackAfter: straight to full weight once replicas are ready',
       members: [m('a', { phase: { kind: 'restoring', since: 0 }, observed: drained }), m('b')],
       config: { failbackAfterMs: 0 },
@@ -235,5 +243,51 @@ describe('ramp helpers', () => {
   it('weights: 25/50/75/100, never 0 while ramping', () => {
     expect([1, 2, 3, 4].map((s) => rampWeight(s, 4, 100))).toEqual([25, 50, 75, 100]);
     expect(rampWeight(1, 100, 10)).toBe(1);
+  });
+});
+
+describe('planTraffic properties (fast-check)', () => {
+  const phaseArb = fc.oneof(
+    fc.constant<MemberPhase>({ kind: 'serving' }),
+    fc.record({ kind: fc.constant('drained' as const), since: fc.integer({ min: 0, max: 1000 }) }),
+    fc.record({ kind: fc.constant('restoring' as const), since: fc.integer({ min: 0, max: 1000 }) }),
+    fc.record({ kind: fc.constant('ramping' as const), since: fc.integer({ min: 0, max: 1000 }), step: fc.integer({ min: 1, max: 4 }) }),
+  );
+  const memberArb = (name: string) =>
+    fc.record({
+      name: fc.constant(name),
+      healthy: fc.boolean(),
+      replicasReady: fc.boolean(),
+      secondOpinionUp: fc.option(fc.boolean(), { nil: undefined }),
+      phase: phaseArb,
+      blocked: fc.boolean(),
+    });
+  const membersArb = fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => memberArb(`m${i}`))));
+  const carries = (p: MemberPhase) => p.kind === 'serving' || p.kind === 'ramping';
+
+  it('never takes the last traffic-carrying member out; drains come before replica moves; no NaN weights', () => {
+    fc.assert(
+      fc.property(membersArb, fc.boolean(), fc.integer({ min: 0, max: 120_000 }), (members, guard, now) => {
+        const plan = planTraffic(members, { failbackAfterMs: 60_000, requireSecondOpinion: guard }, now + 1000);
+        const before = members.filter((m) => carries(m.phase)).length;
+        const after = Object.values(plan.members).filter((o) => carries(o.phase)).length;
+        if (before > 0) expect(after).toBeGreaterThan(0);
+        for (const a of plan.actions) {
+          if (a.kind === 'traffic') {
+            expect(Number.isInteger(a.weight) && a.weight >= 0 && a.weight <= 100).toBe(true);
+            if (a.state === 'ready') expect(a.weight).toBeGreaterThan(0);
+          }
+          if (a.kind === 'moveReplicasAway') {
+            const i = plan.actions.indexOf(a);
+            const prevTraffic = plan.actions.slice(0, i).some((x) => x.kind === 'traffic' && x.member === a.member && x.state === 'drain');
+            const wasDrained = members.find((m) => m.name === a.member)!.phase.kind !== 'serving' && members.find((m) => m.name === a.member)!.phase.kind !== 'ramping';
+            expect(prevTraffic || wasDrained).toBe(true);
+          }
+        }
+        // Healthy members are never drained by the plan.
+        for (const m of members) if (m.healthy) expect(plan.actions.some((a) => a.kind === 'traffic' && a.member === m.name && a.state === 'drain' && carries(m.phase))).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
