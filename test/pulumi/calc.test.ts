@@ -300,3 +300,14 @@ describe('stack settings', () => {
     expect(applyEnvironment(bj1, undefined)).toEqual(bj1);
   });
 });
+
+describe('locating settings in the stack file', () => {
+  it('points at the value, at config: when absent, 0:0 without a file', async () => {
+    const { locateSetting } = await import('../../infra/pulumi/program');
+    const text = '# c\nconfig:\n  flotilla:inventory: x.yaml\n  flotilla:bundle: b\n';
+    expect(locateSetting(text, 'flotilla:bundle')).toEqual({ line: 4, col: 20 });
+    expect(locateSetting(text, 'flotilla:cephKey')).toEqual({ line: 2, col: 1 });
+    expect(locateSetting(undefined, 'flotilla:cephKey')).toEqual({ line: 0, col: 0 });
+    expect(locateSetting('just: text\n', 'flotilla:x')).toEqual({ line: 0, col: 0 });
+  });
+});

@@ -166,7 +166,7 @@ describe.each(STACKS)('stack %s', (stack) => {
       expect(triggers).toHaveLength(1);
       expect(triggers[0]).toMatch(/^[0-9a-f]{64}$/);
       const conn = unwrap(c.inputs.connection) as Record<string, unknown>;
-      expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey });
+      expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
     for (const p of planHosts(site, files)) expect((rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers as string[])[0]).toBe(p.trigger);
   });
@@ -260,7 +260,7 @@ describe('bad stack settings fail like `flotilla validate`', () => {
     await installMocks('sh1', config, secretKeys.filter((k) => k !== 'flotilla:cephKey'));
     const { runStack, stackInputFromRuntime } = await import('../../infra/pulumi/program');
     const err = await runStack(testDeps, stackInputFromRuntime(process.cwd())).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/^stacks\/Pulumi\.sh1\.yaml:0:0 config\.flotilla:cephKey: required because spec\.storage\.ceph is set/m);
+    expect((err as Error).message).toMatch(/^stacks\/Pulumi\.sh1\.yaml:5:5 config\.flotilla:cephKey: required because spec\.storage\.ceph is set/m);
   });
 });
 
