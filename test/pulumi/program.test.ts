@@ -133,7 +133,7 @@ describe.each(STACKS)('stack %s', (stack) => {
     for (const c of rec.byType('command:remote:Command')) expect(isSecret(c.inputs.connection), c.name).toBe(true);
     const names = secrets.map((s) => (unwrap(s.inputs.metadata) as { name: string }).name);
     if (site.spec.storage.ceph) expect(names, names.join()).toContain('csi-rbd-secret');
-    const cfg = runtimeConfig(stack, testDeps).config;
+    const cfg = runtimeConfig(stack, testDeps, {}, { bundle: false }).config;
     if (cfg['flotilla:caKey'] !== undefined) {
       // The stack's CA replaces the in-cluster self-signed root CA certificate.
       const ca = secrets.find((s) => s.inputs.type === 'kubernetes.io/tls')!;
@@ -185,7 +185,7 @@ describe.each(STACKS)('stack %s', (stack) => {
 });
 
 describe('air-gapped stack', () => {
-  const stack = STACKS.find((s) => runtimeConfig(s, testDeps).config['flotilla:bundle'] !== undefined)!;
+  const stack = STACKS.find((s) => runtimeConfig(s, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined)!;
   it('exists among the stacks', () => expect(stack).toBeDefined());
   it('no chart source is remote; no image in chart values or objects leaves the site registry', async () => {
     const site = stackSite(stack);
@@ -224,7 +224,7 @@ describe('air-gapped stack', () => {
 
 describe('bad stack settings fail like `flotilla validate`', () => {
   const expectRunError = async (stack: string, extra: Record<string, string>, pattern: RegExp) => {
-    const { config, secretKeys } = runtimeConfig(stack, testDeps, extra);
+    const { config, secretKeys } = runtimeConfig(stack, testDeps, extra, { bundle: false });
     await installMocks(stack, config, secretKeys);
     const { runStack, stackInputFromRuntime } = await import('../../infra/pulumi/program');
     const input = stackInputFromRuntime(process.cwd());
