@@ -154,9 +154,10 @@ export class EdgeGateway extends Construct {
                 name: 'keepalived',
                 image: props.image ?? KEEPALIVED_IMAGE,
                 imagePullPolicy: 'IfNotPresent',
-                // One file per node; $(NODE_NAME) is expanded by the kubelet.
+                // One file per node; $(NODE_NAME) is expanded by the kubelet. Pid files go where the
+                // rendered config puts them (`instance` + `use_pid_dir` → /run/keepalived/<instance>/).
                 command: ['keepalived'],
-                args: ['--dont-fork', '--log-console', '--vrrp', '--use-file=/etc/keepalived/$(NODE_NAME).conf', '--pid=/run/keepalived/keepalived.pid', '--vrrp_pid=/run/keepalived/vrrp.pid'],
+                args: ['--dont-fork', '--log-console', '--vrrp', '--use-file=/etc/keepalived/$(NODE_NAME).conf'],
                 env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
                 resources: resources('50m', '32Mi', '200m', '64Mi'),
                 securityContext: {

@@ -30,7 +30,13 @@ const GROUPS: Record<string, Array<[string, string]>> = {
   'monitoring.coreos.com': [
     ['prometheus-operator/monitoring.coreos.com_prometheusrules.yaml', 'prometheusrules.monitoring.coreos.com'],
     ['prometheus-operator/monitoring.coreos.com_probes.yaml', 'probes.monitoring.coreos.com'],
+    ['prometheus-operator/monitoring.coreos.com_alertmanagerconfigs.yaml', 'alertmanagerconfigs.monitoring.coreos.com'],
   ],
+  // ECK: the installed (patched) CRDs, whose podTemplate is free-form — small bindings; manifests
+  // are still validated against the full per-resource schemas in tests.
+  'elasticsearch.k8s.elastic.co': [['eck/all-crds.yaml', 'elasticsearches.elasticsearch.k8s.elastic.co']],
+  'kibana.k8s.elastic.co': [['eck/all-crds.yaml', 'kibanas.kibana.k8s.elastic.co']],
+  'beat.k8s.elastic.co': [['eck/all-crds.yaml', 'beats.beat.k8s.elastic.co']],
   'flotilla.dev': [['@local/constructs/crds/flotilla.dev_federatedapps.yaml', 'federatedapps.flotilla.dev']],
 };
 

@@ -2,6 +2,9 @@
 // file logs pods write under `<fileLogsHostPath>/<namespace>_<pod>/*.log`, JSON parsing in an
 // Elasticsearch ingest pipeline (no Logstash) and retention by an ILM policy.
 import { Construct } from 'constructs';
+import { Beat } from './imports/beat.k8s.elastic.co';
+import { Elasticsearch, ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests } from './imports/elasticsearch.k8s.elastic.co';
+import { Kibana } from './imports/kibana.k8s.elastic.co';
 import { apiObject, checkDnsName, checkLabel, checkPositiveInt, checkQuantity, labels, podSecurity, PropError, resources, secureContainer } from './common';
 
 const NAME = 'Logging';
@@ -141,9 +144,7 @@ export class Logging extends Construct {
 
     apiObject(this, 'Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
-    apiObject(this, 'Resource', {
-      apiVersion: 'elasticsearch.k8s.elastic.co/v1',
-      kind: 'Elasticsearch',
+    new Elasticsearch(this, 'Resource', {
       metadata: { name: 'logs', namespace: ns },
       spec: {
         version,
@@ -163,7 +164,7 @@ export class Logging extends Construct {
                 metadata: { name: 'elasticsearch-data' },
                 spec: {
                   accessModes: ['ReadWriteOnce'],
-                  resources: { requests: { storage } },
+                  resources: { requests: { storage: ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests.fromString(storage) } },
                   ...(props.storageClass ? { storageClassName: props.storageClass } : {}),
                 },
               },
@@ -173,9 +174,7 @@ export class Logging extends Construct {
       },
     });
 
-    apiObject(this, 'Kibana', {
-      apiVersion: 'kibana.k8s.elastic.co/v1',
-      kind: 'Kibana',
+    new Kibana(this, 'Kibana', {
       metadata: { name: 'logs', namespace: ns },
       spec: {
         version,
@@ -206,9 +205,7 @@ export class Logging extends Construct {
       ['varlogpods', '/var/log/pods'],
       ['filelogs', hostPath],
     ];
-    apiObject(this, 'Filebeat', {
-      apiVersion: 'beat.k8s.elastic.co/v1beta1',
-      kind: 'Beat',
+    new Beat(this, 'Filebeat', {
       metadata: { name: 'filebeat', namespace: ns },
       spec: {
         type: 'filebeat',

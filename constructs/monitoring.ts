@@ -2,8 +2,8 @@
 // inventory's receivers, and a blackbox Probe per site URL that fails on a non-2xx status or on a
 // body containing the configured string.
 import { Construct } from 'constructs';
-import { apiObject, checkDuration, checkLabel, PropError } from './common';
-import { Probe, PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from './imports/monitoring.coreos.com';
+import { checkDuration, checkLabel, PropError } from './common';
+import { AlertmanagerConfig, Probe, PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from './imports/monitoring.coreos.com';
 
 const NAME = 'Monitoring';
 
@@ -190,9 +190,7 @@ export class Monitoring extends Construct {
 
     if (receivers.length > 0) {
       const [first, ...rest] = receivers;
-      apiObject(this, 'AlertmanagerConfig', {
-        apiVersion: 'monitoring.coreos.com/v1alpha1',
-        kind: 'AlertmanagerConfig',
+      new AlertmanagerConfig(this, 'AlertmanagerConfig', {
         metadata: { name: 'flotilla-receivers', namespace: ns, labels: sel },
         spec: {
           route: {

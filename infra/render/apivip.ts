@@ -13,7 +13,7 @@ export interface ApiVipOptions {
   readonly frontendPort?: number;
   /** kube-apiserver port on every master. @default 6443 */
   readonly apiserverPort?: number;
-  /** @default 'docker.io/osixia/keepalived:2.0.20' (the kubeadm HA guide's image) */
+  /** @default - the project's keepalived image (Debian keepalived 2.2 + curl + iproute2), as the EdgeGateway uses */
   readonly keepalivedImage?: string;
   /** @default 'docker.io/library/haproxy:2.8.5-alpine' */
   readonly haproxyImage?: string;
@@ -28,7 +28,8 @@ export interface ApiVipOptions {
 }
 
 export const API_VIP_IMAGES = {
-  keepalived: 'docker.io/osixia/keepalived:2.0.20',
+  /** Same image as the EdgeGateway DaemonSet (constructs/images/keepalived): the keepalived the tests run, with curl and ip for check_apiserver.sh. */
+  keepalived: 'ghcr.io/flotilla-dev/keepalived:2.2.8-1',
   haproxy: 'docker.io/library/haproxy:2.8.5-alpine',
 } as const;
 

@@ -4,6 +4,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { App, Chart } from 'cdk8s';
+import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import {
@@ -274,10 +275,9 @@ export function siteTreeFiles(synth: SiteSynth): Array<{ path: string; content: 
 export async function writeSiteTree(synth: SiteSynth, outDir: string): Promise<string[]> {
   await rm(join(outDir, synth.site), { recursive: true, force: true });
   const files = siteTreeFiles(synth);
-  for (const f of files) {
-    const p = join(outDir, f.path);
-    await mkdir(dirname(p), { recursive: true });
-    await writeFile(p, f.content);
-  }
+  const dirs = [...new Set(files.map((f) => dirname(join(outDir, f.path))))].sort();
+  for (const d of dirs) await mkdir(d, { recursive: true });
+  const limit = pLimit(16);
+  await Promise.all(files.map((f) => limit(() => writeFile(join(outDir, f.path), f.content))));
   return files.map((f) => join(outDir, f.path));
 }

@@ -1,7 +1,9 @@
 // Unit tests of the pure host/network renderers: peers, priorities, VRIDs, BGP sessions per node vs
 // per route reflector, import filters, front server names, containerd mirrors, determinism.
 import { describe, expect, it } from 'vitest';
+import { KEEPALIVED_IMAGE } from '../../constructs/edge-gateway';
 import {
+  API_VIP_IMAGES,
   GENERATED,
   apiKeepalivedInput,
   bgpPeersOfRouter,
@@ -174,10 +176,11 @@ describe('API VIP (kubeadm HA)', () => {
   });
 
   it('static-pod images: upstream by default, the site registry when asked', () => {
-    expect(hostFileImages(bj1)).toEqual(['docker.io/library/haproxy:2.8.5-alpine', 'docker.io/osixia/keepalived:2.0.20']);
+    expect(hostFileImages(bj1)).toEqual(['docker.io/library/haproxy:2.8.5-alpine', 'ghcr.io/flotilla-dev/keepalived:2.2.8-1']);
+    expect(API_VIP_IMAGES.keepalived).toBe(KEEPALIVED_IMAGE); // one keepalived image for API VIP and edge
     const files = renderHostFiles(bj1, { imageRegistry: 'registry.bj1.example.com' });
     const ka = files.find((f) => f.path === 'hosts/bj1-a-m1/manifests/keepalived.yaml')!;
-    expect(ka.content).toContain('image: registry.bj1.example.com/osixia/keepalived:2.0.20');
+    expect(ka.content).toContain('image: registry.bj1.example.com/flotilla-dev/keepalived:2.2.8-1');
     expect(mirrorHostImage('haproxy:2.8', 'r.example')).toBe('r.example/library/haproxy:2.8');
     expect(mirrorHostImage('quay.io/a/b:1', 'r.example:5000')).toBe('r.example:5000/a/b:1');
   });
