@@ -89,6 +89,8 @@ export class ClusterPlatform extends pulumi.ComponentResource {
 export interface SshArgs {
   readonly user: string;
   readonly port: number;
+  /** Per-dial connect timeout in whole seconds. @default - the provider's (15 s) */
+  readonly timeoutSeconds?: number;
   /** Private key content (a secret). */
   readonly privateKey: pulumi.Input<string>;
   readonly bastion?: { readonly host: string; readonly port: number; readonly user: string; readonly hostKey?: string };
@@ -117,6 +119,7 @@ export class HostLayer extends pulumi.ComponentResource {
             port: ssh.port,
             user: ssh.user,
             privateKey,
+            ...(ssh.timeoutSeconds !== undefined ? { perDialTimeout: ssh.timeoutSeconds } : {}),
             ...(h.hostKey ? { hostKey: h.hostKey } : {}),
             ...(ssh.bastion
               ? { proxy: { host: ssh.bastion.host, port: ssh.bastion.port, user: ssh.bastion.user, privateKey, ...(ssh.bastion.hostKey ? { hostKey: ssh.bastion.hostKey } : {}) } }

@@ -3,9 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { RenderedFile } from '../render/index';
 import { formatError, type Cluster, type PositionedError, type Site as SiteModel } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
+import { parseDuration } from '../site/units';
 import { foreignImageRefs, missingBundleCharts, prepareRelease, rewriteObjectImages } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';
@@ -53,7 +55,12 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   if (!loaded.ok) return loaded;
   const site = applyEnvironment(loaded.value.site, cfg.environment, cfg.overrides);
   const settingsFile = input.stackFile?.path ?? `pulumi config of stack ${input.stack}`;
-  const settingError = (key: string, message: string): PositionedError => ({ file: settingsFile, line: 0, col: 0, path: `config.flotilla:${key}`, message });
+  const settingError = (key: string, message: string): PositionedError => ({
+    file: settingsFile,
+    ...locateSetting(input.stackFile?.text, `flotilla:${key}`),
+    path: `config.flotilla:${key}`,
+    message,
+  });
 
   const missing = requiredSecrets(site, cfg).filter((r) => cfg[r.key] === undefined);
   if (missing.length > 0) {
@@ -107,6 +114,22 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   return { ok: true, value: { config: cfg, site, files: loaded.value.files, bundleDir, clusters, ...(bastionHostKey ? { bastionHostKey } : {}) } };
 }
 
+/** Line/column of a setting in the stack file (of `config:` when the setting is absent; 0:0 without a file). */
+export function locateSetting(text: string | undefined, key: string): { line: number; col: number } {
+  if (text === undefined) return { line: 0, col: 0 };
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  if (!isMap(doc.contents)) return { line: 0, col: 0 };
+  const cfg = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'config');
+  if (!cfg) return { line: 0, col: 0 };
+  const at = (n: { range?: [number, number, number] | null } | null | undefined) => (n?.range ? lc.linePos(n.range[0]) : { line: 0, col: 0 });
+  if (isMap(cfg.value)) {
+    const pair = cfg.value.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (pair) return at((pair.value ?? pair.key) as { range?: [number, number, number] | null });
+  }
+  return at(cfg.key as { range?: [number, number, number] | null });
+}
+
 export interface StackOutputs {
   readonly site: string;
   readonly environment: string;
@@ -132,6 +155,7 @@ export function deployStack(p: PreparedStack, secrets: {
       user: site.spec.ssh.user,
       port: site.spec.ssh.port,
       privateKey: secrets.sshPrivateKey,
+      timeoutSeconds: Math.max(1, Math.ceil((parseDuration(site.spec.ssh.timeout) ?? 15_000) / 1000)),
       ...(b ? { bastion: { host: b.host, port: b.port, user: b.user ?? site.spec.ssh.user, ...(p.bastionHostKey ? { hostKey: p.bastionHostKey } : {}) } } : {}),
     },
   });

@@ -2,11 +2,12 @@
 // dependency plan, secrets, host plans, stack settings and environment overrides.
 import { describe, expect, it } from 'vitest';
 import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, prepareRelease, rewriteChartValues, rewriteImage, rewriteObjectImages, splitImage } from '../../infra/pulumi/airgap';
-import { applyEnvironment, parseStackConfig } from '../../infra/pulumi/config';
+import { applyEnvironment, parseStackConfig, SECRET_KEYS } from '../../infra/pulumi/config';
+import { parse as parseYaml } from 'yaml';
 import { hostKeyFor, installScript, parseKnownHosts, planHosts, remotePathFor } from '../../infra/pulumi/hosts';
 import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
 import { parseSite, type Site } from '../../infra/site/index';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createHmac, randomBytes } from 'node:crypto';
 import { fixtureSynth } from './fixtures';
 
@@ -298,5 +299,46 @@ describe('stack settings', () => {
     expect(pre.spec.monitoring.retentionDays).toBe(5);
     expect(JSON.stringify(bj1)).toBe(before);
     expect(applyEnvironment(bj1, undefined)).toEqual(bj1);
+  });
+});
+
+describe('locating settings in the stack file', () => {
+  it('points at the value, at config: when absent, 0:0 without a file', async () => {
+    const { locateSetting } = await import('../../infra/pulumi/program');
+    const text = '# c\nconfig:\n  flotilla:inventory: x.yaml\n  flotilla:bundle: b\n';
+    expect(locateSetting(text, 'flotilla:bundle')).toEqual({ line: 4, col: 20 });
+    expect(locateSetting(text, 'flotilla:cephKey')).toEqual({ line: 2, col: 1 });
+    expect(locateSetting(undefined, 'flotilla:cephKey')).toEqual({ line: 0, col: 0 });
+    expect(locateSetting('just: text\n', 'flotilla:x')).toEqual({ line: 0, col: 0 });
+  });
+});
+
+describe('stack files', () => {
+  const files = readdirSync('stacks').filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+  it('cover every example, and one site in prod, pre and test', () => {
+    const docs = files.map((f) => parseYaml(readFileSync(`stacks/${f}`, 'utf8')) as { config: Record<string, unknown> });
+    const inventories = docs.map((d) => d.config['flotilla:inventory']);
+    for (const ex of readdirSync('examples').filter((f) => f.endsWith('.yaml'))) expect(inventories).toContain(`examples/${ex}`);
+    const bj1Envs = docs.filter((d) => d.config['flotilla:inventory'] === 'examples/bj1.yaml').map((d) => d.config['flotilla:environment']);
+    expect(bj1Envs.sort()).toEqual(['pre', 'prod', 'test']);
+  });
+  it.each(files)('%s: secrets are secure: ciphertext, the settings validate', (f) => {
+    const text = readFileSync(`stacks/${f}`, 'utf8');
+    const cfg = (parseYaml(text) as { config: Record<string, unknown> }).config;
+    const values: Record<string, string> = {};
+    const secretKeys = new Set<string>();
+    for (const [k, v] of Object.entries(cfg)) {
+      const name = k.replace(/^flotilla:/, '');
+      if ((SECRET_KEYS as readonly string[]).includes(name)) {
+        expect(v, k).toEqual({ secure: expect.stringMatching(/^[A-Za-z0-9+/=]{16,}$/) });
+        secretKeys.add(k);
+        values[k] = name === 'kubeconfigs' ? '{}' : 'x';
+      } else {
+        expect(typeof v === 'object' && v !== null && 'secure' in v, `${k} is not a secret setting`).toBe(false);
+        values[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      }
+    }
+    const r = parseStackConfig({ stack: f, values, secretKeys, stackFile: { path: f, text } });
+    expect(r.ok ? [] : r.errors).toEqual([]);
   });
 });

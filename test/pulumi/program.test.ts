@@ -133,7 +133,7 @@ describe.each(STACKS)('stack %s', (stack) => {
     for (const c of rec.byType('command:remote:Command')) expect(isSecret(c.inputs.connection), c.name).toBe(true);
     const names = secrets.map((s) => (unwrap(s.inputs.metadata) as { name: string }).name);
     if (site.spec.storage.ceph) expect(names, names.join()).toContain('csi-rbd-secret');
-    const cfg = runtimeConfig(stack, testDeps).config;
+    const cfg = runtimeConfig(stack, testDeps, {}, { bundle: false }).config;
     if (cfg['flotilla:caKey'] !== undefined) {
       // The stack's CA replaces the in-cluster self-signed root CA certificate.
       const ca = secrets.find((s) => s.inputs.type === 'kubernetes.io/tls')!;
@@ -166,7 +166,7 @@ describe.each(STACKS)('stack %s', (stack) => {
       expect(triggers).toHaveLength(1);
       expect(triggers[0]).toMatch(/^[0-9a-f]{64}$/);
       const conn = unwrap(c.inputs.connection) as Record<string, unknown>;
-      expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey });
+      expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
     for (const p of planHosts(site, files)) expect((rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers as string[])[0]).toBe(p.trigger);
   });
@@ -185,7 +185,7 @@ describe.each(STACKS)('stack %s', (stack) => {
 });
 
 describe('air-gapped stack', () => {
-  const stack = STACKS.find((s) => runtimeConfig(s, testDeps).config['flotilla:bundle'] !== undefined)!;
+  const stack = STACKS.find((s) => runtimeConfig(s, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined)!;
   it('exists among the stacks', () => expect(stack).toBeDefined());
   it('no chart source is remote; no image in chart values or objects leaves the site registry', async () => {
     const site = stackSite(stack);
@@ -224,7 +224,7 @@ describe('air-gapped stack', () => {
 
 describe('bad stack settings fail like `flotilla validate`', () => {
   const expectRunError = async (stack: string, extra: Record<string, string>, pattern: RegExp) => {
-    const { config, secretKeys } = runtimeConfig(stack, testDeps, extra);
+    const { config, secretKeys } = runtimeConfig(stack, testDeps, extra, { bundle: false });
     await installMocks(stack, config, secretKeys);
     const { runStack, stackInputFromRuntime } = await import('../../infra/pulumi/program');
     const input = stackInputFromRuntime(process.cwd());
@@ -260,7 +260,7 @@ describe('bad stack settings fail like `flotilla validate`', () => {
     await installMocks('sh1', config, secretKeys.filter((k) => k !== 'flotilla:cephKey'));
     const { runStack, stackInputFromRuntime } = await import('../../infra/pulumi/program');
     const err = await runStack(testDeps, stackInputFromRuntime(process.cwd())).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/^stacks\/Pulumi\.sh1\.yaml:0:0 config\.flotilla:cephKey: required because spec\.storage\.ceph is set/m);
+    expect((err as Error).message).toMatch(/^stacks\/Pulumi\.sh1\.yaml:5:5 config\.flotilla:cephKey: required because spec\.storage\.ceph is set/m);
   });
 });
 

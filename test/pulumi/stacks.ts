@@ -45,8 +45,11 @@ export function makeBundle(site: Site, deps: ProgramDeps): string {
   return dir;
 }
 
-/** Runtime config for a stack file: fixture secrets for every secure value, kubeconfigs, SSH key. */
-export function runtimeConfig(stack: string, deps: ProgramDeps, extra: Record<string, string> = {}): { config: Record<string, string>; secretKeys: string[]; bundle?: string } {
+/**
+ * Runtime config for a stack file: fixture secrets for every secure value, kubeconfigs, SSH key; an
+ * air-gapped stack gets a fresh bundle directory (the caller removes it) unless `bundle: false`.
+ */
+export function runtimeConfig(stack: string, deps: ProgramDeps, extra: Record<string, string> = {}, opts: { bundle?: boolean } = {}): { config: Record<string, string>; secretKeys: string[]; bundle?: string } {
   const site = stackSite(stack);
   const kubeconfigs = JSON.stringify(Object.fromEntries(site.spec.clusters.map((c) => [c.name, kubeconfigFor(c.name)])));
   const secrets: Record<string, string> = {
@@ -60,7 +63,7 @@ export function runtimeConfig(stack: string, deps: ProgramDeps, extra: Record<st
   const keep = (k: string) => declared.has(k) || k === 'flotilla:kubeconfigs' || k === 'flotilla:sshPrivateKey' || !k.startsWith('flotilla:');
   const config = Object.fromEntries(Object.entries(raw.config).filter(([k]) => keep(k)));
   let bundle: string | undefined;
-  if (config['flotilla:bundle'] !== undefined) {
+  if (config['flotilla:bundle'] !== undefined && opts.bundle !== false) {
     bundle = makeBundle(site, deps);
     config['flotilla:bundle'] = bundle;
   }
