@@ -75,3 +75,31 @@ describe('FederatedApp CRD', () => {
     }
   });
 });
+
+describe('optional construct features not used by the examples', () => {
+  it('validate too (ACME DNS-01 issuer, FederatedApplication)', async () => {
+    const { CertManagerIssuers, FederatedApplication, SiteIssuer } = await import('../../constructs/index');
+    const { objectsOf } = await import('../synth/helpers');
+    const objs = [
+      ...objectsOf(
+        (s) =>
+          new CertManagerIssuers(s, 'i', {
+            domain: 'sh1.example.com',
+            issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigSecretName: 'tsig' } }),
+          }),
+      ),
+      ...objectsOf(
+        (s) =>
+          new FederatedApplication(s, 'web', {
+            name: 'web',
+            namespace: 'shop',
+            replicas: 4,
+            template: { apiVersion: 'apps/v1' as never, kind: 'Deployment' as never, metadata: { name: 'web' }, spec: { selector: {}, template: {} } },
+            placement: { spread: 'duplicate' as never },
+          }),
+      ),
+    ];
+    expect(objs.length).toBeGreaterThan(2);
+    for (const o of objs) expect(validator.validate(o).errors, `${o.kind}/${o.metadata.name}`).toEqual([]);
+  });
+});
