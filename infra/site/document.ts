@@ -81,7 +81,16 @@ export function loadYamlText<S extends z.ZodType>(
       }),
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. an alias bomb (too many alias expansions) or an unresolved alias
+    return {
+      ok: false,
+      errors: [{ file, line: 1, col: 1, path: '(yaml)', message: `${(err as Error).message} — simplify the YAML anchors/aliases` }],
+    };
+  }
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     return {
       ok: false,

@@ -121,6 +121,13 @@ describe('Site model', () => {
     expect(r.ok ? '' : r.errors[0]!.message).toMatch(msg);
   });
 
+  it('an alias bomb is a positioned error, not an exception', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
+    const r = parseSite(bomb, 'bomb.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]!.path).toBe('(yaml)');
+  });
+
   it('does not mutate or share state between loads', () => {
     const a = parseSite(base);
     const b = parseSite(base);
