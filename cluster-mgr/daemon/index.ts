@@ -13,7 +13,7 @@ import { parseDuration } from '../../infra/site/units';
 import { APP_LABEL, APP_NAMESPACE_LABEL, MANAGED_BY, FIELD_MANAGER, TEMPLATE_HASH, sleep } from '../adapters/kube';
 import type { App, Federation } from '../config/schema';
 import { initialHealth, isServing, nextHealth, type HealthEvent, type HealthParams, type MemberHealth } from '../core/health';
-import { appKey, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { appKey, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
 import type { Alerter, ClusterApi, Clock, KubeObject, TrafficSwitch } from '../ports/index';
 import { systemClock } from '../ports/index';
@@ -403,8 +403,7 @@ export class Daemon {
           if (state !== 'Recovering' || !otherServing || !obs || obs.replicas === 0) return;
           want = 0;
         }
-        const selected = result.reasons[m.name] !== 'not selected by placement';
-        if (!selected && !obs) return;
+        if (!selects(app, m) && !obs) return;
         if (obs && obs.replicas === want && obs.hash === hash) return;
         try {
           const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(60_000)]);
