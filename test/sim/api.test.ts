@@ -77,6 +77,20 @@ describe('CRUD semantics', () => {
     expect(r.status).toBe(415);
   });
 
+  it('dryRun=All validates and answers without storing anything', async () => {
+    const rv = (await call(api, 'GET', CM)).body.metadata.resourceVersion;
+    const c = await call(api, 'POST', `${CM}?dryRun=All`, { metadata: { name: 'dry' } });
+    expect(c.status).toBe(201);
+    expect(c.body.metadata.name).toBe('dry');
+    expect((await call(api, 'GET', `${CM}/dry`)).status).toBe(404);
+    const d = await call(api, 'DELETE', `${CM}/a`, { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] });
+    expect(d.status).toBe(200);
+    expect((await call(api, 'GET', `${CM}/a`)).status).toBe(200);
+    expect((await call(api, 'POST', `${CM}?dryRun=All`, { metadata: { name: 'a' } })).status).toBe(409);
+    expect((await call(api, 'GET', CM)).body.metadata.resourceVersion).toBe(rv);
+    expect((await call(api, 'POST', `${CM}?dryRun=Some`, { metadata: { name: 'x' } })).status).toBe(400);
+  });
+
   it('label and field selectors filter lists', async () => {
     await call(api, 'POST', CM, { metadata: { name: 'l1', labels: { tier: 'web', env: 'a' } } });
     await call(api, 'POST', CM, { metadata: { name: 'l2', labels: { tier: 'db', env: 'a' } } });
