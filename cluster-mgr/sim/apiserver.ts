@@ -160,6 +160,7 @@ export class ApiServer {
     const dry = q.get('dryRun');
     if (dry && dry !== 'All') throw badRequest(`dryRun: got "${dry}", expected "All"`);
     const { res: rt, name, sub } = route;
+    if (sub === 'log' && rt.kind === 'Pod' && method === 'GET') return this.podLog(res, route);
     if (sub && !['status', 'scale'].includes(sub)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (sub === 'scale' && !rt.scale) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (sub === 'status' && !rt.status) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -254,6 +255,18 @@ export class ApiServer {
     const type = req.headers['content-type'] ?? '';
     if (type.startsWith(PROTOBUF)) return decodeProtobuf(raw);
     return parseBody(raw.toString('utf8'), type) as KObject;
+  }
+
+  /** `pods/<name>/log`: a few synthetic lines (the simulator runs no containers). */
+  private podLog(res: ServerResponse, route: Route): void {
+    const p = this.store.mustGet(route.res, route.ns, route.name!);
+    const lines = [
+      `flotilla-sim: pod ${p.metadata.namespace}/${p.metadata.name} is simulated; no container runs`,
+      `flotilla-sim: node=${p.spec?.nodeName ?? '<none>'} phase=${p.status?.phase ?? 'Unknown'} image=${((p.spec?.containers ?? []) as KObject[])[0]?.image ?? ''}`,
+    ];
+    const body = `${lines.join('\n')}\n`;
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
   }
 
   private route(seg: string[]): Route | undefined {

@@ -174,6 +174,7 @@ describe('kubectl against the simulator', () => {
     expect(sim.member('sim-1').get('deploy', 'shop2', 'web')!.metadata.labels).toMatchObject({ tier: 'fe' });
     const describe = await ok('describe', 'deployment', 'web', '-n', 'shop2');
     expect(describe).toMatch(/^StrategyType:\s+RollingUpdate$/m);
+    expect(await ok('logs', 'deploy/web', '-n', 'shop2')).toMatch(/^flotilla-sim: pod shop2\/web-\S+ is simulated/);
   });
 
   it('server-side dry runs: kubectl diff shows the change, delete --dry-run=server keeps the object', async (ctx) => {
