@@ -243,7 +243,16 @@ export class ApiServer {
           return send(res, 200, { kind: listKind(rt), apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.store.resourceVersion) }, items });
         }
         const out = this.store.delete(rt, ns, name, body?.preconditions);
-        return send(res, 200, this.render(rt, out, want));
+        // Like the real registry: pods and namespaces (graceful/finalized kinds) answer with the object,
+        // everything else with a Success Status naming what was deleted.
+        if (rt.kind === 'Pod' || rt.kind === 'Namespace') return send(res, 200, this.render(rt, out, want));
+        return send(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.plural, uid: out.metadata.uid },
+        });
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not allowed`);

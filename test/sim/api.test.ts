@@ -320,7 +320,9 @@ describe('deployments, scale subresource and capacity', () => {
       m.setNodeCapacity('cap-node-1', { cpu: '4' });
       await waitFor(async () => (await cpods()).every((p) => p.spec.nodeName), { what: 'all big pods scheduled', timeoutMs: 5000 });
       // Cascade: the ReplicaSet and pods go with the Deployment.
-      expect((await call(a, 'DELETE', '/apis/apps/v1/namespaces/default/deployments/big')).status).toBe(200);
+      const del = await call(a, 'DELETE', '/apis/apps/v1/namespaces/default/deployments/big');
+      expect(del.status).toBe(200);
+      expect(del.body).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'big', group: 'apps', kind: 'deployments' } });
       await waitFor(async () => (await cpods()).length === 0, { what: 'big pods gone', timeoutMs: 5000 });
       expect((await call(a, 'GET', '/apis/apps/v1/namespaces/default/replicasets')).body.items).toEqual([]);
       expect(m.freeCapacity().cpu).toBe(6000);
