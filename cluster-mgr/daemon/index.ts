@@ -359,7 +359,7 @@ export class Daemon {
     for (const m of fedMembers) {
       const api = this.o.members.get(m.name)!;
       capacity[m.name] = this.capacityOf(m.name, api);
-      const d = api.owned().find((x) => x.namespace === app.namespace && x.name === depName);
+      const d = api.findOwned(app.namespace, depName);
       observed[m.name] = d ? { replicas: d.replicas, ...(d.templateHash ? { hash: d.templateHash } : {}) } : undefined;
       // A member that is not serving contributes nothing now (its replicas are being replaced).
       current[m.name] = this.schedulable(m.name) ? (d?.replicas ?? 0) : 0;
@@ -452,7 +452,7 @@ export class Daemon {
       const app = this.apps.get(key);
       const want = st.result?.assignments[member] ?? 0;
       if (!app || want === 0) continue;
-      const d = api.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+      const d = api.findOwned(app.namespace, this.deploymentName(app));
       if (!d || d.readyReplicas < want) return false;
     }
     return true;
@@ -530,7 +530,7 @@ export class Daemon {
       const st = this.appStatus.get(key);
       const running: Record<string, { replicas: number; ready: number }> = {};
       for (const [name, api] of this.o.members) {
-        const d = api.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+        const d = api.findOwned(app.namespace, this.deploymentName(app));
         if (d) running[name] = { replicas: d.replicas, ready: d.readyReplicas };
       }
       return {
