@@ -174,8 +174,6 @@ export class Store {
     const nsRes = RESOURCES.find((r) => r.plural === 'namespaces')!;
     const n = this.table(nsRes).get(objKey(nsRes, undefined, ns));
     if (!n) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
-    if (n.metadata.deletionTimestamp)
-      throw new ApiError(403, 'Forbidden', `${res.plural} "${'…'}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
   }
 
   /** Runs `fn` as a dry run (`?dryRun=All`): validation, defaulting and conflicts apply, nothing is stored. */
