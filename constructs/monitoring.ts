@@ -123,7 +123,7 @@ export function platformRuleGroups(): RuleGroup[] {
           'warning',
           'Registry sync {{ $labels.cronjob }} has not succeeded for over 2 hours',
         ),
-        rule('FederationMemberUnhealthy', 'flotilla_member_healthy == 0', '1m', 'critical', 'Federation member {{ $labels.member }} is unhealthy'),
+        rule('FederationMemberUnhealthy', 'cluster_mgr_member_healthy == 0', '1m', 'critical', 'Federation member {{ $labels.member }} is unhealthy'),
       ],
     },
   ];
