@@ -64,6 +64,8 @@ export interface ControllerOptions {
   readonly podIpPrefix?: string;
   /** Record Events (Scheduled, FailedScheduling, ScalingReplicaSet, SuccessfulCreate). Default true. */
   readonly events?: boolean;
+  /** Events kept per member before the oldest are deleted. Default 2000. */
+  readonly maxEvents?: number;
 }
 
 export class Controllers {
@@ -235,6 +237,10 @@ export class Controllers {
 
   private event(obj: KObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
     if (this.opts.events === false) return;
+    // Events expire on a real cluster (1 h TTL); here the oldest go once there are too many.
+    const max = this.opts.maxEvents ?? 2000;
+    if (this.store.count(EVENTS) >= max)
+      for (const e of this.store.scan(EVENTS).slice(0, Math.max(1, Math.floor(max / 10)))) this.store.delete(EVENTS, e.metadata.namespace, e.metadata.name);
     const ns = obj.metadata.namespace ?? 'default';
     try {
       this.store.create(

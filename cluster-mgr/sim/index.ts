@@ -66,6 +66,8 @@ export interface Sim {
   simFile: string;
   /** haproxy.cfg in front of the ingress endpoints, when the renderer is available. */
   haproxyFile?: string;
+  /** Why haproxy.cfg could not be rendered (the renderer threw). */
+  haproxyError?: string;
   setFault(name: string, mode: FaultMode, opts?: { slowMs?: number }): Promise<void>;
   /** Direct access for tests: a member's object store (get/list by kind/ns/name), node capacity edits. */
   member(name: string): SimMember;
@@ -224,8 +226,10 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   await writeFile(simFile, `${JSON.stringify(simJson, null, 2)}\n`);
 
   let haproxyFile: string | undefined;
+  let haproxyError: string | undefined;
   const render = await frontRenderer();
   if (render) {
+    try {
     const port = opts.frontPort ?? (await freeLoopbackPort(host));
     const content = render({
       comment: ['Front load balancer for `cluster-mgr sim` members (loopback ingress endpoints).'],
@@ -242,8 +246,12 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       socketPath: join(outDir, 'haproxy.sock'),
       log: 'stdout format raw local0',
     });
-    haproxyFile = join(outDir, 'haproxy.cfg');
-    await writeFile(haproxyFile, content);
+      haproxyFile = join(outDir, 'haproxy.cfg');
+      await writeFile(haproxyFile, content);
+    } catch (err) {
+      // The front config is a convenience: the members work without it.
+      haproxyError = (err as Error).message;
+    }
   }
 
   const get = (name: string): SimMember => {
@@ -258,6 +266,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     federationFile,
     simFile,
     ...(haproxyFile ? { haproxyFile } : {}),
+    ...(haproxyError ? { haproxyError } : {}),
     setFault: async (name, mode, o) => {
       if (!FAULT_MODES.includes(mode)) throw new Error(`unknown fault mode "${mode}": expected one of ${FAULT_MODES.join(', ')}`);
       await get(name).setFault(mode, o);

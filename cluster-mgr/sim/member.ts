@@ -93,7 +93,9 @@ export class SimMember {
     this.controllers.start();
     this.apiL = await this.listen((req, res) => this.onApi(req, res), 0);
     this.ingressL = await this.listen((req, res) => this.onIngress(req, res), 0);
-    this.faultL = await this.listen((req, res) => void this.onFault(req, res), 0);
+    this.faultL = await this.listen((req, res) => {
+      this.onFault(req, res).catch(() => res.destroy());
+    }, 0);
   }
 
   private listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port: number): Promise<Listener> {
@@ -230,7 +232,11 @@ export class SimMember {
       return reply(400, { error: `mode: got ${JSON.stringify(body.mode)}, expected one of ${FAULT_MODES.join(', ')}` });
     if (body.slowMs !== undefined && (typeof body.slowMs !== 'number' || body.slowMs < 0))
       return reply(400, { error: `slowMs: got ${JSON.stringify(body.slowMs)}, expected a number of milliseconds >= 0` });
-    await this.setFault(mode, body.slowMs !== undefined ? { slowMs: body.slowMs as number } : {});
+    try {
+      await this.setFault(mode, body.slowMs !== undefined ? { slowMs: body.slowMs as number } : {});
+    } catch (err) {
+      return reply(500, { error: (err as Error).message, member: this.name, mode: this.mode });
+    }
     reply(200, { member: this.name, mode: this.mode, slowMs: this.slowMs });
   }
 

@@ -407,3 +407,38 @@ describe('discovery, tables, health', () => {
     expect((await call(api, 'GET', '/openapi/v2')).status).toBe(404);
   });
 });
+
+describe('options', () => {
+  it('per-member capacity overrides and a pod readiness delay', async () => {
+    const s = await startSim({ names: ['a', 'b'], perMember: { b: { nodes: 1, nodeCpu: '1', nodeMemory: '2Gi', nodePods: 5 } }, podReadyDelayMs: 300, seedExample: false });
+    try {
+      expect(s.member('a').list('nodes')).toHaveLength(3);
+      const bNodes = s.member('b').list('nodes');
+      expect(bNodes).toHaveLength(1);
+      expect(bNodes[0]!.status.allocatable).toMatchObject({ cpu: '1', memory: '2Gi', pods: '5' });
+      const a = s.members[0]!.api;
+      const t0 = performance.now();
+      expect((await call(a, 'POST', '/apis/apps/v1/namespaces/default/deployments', deployment('slowready', 2))).status).toBe(201);
+      const running = await waitFor(() => {
+        const ps = s.member('a').list('pods', 'default');
+        return ps.length === 2 && ps.every((p) => p.status.phase === 'Running') ? ps : undefined;
+      }, { what: '2 running pods', timeoutMs: 5000 });
+      // Bound and Running, but not Ready until the delay has passed.
+      if (performance.now() - t0 < 250) expect(s.member('a').readyPods('default')).toBe(0);
+      expect(running).toHaveLength(2);
+      await waitFor(() => s.member('a').readyPods('default') === 2, { what: '2 ready pods', timeoutMs: 5000 });
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it.each([
+    [{ names: ['a'], perMember: { z: { nodes: 1 } } }, /perMember\.z: no member named "z"/],
+    [{ names: ['UPPER'] }, /not a DNS label/],
+    [{ host: '10.0.0.1' }, /not a loopback address/],
+    [{ count: 0 }, /expected 1 to 50/],
+  ])('rejects bad options %j', async (opts, msg) => {
+    await expect(startSim({ ...opts, seedExample: false })).rejects.toThrow(msg);
+  });
+});
