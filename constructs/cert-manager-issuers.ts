@@ -7,26 +7,45 @@ import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from '
 
 const NAME = 'CertManagerIssuers';
 
+/** RFC 2136 dynamic DNS updates for ACME DNS-01 (needed for the wildcard certificate). */
+export interface Rfc2136Solver {
+  /** `host:port` of the authoritative server accepting updates. */
+  readonly nameserver: string;
+  readonly tsigKeyName: string;
+  /** Secret (in cert-manager's namespace) holding the TSIG key under `key`. */
+  readonly tsigSecretName: string;
+  /** @default - 'HMACSHA256' */
+  readonly tsigAlgorithm?: string;
+}
+
 /** Which kind of issuer signs the site's certificates. */
 export class SiteIssuer {
   /**
-   * An ACME issuer (HTTP-01 through the Istio ingress gateway).
+   * An ACME issuer: HTTP-01 through the Istio ingress gateway for names, and DNS-01 over RFC 2136
+   * for the site domain when `dns01` is given (ACME issues wildcards only over DNS-01).
    * @param server @default - Let's Encrypt production
+   * @param dns01 @default - HTTP-01 only (the wildcard certificate cannot be issued)
    */
-  static acme(opts: { email: string; server?: string }): SiteIssuer {
+  static acme(opts: { email: string; server?: string; dns01?: Rfc2136Solver }): SiteIssuer {
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(opts.email)) throw new PropError(NAME, 'issuer.email', opts.email, 'an email address for the ACME account');
     const server = opts.server ?? 'https://acme-v02.api.letsencrypt.org/directory';
     if (!/^https:\/\//.test(server)) throw new PropError(NAME, 'issuer.server', server, 'an https:// ACME directory URL');
-    return new SiteIssuer('acme', opts.email, server);
+    if (opts.dns01) {
+      if (!/^[^\s:]+:\d{1,5}$/.test(opts.dns01.nameserver)) throw new PropError(NAME, 'issuer.dns01.nameserver', opts.dns01.nameserver, 'host:port of the DNS server, e.g. "10.10.0.53:53"');
+      if (!opts.dns01.tsigKeyName) throw new PropError(NAME, 'issuer.dns01.tsigKeyName', opts.dns01.tsigKeyName, 'the TSIG key name');
+      checkLabel(NAME, 'issuer.dns01.tsigSecretName', opts.dns01.tsigSecretName);
+    }
+    return new SiteIssuer('acme', opts.email, server, opts.dns01);
   }
   /** A private CA made inside the cluster (air-gapped sites; distribute its root to clients). */
   static privateCa(): SiteIssuer {
-    return new SiteIssuer('ca', '', '');
+    return new SiteIssuer('ca', '', '', undefined);
   }
   private constructor(
     readonly kind: 'acme' | 'ca',
     readonly email: string,
     readonly server: string,
+    readonly dns01: Rfc2136Solver | undefined,
   ) {}
 }
 
@@ -80,7 +99,24 @@ export class CertManagerIssuers extends Construct {
             email: props.issuer.email,
             server: props.issuer.server,
             privateKeySecretRef: { name: `${this.issuerName}-account-key` },
-            solvers: [{ http01: { ingress: { ingressClassName: 'istio' } } }],
+            solvers: [
+              ...(props.issuer.dns01
+                ? [
+                    {
+                      selector: { dnsZones: [props.domain] },
+                      dns01: {
+                        rfc2136: {
+                          nameserver: props.issuer.dns01.nameserver,
+                          tsigKeyName: props.issuer.dns01.tsigKeyName,
+                          tsigAlgorithm: props.issuer.dns01.tsigAlgorithm ?? 'HMACSHA256',
+                          tsigSecretSecretRef: { name: props.issuer.dns01.tsigSecretName, key: 'key' },
+                        },
+                      },
+                    },
+                  ]
+                : []),
+              { http01: { ingress: { ingressClassName: 'istio' } } },
+            ],
           },
         },
       });

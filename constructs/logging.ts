@@ -89,12 +89,12 @@ export function filebeatConfig(fileLogsHostPath: string): Record<string, unknown
         ],
       },
     ],
-    'output.elasticsearch': { pipeline: INGEST_PIPELINE, index: 'flotilla-logs-%{+yyyy.MM.dd}' },
+    'output.elasticsearch': { pipeline: INGEST_PIPELINE, index: 'flotilla-logs' },
     'setup.ilm.enabled': true,
     'setup.ilm.policy_name': ILM_POLICY,
     'setup.ilm.overwrite': false,
     'setup.template.name': 'flotilla-logs',
-    'setup.template.pattern': 'flotilla-logs-*',
+    'setup.template.pattern': 'flotilla-logs*',
     'logging.level': 'info',
   };
 }

@@ -37,6 +37,8 @@ describe('the validator', () => {
     ['a CRD enum violation', { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'd' }, spec: { mtls: { mode: 'ON' } } }, 'crd', /must be equal to one of the allowed values/],
     ['a FederatedApp without template', { apiVersion: 'flotilla.dev/v1alpha1', kind: 'FederatedApp', metadata: { name: 'a' }, spec: { replicas: 1 } }, 'crd', /must have required property 'template'/],
     ['a core object of the wrong shape', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { replicas: 'two', selector: {}, template: {} } }, 'core', /replicas/],
+    ['a core object with an unknown field', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, datas: {} }, 'core', /datas: unknown field of V1ConfigMap/],
+    ['a nested unknown core field', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'c', image: 'x', resource: {} }] } } } }, 'core', /spec\.template\.spec\.containers\[0\]\.resource: unknown field of V1Container/],
     ['a core object missing a required field', { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ name: 'x' }] } }, 'core', /port/],
     ['a FederatedApp with a non-positive target', { apiVersion: 'flotilla.dev/v1alpha1', kind: 'FederatedApp', metadata: { name: 'a' }, spec: { replicas: 1, template: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: {}, spec: {} }, autoscale: { query: 'q', targetPerReplica: 0, min: 1, max: 2 } } }, 'crd', /must be > 0/],
   ])('rejects %s', (_n, obj, via, msg) => {
@@ -73,5 +75,33 @@ describe('FederatedApp CRD', () => {
       const r = validator.validate({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'FederatedApp', metadata: { name, namespace }, spec });
       expect(r.errors).toEqual([]);
     }
+  });
+});
+
+describe('optional construct features not used by the examples', () => {
+  it('validate too (ACME DNS-01 issuer, FederatedApplication)', async () => {
+    const { CertManagerIssuers, FederatedApplication, SiteIssuer } = await import('../../constructs/index');
+    const { objectsOf } = await import('../synth/helpers');
+    const objs = [
+      ...objectsOf(
+        (s) =>
+          new CertManagerIssuers(s, 'i', {
+            domain: 'sh1.example.com',
+            issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigSecretName: 'tsig' } }),
+          }),
+      ),
+      ...objectsOf(
+        (s) =>
+          new FederatedApplication(s, 'web', {
+            name: 'web',
+            namespace: 'shop',
+            replicas: 4,
+            template: { apiVersion: 'apps/v1' as never, kind: 'Deployment' as never, metadata: { name: 'web' }, spec: { selector: {}, template: {} } },
+            placement: { spread: 'duplicate' as never },
+          }),
+      ),
+    ];
+    expect(objs.length).toBeGreaterThan(2);
+    for (const o of objs) expect(validator.validate(o).errors, `${o.kind}/${o.metadata.name}`).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import * as k8sModels from '@kubernetes/client-node';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
@@ -24,6 +25,39 @@ export interface ValidationResult {
 }
 
 type Schema = Record<string, unknown>;
+
+interface Attr {
+  readonly baseName: string;
+  readonly type: string;
+}
+type ModelClass = { getAttributeTypeMap(): Attr[] };
+const models = k8sModels as unknown as Record<string, ModelClass | undefined>;
+
+/** Unknown fields of `value` against the client-node model `type` (e.g. `V1Deployment`), as paths. */
+export function unknownFields(value: unknown, type: string, path = ''): string[] {
+  if (value === null || value === undefined) return [];
+  const arr = /^Array<(.+)>$/.exec(type);
+  if (arr) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, arr[1]!, `${path}[${i}]`)) : [];
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) return typeof value === 'object' ? Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1]!, `${path}.${k}`)) : [];
+  const model = models[type];
+  if (!model || typeof model.getAttributeTypeMap !== 'function' || typeof value !== 'object' || Array.isArray(value)) return [];
+  const attrs = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+  return Object.entries(value as object).flatMap(([k, v]) => {
+    const t = attrs.get(k);
+    if (t === undefined) return [`${path || '/'}${path ? '.' : ''}${k}: unknown field of ${type}`];
+    // free-form by design: JSON schema bodies and values
+    if (type === 'V1JSONSchemaProps' || t === 'any' || t === 'object') return [];
+    return unknownFields(v, t, path ? `${path}.${k}` : k);
+  });
+}
+
+/** client-node model name of a core kind: `apps/v1` Deployment → `V1Deployment`. */
+function coreModelName(apiVersion: string, kind: string): string | undefined {
+  const version = apiVersion.split('/').pop()!;
+  const name = `${version[0]!.toUpperCase()}${version.slice(1)}${kind}`;
+  return models[name] ? name : undefined;
+}
 
 /**
  * CRD patterns are Go RE2: translate the inline `(?i)` flag (to the whole pattern); RE2 has no lookarounds, so anything
@@ -131,10 +165,12 @@ export class ManifestValidator {
     if (Model) {
       try {
         new Model(obj).validate();
-        return { ok: true, via: 'core', errors: [] };
       } catch (e) {
         return { ok: false, via: 'core', errors: [(e as Error).message] };
       }
+      const modelName = coreModelName(apiVersion, kind);
+      const unknown = modelName ? unknownFields(obj, modelName) : [];
+      return { ok: unknown.length === 0, via: 'core', errors: unknown };
     }
     return { ok: false, via: 'unknown', errors: [`unknown kind ${key}: no kubernetes-models class and no CRD schema`] };
   }

@@ -209,6 +209,19 @@ describe('CertManagerIssuers', () => {
     expect(cert?.metadata.namespace).toBe('istio-ingress');
     expect(spec(cert)).toMatchObject({ secretName: 'site-wildcard-tls', dnsNames: ['sh1.example.com', '*.sh1.example.com'], issuerRef: { name: 'site-issuer', kind: 'ClusterIssuer' } });
   });
+  it('ACME with DNS-01 (RFC 2136): a DNS-01 solver for the site zone before the HTTP-01 fallback', () => {
+    const issuer = SiteIssuer.acme({ email: 'ops@example.com', dns01: { nameserver: '10.10.0.53:53', tsigKeyName: 'flotilla', tsigSecretName: 'tsig' } });
+    const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer }));
+    const solvers = spec(ofKind(objs, 'ClusterIssuer')[0]).acme.solvers;
+    expect(solvers[0]).toEqual({
+      selector: { dnsZones: ['sh1.example.com'] },
+      dns01: { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'flotilla', tsigAlgorithm: 'HMACSHA256', tsigSecretSecretRef: { name: 'tsig', key: 'key' } } },
+    });
+    expect(solvers[1]).toEqual({ http01: { ingress: { ingressClassName: 'istio' } } });
+    expect(() => SiteIssuer.acme({ email: 'a@b.io', dns01: { nameserver: '10.0.0.53', tsigKeyName: 'k', tsigSecretName: 's' } })).toThrow(
+      'CertManagerIssuers.issuer.dns01.nameserver: got "10.0.0.53", expected host:port',
+    );
+  });
   it('private CA: self-signed issuer → CA certificate → CA ClusterIssuer', () => {
     const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'k8s.customer.internal', issuer: SiteIssuer.privateCa() }));
     const issuers = ofKind(objs, 'ClusterIssuer');
