@@ -72,6 +72,12 @@ export const TrafficSchema = z.strictObject({
     .optional(),
   /** Second vantage point for the split-brain guard. */
   witness: z.strictObject({ url: z.url() }).optional(),
+  /**
+   * Split-brain guard: drain a member only when this second vantage point also sees it down —
+   * `front` (the front HAProxy's own health checks), `witness` (traffic.witness.url) or `none`.
+   * @default - `witness` when traffic.witness is set, otherwise `none`
+   */
+  secondOpinion: z.enum(['front', 'witness', 'none']).optional(),
 });
 
 export const AlertingSchema = z.strictObject({
