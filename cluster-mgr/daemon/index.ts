@@ -341,7 +341,14 @@ export class Daemon {
     const report = await executePlan(
       plan,
       {
-        traffic: this.traffic,
+        traffic: {
+          kind: this.traffic.kind,
+          observe: (sig) => this.traffic.observe(sig),
+          set: async (member, state, weight, sig) => {
+            await this.traffic.set(member, state, weight, sig);
+            this.trafficSet(member, state, weight ?? FULL_WEIGHT); // recorded when confirmed, in plan order
+          },
+        },
         alerter: { fire: (a, s) => this.alertOnce('fire', a, s), resolve: (a, s) => this.alertOnce('resolve', a, s) },
         moveReplicasAway: async (member) => this.moveReplicasAway(member),
         returnReplicas: async (member) => this.returnReplicas(member),
@@ -349,7 +356,6 @@ export class Daemon {
       },
       opTimeout(),
     );
-    for (const a of report.done) if (a.kind === 'traffic') this.trafficSet(a.member, a.state, a.weight);
     const phases = committedPhases(plan, report, previous);
     for (const [n, o] of Object.entries(plan.members)) {
       const st = this.memberState.get(n)!;
@@ -398,6 +404,7 @@ export class Daemon {
       st.returning = { since: this.clock.now() };
     }
     st.failover = undefined;
+    void this.alertOnce('resolve', alerts.failoverDone(member, 'member recovered'));
     this.event('failback', `${member}: returning replicas before traffic (ramp over ${this.o.federation.spec.health.failbackAfter} once ready)`, { member });
     this.enqueueAll();
   }
@@ -437,7 +444,7 @@ export class Daemon {
   async alertOnce(op: 'fire' | 'resolve', a: Alert, signal?: AbortSignal): Promise<void> {
     const key = alertKey(a);
     if (op === 'fire') {
-      if (this.firing.has(key) && a.name !== alerts.failoverDone('', '').name) return;
+      if (this.firing.has(key)) return;
       this.firing.set(key, a);
     } else {
       if (!this.firing.has(key)) return;
