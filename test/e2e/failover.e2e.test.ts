@@ -4,7 +4,7 @@
 // interval × failureThreshold + 0.5 s, no request fails, and after recovery + failbackAfter its
 // traffic returns (ramped).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTools, waitFor } from '../lab/index';
+import { missingTools, requireTools, waitFor } from '../lab/index';
 import { load, startStack, type Stack } from './stack';
 
 const INTERVAL_MS = 250;
@@ -16,8 +16,8 @@ const DRAIN_DEADLINE_MS = INTERVAL_MS * FAILURE_THRESHOLD + 500;
 describe('failover end to end (cluster-mgr run + sim + front HAProxy)', () => {
   let stack: Stack | undefined;
 
-  beforeAll(async (ctx) => {
-    requireTools(ctx, ['haproxy']);
+  beforeAll(async () => {
+    if (missingTools(['haproxy']).length > 0) return; // each test then fails (CI) or skips via requireTools
     stack = await startStack({
       health: { interval: `${INTERVAL_MS}ms`, timeout: '200ms', failureThreshold: FAILURE_THRESHOLD, successThreshold: SUCCESS_THRESHOLD, failbackAfter: `${FAILBACK_MS}ms`, failbackSteps: 4 },
     });
@@ -51,7 +51,6 @@ describe('failover end to end (cluster-mgr run + sim + front HAProxy)', () => {
         await s.sim.setFault(victim, mode);
         await waitFor(async () => (await s.front())[victim]?.state === 'drain', { what: `${victim} drained at the front`, timeoutMs: 5000, intervalMs: 10 });
         const drainMs = performance.now() - t0;
-        ctx.task.meta = { ...ctx.task.meta, [`drainMs_${mode}`]: Math.round(drainMs) } as never;
         console.log(`fault ${mode}: drained at the front after ${Math.round(drainMs)} ms (deadline ${DRAIN_DEADLINE_MS} ms)`);
         expect(drainMs).toBeLessThanOrEqual(DRAIN_DEADLINE_MS);
         expect((await s.front())[other]).toMatchObject({ state: 'ready', weight: 256 });

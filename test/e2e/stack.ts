@@ -49,7 +49,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const sim = await startSim({ names, outDir: dir, bookmarkIntervalMs: 1000, ...(o.podReadyDelayMs !== undefined ? { podReadyDelayMs: o.podReadyDelayMs } : {}) });
+    const sim = await startSim({ names: [...names], outDir: dir, bookmarkIntervalMs: 1000, ...(o.podReadyDelayMs !== undefined ? { podReadyDelayMs: o.podReadyDelayMs } : {}) });
     stops.push(() => sim.stop());
     if (!sim.haproxyFile) throw new Error(`the simulator wrote no haproxy.cfg: ${sim.haproxyError ?? 'renderFrontHaproxy missing'}`);
     const cfg = readFileSync(sim.haproxyFile, 'utf8');
