@@ -442,6 +442,8 @@ export class Daemon {
 
   /** Fires (once) or resolves (only when firing) an alert; delivery errors are logged, never thrown. */
   async alertOnce(op: 'fire' | 'resolve', a: Alert, signal?: AbortSignal): Promise<void> {
+    // Only the leader alerts (and tracks what fires), so a standby that takes over fires afresh.
+    if (!this.isLeader()) return;
     const key = alertKey(a);
     if (op === 'fire') {
       if (this.firing.has(key)) return;
@@ -451,7 +453,6 @@ export class Daemon {
       this.firing.delete(key);
     }
     this.event(`alert-${op}`, `${a.name}${Object.keys(a.labels).length ? ` {${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',')}}` : ''}: ${a.summary}`, a.labels.member ? { member: a.labels.member } : {});
-    if (!this.isLeader()) return;
     try {
       await this.alerter[op](a, AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(5000)]));
     } catch (err) {
