@@ -376,6 +376,7 @@ export class KubeMember implements ClusterApi {
   private readonly deployments: Informer;
   private cachedCapacity: ClusterCapacity | undefined;
   private cachedOwned: OwnedDeployment[] | undefined;
+  private ownedIndex: Map<string, OwnedDeployment> | undefined;
 
   constructor(opts: KubeClientOptions & { onChange?: () => void }) {
     this.name = opts.name;
@@ -392,6 +393,7 @@ export class KubeMember implements ClusterApi {
       `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`,
       () => {
         this.cachedOwned = undefined;
+        this.ownedIndex = undefined;
         opts.onChange?.();
       },
       'deployments',
@@ -426,6 +428,11 @@ export class KubeMember implements ClusterApi {
       };
     });
     return this.cachedOwned;
+  }
+
+  findOwned(namespace: string, name: string): OwnedDeployment | undefined {
+    this.ownedIndex ??= new Map(this.owned().map((d) => [`${d.namespace}/${d.name}`, d]));
+    return this.ownedIndex.get(`${namespace}/${name}`);
   }
 
   async probe(signal?: AbortSignal): Promise<ProbeResult> {

@@ -69,13 +69,45 @@ export type PlanEntry = Pick<SpreadResult, 'desired' | 'assignments' | 'unschedu
 
 /** `cluster-mgr plan`: the split for every app over a capacity snapshot (members missing from it are unhealthy). */
 export function planAll(apps: readonly App[], members: readonly Pick<Member, 'name' | 'labels'>[], cap: Capacity): Record<string, PlanEntry> {
-  const capacity: Record<string, MemberCapacity> = {};
-  for (const [name, c] of Object.entries(cap.clusters)) capacity[name] = { healthy: c.healthy, allocatable: res(c.allocatable), allocated: res(c.allocated) };
+  const zero: Resources = { cpu: 0, memory: 0, pods: 0 };
+  const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const caps = sorted.map((m) => {
+    const c = cap.clusters[m.name];
+    return c ? { healthy: c.healthy, allocatable: res(c.allocatable), allocated: res(c.allocated) } : { healthy: false, allocatable: zero, allocated: zero };
+  });
+  // One mutable SpreadMember per member, refilled per app: divideReplicas never keeps its input.
+  const pool: {
+    name: string;
+    healthy: boolean;
+    selected: boolean;
+    allocatable: Resources;
+    allocated: Resources;
+    current: number;
+    weight: number | undefined;
+    min: number | undefined;
+    max: number | undefined;
+  }[] = sorted.map((m, i) => ({ name: m.name, healthy: caps[i]!.healthy, selected: true, allocatable: caps[i]!.allocatable, allocated: caps[i]!.allocated, current: 0, weight: undefined, min: undefined, max: undefined }));
   const out: Record<string, PlanEntry> = {};
+  const noCurrent: Record<string, number> = {};
   for (const app of apps) {
     const key = appKey(app);
-    const r = divideReplicas(spreadInputFor(app, app.replicas, members, capacity, cap.current[key] ?? {}));
-    out[key] = r;
+    const current = cap.current[key] ?? noCurrent;
+    const sel = app.placement.clusterSelector ? Object.entries(app.placement.clusterSelector) : undefined;
+    const only = app.placement.clusters;
+    const perCluster = app.placement.perCluster;
+    for (let i = 0; i < sorted.length; i++) {
+      const m = sorted[i]!;
+      const p = pool[i]!;
+      let selected = !only || only.includes(m.name);
+      if (selected && sel) for (const [k, v] of sel) if (m.labels[k] !== v) selected = false;
+      p.selected = selected;
+      p.current = current[m.name] ?? 0;
+      const pc = perCluster[m.name];
+      p.weight = pc?.weight;
+      p.min = pc?.min;
+      p.max = pc?.max;
+    }
+    out[key] = divideReplicas({ desired: app.replicas, strategy: app.placement.spread, request: requestOf(app), members: pool });
   }
   return out;
 }

@@ -26,7 +26,8 @@ describe('divideReplicas — table', () => {
     { name: 'fresh: tie broken by name', in: input(3, [member('b', 10), member('a', 10)]), want: { a: 2, b: 1 } },
     { name: 'total limited by fit, rest unschedulable', in: input(20, [member('a', 5), member('b', 3)]), want: { a: 5, b: 3 }, unschedulable: 12 },
     { name: 'unhealthy member gets nothing', in: input(6, [member('a', 10), member('b', 10, { healthy: false })]), want: { a: 6, b: 0 } },
-    { name: 'not selected gets nothing', in: input(6, [member('a', 10), member('b', 10, { selected: false })]), want: { a: 6, b: 0 } },
+    { name: 'not selected gets nothing (and is not listed)', in: input(6, [member('a', 10), member('b', 10, { selected: false })]), want: { a: 6 } },
+    { name: 'not selected but running: scaled to 0', in: input(6, [member('a', 10), member('b', 10, { selected: false, current: 2 })]), want: { a: 6, b: 0 } },
     { name: 'max caps a member, rest goes elsewhere', in: input(10, [member('a', 90, { max: 3 }), member('b', 10)]), want: { a: 3, b: 7 } },
     { name: 'min floors a member', in: input(10, [member('a', 90), member('b', 10, { min: 4 })]), want: { a: 6, b: 4 } },
     { name: 'sum of mins above desired is split over the mins', in: input(3, [member('a', 10, { min: 2 }), member('b', 10, { min: 2 })]), want: { a: 2, b: 1 } },
@@ -149,7 +150,7 @@ describe('divideReplicas — properties', () => {
         expect(r.unschedulable).toBe(i.desired - Math.min(i.desired, fit));
         const floors = i.members.reduce((s, m) => s + Math.min(m.min ?? 0, cap[m.name]!), 0);
         for (const m of i.members) {
-          const a = r.assignments[m.name]!;
+          const a = (r.assignments[m.name] ?? 0);
           expect(Number.isInteger(a) && a >= 0).toBe(true);
           expect(a).toBeLessThanOrEqual(cap[m.name]!);
           if (floors <= i.desired) expect(a).toBeGreaterThanOrEqual(Math.min(m.min ?? 0, cap[m.name]!));
@@ -173,7 +174,7 @@ describe('divideReplicas — properties', () => {
           const shares = i.members.map((m, k) => (total * w[k]!) / W);
           if (i.members.some((m, k) => shares[k]! > caps(i)[m.name]!)) return;
         }
-        i.members.forEach((m, k) => expect(Math.abs(r.assignments[m.name]! - (total * w[k]!) / W)).toBeLessThan(1 + 1e-9));
+        i.members.forEach((m, k) => expect(Math.abs((r.assignments[m.name] ?? 0) - (total * w[k]!) / W)).toBeLessThan(1 + 1e-9));
       }),
       { numRuns: 2000 },
     );
@@ -184,15 +185,15 @@ describe('divideReplicas — properties', () => {
       fc.property(arbInput, fc.integer({ min: -30, max: 30 }), (i0, delta) => {
         const first = divideReplicas(i0);
         // feed the result back as current, then change desired
-        const i: SpreadInput = { ...i0, desired: Math.max(0, sum(first.assignments) + delta), members: i0.members.map((m) => withCurrent(m, first.assignments[m.name]!, i0.request)) };
+        const i: SpreadInput = { ...i0, desired: Math.max(0, sum(first.assignments) + delta), members: i0.members.map((m) => withCurrent(m, (first.assignments[m.name] ?? 0), i0.request)) };
         const r = divideReplicas(i);
         const cap = caps(i);
         for (const m of i.members) {
           const cur = m.current!;
           const feasible = cur <= cap[m.name]! && cur >= Math.min(m.min ?? 0, cap[m.name]!);
           if (!feasible || !i.members.every((x) => x.current! <= cap[x.name]! && x.current! >= Math.min(x.min ?? 0, cap[x.name]!))) continue;
-          if (delta > 0) expect(r.assignments[m.name]!).toBeGreaterThanOrEqual(cur);
-          if (delta < 0) expect(r.assignments[m.name]!).toBeLessThanOrEqual(cur);
+          if (delta > 0) expect((r.assignments[m.name] ?? 0)).toBeGreaterThanOrEqual(cur);
+          if (delta < 0) expect((r.assignments[m.name] ?? 0)).toBeLessThanOrEqual(cur);
         }
       }),
       { numRuns: 1500 },
@@ -202,7 +203,7 @@ describe('divideReplicas — properties', () => {
   it('steady: converges — at most one rebalance after a change, then re-running changes nothing', () => {
     fc.assert(
       fc.property(arbInput, (i0) => {
-        const again = (prev: SpreadInput, r: ReturnType<typeof divideReplicas>): SpreadInput => ({ ...prev, members: prev.members.map((m) => withCurrent(m, r.assignments[m.name]!, prev.request)) });
+        const again = (prev: SpreadInput, r: ReturnType<typeof divideReplicas>): SpreadInput => ({ ...prev, members: prev.members.map((m) => withCurrent(m, (r.assignments[m.name] ?? 0), prev.request)) });
         const r1 = divideReplicas(i0);
         const i2 = again(i0, r1);
         const r2 = divideReplicas(i2);
@@ -231,7 +232,7 @@ describe('divideReplicas — properties', () => {
         const i = { ...i0, strategy: 'duplicate' as const };
         const r = divideReplicas(i);
         const cap = caps(i);
-        for (const m of i.members) expect(r.assignments[m.name]).toBe(Math.min(i.desired, cap[m.name]!));
+        for (const m of i.members) expect(r.assignments[m.name] ?? 0).toBe(Math.min(i.desired, cap[m.name]!));
       }),
       { numRuns: 500 },
     );

@@ -89,11 +89,22 @@ export interface Fit {
 
 /** Replicas of an app that fit on a member (counting the app's own current replicas as available). */
 export function fitOf(m: SpreadMember, request: Resources): Fit {
-  if (!m.healthy || m.selected === false) return { fit: 0 };
+  const fit = fitCount(m, request);
+  return fit.limit === undefined ? { fit: fit.fit } : fit;
+}
+
+const FIT_SCRATCH: { fit: number; limit: ResourceName | undefined } = { fit: 0, limit: undefined };
+
+/** fitOf without allocating (returns a shared scratch object: copy what you keep). */
+function fitCount(m: SpreadMember, request: Resources): { fit: number; limit: ResourceName | undefined } {
+  FIT_SCRATCH.fit = 0;
+  FIT_SCRATCH.limit = undefined;
+  if (!m.healthy || m.selected === false) return FIT_SCRATCH;
   const current = count(m.current);
   let best = MAX_REPLICAS;
   let limit: ResourceName | undefined;
-  for (const r of RESOURCES) {
+  for (let k = 0; k < 3; k++) {
+    const r = RESOURCES[k]!;
     const q = nonNeg(request[r]);
     if (q === 0) continue;
     const free = nonNeg(m.allocatable[r]) - nonNeg(m.allocated[r]) + current * q;
@@ -104,7 +115,9 @@ export function fitOf(m: SpreadMember, request: Resources): Fit {
       limit = r;
     }
   }
-  return { fit: Math.max(0, Math.min(MAX_REPLICAS, best)), limit };
+  FIT_SCRATCH.fit = Math.max(0, Math.min(MAX_REPLICAS, best));
+  FIT_SCRATCH.limit = limit;
+  return FIT_SCRATCH;
 }
 
 /**
@@ -237,14 +250,27 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Divides an app's replicas over member clusters. See the file header for the algorithm. */
 export function divideReplicas(input: SpreadInput): SpreadResult {
-  const members = [...input.members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const byName = (a: SpreadMember, b: SpreadMember) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  let sorted = true;
+  for (let i = 1; i < input.members.length && sorted; i++) if (byName(input.members[i - 1]!, input.members[i]!) > 0) sorted = false;
+  const members = sorted ? input.members : [...input.members].sort(byName);
   const n = members.length;
   const desired = count(input.desired);
-  const fits = members.map((m) => fitOf(m, input.request));
+  const fit = new Array<number>(n);
+  const limitOf = new Array<ResourceName | undefined>(n);
+  const cap = new Array<number>(n);
+  const floor = new Array<number>(n);
+  const current = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const m = members[i]!;
+    const f = fitCount(m, input.request);
+    fit[i] = f.fit;
+    limitOf[i] = f.limit;
+    cap[i] = Math.min(f.fit, m.max === undefined ? MAX_REPLICAS : count(m.max));
+    floor[i] = Math.min(count(m.min), cap[i]!);
+    current[i] = count(m.current);
+  }
   const maxOf = (m: SpreadMember) => (m.max === undefined ? MAX_REPLICAS : count(m.max));
-  const cap = members.map((m, i) => Math.min(fits[i]!.fit, maxOf(m)));
-  const floor = members.map((m, i) => Math.min(count(m.min), cap[i]!));
-  const current = members.map((m) => count(m.current));
   const assignments: Record<string, number> = {};
   const reasons: Record<string, string> = {};
 
@@ -252,18 +278,21 @@ export function divideReplicas(input: SpreadInput): SpreadResult {
     const m = members[i]!;
     if (m.selected === false) return 'not selected by placement';
     if (!m.healthy) return current[i]! > 0 ? `unhealthy: ${plural(current[i]!, 'replica')} moved to healthy members` : 'unhealthy';
-    const f = fits[i]!;
-    if (m.max !== undefined && assigned >= maxOf(m) && maxOf(m) <= f.fit) return `max: ${maxOf(m)} (placement.perCluster)`;
-    if (m.min !== undefined && count(m.min) > f.fit) return `min ${count(m.min)} not reachable: only ${plural(f.fit, 'replica')} fit (${f.limit ?? 'cpu'})`;
+    const f = fit[i]!;
+    if (m.max !== undefined && assigned >= maxOf(m) && maxOf(m) <= f) return `max: ${maxOf(m)} (placement.perCluster)`;
+    if (m.min !== undefined && count(m.min) > f) return `min ${count(m.min)} not reachable: only ${plural(f, 'replica')} fit (${limitOf[i] ?? 'cpu'})`;
     if (input.strategy === 'weighted') return `weighted: weight ${nonNeg(m.weight ?? 1)}`;
-    return `capacity: ${plural(Math.max(0, f.fit - assigned), 'more replica')} fit (${f.limit ?? 'unlimited'})`;
+    return `capacity: ${plural(Math.max(0, f - assigned), 'more replica')} fit (${limitOf[i] ?? 'unlimited'})`;
   };
+  /** Members outside the placement that run nothing are left out of the result. */
+  const listed = (i: number, a: number) => members[i]!.selected !== false || a > 0 || current[i]! > 0;
 
   if (input.strategy === 'duplicate') {
     let unschedulable = 0;
     let eligible = 0;
     members.forEach((m, i) => {
       const a = Math.min(desired, cap[i]!);
+      if (!listed(i, a)) return;
       assignments[m.name] = a;
       if (m.healthy && m.selected !== false) {
         eligible++;
@@ -284,7 +313,7 @@ export function divideReplicas(input: SpreadInput): SpreadResult {
   let sumCap = 0;
   for (const c of cap) sumCap += c;
   const total = Math.min(desired, sumCap);
-  const weight = members.map((m, i) => (input.strategy === 'capacity' ? fits[i]!.fit : nonNeg(m.weight ?? 1)));
+  const weight = members.map((m, i) => (input.strategy === 'capacity' ? fit[i]! : nonNeg(m.weight ?? 1)));
   const fair = fairShares(total, weight, floor, cap);
 
   // Steady state: start from the current split, fix what is infeasible.
@@ -334,16 +363,20 @@ export function divideReplicas(input: SpreadInput): SpreadResult {
     }
   }
 
-  members.forEach((m, i) => {
-    assignments[m.name] = a[i]!;
+  for (let i = 0; i < n; i++) {
+    const m = members[i]!;
+    const ai = a[i]!;
+    if (!listed(i, ai)) continue;
+    assignments[m.name] = ai;
+    // A reason where a constraint applies: excluded, unhealthy, at max, min out of reach, or (capacity)
+    // where replicas run — how many more would fit there.
     const constrained =
-      m.selected === false ||
       !m.healthy ||
-      (m.max !== undefined && a[i]! >= maxOf(m)) ||
-      (m.min !== undefined && count(m.min) > fits[i]!.fit) ||
-      input.strategy === 'capacity';
-    if (constrained) reasons[m.name] = describe(i, a[i]!);
-  });
+      (m.max !== undefined && ai >= maxOf(m)) ||
+      (m.min !== undefined && count(m.min) > fit[i]!) ||
+      (input.strategy === 'capacity' && (ai > 0 || current[i]! > 0));
+    if (constrained) reasons[m.name] = describe(i, ai);
+  }
   const unschedulable = desired - total;
   let unschedulableReason: string | undefined;
   if (unschedulable > 0) {

@@ -13,7 +13,7 @@ import { parseDuration } from '../../infra/site/units';
 import { APP_LABEL, APP_NAMESPACE_LABEL, MANAGED_BY, FIELD_MANAGER, TEMPLATE_HASH, sleep } from '../adapters/kube';
 import type { App, Federation } from '../config/schema';
 import { initialHealth, isServing, nextHealth, type HealthEvent, type HealthParams, type MemberHealth } from '../core/health';
-import { appKey, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { appKey, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
 import { committedPhases, executePlan } from '../adapters/traffic-executor';
 import { planTraffic, type MemberPhase, type TrafficAction } from '../core/traffic-plan';
@@ -512,7 +512,7 @@ export class Daemon {
     for (const m of fedMembers) {
       const api = this.o.members.get(m.name)!;
       capacity[m.name] = this.capacityOf(m.name, api);
-      const d = api.owned().find((x) => x.namespace === app.namespace && x.name === depName);
+      const d = api.findOwned(app.namespace, depName);
       observed[m.name] = d ? { replicas: d.replicas, ...(d.templateHash ? { hash: d.templateHash } : {}) } : undefined;
       // A member that is not serving contributes nothing now (its replicas are being replaced).
       current[m.name] = this.schedulable(m.name) ? (d?.replicas ?? 0) : 0;
@@ -559,8 +559,7 @@ export class Daemon {
           if (state !== 'Recovering' || !otherServing || !obs || obs.replicas === 0) return;
           want = 0;
         }
-        const selected = result.reasons[m.name] !== 'not selected by placement';
-        if (!selected && !obs) return;
+        if (!selects(app, m) && !obs) return;
         if (obs && obs.replicas === want && obs.hash === hash) return;
         try {
           const signal = AbortSignal.any([this.root.signal, AbortSignal.timeout(60_000)]);
@@ -609,7 +608,7 @@ export class Daemon {
       const app = this.apps.get(key);
       const want = st.result?.assignments[member] ?? 0;
       if (!app || want === 0) continue;
-      const d = api.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+      const d = api.findOwned(app.namespace, this.deploymentName(app));
       if (!d || d.readyReplicas < want) return false;
     }
     return true;
@@ -696,7 +695,7 @@ export class Daemon {
       const st = this.appStatus.get(key);
       const running: Record<string, { replicas: number; ready: number }> = {};
       for (const [name, api] of this.o.members) {
-        const d = api.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+        const d = api.findOwned(app.namespace, this.deploymentName(app));
         if (d) running[name] = { replicas: d.replicas, ready: d.readyReplicas };
       }
       return {

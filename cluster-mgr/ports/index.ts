@@ -101,6 +101,8 @@ export interface ClusterApi {
   synced(): boolean;
   capacity(): ClusterCapacity;
   owned(): readonly OwnedDeployment[];
+  /** One owned Deployment by namespace and name (indexed). */
+  findOwned(namespace: string, name: string): OwnedDeployment | undefined;
   /** `/readyz` plus at least one Ready, schedulable node. */
   probe(signal?: AbortSignal): Promise<ProbeResult>;
   /** Server-side apply (field manager `cluster-mgr`, force). */

@@ -46,10 +46,6 @@ export function sendError(res: ServerResponse, err: ApiError): void {
   send(res, err.code, err.status());
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return readRaw(req).then((b) => b.toString('utf8'));
-}
-
 function readRaw(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -161,8 +157,10 @@ export class ApiServer {
     const q = url.searchParams;
     const want = negotiate(req.headers.accept);
     const manager = q.get('fieldManager') || defaultManager(req.headers['user-agent']);
-    if (q.get('dryRun')) throw badRequest('dryRun is not supported by the Flotilla simulator');
-    const { res: rt, ns, name, sub } = route;
+    const dry = q.get('dryRun');
+    if (dry && dry !== 'All') throw badRequest(`dryRun: got "${dry}", expected "All"`);
+    const { res: rt, name, sub } = route;
+    if (sub === 'log' && rt.kind === 'Pod' && method === 'GET') return this.podLog(res, route);
     if (sub && !['status', 'scale'].includes(sub)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (sub === 'scale' && !rt.scale) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (sub === 'status' && !rt.status) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -171,6 +169,16 @@ export class ApiServer {
       if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(req, res, route, q, want);
       return this.list(res, route, q, want);
     }
+    // Read the body first: store operations are synchronous, so a dry run cannot interleave with other requests.
+    const raw = method === 'GET' ? Buffer.alloc(0) : await readRaw(req);
+    const run = () => this.write(req, raw, res, route, q, want, manager, method);
+    // DELETE carries dryRun in its DeleteOptions body (kubectl delete --dry-run=server).
+    const deleteDry = method === 'DELETE' && /"dryRun"\s*:\s*\[\s*"All"/.test(raw.toString('utf8'));
+    return (dry || deleteDry) && method !== 'GET' ? this.store.dryRun(run) : run();
+  }
+
+  private write(req: IncomingMessage, raw: Buffer, res: ServerResponse, route: Route, q: URLSearchParams, want: Want, manager: string, method: string): void {
+    const { res: rt, ns, name, sub } = route;
     if (!name && method !== 'POST' && method !== 'DELETE') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     switch (method) {
       case 'GET': {
@@ -180,19 +188,19 @@ export class ApiServer {
       }
       case 'POST': {
         if (name) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const body = await this.body(req);
+        const body = this.bodyOf(req, raw);
         const created = this.store.create(rt, body, ns, { manager });
         return send(res, 201, this.render(rt, created, want));
       }
       case 'PUT': {
-        const body = await this.body(req);
+        const body = this.bodyOf(req, raw);
         if (sub === 'scale') return send(res, 200, toScale(this.scale(rt, ns, name!, body, manager)));
         const out = this.store.update(rt, body, ns, name!, { manager, ...(sub === 'status' ? { subresource: 'status' as const } : {}) });
         return send(res, 200, this.render(rt, out, want));
       }
       case 'PATCH': {
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-        const body = parseBody(await readBody(req), type);
+        const body = parseBody(raw.toString('utf8'), type);
         if (type === 'application/apply-patch+yaml') {
           if (sub === 'status') throw badRequest('server-side apply to the status subresource is not supported by the simulator');
           if (!q.get('fieldManager')) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
@@ -227,7 +235,7 @@ export class ApiServer {
         return send(res, 200, this.render(rt, out, want));
       }
       case 'DELETE': {
-        const body = parseBody(await readBody(req), 'application/json') as KObject | undefined;
+        const body = parseBody(raw.toString('utf8'), 'application/json') as KObject | undefined;
         if (!name) {
           const match = this.matcher(route, q);
           const items = this.store.list(rt, ns, match);
@@ -235,7 +243,16 @@ export class ApiServer {
           return send(res, 200, { kind: listKind(rt), apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.store.resourceVersion) }, items });
         }
         const out = this.store.delete(rt, ns, name, body?.preconditions);
-        return send(res, 200, this.render(rt, out, want));
+        // Like the real registry: pods and namespaces (graceful/finalized kinds) answer with the object,
+        // everything else with a Success Status naming what was deleted.
+        if (rt.kind === 'Pod' || rt.kind === 'Namespace') return send(res, 200, this.render(rt, out, want));
+        return send(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name, ...(rt.group ? { group: rt.group } : {}), kind: rt.plural, uid: out.metadata.uid },
+        });
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not allowed`);
@@ -243,10 +260,22 @@ export class ApiServer {
   }
 
   /** A POST/PUT body: JSON, YAML, or (for kubectl's typed clients) protobuf for a few kinds. */
-  private async body(req: IncomingMessage): Promise<KObject> {
+  private bodyOf(req: IncomingMessage, raw: Buffer): KObject {
     const type = req.headers['content-type'] ?? '';
-    if (type.startsWith(PROTOBUF)) return decodeProtobuf(await readRaw(req));
-    return parseBody(await readBody(req), type) as KObject;
+    if (type.startsWith(PROTOBUF)) return decodeProtobuf(raw);
+    return parseBody(raw.toString('utf8'), type) as KObject;
+  }
+
+  /** `pods/<name>/log`: a few synthetic lines (the simulator runs no containers). */
+  private podLog(res: ServerResponse, route: Route): void {
+    const p = this.store.mustGet(route.res, route.ns, route.name!);
+    const lines = [
+      `flotilla-sim: pod ${p.metadata.namespace}/${p.metadata.name} is simulated; no container runs`,
+      `flotilla-sim: node=${p.spec?.nodeName ?? '<none>'} phase=${p.status?.phase ?? 'Unknown'} image=${((p.spec?.containers ?? []) as KObject[])[0]?.image ?? ''}`,
+    ];
+    const body = `${lines.join('\n')}\n`;
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
   }
 
   private route(seg: string[]): Route | undefined {

@@ -130,7 +130,10 @@ export class Controllers {
           this.rsStatusSet.add(rs);
           const owner = this.store.peek(RSS, o.metadata.namespace, rs.slice(rs.indexOf('/') + 1));
           const dref = ((owner?.metadata.ownerReferences ?? []) as KObject[]).find((r) => r.kind === 'Deployment');
-          if (dref) this.deployStatus.add(`${o.metadata.namespace}/${dref.name}`);
+          if (dref) {
+            this.deployStatus.add(`${o.metadata.namespace}/${dref.name}`);
+            this.deploySpec.add(`${o.metadata.namespace}/${dref.name}`); // rollouts advance as pods become ready
+          }
         }
         if (ev.type === 'DELETED') {
           this.pending.delete(key);
@@ -269,44 +272,61 @@ export class Controllers {
     const hash = this.hashOf(d);
     const name = `${d.metadata.name}-${hash}`;
     const want = d.spec?.replicas ?? 1;
-    for (const rs of owned) {
-      if (rs.metadata.name !== name) {
-        if (this.store.get(RSS, rs.metadata.namespace, rs.metadata.name)) this.store.delete(RSS, rs.metadata.namespace, rs.metadata.name);
-      }
-    }
-    const labels = { ...(d.spec?.template?.metadata?.labels ?? {}), 'pod-template-hash': hash };
     const cur = owned.find((rs) => rs.metadata.name === name);
-    if (!cur) {
-      const template = clone(d.spec?.template ?? {});
-      template.metadata = { ...(template.metadata ?? {}), labels };
-      this.store.create(
-        RSS,
-        {
-          metadata: {
-            name,
-            namespace: d.metadata.namespace,
-            labels,
-            annotations: { 'deployment.kubernetes.io/desired-replicas': String(want), 'deployment.kubernetes.io/revision': String(d.metadata.generation ?? 1) },
-            ownerReferences: [ownerRef(d)],
-          },
-          spec: {
-            replicas: want,
-            selector: { ...(d.spec?.selector ?? {}), matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
-            template,
-          },
-        },
-        d.metadata.namespace,
-        { manager: 'kube-controller-manager', internal: true },
-      );
-      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${want}`, 'deployment-controller');
-    } else if (cur.spec.replicas !== want) {
-      const from = cur.spec.replicas;
-      const next = clone(cur);
-      next.spec.replicas = want;
+    const old = owned
+      .filter((rs) => rs.metadata.name !== name)
+      .sort((a, b) => revision(a) - revision(b) || a.metadata.name.localeCompare(b.metadata.name));
+    const podsOf = (rs: KObject) => this.store.owned(PODS, rs.metadata.uid).filter((p) => !isTerminal(p));
+    const step = rolloutStep({
+      want,
+      strategy: d.spec?.strategy?.type === 'Recreate' ? 'Recreate' : 'RollingUpdate',
+      maxSurge: intOrPercent(d.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%', want, true),
+      maxUnavailable: intOrPercent(d.spec?.strategy?.rollingUpdate?.maxUnavailable ?? '25%', want, false),
+      current: cur ? { replicas: cur.spec?.replicas ?? 0, pods: podsOf(cur).length, ready: podsOf(cur).filter(isPodReady).length } : undefined,
+      old: old.map((rs) => ({ replicas: rs.spec?.replicas ?? 0, pods: podsOf(rs).length, ready: podsOf(rs).filter(isPodReady).length })),
+    });
+    const scale = (rs: KObject, to: number) => {
+      const from = rs.spec?.replicas ?? 0;
+      if (from === to) return;
+      const next = clone(rs);
+      next.spec.replicas = to;
       next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(want) };
       this.store.update(RSS, next, next.metadata.namespace, next.metadata.name, { manager: 'kube-controller-manager', internal: true });
-      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${want > from ? 'up' : 'down'} replica set ${name} from ${from} to ${want}`, 'deployment-controller');
+      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`, 'deployment-controller');
+    };
+    old.forEach((rs, i) => scale(rs, step.old[i]!));
+    // Keep at most revisionHistoryLimit scaled-down old ReplicaSets, like the real controller.
+    const limit = d.spec?.revisionHistoryLimit ?? 10;
+    const idle = old.filter((rs, i) => step.old[i] === 0 && podsOf(rs).length === 0);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) this.store.delete(RSS, rs.metadata.namespace, rs.metadata.name);
+    if (cur) {
+      scale(cur, step.current);
+      return;
     }
+    const labels = { ...(d.spec?.template?.metadata?.labels ?? {}), 'pod-template-hash': hash };
+    const template = clone(d.spec?.template ?? {});
+    template.metadata = { ...(template.metadata ?? {}), labels };
+    const rev = Math.max(0, ...old.map(revision)) + 1;
+    this.store.create(
+      RSS,
+      {
+        metadata: {
+          name,
+          namespace: d.metadata.namespace,
+          labels,
+          annotations: { 'deployment.kubernetes.io/desired-replicas': String(want), 'deployment.kubernetes.io/revision': String(rev) },
+          ownerReferences: [ownerRef(d)],
+        },
+        spec: {
+          replicas: step.current,
+          selector: { ...(d.spec?.selector ?? {}), matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+          template,
+        },
+      },
+      d.metadata.namespace,
+      { manager: 'kube-controller-manager', internal: true },
+    );
+    this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${step.current}`, 'deployment-controller');
   }
 
   private replicaSet(rs: KObject, owned: KObject[]): void {
@@ -590,4 +610,55 @@ function containerStatuses(spec: KObject, ready: boolean, startedAt: string): KO
     restartCount: 0,
     state: { running: { startedAt } },
   }));
+}
+
+const revision = (rs: KObject) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+
+/** An IntOrString like maxSurge: 2 or "25%" of `total` (percentages round up for surge, down for unavailable). */
+export function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
+  if (typeof v === 'number') return Math.max(0, Math.floor(v));
+  const m = /^(\d+)%$/.exec(String(v));
+  if (!m) return Math.max(0, Math.floor(Number(v) || 0));
+  const x = (Number(m[1]) * total) / 100;
+  return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+export interface RolloutInput {
+  readonly want: number;
+  readonly strategy: 'RollingUpdate' | 'Recreate';
+  readonly maxSurge: number;
+  readonly maxUnavailable: number;
+  /** The ReplicaSet of the current template, if it exists. */
+  readonly current?: { replicas: number; pods: number; ready: number };
+  /** Older ReplicaSets, oldest first. */
+  readonly old: readonly { replicas: number; pods: number; ready: number }[];
+}
+
+/**
+ * One step of a Deployment rollout: the replicas for the current ReplicaSet and each old one.
+ * RollingUpdate keeps total pods ≤ want + maxSurge and ready pods ≥ want − maxUnavailable (old
+ * not-ready pods go first); Recreate scales old ReplicaSets to 0 and starts new pods once they are gone.
+ */
+export function rolloutStep(i: RolloutInput): { current: number; old: number[] } {
+  const curReplicas = i.current?.replicas ?? 0;
+  if (i.old.length === 0) return { current: i.want, old: [] };
+  if (i.strategy === 'Recreate') {
+    const oldLeft = i.old.reduce((s, o) => s + o.pods, 0);
+    return { current: oldLeft > 0 ? 0 : i.want, old: i.old.map(() => 0) };
+  }
+  const surge = i.maxSurge;
+  const unavailable = surge === 0 && i.maxUnavailable === 0 ? 1 : i.maxUnavailable;
+  if (i.want === 0) return { current: 0, old: i.old.map(() => 0) };
+  const oldReplicas = i.old.reduce((s, o) => s + o.replicas, 0);
+  const current = curReplicas > i.want ? i.want : Math.max(curReplicas, Math.min(i.want, i.want + surge - oldReplicas));
+  const ready = (i.current?.ready ?? 0) + i.old.reduce((s, o) => s + o.ready, 0);
+  let removable = Math.max(0, ready - (i.want - unavailable));
+  const old = i.old.map((o) => {
+    // Not-ready old pods cost no availability; ready ones only within the budget.
+    const notReady = Math.max(0, o.replicas - o.ready);
+    const takeReady = Math.min(o.replicas - notReady, removable);
+    removable -= takeReady;
+    return o.replicas - notReady - takeReady;
+  });
+  return { current, old };
 }

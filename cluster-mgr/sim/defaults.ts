@@ -24,6 +24,9 @@ function podSpecDefaults(spec: KObject | undefined): void {
 
 /** Fills server-side defaults in place. */
 export function applyDefaults(res: ResourceType, obj: KObject): void {
+  // Go's omitempty: empty label/annotation maps are not stored.
+  for (const k of ['labels', 'annotations'])
+    if (obj.metadata?.[k] && typeof obj.metadata[k] === 'object' && Object.keys(obj.metadata[k]).length === 0) delete obj.metadata[k];
   switch (res.kind) {
     case 'Secret':
       obj.type ??= 'Opaque';

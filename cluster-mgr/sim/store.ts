@@ -73,6 +73,7 @@ export class Store {
   private compactedRv = 0;
   private readonly listeners = new Set<(ev: StoreEvent) => void>();
   private seed: number;
+  private dry = false;
 
   constructor(
     private readonly window = 1000,
@@ -173,11 +174,24 @@ export class Store {
     const nsRes = RESOURCES.find((r) => r.plural === 'namespaces')!;
     const n = this.table(nsRes).get(objKey(nsRes, undefined, ns));
     if (!n) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
-    if (n.metadata.deletionTimestamp)
-      throw new ApiError(403, 'Forbidden', `${res.plural} "${'…'}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+
+  /** Runs `fn` as a dry run (`?dryRun=All`): validation, defaulting and conflicts apply, nothing is stored. */
+  dryRun<T>(fn: () => T): T {
+    this.dry = true;
+    try {
+      return fn();
+    } finally {
+      this.dry = false;
+    }
   }
 
   private commit(type: EventType, res: ResourceType, obj: KObject, prev?: KObject): KObject {
+    if (this.dry) {
+      if (type === 'ADDED') delete obj.metadata.resourceVersion;
+      else obj.metadata.resourceVersion = prev?.metadata.resourceVersion;
+      return clone(obj);
+    }
     this.rv += 1;
     obj.metadata.resourceVersion = String(this.rv);
     const key = objKey(res, res.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name);
@@ -414,7 +428,7 @@ export class Store {
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
       throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     const gone = this.commit('DELETED', res, clone(old), old);
-    this.collect(res, old);
+    if (!this.dry) this.collect(res, old);
     return gone;
   }
 

@@ -33,7 +33,7 @@ export async function startEnv(
   if (spec.apps) doc.spec.apps = spec.apps;
   if (spec.leaderElection) doc.spec.leaderElection = spec.leaderElection;
   const configFile = join(outDir, 'federation-test.yaml');
-  writeFileSync(configFile, stringify(doc));
+  writeFileSync(configFile, stringify(doc, { aliasDuplicateObjects: false }));
   const r = await loadFederation(configFile);
   if (!r.ok) throw new Error(`test federation invalid: ${JSON.stringify(r.errors)}`);
   return { sim, configFile, federation: r.value, logFile: join(outDir, 'cluster-mgr.log') };

@@ -77,6 +77,20 @@ describe('CRUD semantics', () => {
     expect(r.status).toBe(415);
   });
 
+  it('dryRun=All validates and answers without storing anything', async () => {
+    const rv = (await call(api, 'GET', CM)).body.metadata.resourceVersion;
+    const c = await call(api, 'POST', `${CM}?dryRun=All`, { metadata: { name: 'dry' } });
+    expect(c.status).toBe(201);
+    expect(c.body.metadata.name).toBe('dry');
+    expect((await call(api, 'GET', `${CM}/dry`)).status).toBe(404);
+    const d = await call(api, 'DELETE', `${CM}/a`, { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] });
+    expect(d.status).toBe(200);
+    expect((await call(api, 'GET', `${CM}/a`)).status).toBe(200);
+    expect((await call(api, 'POST', `${CM}?dryRun=All`, { metadata: { name: 'a' } })).status).toBe(409);
+    expect((await call(api, 'GET', CM)).body.metadata.resourceVersion).toBe(rv);
+    expect((await call(api, 'POST', `${CM}?dryRun=Some`, { metadata: { name: 'x' } })).status).toBe(400);
+  });
+
   it('label and field selectors filter lists', async () => {
     await call(api, 'POST', CM, { metadata: { name: 'l1', labels: { tier: 'web', env: 'a' } } });
     await call(api, 'POST', CM, { metadata: { name: 'l2', labels: { tier: 'db', env: 'a' } } });
@@ -306,7 +320,9 @@ describe('deployments, scale subresource and capacity', () => {
       m.setNodeCapacity('cap-node-1', { cpu: '4' });
       await waitFor(async () => (await cpods()).every((p) => p.spec.nodeName), { what: 'all big pods scheduled', timeoutMs: 5000 });
       // Cascade: the ReplicaSet and pods go with the Deployment.
-      expect((await call(a, 'DELETE', '/apis/apps/v1/namespaces/default/deployments/big')).status).toBe(200);
+      const del = await call(a, 'DELETE', '/apis/apps/v1/namespaces/default/deployments/big');
+      expect(del.status).toBe(200);
+      expect(del.body).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'big', group: 'apps', kind: 'deployments' } });
       await waitFor(async () => (await cpods()).length === 0, { what: 'big pods gone', timeoutMs: 5000 });
       expect((await call(a, 'GET', '/apis/apps/v1/namespaces/default/replicasets')).body.items).toEqual([]);
       expect(m.freeCapacity().cpu).toBe(6000);
@@ -440,5 +456,50 @@ describe('options', () => {
     [{ count: 0 }, /expected 1 to 50/],
   ])('rejects bad options %j', async (opts, msg) => {
     await expect(startSim({ ...opts, seedExample: false })).rejects.toThrow(msg);
+  });
+});
+
+describe('rolling update', () => {
+  it('a template change rolls pods over within maxSurge/maxUnavailable and keeps the old ReplicaSet at 0', async () => {
+    const s = await startSim({ names: ['roll'], nodesPerMember: 2, podReadyDelayMs: 150, seedExample: false, bookmarkIntervalMs: 60_000 });
+    try {
+      const a = s.members[0]!.api;
+      const m = s.member('roll');
+      const base = '/apis/apps/v1/namespaces/default/deployments';
+      const d = deployment('ru', 4);
+      await call(a, 'POST', base, { ...d, spec: { ...d.spec, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } } });
+      await waitFor(() => m.readyPods('default') === 4, { what: '4 ready', timeoutMs: 5000 });
+      // Watch every pod change during the rollout and check the invariants on each.
+      const rv = (await call(a, 'GET', '/api/v1/namespaces/default/pods')).body.metadata.resourceVersion;
+      const w = await openWatch(a, `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}`);
+      let maxPods = 0;
+      let minReady = Infinity;
+      const unsubscribe = m.store.subscribe(() => {
+        const pods = m.list('pods', 'default');
+        maxPods = Math.max(maxPods, pods.length);
+        minReady = Math.min(minReady, m.readyPods('default'));
+      });
+      try {
+        const r = await call(a, 'PATCH', `${base}/ru`, { spec: { template: { spec: { containers: [{ name: 'c', image: 'example.com/app:2' }] } } } }, 'application/strategic-merge-patch+json');
+        expect(r.status).toBe(200);
+        await waitFor(() => {
+          const pods = m.list('pods', 'default');
+          return pods.length === 4 && pods.every((p) => p.spec.containers[0].image === 'example.com/app:2') && m.readyPods('default') === 4;
+        }, { what: 'all 4 pods on image 2 and ready', timeoutMs: 10_000 });
+      } finally {
+        unsubscribe();
+        w.stop();
+      }
+      expect(maxPods).toBeLessThanOrEqual(5); // want + maxSurge
+      expect(minReady).toBeGreaterThanOrEqual(3); // want - maxUnavailable
+      const rss = m.list('rs', 'default');
+      expect(rss).toHaveLength(2);
+      expect(rss.map((x) => x.spec.replicas).sort()).toEqual([0, 4]);
+      expect(rss.map((x) => x.metadata.annotations['deployment.kubernetes.io/revision']).sort()).toEqual(['1', '2']);
+      const dep = (await call(a, 'GET', `${base}/ru`)).body;
+      expect(dep.status).toMatchObject({ replicas: 4, updatedReplicas: 4, readyReplicas: 4, observedGeneration: 2 });
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -174,6 +174,22 @@ describe('kubectl against the simulator', () => {
     expect(sim.member('sim-1').get('deploy', 'shop2', 'web')!.metadata.labels).toMatchObject({ tier: 'fe' });
     const describe = await ok('describe', 'deployment', 'web', '-n', 'shop2');
     expect(describe).toMatch(/^StrategyType:\s+RollingUpdate$/m);
+    expect(await ok('logs', 'deploy/web', '-n', 'shop2')).toMatch(/^flotilla-sim: pod shop2\/web-\S+ is simulated/);
+  });
+
+  it('server-side dry runs: kubectl diff shows the change, delete --dry-run=server keeps the object', async (ctx) => {
+    requireTools(ctx, ['kubectl']);
+    const file = join(home, 'web9.yaml');
+    await writeFile(file, MANIFEST.replace('replicas: 3', 'replicas: 9'));
+    const before = sim.member('sim-1').get('deploy', 'shop2', 'web')!;
+    const diff = await kubectl('diff', '--server-side', '--force-conflicts', '-f', file);
+    expect(diff.code, diff.stderr).toBe(1); // 1 = differences found
+    expect(diff.stdout).toMatch(/^\+\s+replicas: 9$/m);
+    const del = await ok('delete', 'deployment', 'web', '-n', 'shop2', '--dry-run=server');
+    expect(del).toContain('(server dry run)');
+    const after = sim.member('sim-1').get('deploy', 'shop2', 'web')!;
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(after.spec.replicas).toBe(before.spec.replicas);
   });
 
   it('delete deployment removes it and its pods; the other member is untouched', async (ctx) => {

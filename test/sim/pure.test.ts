@@ -5,7 +5,7 @@ import { changedFields, decodeFieldsV1, encodeFieldsV1, jsonPatch, leafFields, m
 import { parseQuantity } from '../../cluster-mgr/sim/quantity';
 import { fieldMatcher, labelMatcher, selectorMatches } from '../../cluster-mgr/sim/selectors';
 import { humanAge } from '../../cluster-mgr/sim/table';
-import { podRequests, templateHash } from '../../cluster-mgr/sim/controllers';
+import { intOrPercent, podRequests, rolloutStep, templateHash } from '../../cluster-mgr/sim/controllers';
 
 describe('mergePatch (RFC 7386 examples)', () => {
   it.each([
@@ -161,5 +161,40 @@ describe('quantities, requests, hashes, ages', () => {
   ])('humanAge(%i s) = %s', (s, want) => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(humanAge(new Date(now - s * 1000).toISOString(), now)).toBe(want);
+  });
+});
+
+describe('rolloutStep', () => {
+  const rs = (replicas: number, ready = replicas, pods = replicas) => ({ replicas, ready, pods });
+  it.each([
+    ['fresh deployment', { want: 4, current: undefined, old: [] }, { current: 4, old: [] }],
+    ['surge and first scale-down in one step', { want: 4, current: rs(0, 0, 0), old: [rs(4)] }, { current: 1, old: [3] }],
+    ['new not ready yet: old kept (maxUnavailable 1 allows one)', { want: 4, current: rs(1, 0), old: [rs(4)] }, { current: 1, old: [3] }],
+    ['new ready: old scales down within the budget', { want: 4, current: rs(1, 1), old: [rs(3)] }, { current: 2, old: [2] }],
+    ['not-ready old pods go first', { want: 4, current: rs(2, 0), old: [rs(2, 0)] }, { current: 3, old: [0] }],
+    ['done', { want: 4, current: rs(4), old: [rs(0, 0, 0)] }, { current: 4, old: [0] }],
+    ['scaled to zero', { want: 0, current: rs(2), old: [rs(1)] }, { current: 0, old: [0] }],
+  ])('%s', (_n, input, want) => {
+    expect(rolloutStep({ strategy: 'RollingUpdate', maxSurge: 1, maxUnavailable: 1, ...input })).toEqual(want);
+  });
+  it('Recreate: old to zero, new starts once the old pods are gone', () => {
+    expect(rolloutStep({ want: 3, strategy: 'Recreate', maxSurge: 0, maxUnavailable: 0, current: undefined, old: [rs(3)] })).toEqual({ current: 0, old: [0] });
+    expect(rolloutStep({ want: 3, strategy: 'Recreate', maxSurge: 0, maxUnavailable: 0, current: rs(0, 0, 0), old: [rs(0, 0, 0)] })).toEqual({ current: 3, old: [0] });
+  });
+  it('never exceeds want + maxSurge pods, and makes progress with maxSurge = maxUnavailable = 0', () => {
+    const s = rolloutStep({ want: 10, strategy: 'RollingUpdate', maxSurge: 3, maxUnavailable: 2, current: rs(0, 0, 0), old: [rs(10)] });
+    expect(s.current + s.old[0]!).toBeLessThanOrEqual(13);
+    const z = rolloutStep({ want: 2, strategy: 'RollingUpdate', maxSurge: 0, maxUnavailable: 0, current: rs(0, 0, 0), old: [rs(2)] });
+    expect(z).toEqual({ current: 0, old: [1] });
+  });
+  it.each([
+    ['25%', 4, true, 1],
+    ['25%', 4, false, 1],
+    ['25%', 3, true, 1],
+    ['25%', 3, false, 0],
+    [2, 10, true, 2],
+    ['50%', 5, true, 3],
+  ])('intOrPercent(%j of %i, up=%s) = %i', (v, total, up, want) => {
+    expect(intOrPercent(v, total, up)).toBe(want);
   });
 });
