@@ -22,7 +22,7 @@ import {
   StorageBackend,
 } from '../../constructs/index';
 import { chartsFor, mirrorImage } from '../catalog/charts';
-import { hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
+import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { nodesWithRole, type Cluster, type Site } from '../site/index';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
 
@@ -49,7 +49,8 @@ export function federationFromSite(site: Site): Record<string, unknown> {
         traffic: { server: c.name },
       })),
       health: { interval: '1s', timeout: '800ms', failureThreshold: 3, successThreshold: 3, failbackAfter: '60s' },
-      traffic: { haproxy: { socket: '/run/haproxy/admin.sock', backends: ['web'] } },
+      // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
+      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(site).backends.map((b) => b.name) } },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
       prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090' },
       leaderElection: { namespace: 'flotilla-system', leaseName: 'cluster-mgr' },

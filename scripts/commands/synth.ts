@@ -29,11 +29,16 @@ export function summaryTable(synth: SiteSynth, outDir: string): string {
 }
 
 /** Loads, validates, synthesizes and writes one inventory. Expected failures are values. */
-export async function synthFile(file: string, out: string, airGapped: boolean): Promise<{ ok: true; synth: SiteSynth } | { ok: false; errors: string[] }> {
+export async function synthFile(file: string, out: string, airGapped: boolean): Promise<{ ok: true; synth: SiteSynth } | { ok: false; errors: string[]; inventory: boolean }> {
   const r = await loadSite(file);
-  if (!r.ok) return { ok: false, errors: r.errors.map(formatError) };
+  if (!r.ok) return { ok: false, errors: r.errors.map(formatError), inventory: true };
   const synth = synthesizeSite(r.value, { airGapped });
-  await writeSiteTree(synth, out);
+  try {
+    await writeSiteTree(synth, out);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { ok: false, errors: [`--out ${out}: cannot write ${err.path ?? out} (${err.code ?? err.message}); choose a writable folder`], inventory: false };
+  }
   return { ok: true, synth };
 }
 
@@ -54,7 +59,7 @@ export function registerSynth(program: Command): void {
         const result = await synthFile(file, opts.data.out, opts.data.airGapped);
         if (!result.ok) {
           for (const e of result.errors) process.stderr.write(`${e}\n`);
-          process.stderr.write(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}\n`);
+          if (result.inventory) process.stderr.write(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}\n`);
           return ExitCode.BadInput;
         }
         process.stdout.write(summaryTable(result.synth, opts.data.out));

@@ -108,6 +108,13 @@ describe('flotilla synth', () => {
     expect(await readdir(out)).toEqual([]);
   });
 
+  it('an unwritable --out is a clean exit 2 naming the folder', async () => {
+    const r = await flotilla('synth', 'examples/bj1.yaml', '--out', 'package.json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^--out package\.json: cannot write .*choose a writable folder/m);
+    expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?/);
+  });
+
   it('a missing file and no argument are clean exit 2', async () => {
     const r = await flotilla('synth', 'no/such/file.yaml');
     expect(r.code).toBe(2);

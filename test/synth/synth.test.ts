@@ -1,6 +1,7 @@
 // synthesizeSite/synthesizeCluster over the bundled examples: site-level invariants.
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { chartsFor, mirrorImage, parseImage } from '../../infra/catalog/charts';
 import { loadSite, type Site } from '../../infra/site/index';
 import { imagesOf, siteTreeFiles, synthesizeCluster, synthesizeSite } from '../../infra/synth/index';
@@ -102,6 +103,20 @@ describe.each(examples)('examples/%s', (file) => {
     for (const o of objs.filter((x) => ['Elasticsearch', 'Kibana', 'Beat'].includes(x.kind))) {
       expect(JSON.stringify(o)).toMatch(/"limits":\{"cpu"/);
     }
+  });
+
+  it('the federation config: one member per cluster (server = cluster name), every front backend, in the first cluster only', () => {
+    const site = sites.get(file)!;
+    const synth = synthesizeSite(site);
+    const fed = synth.clusters.flatMap((c) => c.components.filter((m) => m.component === 'federation').map((m) => ({ cluster: c.cluster, m })));
+    expect(fed.map((f) => f.cluster)).toEqual([site.spec.clusters[0]!.name]);
+    const cm = fed[0]!.m.objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const doc = parse(cm.data['federation.yaml']!) as { spec: { members: Array<{ name: string; traffic: { server: string } }>; traffic: { haproxy: { backends: string[] } } } };
+    expect(doc.spec.members.map((m) => [m.name, m.traffic.server])).toEqual(site.spec.clusters.map((c) => [c.name, c.name]));
+    const front = synth.hostFiles.find((f) => f.path === 'front/haproxy.cfg')!.content;
+    const backends = [...front.matchAll(/^backend (\S+)/gm)].map((m) => m[1]).sort();
+    expect([...doc.spec.traffic.haproxy.backends].sort()).toEqual(backends);
+    expect(backends.length).toBeGreaterThan(0);
   });
 
   it('chartsFor: unique ids, exact versions, images listed', () => {
