@@ -324,7 +324,8 @@ export class Daemon {
           name: n,
           healthy: isServing(st.health.state),
           ...(second.has(n) ? { secondOpinionUp: second.get(n) } : {}),
-          replicasReady: !st.returning && this.allReturned(n),
+          // Only consulted while restoring (replicas first, then traffic); skip the scan otherwise.
+          replicasReady: st.phase?.kind === 'restoring' ? !st.returning && this.allReturned(n) : true,
           // No traffic layer: "observed" is what we last set, so nothing is re-issued every pass.
           observed: observed ? observed[n] : this.traffic.kind === 'none' ? st.traffic : undefined,
           ...(st.phase ? { phase: st.phase } : {}),
@@ -422,7 +423,7 @@ export class Daemon {
         }
         for (const [m, want] of Object.entries(status.result.assignments)) {
           if (m === name) continue;
-          const d = this.o.members.get(m)?.owned().find((x) => x.namespace === app.namespace && x.name === this.deploymentName(app));
+          const d = this.o.members.get(m)?.findOwned(app.namespace, this.deploymentName(app));
           if (want > 0 && (!d || d.readyReplicas < want || d.replicas !== want)) ok = false;
         }
       }
