@@ -17,6 +17,8 @@ export interface StackOptions {
   readonly secondOpinion?: 'front' | 'none';
   readonly replicas?: number;
   readonly podReadyDelayMs?: number;
+  /** Federation `alerting:` block. */
+  readonly alerting?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -65,6 +67,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const doc = federationDoc(names) as { spec: Record<string, unknown> };
     doc.spec.health = o.health;
     doc.spec.traffic = { haproxy: { socket, backends: ['web'] }, ...(o.secondOpinion ? { secondOpinion: o.secondOpinion } : {}) };
+    if (o.alerting) doc.spec.alerting = o.alerting;
     if (o.replicas !== undefined) (doc.spec.apps as Record<string, unknown>[])[0]!.replicas = o.replicas;
     const configFile = join(dir, 'federation-e2e.yaml');
     writeFileSync(configFile, stringify(doc));
