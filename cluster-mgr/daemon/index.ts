@@ -337,6 +337,7 @@ export class Daemon {
     );
     if (plan.actions.length === 0) {
       for (const [n, o] of Object.entries(plan.members)) this.memberState.get(n)!.phase = o.phase;
+      if (observed) for (const n of names) void this.alertOnce('resolve', alerts.trafficSwitchFailed(n, this.traffic.kind, 'the traffic switch works again'));
       return;
     }
     const report = await executePlan(
@@ -357,6 +358,11 @@ export class Daemon {
       },
       opTimeout(),
     );
+    // A switch that works again (observed, and this member's steps all ran) resolves its alert.
+    if (observed) {
+      const failed = new Set(report.failed.map((f) => (f.action.kind === 'fire' || f.action.kind === 'resolve' ? undefined : f.action.member)));
+      for (const n of names) if (!failed.has(n)) void this.alertOnce('resolve', alerts.trafficSwitchFailed(n, this.traffic.kind, 'the traffic switch works again'));
+    }
     const phases = committedPhases(plan, report, previous);
     for (const [n, o] of Object.entries(plan.members)) {
       const st = this.memberState.get(n)!;
