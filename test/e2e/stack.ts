@@ -81,13 +81,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         if (!cm.isRunning()) throw new Error(`cluster-mgr exited:\n${cm.logs().slice(-2000)}`);
         const s = await state().catch(() => undefined);
         // Settled: every member at full weight and the app's replicas ready where assigned.
+        const front = await sw.observe().catch(() => ({}) as Record<string, MemberTraffic>);
         return (
           s &&
+          names.every((n) => front[n]?.state === 'ready' && front[n]?.weight === 256) &&
           s.clusters.every((c) => c.health === 'Healthy' && c.traffic.weight === 256) &&
           s.apps.every((a) => Object.entries(a.assignments).every(([m, n]) => (a.running[m]?.ready ?? 0) === n && n > 0))
         );
       },
-      { what: 'cluster-mgr to settle (members Healthy at weight 256, replicas ready)', timeoutMs: 30_000, intervalMs: 100 },
+      { what: 'cluster-mgr to settle (members Healthy at weight 256 at the front, replicas ready)', timeoutMs: 30_000, intervalMs: 100 },
     );
     return {
       sim,
