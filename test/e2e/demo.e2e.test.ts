@@ -85,4 +85,23 @@ describe('npm start (flotilla demo)', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   }, 150_000);
+
+  it('--no-serve / FLOTILLA_DEMO_ONESHOT=1 only synthesizes and exits 0', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-oneshot-'));
+    try {
+      const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FLOTILLA_DEMO_ONESHOT: '1' } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await Promise.race([new Promise<number | null>((r) => child.once('exit', (c) => r(c))), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+      if (code === 'timeout') child.kill('SIGKILL');
+      expect(code, out).toBe(0);
+      expect(out).toContain('✔ examples/sh1.yaml');
+      expect(out).not.toContain('Dashboard:');
+      expect(readdirSync(join(tmp, 'out')).sort()).toEqual(expect.arrayContaining(['sh1']));
+      expect(readdirSync(join(tmp, 'out'))).not.toContain('federation');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
