@@ -14,7 +14,9 @@ import { freePort, startDaemon, waitFor, waitForPort, type Daemon } from '../lab
 export interface StackOptions {
   readonly names?: readonly string[];
   readonly health: { interval: string; timeout: string; failureThreshold: number; successThreshold: number; failbackAfter: string; failbackSteps?: number };
-  readonly secondOpinion?: 'front' | 'none';
+  readonly secondOpinion?: 'front' | 'witness' | 'none';
+  /** traffic.witness.url */
+  readonly witness?: string;
   readonly replicas?: number;
   readonly podReadyDelayMs?: number;
   /** Federation `alerting:` block. */
@@ -66,7 +68,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const doc = federationDoc(names) as { spec: Record<string, unknown> };
     doc.spec.health = o.health;
-    doc.spec.traffic = { haproxy: { socket, backends: ['web'] }, ...(o.secondOpinion ? { secondOpinion: o.secondOpinion } : {}) };
+    doc.spec.traffic = { haproxy: { socket, backends: ['web'] }, ...(o.witness ? { witness: { url: o.witness } } : {}), ...(o.secondOpinion ? { secondOpinion: o.secondOpinion } : {}) };
     if (o.alerting) doc.spec.alerting = o.alerting;
     if (o.replicas !== undefined) (doc.spec.apps as Record<string, unknown>[])[0]!.replicas = o.replicas;
     const configFile = join(dir, 'federation-e2e.yaml');
