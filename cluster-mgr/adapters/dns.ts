@@ -113,13 +113,21 @@ export class DnsSwitch implements TrafficSwitch {
     const now = await this.addresses(signal);
     const ok = present ? addrs.every((a) => now.includes(a)) : addrs.every((a) => !now.includes(a));
     if (!ok) throw new DnsUpdateError(`after the update ${this.opts.record} serves [${now.join(', ')}]; expected ${member}'s ${addrs.join(', ')} ${present ? 'present' : 'absent'}`);
+    if (present && weight !== undefined) this.weights.set(member, weight);
   }
+
+  /**
+   * DNS has no weights: a present member reports the weight it was last set to (100 before any set),
+   * so a caller comparing observed with desired weights (the daemon's ramp, a MultiSwitch merged with
+   * HAProxy) does not re-send the same update every pass.
+   */
+  private readonly weights = new Map<string, number>();
 
   async observe(signal?: AbortSignal): Promise<Record<string, MemberTraffic>> {
     const now = await this.addresses(signal);
     const out: Record<string, MemberTraffic> = {};
     for (const [m, addrs] of Object.entries(this.opts.members)) {
-      out[m] = addrs.every((a) => now.includes(a)) ? { state: 'ready', weight: 100 } : { state: 'drain', weight: 0 };
+      out[m] = addrs.every((a) => now.includes(a)) ? { state: 'ready', weight: this.weights.get(m) ?? 100 } : { state: 'drain', weight: 0 };
     }
     return out;
   }

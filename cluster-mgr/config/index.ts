@@ -73,6 +73,11 @@ export function checkFederation(fed: Federation, file?: string): Issue[] {
   if (spec.traffic?.haproxy && !spec.traffic.haproxy.socket && !spec.traffic.haproxy.address) {
     add(['spec', 'traffic', 'haproxy'], 'haproxy needs "socket" (unix socket path) or "address" (host:port) of the runtime API');
   }
+  for (const name of Object.keys(spec.traffic?.nginx?.servers ?? {})) checkMember(['spec', 'traffic', 'nginx', 'servers', name], name);
+  for (const name of Object.keys(spec.traffic?.dns?.members ?? {})) checkMember(['spec', 'traffic', 'dns', 'members', name], name);
+  const so = spec.traffic?.secondOpinion;
+  if (so === 'witness' && !spec.traffic?.witness) add(['spec', 'traffic', 'secondOpinion'], 'secondOpinion "witness" needs traffic.witness.url: set it, or use "front" (the front HAProxy\'s checks) or "none"');
+  if (so === 'front' && !spec.traffic?.haproxy) add(['spec', 'traffic', 'secondOpinion'], 'secondOpinion "front" needs traffic.haproxy (its health checks are the second vantage point): configure it, or use "witness" or "none"');
   const le = spec.leaderElection;
   if (le) {
     checkMember(['spec', 'leaderElection', 'member'], le.member);

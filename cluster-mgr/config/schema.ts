@@ -59,6 +59,8 @@ export const TrafficSchema = z.strictObject({
       upstream: z.string().min(1).optional(),
       reload: z.array(z.string()).min(1),
       test: z.array(z.string()).min(1).optional(),
+      /** member → host:port of its upstream server. @default - each member's `traffic.server` (then host:port) */
+      servers: z.record(z.string(), z.string().min(1)).optional(),
     })
     .optional(),
   dns: z
@@ -68,10 +70,18 @@ export const TrafficSchema = z.strictObject({
       record: z.string().min(1),
       tsigKeyFile: z.string().min(1),
       ttl: count('ttl', 1, 86400).optional(),
+      /** member → the IPv4 addresses it contributes to the record. @default - each member's `traffic.server` (then an IPv4 address) */
+      members: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
     })
     .optional(),
   /** Second vantage point for the split-brain guard. */
   witness: z.strictObject({ url: z.url() }).optional(),
+  /**
+   * Split-brain guard: drain a member only when this second vantage point also sees it down —
+   * `front` (the front HAProxy's own health checks), `witness` (traffic.witness.url) or `none`.
+   * @default - `witness` when traffic.witness is set, otherwise `none`
+   */
+  secondOpinion: z.enum(['front', 'witness', 'none']).optional(),
 });
 
 export const AlertingSchema = z.strictObject({

@@ -2,7 +2,7 @@
 // selection, and the whole what-if plan over a capacity snapshot.
 import { parseQuantity } from '../../infra/site/units';
 import type { App, Capacity, Member } from '../config/schema';
-import { divideReplicas, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
+import { memberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
 /** Requests of one replica: the sum over the pod template's containers (pods = 1). */
 export function requestOf(app: App): Resources {
@@ -71,43 +71,55 @@ export type PlanEntry = Pick<SpreadResult, 'desired' | 'assignments' | 'unschedu
 export function planAll(apps: readonly App[], members: readonly Pick<Member, 'name' | 'labels'>[], cap: Capacity): Record<string, PlanEntry> {
   const zero: Resources = { cpu: 0, memory: 0, pods: 0 };
   const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const caps = sorted.map((m) => {
+  const n = sorted.length;
+  // Member capacity is parsed once; per app only selection, current split and perCluster change.
+  const table = memberTable(sorted.map((m) => m.name));
+  const index = new Map<string, number>();
+  let uniqueNames = true;
+  for (let i = 0; i < n; i++) {
+    const m = sorted[i]!;
     const c = cap.clusters[m.name];
-    return c ? { healthy: c.healthy, allocatable: res(c.allocatable), allocated: res(c.allocated) } : { healthy: false, allocatable: zero, allocated: zero };
-  });
-  // One mutable SpreadMember per member, refilled per app: divideReplicas never keeps its input.
-  const pool: {
-    name: string;
-    healthy: boolean;
-    selected: boolean;
-    allocatable: Resources;
-    allocated: Resources;
-    current: number;
-    weight: number | undefined;
-    min: number | undefined;
-    max: number | undefined;
-  }[] = sorted.map((m, i) => ({ name: m.name, healthy: caps[i]!.healthy, selected: true, allocatable: caps[i]!.allocatable, allocated: caps[i]!.allocated, current: 0, weight: undefined, min: undefined, max: undefined }));
+    if (c) table.setCapacity(i, c.healthy, res(c.allocatable), res(c.allocated));
+    else table.setCapacity(i, false, zero, zero);
+    if (index.has(m.name)) uniqueNames = false;
+    else index.set(m.name, i);
+  }
   const out: Record<string, PlanEntry> = {};
-  const noCurrent: Record<string, number> = {};
   for (const app of apps) {
     const key = appKey(app);
-    const current = cap.current[key] ?? noCurrent;
-    const sel = app.placement.clusterSelector ? Object.entries(app.placement.clusterSelector) : undefined;
+    const current = cap.current[key];
+    const sel = app.placement.clusterSelector;
     const only = app.placement.clusters;
     const perCluster = app.placement.perCluster;
-    for (let i = 0; i < sorted.length; i++) {
-      const m = sorted[i]!;
-      const p = pool[i]!;
-      let selected = !only || only.includes(m.name);
-      if (selected && sel) for (const [k, v] of sel) if (m.labels[k] !== v) selected = false;
-      p.selected = selected;
-      p.current = current[m.name] ?? 0;
-      const pc = perCluster[m.name];
-      p.weight = pc?.weight;
-      p.min = pc?.min;
-      p.max = pc?.max;
+    table.startApp(requestOf(app));
+    if (sel || only) {
+      for (let i = 0; i < n; i++) {
+        const m = sorted[i]!;
+        let selected = !only || only.includes(m.name);
+        if (selected && sel) for (const k in sel) if (m.labels[k] !== sel[k]) selected = false;
+        table.setSelected(i, selected);
+      }
     }
-    out[key] = divideReplicas({ desired: app.replicas, strategy: app.placement.spread, request: requestOf(app), members: pool });
+    if (uniqueNames) {
+      // Only the members named in the (usually short) current split and perCluster differ from the defaults.
+      if (current) {
+        for (const name in current) {
+          const i = index.get(name);
+          if (i !== undefined) table.setCurrent(i, current[name]);
+        }
+      }
+      for (const name in perCluster) {
+        const i = index.get(name);
+        if (i !== undefined) table.setPerCluster(i, perCluster[name]);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const name = sorted[i]!.name;
+        table.setCurrent(i, current?.[name]);
+        table.setPerCluster(i, perCluster[name]);
+      }
+    }
+    out[key] = table.divide(app.replicas, app.placement.spread, false);
   }
   return out;
 }

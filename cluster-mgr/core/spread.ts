@@ -87,140 +87,222 @@ export interface Fit {
   readonly limit?: ResourceName;
 }
 
-/** Replicas of an app that fit on a member (counting the app's own current replicas as available). */
-export function fitOf(m: SpreadMember, request: Resources): Fit {
-  const fit = fitCount(m, request);
-  return fit.limit === undefined ? { fit: fit.fit } : fit;
-}
-
-const FIT_SCRATCH: { fit: number; limit: ResourceName | undefined } = { fit: 0, limit: undefined };
-
-/** fitOf without allocating (returns a shared scratch object: copy what you keep). */
-function fitCount(m: SpreadMember, request: Resources): { fit: number; limit: ResourceName | undefined } {
-  FIT_SCRATCH.fit = 0;
-  FIT_SCRATCH.limit = undefined;
-  if (!m.healthy || m.selected === false) return FIT_SCRATCH;
-  const current = count(m.current);
-  let best = MAX_REPLICAS;
-  let limit: ResourceName | undefined;
-  for (let k = 0; k < 3; k++) {
-    const r = RESOURCES[k]!;
-    const q = nonNeg(request[r]);
-    if (q === 0) continue;
-    const free = nonNeg(m.allocatable[r]) - nonNeg(m.allocated[r]) + current * q;
-    // A tiny epsilon absorbs binary-float noise (0.1 + 0.2) without ever rounding a real shortfall up.
-    const n = free > 0 ? Math.floor(free / q + 1e-9) : 0;
-    if (n < best) {
-      best = n;
-      limit = r;
-    }
-  }
-  FIT_SCRATCH.fit = Math.max(0, Math.min(MAX_REPLICAS, best));
-  FIT_SCRATCH.limit = limit;
-  return FIT_SCRATCH;
-}
+/** Index into RESOURCES of the resource that limited the last `fitCore` result; -1 when none did. */
+let fitLimit = -1;
 
 /**
- * Distributes `total` integer units over `weights`, never giving member i more than `limit[i]`.
- * Largest remainder; ties by index (callers order members by name). Requires Σ limit ≥ total.
+ * Replicas that fit given `free[at + k]` = allocatable − allocated of resource k (each non-negative
+ * before subtracting) and `q[k]` = one replica's request of resource k (non-negative).
  */
-function apportion(total: number, weights: readonly number[], limit: readonly number[]): number[] {
-  const n = weights.length;
-  const out = new Array<number>(n).fill(0);
-  if (total <= 0) return out;
+function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayLike<number>): number {
+  let best = MAX_REPLICAS;
+  let limit = -1;
+  for (let k = 0; k < 3; k++) {
+    const qk = q[k]!;
+    if (qk === 0) continue;
+    const f = free[at + k]! + current * qk;
+    // A tiny epsilon absorbs binary-float noise (0.1 + 0.2) without ever rounding a real shortfall up.
+    const n = f > 0 ? Math.floor(f / qk + 1e-9) : 0;
+    if (n < best) {
+      best = n;
+      limit = k;
+    }
+  }
+  fitLimit = limit;
+  return Math.max(0, Math.min(MAX_REPLICAS, best));
+}
+
+/** Replicas of an app that fit on a member (counting the app's own current replicas as available). */
+export function fitOf(m: SpreadMember, request: Resources): Fit {
+  if (!m.healthy || m.selected === false) return { fit: 0 };
+  const q = [nonNeg(request.cpu), nonNeg(request.memory), nonNeg(request.pods)];
+  const free = [0, 0, 0];
+  for (let k = 0; k < 3; k++) if (q[k] !== 0) free[k] = nonNeg(m.allocatable[RESOURCES[k]!]) - nonNeg(m.allocated[RESOURCES[k]!]);
+  const fit = fitCore(free, 0, count(m.current), q);
+  return fitLimit < 0 ? { fit } : { fit, limit: RESOURCES[fitLimit]! };
+}
+
+/** Writable numeric scratch: a plain array or a typed array. */
+type Nums = { [i: number]: number; readonly length: number };
+
+/**
+ * Sorts idx[0..len) into the order of Array#sort with the comparator `key[b] - key[a] || a - b`
+ * (desc: largest key first, ties by lower index) or `key[a] - key[b] || b - a` (ascending, ties by
+ * higher index). Both are total orders, so any correct sort gives the same result; insertion sort
+ * allocates nothing and is fastest for the short lists used here.
+ */
+function sortIdx(idx: Int32Array, len: number, key: ArrayLike<number>, desc: boolean): void {
+  if (len > 64) {
+    const tmp = Array.from(idx.subarray(0, len));
+    tmp.sort(desc ? (a, b) => key[b]! - key[a]! || a - b : (a, b) => key[a]! - key[b]! || b - a);
+    idx.set(tmp);
+    return;
+  }
+  for (let j = 1; j < len; j++) {
+    const x = idx[j]!;
+    const kx = key[x]!;
+    let p = j - 1;
+    // Shift every y with cmp(y, x) > 0 one place right.
+    for (; p >= 0; p--) {
+      const y = idx[p]!;
+      const c = desc ? kx - key[y]! || y - x : key[y]! - kx || x - y;
+      if (!(c > 0)) break;
+      idx[p + 1] = y;
+    }
+    idx[p + 1] = x;
+  }
+}
+
+/** Scratch for apportionInto/fairSharesInto, each of length ≥ the member count. */
+interface Scratch {
+  readonly apFrac: Nums;
+  readonly ind: Nums;
+  readonly idx: Int32Array;
+  readonly real: Nums;
+  readonly fixedV: Nums;
+  readonly isFixed: Uint8Array;
+  readonly fsFrac: Nums;
+}
+
+const newScratch = (n: number): Scratch => ({
+  apFrac: new Float64Array(n),
+  ind: new Float64Array(n),
+  idx: new Int32Array(n),
+  real: new Float64Array(n),
+  fixedV: new Float64Array(n),
+  isFixed: new Uint8Array(n),
+  fsFrac: new Float64Array(n),
+});
+
+/**
+ * Distributes `total` integer units over `weights` into out[0..n), never giving member i more than
+ * `limit[i]`. Largest remainder; ties by index (callers order members by name). Requires Σ limit ≥ total.
+ */
+function apportionInto(out: Nums, n: number, total: number, weights: ArrayLike<number>, limit: ArrayLike<number>, s: Scratch): void {
+  for (let i = 0; i < n; i++) out[i] = 0;
+  if (total <= 0) return;
   let W = 0;
   for (let i = 0; i < n; i++) if (limit[i]! > 0) W += weights[i]!;
   if (W <= 0) {
     // No weight anywhere: fall back to equal weights among members with room.
-    return apportion(total, limit.map((l) => (l > 0 ? 1 : 0)), limit);
+    const ind = s.ind;
+    for (let i = 0; i < n; i++) ind[i] = limit[i]! > 0 ? 1 : 0;
+    apportionInto(out, n, total, ind, limit, s);
+    return;
   }
-  const frac: number[] = new Array<number>(n).fill(-1);
+  const frac = s.apFrac;
   let given = 0;
   for (let i = 0; i < n; i++) {
+    frac[i] = -1;
     if (limit[i]! <= 0 || weights[i]! <= 0) continue;
     const share = Math.min((total * weights[i]!) / W, limit[i]!);
-    out[i] = Math.min(Math.floor(share), limit[i]!);
-    frac[i] = share - out[i]!;
-    given += out[i]!;
+    const o = Math.min(Math.floor(share), limit[i]!);
+    out[i] = o;
+    frac[i] = share - o;
+    given += o;
   }
   let rest = total - given;
   if (rest > 0) {
-    const order = [...Array(n).keys()].filter((i) => out[i]! < limit[i]!).sort((a, b) => frac[b]! - frac[a]! || a - b);
-    // Usually one pass; more when limits cut shares (the water-filling below avoids that case).
-    while (rest > 0 && order.length > 0) {
-      for (let k = 0; k < order.length && rest > 0; k++) {
+    const order = s.idx;
+    let len = 0;
+    for (let i = 0; i < n; i++) if (out[i]! < limit[i]!) order[len++] = i;
+    sortIdx(order, len, frac, true);
+    // Usually one pass; more when limits cut shares (the water-filling in fairShares avoids that case).
+    while (rest > 0 && len > 0) {
+      for (let k = 0; k < len && rest > 0; k++) {
         const i = order[k]!;
         if (out[i]! < limit[i]!) {
           out[i]!++;
           rest--;
         }
       }
-      if (order.every((i) => out[i]! >= limit[i]!)) break;
+      let full = true;
+      for (let k = 0; k < len && full; k++) if (out[order[k]!]! < limit[order[k]!]!) full = false;
+      if (full) break;
     }
   }
+}
+
+function apportion(total: number, weights: readonly number[], limit: readonly number[]): number[] {
+  const n = weights.length;
+  const out = new Array<number>(n).fill(0);
+  apportionInto(out, n, total, weights, limit, newScratch(n));
   return out;
 }
 
-/** Integer fair shares: `total` proportional to `weight`, clamped to [floor, cap] by water-filling. */
-export function fairShares(total: number, weight: readonly number[], floor: readonly number[], cap: readonly number[]): number[] {
-  const n = weight.length;
+/** fairShares into out[0..n) (out must not be any of the inputs or the scratch). */
+function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<number>, floor: ArrayLike<number>, cap: ArrayLike<number>, s: Scratch): void {
   let sumFloor = 0;
   for (let i = 0; i < n; i++) sumFloor += floor[i]!;
-  if (sumFloor >= total) return apportion(total, floor, floor);
-  const fixed: (number | undefined)[] = new Array(n).fill(undefined);
-  const real = new Array<number>(n).fill(0);
+  if (sumFloor >= total) {
+    apportionInto(out, n, total, floor, floor, s);
+    return;
+  }
+  const { isFixed, fixedV, real } = s;
+  for (let i = 0; i < n; i++) {
+    isFixed[i] = 0;
+    real[i] = 0;
+  }
   for (let round = 0; round <= n; round++) {
     let remaining = total;
     let W = 0;
     let freeCount = 0;
     for (let i = 0; i < n; i++) {
-      if (fixed[i] !== undefined) remaining -= fixed[i]!;
+      if (isFixed[i]) remaining -= fixedV[i]!;
       else if (cap[i]! > 0) {
         W += weight[i]!;
         freeCount++;
-      } else fixed[i] = 0;
+      } else {
+        isFixed[i] = 1;
+        fixedV[i] = 0;
+      }
     }
     if (freeCount === 0) break;
-    const w = (i: number) => (W > 0 ? weight[i]! : 1);
     const Wt = W > 0 ? W : freeCount;
     let overCap = false;
     let underFloor = false;
     for (let i = 0; i < n; i++) {
-      if (fixed[i] !== undefined) continue;
-      real[i] = (remaining * w(i)) / Wt;
-      if (real[i]! > cap[i]!) overCap = true;
-      else if (real[i]! < floor[i]!) underFloor = true;
+      if (isFixed[i]) continue;
+      const r = (remaining * (W > 0 ? weight[i]! : 1)) / Wt;
+      real[i] = r;
+      if (r > cap[i]!) overCap = true;
+      else if (r < floor[i]!) underFloor = true;
     }
     if (!overCap && !underFloor) break;
     for (let i = 0; i < n; i++) {
-      if (fixed[i] !== undefined) continue;
-      if (overCap && real[i]! > cap[i]!) fixed[i] = cap[i]!;
-      else if (!overCap && real[i]! < floor[i]!) fixed[i] = floor[i]!;
+      if (isFixed[i]) continue;
+      if (overCap && real[i]! > cap[i]!) {
+        isFixed[i] = 1;
+        fixedV[i] = cap[i]!;
+      } else if (!overCap && real[i]! < floor[i]!) {
+        isFixed[i] = 1;
+        fixedV[i] = floor[i]!;
+      }
     }
   }
-  for (let i = 0; i < n; i++) if (fixed[i] !== undefined) real[i] = fixed[i]!;
+  for (let i = 0; i < n; i++) if (isFixed[i]) real[i] = fixedV[i]!;
   // Integerize: floor of each real share (never below floor, never above cap), remainder by largest fraction.
-  const base = new Array<number>(n);
-  const frac = new Array<number>(n);
+  const frac = s.fsFrac;
   let given = 0;
   for (let i = 0; i < n; i++) {
     const r = Math.min(cap[i]!, Math.max(floor[i]!, real[i]!));
     const b = Math.min(cap[i]!, Math.max(floor[i]!, Math.floor(r + 1e-9)));
-    base[i] = b;
+    out[i] = b;
     frac[i] = r - b;
     given += b;
   }
   let rest = total - given;
   if (rest !== 0) {
-    const idx = [...Array(n).keys()];
+    const idx = s.idx;
+    for (let i = 0; i < n; i++) idx[i] = i;
     if (rest > 0) {
-      idx.sort((a, b) => frac[b]! - frac[a]! || a - b);
+      sortIdx(idx, n, frac, true);
       while (rest > 0) {
         let moved = false;
-        for (const i of idx) {
-          if (rest === 0) break;
-          if (base[i]! < cap[i]!) {
-            base[i]!++;
+        for (let k = 0; k < n && rest !== 0; k++) {
+          const i = idx[k]!;
+          if (out[i]! < cap[i]!) {
+            out[i]!++;
             rest--;
             moved = true;
           }
@@ -228,13 +310,13 @@ export function fairShares(total: number, weight: readonly number[], floor: read
         if (!moved) break;
       }
     } else {
-      idx.sort((a, b) => frac[a]! - frac[b]! || b - a);
+      sortIdx(idx, n, frac, false);
       while (rest < 0) {
         let moved = false;
-        for (const i of idx) {
-          if (rest === 0) break;
-          if (base[i]! > floor[i]!) {
-            base[i]!--;
+        for (let k = 0; k < n && rest !== 0; k++) {
+          const i = idx[k]!;
+          if (out[i]! > floor[i]!) {
+            out[i]!--;
             rest++;
             moved = true;
           }
@@ -243,152 +325,412 @@ export function fairShares(total: number, weight: readonly number[], floor: read
       }
     }
   }
-  return base;
+}
+
+/** Integer fair shares: `total` proportional to `weight`, clamped to [floor, cap] by water-filling. */
+export function fairShares(total: number, weight: readonly number[], floor: readonly number[], cap: readonly number[]): number[] {
+  const n = weight.length;
+  const out = new Array<number>(n);
+  fairSharesInto(out, n, total, weight, floor, cap, newScratch(n));
+  return out;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+// Reason texts repeat across apps ("capacity: 3 more replicas fit (cpu)"): the common ones are kept
+// in small bounded tables so that a plan over thousands of apps shares one string per text.
+const TEXT_CACHE = 1024;
+const smallInt = (v: number) => Number.isInteger(v) && v >= 0 && v < TEXT_CACHE;
+/** Index 0: no limiting resource; 1 + k: RESOURCES[k]. */
+const capacityTexts: (string | undefined)[][] = [[], [], [], []];
+const maxTexts: (string | undefined)[] = [];
+const weightTexts: (string | undefined)[] = [];
+const unhealthyTexts: (string | undefined)[] = [];
+
+function capacityText(more: number, limit: number): string {
+  if (!smallInt(more)) return `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`;
+  const table = capacityTexts[limit + 1]!;
+  return (table[more] ??= `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`);
+}
+function maxText(max: number): string {
+  if (!smallInt(max)) return `max: ${max} (placement.perCluster)`;
+  return (maxTexts[max] ??= `max: ${max} (placement.perCluster)`);
+}
+function weightText(w: number): string {
+  if (!smallInt(w)) return `weighted: weight ${w}`;
+  return (weightTexts[w] ??= `weighted: weight ${w}`);
+}
+function unhealthyText(current: number): string {
+  if (current <= 0) return 'unhealthy';
+  if (!smallInt(current)) return `unhealthy: ${plural(current, 'replica')} moved to healthy members`;
+  return (unhealthyTexts[current] ??= `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
+}
+
+/** Above this many keys, objects built by keyed stores turn into (large, slow) hash tables in V8. */
+const SMALL_RECORD = 16;
+const MAX_TEMPLATES = 2048;
+
+/**
+ * The division engine: member inputs and scratch in typed arrays, reused across calls, so that a
+ * division allocates only its result. `load*` fills the member inputs (members in name order); then
+ * `divide` runs the algorithm of the file header.
+ */
+class Divider {
+  n = 0;
+  names: readonly string[] = [];
+  private size = -1;
+  // Member inputs.
+  healthy = new Uint8Array(0);
+  selected = new Uint8Array(0);
+  /** free[3i + k] = allocatable − allocated of RESOURCES[k] on member i (each made non-negative first). */
+  free = new Float64Array(0);
+  current = new Float64Array(0);
+  staticWeight = new Float64Array(0);
+  hasMin = new Uint8Array(0);
+  minV = new Float64Array(0);
+  hasMax = new Uint8Array(0);
+  maxV = new Float64Array(0);
+  /** One replica's request, per RESOURCES index (non-negative). */
+  readonly q = new Float64Array(3);
+  // Scratch.
+  private fit = new Float64Array(0);
+  private limit = new Int8Array(0);
+  private cap = new Float64Array(0);
+  private floor = new Float64Array(0);
+  private weight = new Float64Array(0);
+  private fair = new Float64Array(0);
+  private a = new Float64Array(0);
+  private d1 = new Float64Array(0);
+  private d2 = new Float64Array(0);
+  private o1 = new Float64Array(0);
+  private o2 = new Float64Array(0);
+  private flag = new Uint8Array(0);
+  private listed = new Uint8Array(0);
+  private texts: string[] = [];
+  private s: Scratch = newScratch(0);
+  /** Fast-mode object templates per set of keys (bit mask over members); only with fixed names. */
+  private numberTemplates: Map<number, Record<string, number>> | undefined;
+  private textTemplates: Map<number, Record<string, string>> | undefined;
+
+  resize(n: number): void {
+    this.n = n;
+    if (n <= this.size) return;
+    this.size = n;
+    this.healthy = new Uint8Array(n);
+    this.selected = new Uint8Array(n);
+    this.free = new Float64Array(3 * n);
+    this.current = new Float64Array(n);
+    this.staticWeight = new Float64Array(n);
+    this.hasMin = new Uint8Array(n);
+    this.minV = new Float64Array(n);
+    this.hasMax = new Uint8Array(n);
+    this.maxV = new Float64Array(n);
+    this.fit = new Float64Array(n);
+    this.limit = new Int8Array(n);
+    this.cap = new Float64Array(n);
+    this.floor = new Float64Array(n);
+    this.weight = new Float64Array(n);
+    this.fair = new Float64Array(n);
+    this.a = new Float64Array(n);
+    this.d1 = new Float64Array(n);
+    this.d2 = new Float64Array(n);
+    this.o1 = new Float64Array(n);
+    this.o2 = new Float64Array(n);
+    this.flag = new Uint8Array(n);
+    this.listed = new Uint8Array(n);
+    this.texts = new Array<string>(n).fill('');
+    this.s = newScratch(n);
+  }
+
+  /** Fixes the member names for many divisions (enables shared object templates for the results). */
+  fixNames(names: readonly string[]): void {
+    this.resize(names.length);
+    this.names = names;
+    const templates = names.length <= 52 && !names.includes('__proto__');
+    this.numberTemplates = templates ? new Map() : undefined;
+    this.textTemplates = templates ? new Map() : undefined;
+  }
+
+  /** Loads one SpreadInput (members already in name order). */
+  load(members: readonly SpreadMember[], request: Resources): void {
+    const n = members.length;
+    this.resize(n);
+    this.names = members.map((m) => m.name);
+    this.numberTemplates = undefined;
+    this.textTemplates = undefined;
+    const q = this.q;
+    q[0] = nonNeg(request.cpu);
+    q[1] = nonNeg(request.memory);
+    q[2] = nonNeg(request.pods);
+    for (let i = 0; i < n; i++) {
+      const m = members[i]!;
+      const healthy = m.healthy ? 1 : 0;
+      const selected = m.selected === false ? 0 : 1;
+      this.healthy[i] = healthy;
+      this.selected[i] = selected;
+      const current = count(m.current);
+      this.current[i] = current;
+      // Read capacity only where the fit needs it (an excluded member's may be absent).
+      for (let k = 0; k < 3; k++) {
+        const r = RESOURCES[k]!;
+        this.free[3 * i + k] = healthy && selected && q[k] !== 0 ? nonNeg(m.allocatable[r]) - nonNeg(m.allocated[r]) : 0;
+      }
+      this.staticWeight[i] = nonNeg(m.weight ?? 1);
+      this.hasMin[i] = m.min !== undefined ? 1 : 0;
+      this.minV[i] = count(m.min);
+      this.hasMax[i] = m.max !== undefined ? 1 : 0;
+      this.maxV[i] = count(m.max);
+    }
+  }
+
+  setCapacity(i: number, healthy: boolean, allocatable: Resources, allocated: Resources): void {
+    this.healthy[i] = healthy ? 1 : 0;
+    for (let k = 0; k < 3; k++) this.free[3 * i + k] = nonNeg(allocatable[RESOURCES[k]!]) - nonNeg(allocated[RESOURCES[k]!]);
+  }
+
+  startApp(request: Resources): void {
+    const n = this.n;
+    this.q[0] = nonNeg(request.cpu);
+    this.q[1] = nonNeg(request.memory);
+    this.q[2] = nonNeg(request.pods);
+    this.selected.fill(1, 0, n);
+    this.current.fill(0, 0, n);
+    this.staticWeight.fill(1, 0, n);
+    this.hasMin.fill(0, 0, n);
+    this.minV.fill(0, 0, n);
+    this.hasMax.fill(0, 0, n);
+    this.maxV.fill(0, 0, n);
+  }
+
+  setSelected(i: number, selected: boolean): void {
+    this.selected[i] = selected ? 1 : 0;
+  }
+
+  setCurrent(i: number, current: number | undefined): void {
+    this.current[i] = count(current);
+  }
+
+  setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void {
+    this.staticWeight[i] = nonNeg(pc?.weight ?? 1);
+    this.hasMin[i] = pc?.min !== undefined ? 1 : 0;
+    this.minV[i] = count(pc?.min);
+    this.hasMax[i] = pc?.max !== undefined ? 1 : 0;
+    this.maxV[i] = count(pc?.max);
+  }
+
+  /** Why member i got `assigned`. */
+  private describe(i: number, assigned: number, strategy: SpreadStrategy): string {
+    if (!this.selected[i]) return 'not selected by placement';
+    if (!this.healthy[i]) return unhealthyText(this.current[i]!);
+    const f = this.fit[i]!;
+    const max = this.maxV[i]!;
+    if (this.hasMax[i] && assigned >= max && max <= f) return maxText(max);
+    const limit = this.limit[i]!;
+    if (this.hasMin[i] && this.minV[i]! > f) return `min ${this.minV[i]!} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : RESOURCES[limit]!})`;
+    if (strategy === 'weighted') return weightText(this.staticWeight[i]!);
+    return capacityText(Math.max(0, f - assigned), limit);
+  }
+
+  /** A record of values[i] for every flagged member, keys in member order. */
+  private record<V>(flag: Uint8Array, keys: number, values: ArrayLike<V>, templates: Map<number, Record<string, V>> | undefined, blank: string): Record<string, V> {
+    const { n, names } = this;
+    let out: Record<string, V> | undefined;
+    if (templates !== undefined && keys > SMALL_RECORD) {
+      let mask = 0;
+      for (let i = 0; i < n; i++) mask = mask * 2 + flag[i]!;
+      let t = templates.get(mask);
+      if (t === undefined && templates.size < MAX_TEMPLATES) {
+        let json = '{';
+        for (let i = 0; i < n; i++) if (flag[i]) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(names[i])}:${blank}`;
+        t = JSON.parse(`${json}}`) as Record<string, V>;
+        templates.set(mask, t);
+      }
+      // A copy of a template shares its hidden class: compact, fast-mode, no per-key transitions.
+      if (t !== undefined) out = { ...t };
+    }
+    out ??= {};
+    for (let i = 0; i < n; i++) if (flag[i]) out[names[i]!] = values[i]!;
+    return out;
+  }
+
+  divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
+    const { n, fit, limit, cap, floor, current, healthy, selected, hasMax, maxV, hasMin, minV, a, listed, flag, texts } = this;
+    const desired = count(desiredIn);
+    for (let i = 0; i < n; i++) {
+      let f = 0;
+      let lim = -1;
+      if (healthy[i] && selected[i]) {
+        f = fitCore(this.free, 3 * i, current[i]!, this.q);
+        lim = fitLimit;
+      }
+      fit[i] = f;
+      limit[i] = lim;
+      const c = Math.min(f, hasMax[i] ? maxV[i]! : MAX_REPLICAS);
+      cap[i] = c;
+      floor[i] = Math.min(minV[i]!, c);
+    }
+
+    if (strategy === 'duplicate') {
+      let unschedulable = 0;
+      let eligible = 0;
+      let keys = 0;
+      let reasonKeys = 0;
+      for (let i = 0; i < n; i++) {
+        const ai = Math.min(desired, cap[i]!);
+        a[i] = ai;
+        listed[i] = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
+        flag[i] = 0;
+        if (!listed[i]) continue;
+        keys++;
+        if (healthy[i] && selected[i]) {
+          eligible++;
+          unschedulable += desired - ai;
+        }
+        if (ai < desired || !healthy[i] || !selected[i]) {
+          flag[i] = 1;
+          reasonKeys++;
+          texts[i] = this.describe(i, ai, strategy);
+        }
+      }
+      if (eligible === 0) unschedulable = desired;
+      const assignments = this.record(listed, keys, a, this.numberTemplates, '0');
+      const reasons = this.record(flag, reasonKeys, texts, this.textTemplates, '""');
+      if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
+      const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
+      return { desired, assignments, unschedulable, reasons, unschedulableReason };
+    }
+
+    let sumCap = 0;
+    for (let i = 0; i < n; i++) sumCap += cap[i]!;
+    const total = Math.min(desired, sumCap);
+    const { weight, fair, d1, d2, o1, o2, s } = this;
+    for (let i = 0; i < n; i++) weight[i] = strategy === 'capacity' ? fit[i]! : this.staticWeight[i]!;
+    fairSharesInto(fair, n, total, weight, floor, cap, s);
+
+    // Steady state: start from the current split, fix what is infeasible.
+    for (let i = 0; i < n; i++) a[i] = Math.min(current[i]!, cap[i]!);
+    let sumFloor = 0;
+    for (let i = 0; i < n; i++) sumFloor += floor[i]!;
+    if (sumFloor <= total) for (let i = 0; i < n; i++) a[i] = Math.max(a[i]!, floor[i]!);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += a[i]!;
+
+    if (exact) {
+      for (let i = 0; i < n; i++) a[i] = fair[i]!;
+    } else if (sum < total) {
+      for (let i = 0; i < n; i++) d1[i] = Math.max(0, fair[i]! - a[i]!);
+      apportionInto(o1, n, total - sum, d1, d1, s);
+      for (let i = 0; i < n; i++) a[i]! += o1[i]!;
+    } else if (sum > total) {
+      for (let i = 0; i < n; i++) d1[i] = Math.max(0, a[i]! - fair[i]!);
+      apportionInto(o1, n, sum - total, d1, d1, s);
+      for (let i = 0; i < n; i++) a[i]! -= o1[i]!;
+    } else {
+      const violator = flag;
+      let eOver = 0;
+      let eUnder = 0;
+      for (let i = 0; i < n; i++) {
+        const tol = Math.max(1, 0.1 * fair[i]!);
+        const d = a[i]! - fair[i]!;
+        violator[i] = 0;
+        if (d > tol) {
+          eOver += d;
+          violator[i] = 1;
+        } else if (-d > tol) {
+          eUnder += -d;
+          violator[i] = 1;
+        }
+      }
+      if (eOver + eUnder > 0) {
+        const moves = Math.max(eOver, eUnder);
+        // Non-violators compensate, proportional to their own surplus/deficit.
+        for (let i = 0; i < n; i++) {
+          d1[i] = violator[i] ? 0 : Math.max(0, a[i]! - fair[i]!);
+          d2[i] = violator[i] ? 0 : Math.max(0, fair[i]! - a[i]!);
+        }
+        apportionInto(o1, n, moves - eOver, d1, d1, s);
+        apportionInto(o2, n, moves - eUnder, d2, d2, s);
+        for (let i = 0; i < n; i++) a[i] = violator[i] ? fair[i]! : a[i]! - o1[i]! + o2[i]!;
+      }
+    }
+
+    let keys = 0;
+    let reasonKeys = 0;
+    for (let i = 0; i < n; i++) {
+      const ai = a[i]!;
+      // Members outside the placement that run nothing are left out of the result.
+      listed[i] = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
+      flag[i] = 0;
+      if (!listed[i]) continue;
+      keys++;
+      // A reason where a constraint applies: excluded, unhealthy, at max, min out of reach, or (capacity)
+      // where replicas run — how many more would fit there.
+      const constrained =
+        !healthy[i] || (hasMax[i] && ai >= maxV[i]!) || (hasMin[i] && minV[i]! > fit[i]!) || (strategy === 'capacity' && (ai > 0 || current[i]! > 0));
+      if (constrained) {
+        flag[i] = 1;
+        reasonKeys++;
+        texts[i] = this.describe(i, ai, strategy);
+      }
+    }
+    const assignments = this.record(listed, keys, a, this.numberTemplates, '0');
+    const reasons = this.record(flag, reasonKeys, texts, this.textTemplates, '""');
+    const unschedulable = desired - total;
+    if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
+    let healthyCount = 0;
+    for (let i = 0; i < n; i++) if (healthy[i] && selected[i]) healthyCount++;
+    const unschedulableReason =
+      healthyCount === 0
+        ? 'no healthy selected member'
+        : `only ${plural(total, 'replica')} fit across ${plural(healthyCount, 'healthy member')} (capacity and per-cluster max)`;
+    return { desired, assignments, unschedulable, reasons, unschedulableReason };
+  }
+}
+
+const byName = (a: SpreadMember, b: SpreadMember) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const shared = new Divider();
+let depth = 0;
+
 /** Divides an app's replicas over member clusters. See the file header for the algorithm. */
 export function divideReplicas(input: SpreadInput): SpreadResult {
-  const byName = (a: SpreadMember, b: SpreadMember) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   let sorted = true;
   for (let i = 1; i < input.members.length && sorted; i++) if (byName(input.members[i - 1]!, input.members[i]!) > 0) sorted = false;
   const members = sorted ? input.members : [...input.members].sort(byName);
-  const n = members.length;
-  const desired = count(input.desired);
-  const fit = new Array<number>(n);
-  const limitOf = new Array<ResourceName | undefined>(n);
-  const cap = new Array<number>(n);
-  const floor = new Array<number>(n);
-  const current = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const m = members[i]!;
-    const f = fitCount(m, input.request);
-    fit[i] = f.fit;
-    limitOf[i] = f.limit;
-    cap[i] = Math.min(f.fit, m.max === undefined ? MAX_REPLICAS : count(m.max));
-    floor[i] = Math.min(count(m.min), cap[i]!);
-    current[i] = count(m.current);
+  // One engine reused across calls; a fresh one should a call ever nest (its input getters re-entering).
+  const d = depth === 0 ? shared : new Divider();
+  depth++;
+  try {
+    d.load(members, input.request);
+    return d.divide(input.desired, input.strategy, !!input.exact);
+  } finally {
+    depth--;
   }
-  const maxOf = (m: SpreadMember) => (m.max === undefined ? MAX_REPLICAS : count(m.max));
-  const assignments: Record<string, number> = {};
-  const reasons: Record<string, string> = {};
-
-  const describe = (i: number, assigned: number) => {
-    const m = members[i]!;
-    if (m.selected === false) return 'not selected by placement';
-    if (!m.healthy) return current[i]! > 0 ? `unhealthy: ${plural(current[i]!, 'replica')} moved to healthy members` : 'unhealthy';
-    const f = fit[i]!;
-    if (m.max !== undefined && assigned >= maxOf(m) && maxOf(m) <= f) return `max: ${maxOf(m)} (placement.perCluster)`;
-    if (m.min !== undefined && count(m.min) > f) return `min ${count(m.min)} not reachable: only ${plural(f, 'replica')} fit (${limitOf[i] ?? 'cpu'})`;
-    if (input.strategy === 'weighted') return `weighted: weight ${nonNeg(m.weight ?? 1)}`;
-    return `capacity: ${plural(Math.max(0, f - assigned), 'more replica')} fit (${limitOf[i] ?? 'unlimited'})`;
-  };
-  /** Members outside the placement that run nothing are left out of the result. */
-  const listed = (i: number, a: number) => members[i]!.selected !== false || a > 0 || current[i]! > 0;
-
-  if (input.strategy === 'duplicate') {
-    let unschedulable = 0;
-    let eligible = 0;
-    members.forEach((m, i) => {
-      const a = Math.min(desired, cap[i]!);
-      if (!listed(i, a)) return;
-      assignments[m.name] = a;
-      if (m.healthy && m.selected !== false) {
-        eligible++;
-        unschedulable += desired - a;
-      }
-      if (a < desired || !m.healthy || m.selected === false) reasons[m.name] = describe(i, a);
-    });
-    if (eligible === 0) unschedulable = desired;
-    return {
-      desired,
-      assignments,
-      unschedulable,
-      reasons,
-      ...(unschedulable > 0 ? { unschedulableReason: eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member` } : {}),
-    };
-  }
-
-  let sumCap = 0;
-  for (const c of cap) sumCap += c;
-  const total = Math.min(desired, sumCap);
-  const weight = members.map((m, i) => (input.strategy === 'capacity' ? fit[i]! : nonNeg(m.weight ?? 1)));
-  const fair = fairShares(total, weight, floor, cap);
-
-  // Steady state: start from the current split, fix what is infeasible.
-  const a = current.map((c, i) => Math.min(c, cap[i]!));
-  let sumFloor = 0;
-  for (const f of floor) sumFloor += f;
-  if (sumFloor <= total) for (let i = 0; i < n; i++) a[i] = Math.max(a[i]!, floor[i]!);
-  let sum = 0;
-  for (const x of a) sum += x;
-
-  if (input.exact) {
-    for (let i = 0; i < n; i++) a[i] = fair[i]!;
-  } else if (sum < total) {
-    const deficit = a.map((x, i) => Math.max(0, fair[i]! - x));
-    const add = apportion(total - sum, deficit, deficit);
-    for (let i = 0; i < n; i++) a[i]! += add[i]!;
-  } else if (sum > total) {
-    const surplus = a.map((x, i) => Math.max(0, x - fair[i]!));
-    const remove = apportion(sum - total, surplus, surplus);
-    for (let i = 0; i < n; i++) a[i]! -= remove[i]!;
-  } else {
-    const tol = fair.map((f) => Math.max(1, 0.1 * f));
-    let eOver = 0;
-    let eUnder = 0;
-    const violator = new Array<boolean>(n).fill(false);
-    for (let i = 0; i < n; i++) {
-      const d = a[i]! - fair[i]!;
-      if (d > tol[i]!) {
-        eOver += d;
-        violator[i] = true;
-      } else if (-d > tol[i]!) {
-        eUnder += -d;
-        violator[i] = true;
-      }
-    }
-    if (eOver + eUnder > 0) {
-      const moves = Math.max(eOver, eUnder);
-      // Non-violators compensate, proportional to their own surplus/deficit.
-      const extraSurplus = a.map((x, i) => (violator[i] ? 0 : Math.max(0, x - fair[i]!)));
-      const extraDeficit = a.map((x, i) => (violator[i] ? 0 : Math.max(0, fair[i]! - x)));
-      const take = apportion(moves - eOver, extraSurplus, extraSurplus);
-      const give = apportion(moves - eUnder, extraDeficit, extraDeficit);
-      for (let i = 0; i < n; i++) {
-        if (violator[i]) a[i] = fair[i]!;
-        else a[i] = a[i]! - take[i]! + give[i]!;
-      }
-    }
-  }
-
-  for (let i = 0; i < n; i++) {
-    const m = members[i]!;
-    const ai = a[i]!;
-    if (!listed(i, ai)) continue;
-    assignments[m.name] = ai;
-    // A reason where a constraint applies: excluded, unhealthy, at max, min out of reach, or (capacity)
-    // where replicas run — how many more would fit there.
-    const constrained =
-      !m.healthy ||
-      (m.max !== undefined && ai >= maxOf(m)) ||
-      (m.min !== undefined && count(m.min) > fit[i]!) ||
-      (input.strategy === 'capacity' && (ai > 0 || current[i]! > 0));
-    if (constrained) reasons[m.name] = describe(i, ai);
-  }
-  const unschedulable = desired - total;
-  let unschedulableReason: string | undefined;
-  if (unschedulable > 0) {
-    const healthy = members.filter((m) => m.healthy && m.selected !== false).length;
-    unschedulableReason =
-      healthy === 0
-        ? 'no healthy selected member'
-        : `only ${plural(total, 'replica')} fit across ${plural(healthy, 'healthy member')} (capacity and per-cluster max)`;
-  }
-  return { desired, assignments, unschedulable, reasons, ...(unschedulableReason ? { unschedulableReason } : {}) };
 }
 
+/**
+ * Many divisions over one fixed, name-ordered member list (`cluster-mgr plan`): the caller sets the
+ * members' capacity once, then per app the request and per-member inputs, and calls `divide`. Each
+ * result equals divideReplicas on the same SpreadInput.
+ */
+export interface MemberTable {
+  readonly n: number;
+  /** Member i's health and capacity (fixed for the table's life). */
+  setCapacity(i: number, healthy: boolean, allocatable: Resources, allocated: Resources): void;
+  /** Starts an app: its per-replica request; every member selected, current 0, no weight/min/max. */
+  startApp(request: Resources): void;
+  /** Member i's per-app inputs (SpreadMember.selected / current / weight / min / max). */
+  setSelected(i: number, selected: boolean): void;
+  setCurrent(i: number, current: number | undefined): void;
+  setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void;
+  divide(desired: number, strategy: SpreadStrategy, exact: boolean): SpreadResult;
+}
+
+/** A MemberTable over `names` (in the order divideReplicas sorts members: by name, stable). */
+export function memberTable(names: readonly string[]): MemberTable {
+  const d = new Divider();
+  d.fixNames(names);
+  return d;
+}
 /**
  * Failback pacing: limits how many replicas each `returning` member gains in one step (the rest stay
  * where they are now), keeping the total. Pure; used by the daemon once per reconcile.

@@ -15,7 +15,10 @@ import type { App, Federation } from '../config/schema';
 import { initialHealth, isServing, nextHealth, type HealthEvent, type HealthParams, type MemberHealth } from '../core/health';
 import { appKey, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
-import type { Alerter, ClusterApi, Clock, KubeObject, TrafficSwitch } from '../ports/index';
+import { committedPhases, executePlan } from '../adapters/traffic-executor';
+import { planTraffic, type MemberPhase, type TrafficAction } from '../core/traffic-plan';
+import { alerts, alertKey } from '../ports/alerts';
+import type { Alert, Alerter, ClusterApi, Clock, KubeObject, MemberTraffic, TrafficSwitch } from '../ports/index';
 import { systemClock } from '../ports/index';
 import { LeaderElector } from './leader';
 import { DaemonMetrics } from './metrics';
@@ -45,6 +48,12 @@ export interface DaemonOptions {
   /** Total per app from autoscaling (issue 6); absent → app.replicas. */
   readonly desiredOverride?: (key: string) => number | undefined;
   readonly workers?: number;
+  /**
+   * Split-brain guard: a member is drained only when this second vantage point also sees it down.
+   * `front`: the traffic layer's own health check (HAProxy `checkUp`); a function: e.g. a witness.
+   * @default - no second opinion (cluster-mgr's probes decide alone)
+   */
+  readonly secondOpinion?: 'front' | ((member: string, signal: AbortSignal) => Promise<boolean | undefined>);
 }
 
 export interface StateEvent {
@@ -59,10 +68,17 @@ interface MemberState {
   health: MemberHealth;
   /** Traffic layer: what we last set. */
   traffic: { state: 'ready' | 'drain' | 'maint'; weight: number };
+  /** What the traffic layer reported at the last pass (undefined: not observed). */
+  observed?: MemberTraffic;
+  /** Traffic phase (core/traffic-plan) after the last executed pass. */
+  phase?: MemberPhase;
+  /** The failover away from this member is held back (last serving member / split-brain guard). */
+  blocked?: boolean;
+  note?: string;
   /** Set while replicas return after recovery (paced). */
   returning?: { since: number };
-  /** Traffic ramp after the replicas are back: start time (clock ms). */
-  ramp?: { from: number };
+  /** Replicas are moving away after a drain: fire FederationFailoverDone once they are ready elsewhere. */
+  failover?: { since: number; perfSince: number };
   /** Drained (or drain attempted) since it went Unhealthy: replicas may move. */
   drained: boolean;
   lastProbeMs?: number;
@@ -80,6 +96,16 @@ interface AppStatus {
 }
 
 const FULL_WEIGHT = 256;
+
+/** Timings of completed failovers (fault detection → drained → replicas ready elsewhere), for /api/state and the bench. */
+export interface FailoverTiming {
+  readonly member: string;
+  readonly unhealthyAt: string;
+  readonly drainedAt?: string;
+  readonly replicasReadyAt?: string;
+  /** ms from Unhealthy to the replicas being ready elsewhere. */
+  readonly replicasReadyMs?: number;
+}
 
 export class Daemon {
   private readonly root = new AbortController();
@@ -103,6 +129,10 @@ export class Daemon {
   private resyncTimer: NodeJS.Timeout | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
   private readonly lastCapacity = new Map<string, MemberCapacity>();
+  /** Alerts currently firing (by alertKey), so each is fired once and resolved once. */
+  private readonly firing = new Map<string, Alert>();
+  private readonly failovers: FailoverTiming[] = [];
+  private trafficError: string | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     const h = o.federation.spec.health;
@@ -208,7 +238,12 @@ export class Daemon {
     while (!signal.aborted) {
       const started = this.clock.now();
       await Promise.all([...this.o.members.entries()].map(([name, api]) => this.probeOne(name, api, signal)));
-      await this.trafficRamps(signal);
+      try {
+        await this.trafficPass(signal);
+        this.checkFailoversDone();
+      } catch (err) {
+        this.o.log.error({ err: (err as Error).message }, 'traffic pass failed; retrying next round');
+      }
       const spent = this.clock.now() - started;
       await sleep(Math.max(10, this.intervalMs - spent), signal);
     }
@@ -230,72 +265,181 @@ export class Daemon {
     const log = this.o.log;
     this.event(`member-${e.type}`, `${name}: ${e.from} → ${e.to}${e.reason ? ` (${e.reason})` : ''}`, { member: name });
     log.info({ member: name, from: e.from, to: e.to, reason: e.reason }, `member ${e.type}`);
+    // Traffic is sequenced by the traffic pass that follows every probe round (core/traffic-plan):
+    // drain first, then replicas; on recovery replicas first, then the ramp.
     if (e.type === 'unhealthy') {
       this.metrics.failovers.inc({ member: name });
       st.returning = undefined;
-      st.ramp = undefined;
-      // Traffic first, replicas after: the member stays "serving" for the spread until drained.
-      await this.drain(name, st);
-      void this.alert('fire', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} is unhealthy: ${e.reason ?? ''}` });
       this.enqueueAll();
     } else if (e.type === 'recovered') {
       this.metrics.failbacks.inc({ member: name });
-      st.drained = false;
-      st.returning = { since: this.clock.now() };
-      void this.alert('resolve', { name: 'FederationMemberUnhealthy', severity: 'critical', labels: { member: name }, summary: `member ${name} recovered` });
+      if (st.drained) {
+        st.drained = false;
+        st.returning = { since: this.clock.now() };
+      }
       this.enqueueAll();
     } else if (e.type === 'recovering' || e.type === 'relapsed') {
       this.enqueueAll();
     }
   }
 
-  private async drain(name: string, st: MemberState): Promise<void> {
-    const others = [...this.memberState.entries()].filter(([n, s]) => n !== name && s.traffic.state === 'ready' && s.traffic.weight > 0 && isServing(s.health.state));
-    if (others.length === 0) {
-      // Never drain the last serving member: keep it and say so loudly.
-      st.drained = true;
-      this.event('drain-blocked', `${name}: not drained, it is the last serving member`, { member: name });
-      this.o.log.error({ member: name }, 'not draining the last serving member');
-      void this.alert('fire', { name: 'FederationFailoverBlocked', severity: 'critical', labels: { member: name }, summary: `${name} is unhealthy but is the last serving member; traffic kept` });
+  /**
+   * One traffic pass (after every probe round): observe the traffic layer, plan (core/traffic-plan),
+   * execute in order (adapters/traffic-executor), keep the committed phases. Only the leader acts.
+   */
+  private async trafficPass(signal: AbortSignal): Promise<void> {
+    if (signal.aborted || !this.isLeader()) return;
+    const opTimeout = () => AbortSignal.any([signal, AbortSignal.timeout(Math.max(2000, this.timeoutMs * 2))]);
+    let observed: Record<string, MemberTraffic> | undefined;
+    if (this.traffic.kind !== 'none') {
+      try {
+        observed = await this.traffic.observe(opTimeout());
+        if (this.trafficError) this.event('traffic-ok', `${this.traffic.kind}: traffic layer answers again`);
+        this.trafficError = undefined;
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (this.trafficError !== msg) {
+          this.o.log.warn({ err: msg }, 'cannot observe the traffic layer');
+          this.event('traffic-error', `${this.traffic.kind}: cannot observe: ${msg}`);
+        }
+        this.trafficError = msg;
+      }
+    }
+    const names = [...this.memberState.keys()];
+    const second = new Map<string, boolean | undefined>();
+    const so = this.o.secondOpinion;
+    if (typeof so === 'function') {
+      // Asked only about members cluster-mgr itself sees failing (the guard's question).
+      await Promise.all(
+        names.filter((n) => !isServing(this.memberState.get(n)!.health.state)).map(async (n) => second.set(n, await so(n, opTimeout()).catch(() => undefined))),
+      );
+    } else if (so === 'front') for (const n of names) second.set(n, observed?.[n]?.checkUp);
+    const previous: Record<string, MemberPhase | undefined> = {};
+    const plan = planTraffic(
+      names.map((n) => {
+        const st = this.memberState.get(n)!;
+        previous[n] = st.phase;
+        st.observed = observed?.[n];
+        return {
+          name: n,
+          healthy: isServing(st.health.state),
+          ...(second.has(n) ? { secondOpinionUp: second.get(n) } : {}),
+          // Only consulted while restoring (replicas first, then traffic); skip the scan otherwise.
+          replicasReady: st.phase?.kind === 'restoring' ? !st.returning && this.allReturned(n) : true,
+          // No traffic layer: "observed" is what we last set, so nothing is re-issued every pass.
+          observed: observed ? observed[n] : this.traffic.kind === 'none' ? st.traffic : undefined,
+          ...(st.phase ? { phase: st.phase } : {}),
+          ...(st.blocked ? { blocked: true } : {}),
+        };
+      }),
+      { failbackAfterMs: this.failbackAfterMs, rampSteps: this.o.federation.spec.health.failbackSteps, fullWeight: FULL_WEIGHT, requireSecondOpinion: so !== undefined },
+      this.clock.now(),
+    );
+    if (plan.actions.length === 0) {
+      for (const [n, o] of Object.entries(plan.members)) this.memberState.get(n)!.phase = o.phase;
+      if (observed) for (const n of names) void this.alertOnce('resolve', alerts.trafficSwitchFailed(n, this.traffic.kind, 'the traffic switch works again'));
       return;
     }
-    if (this.isLeader()) {
-      try {
-        await this.traffic.set(this.serverOf(name), 'drain', 0, AbortSignal.any([this.root.signal, AbortSignal.timeout(Math.max(2000, this.timeoutMs * 2))]));
-        st.traffic = { state: 'drain', weight: 0 };
-        this.event('traffic-drained', `${name}: traffic drained`, { member: name });
-      } catch (err) {
-        this.o.log.error({ member: name, err: (err as Error).message }, 'traffic drain failed');
-        this.event('traffic-error', `${name}: drain failed: ${(err as Error).message}`, { member: name });
-      }
-    } else {
-      st.traffic = { state: 'drain', weight: 0 };
+    const report = await executePlan(
+      plan,
+      {
+        traffic: {
+          kind: this.traffic.kind,
+          observe: (sig) => this.traffic.observe(sig),
+          set: async (member, state, weight, sig) => {
+            await this.traffic.set(member, state, weight, sig);
+            this.trafficSet(member, state, weight ?? FULL_WEIGHT); // recorded when confirmed, in plan order
+          },
+        },
+        alerter: { fire: (a, s) => this.alertOnce('fire', a, s), resolve: (a, s) => this.alertOnce('resolve', a, s) },
+        moveReplicasAway: async (member) => this.moveReplicasAway(member),
+        returnReplicas: async (member) => this.returnReplicas(member),
+        onError: (a, err) => this.onActionError(a, err),
+      },
+      opTimeout(),
+    );
+    // A switch that works again (observed, and this member's steps all ran) resolves its alert.
+    if (observed) {
+      const failed = new Set(report.failed.map((f) => (f.action.kind === 'fire' || f.action.kind === 'resolve' ? undefined : f.action.member)));
+      for (const n of names) if (!failed.has(n)) void this.alertOnce('resolve', alerts.trafficSwitchFailed(n, this.traffic.kind, 'the traffic switch works again'));
     }
-    st.drained = true;
+    const phases = committedPhases(plan, report, previous);
+    for (const [n, o] of Object.entries(plan.members)) {
+      const st = this.memberState.get(n)!;
+      st.phase = phases[n];
+      if (o.blocked && !st.blocked) this.event('failover-blocked', `${n}: ${o.note ?? 'failover held back'}`, { member: n });
+      st.blocked = o.blocked;
+      st.note = o.note;
+    }
   }
 
-  /** After replicas are back on a recovered member, ramp its traffic weight over failbackAfter. */
-  private async trafficRamps(signal: AbortSignal): Promise<void> {
+  private trafficSet(name: string, state: 'ready' | 'drain' | 'maint', weight: number): void {
+    const st = this.memberState.get(name)!;
+    if (st.traffic.state === state && st.traffic.weight === weight) return;
+    st.traffic = { state, weight };
+    this.metrics.trafficWeight.set({ member: name }, weight);
+    if (state === 'drain') {
+      this.event('traffic-drained', `${name}: traffic drained`, { member: name });
+      const f = this.failovers.findLast((x) => x.member === name && !x.drainedAt);
+      if (f) Object.assign(f, { drainedAt: new Date().toISOString() });
+    } else this.event('traffic-weight', `${name}: traffic ${state} weight ${weight}/${FULL_WEIGHT}`, { member: name });
+  }
+
+  private onActionError(a: TrafficAction, err: Error): void {
+    const member = a.kind === 'fire' || a.kind === 'resolve' ? a.alert.labels.member : a.member;
+    this.o.log.error({ action: a.kind, member, err: err.message }, 'traffic action failed');
+    if (a.kind !== 'fire' && a.kind !== 'resolve') this.event('traffic-error', `${member ?? ''}: ${a.kind} failed: ${err.message}`, member ? { member } : {});
+  }
+
+  /** Plan step after the drain: the member stops counting for the spread; its replicas go elsewhere. */
+  private moveReplicasAway(member: string): void {
+    const st = this.memberState.get(member)!;
+    st.drained = true;
+    st.returning = undefined;
+    st.failover = { since: this.clock.now(), perfSince: performance.now() };
+    this.failovers.push({ member, unhealthyAt: new Date(st.health.since).toISOString(), ...(st.traffic.state === 'drain' ? { drainedAt: new Date().toISOString() } : {}) });
+    if (this.failovers.length > 50) this.failovers.shift();
+    this.event('failover', `${member}: traffic drained, moving replicas away`, { member });
+    this.enqueueAll();
+  }
+
+  /** Plan step on recovery: replicas return (paced) before any traffic. */
+  private returnReplicas(member: string): void {
+    const st = this.memberState.get(member)!;
+    if (st.drained || !st.returning) {
+      st.drained = false;
+      st.returning = { since: this.clock.now() };
+    }
+    st.failover = undefined;
+    void this.alertOnce('resolve', alerts.failoverDone(member, 'member recovered'));
+    this.event('failback', `${member}: returning replicas before traffic (ramp over ${this.o.federation.spec.health.failbackAfter} once ready)`, { member });
+    this.enqueueAll();
+  }
+
+  /** After a failover: replicas of every app are ready on the remaining members → FederationFailoverDone. */
+  private checkFailoversDone(): void {
     for (const [name, st] of this.memberState) {
-      if (!st.ramp || signal.aborted) continue;
-      const frac = this.failbackAfterMs <= 0 ? 1 : Math.min(1, (this.clock.now() - st.ramp.from) / this.failbackAfterMs);
-      const steps = this.o.federation.spec.health.failbackSteps;
-      const weight = Math.max(1, Math.round((Math.ceil(frac * steps) / steps) * FULL_WEIGHT));
-      if (weight === st.traffic.weight && st.traffic.state === 'ready') {
-        if (frac >= 1) st.ramp = undefined;
-        continue;
-      }
-      if (this.isLeader()) {
-        try {
-          await this.traffic.set(this.serverOf(name), 'ready', weight, AbortSignal.any([signal, AbortSignal.timeout(Math.max(2000, this.timeoutMs * 2))]));
-        } catch (err) {
-          this.o.log.warn({ member: name, err: (err as Error).message }, 'traffic ramp step failed');
-          continue;
+      if (!st.failover) continue;
+      let ok = this.appStatus.size > 0 || this.apps.size === 0;
+      for (const [key, app] of this.apps) {
+        const status = this.appStatus.get(key);
+        if (!status?.result) {
+          ok = false;
+          break;
+        }
+        for (const [m, want] of Object.entries(status.result.assignments)) {
+          if (m === name) continue;
+          const d = this.o.members.get(m)?.findOwned(app.namespace, this.deploymentName(app));
+          if (want > 0 && (!d || d.readyReplicas < want || d.replicas !== want)) ok = false;
         }
       }
-      st.traffic = { state: 'ready', weight };
-      this.event('traffic-ramp', `${name}: traffic weight ${weight}/${FULL_WEIGHT}`, { member: name });
-      if (frac >= 1) st.ramp = undefined;
+      if (!ok) continue;
+      const ms = Math.round(performance.now() - st.failover.perfSince);
+      st.failover = undefined;
+      const f = this.failovers.findLast((x) => x.member === name && !x.replicasReadyAt);
+      if (f) Object.assign(f, { replicasReadyAt: new Date().toISOString(), replicasReadyMs: Math.round(this.clock.now() - Date.parse(f.unhealthyAt)) });
+      this.event('failover-done', `${name}: replicas ready on the other members (${ms} ms after the drain)`, { member: name });
+      void this.alertOnce('fire', alerts.failoverDone(name, `replicas ready elsewhere ${ms} ms after the drain`));
     }
   }
 
@@ -303,13 +447,29 @@ export class Daemon {
     return this.o.federation.spec.members.find((m) => m.name === member)?.traffic?.server ?? member;
   }
 
-  private async alert(op: 'fire' | 'resolve', a: Parameters<Alerter['fire']>[0]): Promise<void> {
+  /** Fires (once) or resolves (only when firing) an alert; delivery errors are logged, never thrown. */
+  async alertOnce(op: 'fire' | 'resolve', a: Alert, signal?: AbortSignal): Promise<void> {
+    // Only the leader alerts (and tracks what fires), so a standby that takes over fires afresh.
     if (!this.isLeader()) return;
+    const key = alertKey(a);
+    if (op === 'fire') {
+      if (this.firing.has(key)) return;
+      this.firing.set(key, a);
+    } else {
+      if (!this.firing.has(key)) return;
+      this.firing.delete(key);
+    }
+    this.event(`alert-${op}`, `${a.name}${Object.keys(a.labels).length ? ` {${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',')}}` : ''}: ${a.summary}`, a.labels.member ? { member: a.labels.member } : {});
     try {
-      await this.alerter[op](a, AbortSignal.timeout(5000));
+      await this.alerter[op](a, AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(5000)]));
     } catch (err) {
       this.o.log.warn({ alert: a.name, err: (err as Error).message }, 'alert delivery failed');
     }
+  }
+
+  /** Alerts currently firing (for /api/state). */
+  activeAlerts(): Alert[] {
+    return [...this.firing.values()];
   }
 
   // ---- reconcile ------------------------------------------------------------------------------
@@ -386,6 +546,9 @@ export class Daemon {
     this.appStatus.set(key, status);
     for (const m of fedMembers) this.metrics.assigned.set({ app: key, member: m.name }, target[m.name] ?? 0);
     this.metrics.unschedulable.set({ app: key }, result.unschedulable);
+    const unsched = alerts.replicasUnschedulable(app.namespace, app.name, result.unschedulable, result.unschedulableReason ?? 'no member has room');
+    if (result.unschedulable > 0) void this.alertOnce('fire', unsched);
+    else void this.alertOnce('resolve', unsched);
 
     if (!this.isLeader()) return;
     const hash = templateHash(app);
@@ -429,13 +592,13 @@ export class Daemon {
         }
       }
     }
-    // Failback: once a returning member has its full share in every app and it is ready, ramp traffic back.
+    // Failback: once a returning member has its full share in every app and it is ready, the next
+    // traffic pass ramps its traffic back over failbackAfter.
     for (const name of returning) {
       const st = this.memberState.get(name)!;
       if (st.returning && this.allReturned(name)) {
         st.returning = undefined;
-        st.ramp = { from: this.clock.now() };
-        this.event('failback', `${name}: replicas back, ramping traffic over ${this.o.federation.spec.health.failbackAfter}`, { member: name });
+        this.event('replicas-returned', `${name}: replicas back and ready; traffic ramps over ${this.o.federation.spec.health.failbackAfter}`, { member: name });
       }
     }
     if (errors.length > 0) {
@@ -520,7 +683,16 @@ export class Daemon {
         since: new Date(st.health.since).toISOString(),
         reason: st.health.reason ?? null,
         probeMs: st.lastProbeMs ?? null,
-        traffic: { server: this.serverOf(m.name), state: st.traffic.state, weight: st.traffic.weight },
+        traffic: {
+          server: this.serverOf(m.name),
+          state: st.observed?.state ?? st.traffic.state,
+          weight: st.observed?.weight ?? st.traffic.weight,
+          fullWeight: FULL_WEIGHT,
+          phase: st.phase?.kind ?? 'serving',
+          ...(st.observed?.checkUp !== undefined ? { checkUp: st.observed.checkUp } : {}),
+          blocked: !!st.blocked,
+          note: st.note ?? null,
+        },
         synced: api.synced(),
         capacity: cap ?? null,
         returning: !!st.returning,
@@ -547,7 +719,17 @@ export class Daemon {
         error: st?.lastError ?? null,
       };
     });
-    return { federation: this.o.federation.metadata.name, leader: this.isLeader(), ready: this.ready(), clusters, apps, events: [...this.events].reverse().slice(0, 100) };
+    return {
+      federation: this.o.federation.metadata.name,
+      leader: this.isLeader(),
+      ready: this.ready(),
+      trafficSwitch: { kind: this.traffic.kind, error: this.trafficError ?? null },
+      clusters,
+      apps,
+      alerts: this.activeAlerts().map((a) => ({ name: a.name, severity: a.severity, labels: a.labels, summary: a.summary })),
+      failovers: [...this.failovers].reverse(),
+      events: [...this.events].reverse().slice(0, 100),
+    };
   }
 
   /** Waits for the queue to finish in-flight work (tests, shutdown). */

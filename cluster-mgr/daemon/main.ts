@@ -1,8 +1,14 @@
 // Wires a loaded Federation to real members (client-node adapter), the HTTP server and signals.
 import { watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { parseDuration } from '../../infra/site/units';
+import { AlertmanagerAlerter } from '../adapters/alertmanager';
+import { buildAlerter, buildTrafficSwitch, buildWitness } from '../adapters/factory';
 import { KubeMember } from '../adapters/kube';
+import { PrometheusSource, startAutoscaler } from '../adapters/prometheus';
+import { FanoutAlerter } from '../adapters/webhook';
+import { appKey } from '../core/plan';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
 import type { Alerter, ClusterApi, TrafficSwitch } from '../ports/index';
 import { startServer, type ListenAddress } from '../server/index';
@@ -15,9 +21,18 @@ export interface RunOptions {
   readonly appsDir?: string;
   readonly listen: ListenAddress;
   readonly log?: Logger;
-  /** Adapters from issue 6 (traffic switching, alerting); no-op when absent. */
+  /** Traffic switch / alerter override. @default - built from the Federation's `traffic:` / `alerting:` blocks */
   readonly traffic?: TrafficSwitch;
   readonly alerter?: Alerter;
+  /** Bearer token required on /api/state and /metrics (non-loopback listen). */
+  readonly token?: string;
+}
+
+/** A configuration problem found while building the adapters (exit 2 with these messages). */
+export class AdapterConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
 }
 
 export interface Running {
@@ -50,6 +65,21 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     : undefined;
   const src = spec.source;
   const source = src?.kubeconfig ? new KubeMember({ name: 'source', kubeconfig: resolveFrom(o.configFile, src.kubeconfig), timeoutMs, log: kubeLog }) : members.get(src?.member ?? first);
+  // Issue 6 adapters from the Federation's traffic:/alerting:/prometheus: blocks (G's factory).
+  const baseDir = dirname(resolve(o.configFile));
+  let traffic = o.traffic;
+  if (!traffic) {
+    const built = buildTrafficSwitch(spec.traffic, spec.members, { baseDir });
+    if (!built.ok) throw new AdapterConfigError(built.errors);
+    traffic = built.value;
+  }
+  const alerter = o.alerter ?? buildAlerter(spec.alerting, { labels: { federation: o.federation.metadata.name } });
+  const witness = buildWitness(spec.traffic);
+  const guard = spec.traffic?.secondOpinion ?? (witness ? 'witness' : 'none');
+  if (guard === 'witness' && !witness) throw new AdapterConfigError(['traffic.secondOpinion: "witness" needs traffic.witness.url; set it or use "front" / "none"']);
+  if (guard === 'front' && !spec.traffic?.haproxy) throw new AdapterConfigError(['traffic.secondOpinion: "front" needs traffic.haproxy (its health checks are the second vantage point); configure it or use "witness" / "none"']);
+  const secondOpinion = guard === 'front' ? ('front' as const) : guard === 'witness' && witness ? (m: string, signal: AbortSignal) => witness.check(m, signal) : undefined;
+  const autoscaled = new Map<string, number>();
   const daemon = new Daemon({
     federation: o.federation,
     apps: o.apps,
@@ -57,12 +87,59 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     ...(host ? { host } : {}),
     ...(source ? { source } : {}),
     log,
-    ...(o.traffic ? { traffic: o.traffic } : {}),
-    ...(o.alerter ? { alerter: o.alerter } : {}),
+    traffic,
+    ...(alerter ? { alerter } : {}),
+    ...(secondOpinion ? { secondOpinion } : {}),
+    desiredOverride: (key) => autoscaled.get(key),
   });
   ref.daemon = daemon;
-  const http = await startServer(daemon, o.listen);
+  const http = await startServer(daemon, o.listen, o.token ? { token: o.token } : {});
   daemon.start();
+  log.info({ traffic: traffic.kind, alerting: !!alerter, secondOpinion: guard }, 'adapters');
+
+  // Alertmanager forgets alerts after resolve_timeout unless they are re-sent.
+  const ams = alerter instanceof AlertmanagerAlerter ? [alerter] : alerter instanceof FanoutAlerter ? alerterTargets(alerter) : [];
+  if (ams.length > 0) {
+    const t = setInterval(() => ams.forEach((a) => void a.resendActive(daemon.signal).catch(() => undefined)), 60_000);
+    daemon.signal.addEventListener('abort', () => clearInterval(t), { once: true });
+  }
+
+  // Per-app autoscaling: every `autoscale.interval`, desired = ceil(result / targetPerReplica), clamped;
+  // the result is the total the spread divides. A failing query keeps the count and alerts.
+  const scaled = o.apps.filter((a) => a.autoscale);
+  if (scaled.length > 0 && !spec.prometheus) {
+    log.warn({ apps: scaled.map(appKey) }, 'apps have autoscale but the Federation has no prometheus.url; their replica counts stay fixed');
+  } else if (scaled.length > 0 && spec.prometheus) {
+    startAutoscaler({
+      apps: scaled.map((a) => ({
+        key: appKey(a),
+        query: a.autoscale!.query,
+        intervalMs: parseDuration(a.autoscale!.interval)!,
+        spec: {
+          namespace: a.namespace,
+          app: a.name,
+          targetPerReplica: a.autoscale!.targetPerReplica,
+          min: a.autoscale!.min,
+          max: a.autoscale!.max,
+          ...(a.autoscale!.tolerance !== undefined ? { tolerance: a.autoscale!.tolerance } : {}),
+          ...(a.autoscale!.scaleDownStabilization ? { scaleDownStabilizationMs: parseDuration(a.autoscale!.scaleDownStabilization)! } : {}),
+        },
+      })),
+      source: new PrometheusSource({ url: spec.prometheus.url }),
+      current: (key) => autoscaled.get(key) ?? scaled.find((a) => appKey(a) === key)!.replicas,
+      onDecision: (key, d) => {
+        const before = autoscaled.get(key);
+        autoscaled.set(key, d.replicas);
+        if (before !== d.replicas) {
+          log.info({ app: key, replicas: d.replicas, was: before ?? null, reason: d.reason }, 'autoscale');
+          daemon.notifyChange();
+        }
+      },
+      alerter: { fire: (a, s) => daemon.alertOnce('fire', a, s), resolve: (a, s) => daemon.alertOnce('resolve', a, s) },
+      onError: (key, err) => log.warn({ app: key, err: err.message }, 'autoscale failed'),
+      signal: daemon.signal,
+    });
+  }
   log.info({ url: http.url }, 'listening');
 
   // --apps DIR: reload on change (debounced); a bad document keeps the previous set and logs why.
@@ -95,4 +172,9 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
       await http.close();
     },
   };
+}
+
+function alerterTargets(f: FanoutAlerter): AlertmanagerAlerter[] {
+  const t = (f as unknown as { targets?: unknown[] }).targets ?? [];
+  return t.filter((x): x is AlertmanagerAlerter => x instanceof AlertmanagerAlerter);
 }

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { requireBearer } from '../dashboard/auth';
 
 export interface ServerSource {
   ready(): boolean;
@@ -41,8 +42,18 @@ async function loadDashboard(): Promise<Page | undefined> {
 const PLACEHOLDER = `<!doctype html><html><head><meta charset="utf-8"><title>cluster-mgr</title></head>
 <body><h1>cluster-mgr</h1><p>State: <a href="/api/state">/api/state</a> · Metrics: <a href="/metrics">/metrics</a></p></body></html>`;
 
-export async function startServer(src: ServerSource, addr: ListenAddress): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export interface ServerOptions {
+  /**
+   * Bearer token required on /api/state and /metrics (cluster-mgr requires one when it listens on a
+   * non-loopback address). The page at `/` is then served without embedded state; open it as
+   * `/#token=TOKEN`. /healthz and /readyz stay open (probes). @default - no auth (loopback only)
+   */
+  readonly token?: string;
+}
+
+export async function startServer(src: ServerSource, addr: ListenAddress, opts: ServerOptions = {}): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const page = await loadDashboard();
+  const token = opts.token;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const send = (code: number, type: string, body: string) => {
@@ -50,6 +61,12 @@ export async function startServer(src: ServerSource, addr: ListenAddress): Promi
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
+    const authorised = token === undefined || requireBearer(req, token);
+    if (!authorised && (url.pathname === '/api/state' || url.pathname === '/metrics')) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Bearer realm="cluster-mgr"', 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' });
+      res.end('unauthorized: send Authorization: Bearer <token> (the dashboard: open /#token=TOKEN)\n');
+      return;
+    }
     switch (url.pathname) {
       case '/healthz':
         return send(200, 'text/plain', 'ok\n');
@@ -65,7 +82,8 @@ export async function startServer(src: ServerSource, addr: ListenAddress): Promi
         return send(200, 'application/json', `${JSON.stringify(src.state(), null, 2)}\n`);
       case '/':
         try {
-          return send(200, 'text/html; charset=utf-8', page ? page(src.state()) : PLACEHOLDER);
+          // Never embed state for a request that has not proven the token.
+          return send(200, 'text/html; charset=utf-8', page ? (token === undefined ? page(src.state()) : (page as (s?: Record<string, unknown>) => string)(undefined)) : PLACEHOLDER);
         } catch {
           return send(200, 'text/html; charset=utf-8', PLACEHOLDER);
         }

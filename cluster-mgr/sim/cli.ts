@@ -76,7 +76,7 @@ export function registerSim(program: Command): void {
         for (const m of sim.members) out.write(`wrote ${m.kubeconfig}\n`);
         if (sim.haproxyFile) out.write(`wrote ${sim.haproxyFile} (front HAProxy over the ingress endpoints: haproxy -f ${sim.haproxyFile})\n`);
         else if (sim.haproxyError) out.write(`haproxy.cfg not written: ${sim.haproxyError}\n`);
-        else out.write('haproxy.cfg not written: infra/render has no renderFrontHaproxy yet\n');
+        else out.write(`haproxy.cfg not written: ${sim.haproxyError ? `renderFrontHaproxy failed: ${sim.haproxyError}` : 'infra/render has no renderFrontHaproxy'}\n`);
         const m0 = sim.members[0]!;
         out.write(`try:\n  kubectl --kubeconfig ${m0.kubeconfig} get nodes\n`);
         out.write(`  curl -s -X POST -d '{"mode":"down"}' ${m0.fault}    # modes: none down hang slow 5xx partition\n`);

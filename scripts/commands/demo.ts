@@ -1,12 +1,16 @@
 // `flotilla demo` (what `npm start` runs): the main job on the bundled examples.
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { formatError, loadSite, summarizeSite } from '../../infra/site/index';
 import { synthesizeSite, writeSiteTree } from '../../infra/synth/index';
 import { ExitCode } from '../cli/exit';
 import { action } from '../cli/program';
 import { summaryTable } from './synth';
+import { startDemoFederation } from '../demo/federation';
+
+/** The example site whose clusters become the demo's simulated members. */
+const DEMO_SITE = 'sh1.yaml';
 
 export function registerDemo(program: Command): void {
   program
@@ -14,8 +18,10 @@ export function registerDemo(program: Command): void {
     .description('the main job on the bundled examples (what `npm start` runs)')
     .option('--examples <dir>', 'folder of example inventories', 'examples')
     .option('--out <dir>', 'where the synthesized sites go', 'out')
+    .option('--no-serve', 'only synthesize (also FLOTILLA_DEMO_ONESHOT=1): no simulated members, no cluster-mgr')
+    .option('--port <n>', 'dashboard port to try first (the next free one is used when taken)', '9464')
     .action(
-      action(async (opts: { examples: string; out: string }) => {
+      action(async (opts: { examples: string; out: string; serve: boolean; port: string }) => {
         const files = (await readdir(opts.examples)).filter((f) => f.endsWith('.yaml')).sort();
         let bad = 0;
         process.stdout.write(`Flotilla — bundled example sites (${opts.examples}/)\n\n`);
@@ -48,7 +54,60 @@ export function registerDemo(program: Command): void {
             ].join('\n'),
           );
         }
-        return bad > 0 ? ExitCode.BadInput : ExitCode.Ok;
+        if (bad > 0) return ExitCode.BadInput;
+        if (!opts.serve || process.env.FLOTILLA_DEMO_ONESHOT === '1') return ExitCode.Ok;
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 1 || port > 65535) {
+          process.stderr.write(`error: --port ${JSON.stringify(opts.port)} is not a port number (1..65535)\n`);
+          return ExitCode.BadInput;
+        }
+        return serveFederation(opts.examples, opts.out, port);
       }),
     );
+}
+
+/** Simulated members named after the example site's clusters + front HAProxy + cluster-mgr, until Ctrl-C. */
+async function serveFederation(examples: string, out: string, port: number): Promise<number> {
+  const file = join(examples, DEMO_SITE);
+  const r = await loadSite(file);
+  if (!r.ok) {
+    for (const e of r.errors) process.stderr.write(`${formatError(e)}\n`);
+    return ExitCode.BadInput;
+  }
+  const dir = join(out, 'federation');
+  process.stdout.write(`Federation demo — simulated members for the clusters of ${file}\n`);
+  // Signals are caught from here on, so a Ctrl-C during start-up still stops what has started.
+  let signalled = false;
+  let wake: () => void = () => undefined;
+  const onSignal = () => {
+    signalled = true;
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const demo = await startDemoFederation({ site: r.value, dir, port });
+    try {
+      const rel = (p: string) => relative(process.cwd(), p) || p;
+      const o = process.stdout;
+      for (const m of demo.sim.members) o.write(`  member ${m.name}  api ${m.api}  ingress ${m.ingress}  fault ${m.fault}\n`);
+      if (demo.frontUrl) o.write(`  front HAProxy   ${demo.frontUrl}  (config ${rel(demo.sim.haproxyFile!)}, rendered by renderFrontHaproxy)\n`);
+      else o.write('  front HAProxy   not started (haproxy not installed); cluster-mgr runs without a traffic switch\n');
+      o.write(`  federation      ${rel(join(dir, 'federation.yaml'))}; cluster-mgr log ${rel(demo.logFile)}\n\n`);
+      o.write(`Dashboard: ${demo.dashboardUrl}\n`);
+      o.write(`Try:\n  kubectl --kubeconfig ${join(dir, 'kubeconfigs', `${demo.sim.members[0]!.name}.yaml`)} get deploy -A\n`);
+      o.write(`  curl -s -X POST -d '{"mode":"down"}' ${demo.sim.members[0]!.fault}    # fault a member (modes: down hang slow 5xx partition none)\n`);
+      if (demo.frontUrl) o.write(`  curl -s ${demo.frontUrl}    # through the front\n`);
+      o.write('Running; stop with Ctrl-C.\n');
+      if (!signalled) await new Promise<void>((res) => (wake = res));
+      o.write('stopping…\n');
+    } finally {
+      await demo.stop();
+    }
+    process.stdout.write('stopped\n');
+    return ExitCode.Ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

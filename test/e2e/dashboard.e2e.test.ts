@@ -1,0 +1,102 @@
+// The dashboard of the REAL daemon (`cluster-mgr run` child process, sim members, front HAProxy) in
+// headless Debian chromium: it lists the members, and a faulted member turns Unhealthy (and drained)
+// on the page without a reload. Also: bearer-token mode of the real server on a non-loopback bind.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, missingTools, requireTools, startDaemon, waitFor } from '../lab/index';
+import { startStack, type Stack } from './stack';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOOLS = [CHROMIUM, 'haproxy'];
+
+describe('dashboard of the real daemon', () => {
+  let stack: Stack | undefined;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    if (missingTools(TOOLS).length > 0) return;
+    stack = await startStack({ health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '2s' } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, 30_000);
+
+  it('lists the members; a faulted member turns unhealthy on the page without a reload', async (ctx) => {
+    requireTools(ctx, TOOLS);
+    const s = stack!;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const foreign: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(s.apiUrl)) foreign.push(r.url());
+    });
+    let navigations = 0;
+    page.on('framenavigated', (f) => {
+      if (f === page.mainFrame()) navigations++;
+    });
+    await page.goto(`${s.apiUrl}/`);
+    const card = (name: string) => page.locator(`section.card[data-member="${name}"]`);
+    await card('sh1-a').waitFor({ timeout: 10_000 });
+    expect(await page.locator('section.card').count()).toBe(2);
+    expect(await card('sh1-a').getAttribute('data-health')).toBe('Healthy');
+    expect(await card('sh1-b').getAttribute('data-health')).toBe('Healthy');
+    expect(await card('sh1-a').locator('[data-field="traffic"]').textContent()).toBe('ready · weight 256');
+
+    // Fault sh1-a the way docs/federation-demo.md says: POST to its fault URL.
+    const fault = s.sim.members.find((m) => m.name === 'sh1-a')!.fault;
+    const r = await fetch(fault, { method: 'POST', body: JSON.stringify({ mode: 'down' }) });
+    expect(r.status).toBe(200);
+    try {
+      await page.waitForSelector('section.card[data-member="sh1-a"][data-health="Unhealthy"]', { timeout: 5000 });
+      await waitFor(async () => (await card('sh1-a').locator('[data-field="traffic"]').textContent()) === 'drain · weight 0', { what: 'drain shown on the card', timeoutMs: 3000 });
+      await page.getByText('sh1-a: traffic drained').first().waitFor({ timeout: 3000 });
+      expect(navigations).toBe(1);
+      expect(foreign).toEqual([]);
+      mkdirSync('test-artifacts', { recursive: true });
+      await page.screenshot({ path: 'test-artifacts/dashboard-e2e.png', fullPage: true });
+    } finally {
+      await fetch(fault, { method: 'POST', body: JSON.stringify({ mode: 'none' }) });
+    }
+    await page.waitForSelector('section.card[data-member="sh1-a"][data-health="Healthy"]', { timeout: 15_000 });
+  }, 60_000);
+
+  it('on a non-loopback address it needs a token; /api/state and /metrics require it, the page embeds nothing', async (ctx) => {
+    requireTools(ctx, TOOLS);
+    const s = stack!;
+    const config = join(s.dir, 'federation-e2e.yaml');
+    const port = await freePort();
+    // Without a token: refused with exit 2.
+    const noToken = spawn(process.execPath, ['bin/cluster-mgr.mjs', 'run', '--config', config, '--listen', `0.0.0.0:${port}`], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CLUSTER_MGR_TOKEN: '' } });
+    let err = '';
+    noToken.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((res) => noToken.once('exit', res));
+    expect(code).toBe(2);
+    expect(err).toMatch(/--token-file FILE or CLUSTER_MGR_TOKEN/);
+
+    const token = 'e2e-token-0123456789abcdef';
+    // A second daemon on the same members, standing by traffic-wise (no traffic block needed to test the server).
+    const cm = startDaemon({ name: 'cluster-mgr-token', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', config, '--listen', `0.0.0.0:${port}`], env: { ...process.env, CLUSTER_MGR_TOKEN: token } });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, { what: 'token daemon up', timeoutMs: 20_000 });
+      expect((await fetch(`${base}/api/state`)).status).toBe(401);
+      expect((await fetch(`${base}/metrics`)).status).toBe(401);
+      const ok = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as { clusters: unknown[] }).clusters).toHaveLength(2);
+      const html = await (await fetch(`${base}/`)).text();
+      expect(html).toContain('<html');
+      expect(html).not.toContain('sh1-a');
+    } finally {
+      await cm.stop(10_000);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,107 @@
+// `npm start` smoke test: `node bin/flotilla.mjs demo` synthesizes the examples, starts simulated
+// members named after examples/sh1.yaml's clusters and cluster-mgr with the dashboard, prints the
+// URL; /api/state lists those clusters with replicas assigned; SIGINT → exit 0, no process left.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSite } from '../../infra/site/index';
+import { freePort, waitFor } from '../lab/index';
+
+/** Every live descendant pid of `root` (from /proc). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp === p && !out.includes(c)) {
+        out.push(c);
+        walk(c);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start (flotilla demo)', () => {
+  it('serves the example site as a federation, then stops cleanly on SIGINT', async () => {
+    const site = await loadSite('examples/sh1.yaml');
+    if (!site.ok) throw new Error('examples/sh1.yaml invalid');
+    const clusters = site.value.spec.clusters.map((c) => c.name).sort();
+    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let tree: number[] = [];
+    try {
+      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1], { what: `the dashboard URL in the output:\n${out}`, timeoutMs: 90_000, intervalMs: 100 });
+      expect(out).toContain(`kubectl --kubeconfig ${join(tmp, 'out', 'federation', 'kubeconfigs', `${clusters[0]}.yaml`)} get deploy -A`);
+      const state = await waitFor(
+        async () => {
+          const s = (await (await fetch(`${url}api/state`)).json()) as { clusters: { name: string; health: string }[]; apps: { assignments: Record<string, number>; running: Record<string, { ready: number }> }[] };
+          const assigned = s.apps.flatMap((a) => Object.values(a.assignments)).reduce((x, y) => x + y, 0);
+          return assigned > 0 && s.clusters.every((c) => c.health === 'Healthy') ? s : undefined;
+        },
+        { what: 'replicas assigned in /api/state', timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(state.clusters.map((c) => c.name).sort()).toEqual(clusters);
+      for (const c of clusters) expect(state.apps[0]!.assignments[c]).toBeGreaterThan(0);
+      const page = await (await fetch(url)).text();
+      expect(page).toContain('<html');
+      tree = descendants(child.pid!);
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+      expect(code, out).toBe(0);
+      expect(out).toContain('stopped');
+      await waitFor(() => tree.every((p) => !alive(p)), { what: `no process left of ${tree.join(', ')}`, timeoutMs: 5000 });
+      await waitFor(async () => (await fetch(url).catch(() => undefined)) === undefined, { what: 'the dashboard port closed', timeoutMs: 5000 });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      for (const p of tree) if (alive(p)) process.kill(p, 'SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it('--no-serve / FLOTILLA_DEMO_ONESHOT=1 only synthesizes and exits 0', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-oneshot-'));
+    try {
+      const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FLOTILLA_DEMO_ONESHOT: '1' } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await Promise.race([new Promise<number | null>((r) => child.once('exit', (c) => r(c))), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+      if (code === 'timeout') child.kill('SIGKILL');
+      expect(code, out).toBe(0);
+      expect(out).toContain('✔ examples/sh1.yaml');
+      expect(out).not.toContain('Dashboard:');
+      expect(readdirSync(join(tmp, 'out')).sort()).toEqual(expect.arrayContaining(['sh1']));
+      expect(readdirSync(join(tmp, 'out'))).not.toContain('federation');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
