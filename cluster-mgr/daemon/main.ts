@@ -6,6 +6,7 @@ import { KubeMember } from '../adapters/kube';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
 import type { Alerter, ClusterApi, TrafficSwitch } from '../ports/index';
 import { startServer, type ListenAddress } from '../server/index';
+import { startCrApps } from './cr-apps';
 import { Daemon } from './index';
 
 export interface RunOptions {
@@ -64,6 +65,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const http = await startServer(daemon, o.listen);
   daemon.start();
   log.info({ url: http.url }, 'listening');
+  // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
+  const crApps = startCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, daemon, log, timeoutMs });
 
   // --apps DIR: reload on change (debounced); a bad document keeps the previous set and logs why.
   let watcher: FSWatcher | undefined;
@@ -80,7 +83,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
           log.error({ errors: r.errors.map(formatError) }, 'apps folder invalid; keeping the previous apps');
           return;
         }
-        daemon.setApps([...fileApps, ...r.value]);
+        if (crApps) crApps.setConfigured([...fileApps, ...r.value]);
+        else daemon.setApps([...fileApps, ...r.value]);
         log.info({ apps: fileApps.length + r.value.length }, 'apps reloaded');
       }, 300);
     });
