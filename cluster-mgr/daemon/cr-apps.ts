@@ -83,6 +83,7 @@ export class CrApps {
   private lastShadowed = '';
   private timer: NodeJS.Timeout | undefined;
   private readonly statusInFlight = new Set<string>();
+  private stopped: AbortSignal | undefined;
 
   constructor(private readonly o: CrAppsOptions) {
     this.configured = o.configured;
@@ -95,6 +96,8 @@ export class CrApps {
   }
 
   start(signal: AbortSignal): Promise<void> {
+    this.stopped = signal;
+    signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
     const gc = (async () => {
       while (!signal.aborted) {
         await sleep(this.o.intervalMs ?? 1000, signal);
@@ -112,7 +115,7 @@ export class CrApps {
 
   /** Informer change: coalesce bursts (a relist fires once per item). */
   private onChange(): void {
-    if (this.timer) return;
+    if (this.timer || this.stopped?.aborted) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.recompute();
@@ -229,15 +232,21 @@ export class CrApps {
   }
 }
 
-export interface StartCrAppsOptions {
+export interface CreateCrAppsOptions {
   readonly federation: Federation;
   readonly configFile: string;
   /** Apps from the Federation file and --apps DIR. */
   readonly configured: readonly App[];
   readonly memberApis: ReadonlyMap<string, ClusterApi>;
-  readonly daemon: { setApps(apps: readonly App[]): void; isLeader(): boolean; readonly signal: AbortSignal };
   readonly log: Logger;
   readonly timeoutMs: number;
+}
+
+/** What the CR source drives: the daemon. */
+export interface CrAppsTarget {
+  setApps(apps: readonly App[]): void;
+  isLeader(): boolean;
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -254,25 +263,37 @@ export function crHost(fed: Federation, configFile: string): { name: string; kub
   return { name: m.name, kubeconfig: resolveFrom(configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}) };
 }
 
-/** Starts the CR app source when `spec.appSources.crs` is set; runs until the daemon stops. */
-export function startCrApps(o: StartCrAppsOptions): CrApps | undefined {
+/**
+ * The CR app source when `spec.appSources.crs` is set (else undefined). Loads the host kubeconfig
+ * now, so a bad one fails startup before anything runs; `start(daemon)` begins watching.
+ */
+export function createCrApps(o: CreateCrAppsOptions): { start(target: CrAppsTarget): CrApps } | undefined {
   const crs = o.federation.spec.appSources?.crs;
   if (!crs) return undefined;
   const host = crHost(o.federation, o.configFile);
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => o.log[level](fields ?? {}, msg);
-  const client = new KubeClient({ ...host, timeoutMs: o.timeoutMs, log: kubeLog });
-  const source = new CrApps({
-    client,
-    ...(crs.namespace ? { namespace: crs.namespace } : {}),
-    members: o.federation.spec.members.map((m) => m.name),
-    memberApis: o.memberApis,
-    configured: o.configured,
-    setApps: (apps) => o.daemon.setApps(apps),
-    isLeader: () => o.daemon.isLeader(),
-    log: o.log,
-    intervalMs: parseDuration(o.federation.spec.health.interval)!,
-  });
-  o.log.info({ host: host.name, namespace: crs.namespace ?? '(all)' }, 'watching FederatedApp CRs');
-  void source.start(o.daemon.signal);
-  return source;
+  let client: KubeClient;
+  try {
+    client = new KubeClient({ ...host, timeoutMs: o.timeoutMs, log: kubeLog });
+  } catch (err) {
+    throw new Error(`spec.appSources.crs: cannot use the host cluster's kubeconfig ${host.kubeconfig}: ${(err as Error).message}`);
+  }
+  return {
+    start(target) {
+      const source = new CrApps({
+        client,
+        ...(crs.namespace ? { namespace: crs.namespace } : {}),
+        members: o.federation.spec.members.map((m) => m.name),
+        memberApis: o.memberApis,
+        configured: o.configured,
+        setApps: (apps) => target.setApps(apps),
+        isLeader: () => target.isLeader(),
+        log: o.log,
+        intervalMs: parseDuration(o.federation.spec.health.interval)!,
+      });
+      o.log.info({ host: host.name, namespace: crs.namespace ?? '(all)' }, 'watching FederatedApp CRs');
+      void source.start(target.signal);
+      return source;
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { KubeMember } from '../adapters/kube';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
 import type { Alerter, ClusterApi, TrafficSwitch } from '../ports/index';
 import { startServer, type ListenAddress } from '../server/index';
-import { startCrApps } from './cr-apps';
+import { createCrApps } from './cr-apps';
 import { Daemon } from './index';
 
 export interface RunOptions {
@@ -51,6 +51,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     : undefined;
   const src = spec.source;
   const source = src?.kubeconfig ? new KubeMember({ name: 'source', kubeconfig: resolveFrom(o.configFile, src.kubeconfig), timeoutMs, log: kubeLog }) : members.get(src?.member ?? first);
+  // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
+  const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs });
   const daemon = new Daemon({
     federation: o.federation,
     apps: o.apps,
@@ -65,8 +67,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const http = await startServer(daemon, o.listen);
   daemon.start();
   log.info({ url: http.url }, 'listening');
-  // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
-  const crApps = startCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, daemon, log, timeoutMs });
+  const crApps = crSource?.start(daemon);
 
   // --apps DIR: reload on change (debounced); a bad document keeps the previous set and logs why.
   let watcher: FSWatcher | undefined;

@@ -2,7 +2,8 @@
 // configured apps, the host cluster choice, and the `spec.appSources` config field.
 import { describe, expect, it } from 'vitest';
 import { parseFederation, type App, type Federation } from '../../cluster-mgr/config/index';
-import { appFromCr, crHost, mergeApps } from '../../cluster-mgr/daemon/cr-apps';
+import pino from 'pino';
+import { appFromCr, createCrApps, crHost, mergeApps } from '../../cluster-mgr/daemon/cr-apps';
 
 const members = ['a', 'b'];
 const template = {
@@ -117,5 +118,20 @@ describe('spec.appSources', () => {
     ['crs.kubeconfig wins', '  appSources: { crs: { kubeconfig: ./crs.yaml, member: b } }\n  leaderElection: { kubeconfig: ./host.yaml }', { name: 'cr-host', kubeconfig: '/etc/cm/crs.yaml' }],
   ])('host: %s', (_what, extra, want) => {
     expect(crHost(fed(extra), '/etc/cm/federation.yaml')).toEqual(want);
+  });
+});
+
+describe('createCrApps', () => {
+  const fed = (extra: string): Federation => {
+    const r = parseFederation(fedText(extra), '/nonexistent/federation.yaml');
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    return r.value;
+  };
+  const opts = (f: Federation) => ({ federation: f, configFile: '/nonexistent/federation.yaml', configured: [], memberApis: new Map(), log: pino({ level: 'silent' }), timeoutMs: 1000 });
+  it('is off without spec.appSources.crs', () => {
+    expect(createCrApps(opts(fed('')))).toBeUndefined();
+  });
+  it('fails startup with the field and path when the host kubeconfig cannot be read', () => {
+    expect(() => createCrApps(opts(fed('  appSources: { crs: { kubeconfig: ./missing.yaml } }')))).toThrow(/spec\.appSources\.crs: cannot use the host cluster's kubeconfig \/nonexistent\/missing\.yaml/);
   });
 });
