@@ -110,6 +110,24 @@ export const SourceSchema = z.strictObject({
   kubeconfig: z.string().min(1).optional(),
 });
 
+/**
+ * Where FederatedApps come from besides `spec.apps` and `--apps DIR`. `crs`: FederatedApp custom
+ * resources in the host cluster (the CRD from Site synthesis), watched; see docs/cluster-mgr.md.
+ */
+export const AppSourcesSchema = z.strictObject({
+  crs: z
+    .strictObject({
+      /** Only CRs in this namespace. @default - every namespace */
+      namespace: dnsLabel.optional(),
+      /** Member whose API server holds the CRs. @default - the leaderElection host cluster, else the first member */
+      member: dnsLabel.optional(),
+      /** A separate kubeconfig for the host cluster (relative to the Federation file); wins over `member`. */
+      kubeconfig: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+export type AppSources = z.infer<typeof AppSourcesSchema>;
+
 const requestQuantity = z.union([z.string(), z.number()]).refine((v) => parseQuantity(v) !== undefined, {
   error: (iss) => `${show(iss.input)} is not a quantity: expected e.g. "500m", "512Mi", 2`,
 });
@@ -194,8 +212,15 @@ export const FederationSchema = z.strictObject({
     prometheus: z.strictObject({ url: z.url() }).optional(),
     leaderElection: LeaderElectionSchema.optional(),
     source: SourceSchema.optional(),
+    appSources: AppSourcesSchema.optional(),
     apps: z.array(AppSchema).default([]),
   }),
+}).superRefine((fed, ctx) => {
+  const member = fed.spec.appSources?.crs?.member;
+  const names = fed.spec.members.map((m) => m.name);
+  if (member !== undefined && !names.includes(member)) {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'appSources', 'crs', 'member'], message: `unknown member ${show(member)}: known members: ${names.join(', ')}` });
+  }
 });
 export type Federation = z.infer<typeof FederationSchema>;
 

@@ -12,6 +12,7 @@ import { appKey } from '../core/plan';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
 import type { Alerter, ClusterApi, TrafficSwitch } from '../ports/index';
 import { startServer, type ListenAddress } from '../server/index';
+import { createCrApps } from './cr-apps';
 import { Daemon } from './index';
 
 export interface RunOptions {
@@ -80,6 +81,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   if (guard === 'front' && !spec.traffic?.haproxy) throw new AdapterConfigError(['traffic.secondOpinion: "front" needs traffic.haproxy (its health checks are the second vantage point); configure it or use "witness" / "none"']);
   const secondOpinion = guard === 'front' ? ('front' as const) : guard === 'witness' && witness ? (m: string, signal: AbortSignal) => witness.check(m, signal) : undefined;
   const autoscaled = new Map<string, number>();
+  // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
+  const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs });
   const daemon = new Daemon({
     federation: o.federation,
     apps: o.apps,
@@ -141,6 +144,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     });
   }
   log.info({ url: http.url }, 'listening');
+  const crApps = crSource?.start(daemon);
 
   // --apps DIR: reload on change (debounced); a bad document keeps the previous set and logs why.
   let watcher: FSWatcher | undefined;
@@ -157,7 +161,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
           log.error({ errors: r.errors.map(formatError) }, 'apps folder invalid; keeping the previous apps');
           return;
         }
-        daemon.setApps([...fileApps, ...r.value]);
+        if (crApps) crApps.setConfigured([...fileApps, ...r.value]);
+        else daemon.setApps([...fileApps, ...r.value]);
         log.info({ apps: fileApps.length + r.value.length }, 'apps reloaded');
       }, 300);
     });

@@ -51,6 +51,12 @@ export function applyDefaults(res: ResourceType, obj: KObject): void {
       podSpecDefaults(s.template?.spec);
       break;
     }
+    case 'FederatedApp':
+      // The CRD's structural-schema defaults.
+      if (!obj.spec || typeof obj.spec !== 'object') return;
+      if (obj.spec.placement && typeof obj.spec.placement === 'object') obj.spec.placement.spread ??= 'capacity';
+      if (obj.spec.autoscale && typeof obj.spec.autoscale === 'object') obj.spec.autoscale.interval ??= '30s';
+      break;
   }
 }
 
@@ -70,6 +76,62 @@ export function validate(res: ResourceType, obj: KObject): void {
     if (s.replicas !== undefined && (!Number.isInteger(s.replicas) || s.replicas < 0))
       throw invalid(res, name, 'spec.replicas', `Invalid value: ${JSON.stringify(s.replicas)}: must be greater than or equal to 0`);
   }
+  if (res.kind === 'FederatedApp') validateFederatedApp(res, name, obj);
   if (res.kind === 'Pod' && (!Array.isArray(obj.spec?.containers) || obj.spec.containers.length === 0))
     throw invalid(res, name, 'spec.containers', 'Required value');
+}
+
+const isObj = (v: unknown): v is KObject => !!v && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/**
+ * The FederatedApp CRD's openAPIV3Schema, as the real server enforces it (types, required, enums,
+ * minimums). Not done: pruning of unknown fields (the simulator keeps them; cluster-mgr's strict
+ * validation then names them).
+ */
+function validateFederatedApp(res: ResourceType, name: string, obj: KObject): void {
+  const bad = (path: string, msg: string) => invalid(res, name, path, msg);
+  const s = obj.spec;
+  if (!isObj(s)) throw bad('spec', 'Required value');
+  if (s.replicas === undefined) throw bad('spec.replicas', 'Required value');
+  if (!isCount(s.replicas)) throw bad('spec.replicas', `Invalid value: ${JSON.stringify(s.replicas)}: spec.replicas in body must be a whole number greater than or equal to 0`);
+  const t = s.template;
+  if (!isObj(t)) throw bad('spec.template', 'Required value');
+  for (const f of ['apiVersion', 'kind', 'metadata', 'spec']) if (t[f] === undefined) throw bad(`spec.template.${f}`, 'Required value');
+  if (t.apiVersion !== 'apps/v1') throw bad('spec.template.apiVersion', `Unsupported value: ${JSON.stringify(t.apiVersion)}: supported values: "apps/v1"`);
+  if (t.kind !== 'Deployment') throw bad('spec.template.kind', `Unsupported value: ${JSON.stringify(t.kind)}: supported values: "Deployment"`);
+  if (!isObj(t.metadata)) throw bad('spec.template.metadata', `Invalid value: ${JSON.stringify(typeof t.metadata)}: must be of type object`);
+  if (!isObj(t.spec)) throw bad('spec.template.spec', `Invalid value: ${JSON.stringify(typeof t.spec)}: must be of type object`);
+  const p = s.placement;
+  if (p !== undefined) {
+    if (!isObj(p)) throw bad('spec.placement', 'must be of type object');
+    if (!['capacity', 'weighted', 'duplicate'].includes(p.spread)) throw bad('spec.placement.spread', `Unsupported value: ${JSON.stringify(p.spread)}: supported values: "capacity", "weighted", "duplicate"`);
+    if (p.clusterSelector !== undefined && (!isObj(p.clusterSelector) || Object.values(p.clusterSelector).some((v) => typeof v !== 'string')))
+      throw bad('spec.placement.clusterSelector', 'must be a map of strings');
+    if (p.perCluster !== undefined) {
+      if (!isObj(p.perCluster)) throw bad('spec.placement.perCluster', 'must be of type object');
+      for (const [m, b] of Object.entries(p.perCluster)) {
+        if (!isObj(b)) throw bad(`spec.placement.perCluster.${m}`, 'must be of type object');
+        for (const f of ['min', 'max', 'weight']) if (b[f] !== undefined && !isCount(b[f])) throw bad(`spec.placement.perCluster.${m}.${f}`, `Invalid value: ${JSON.stringify(b[f])}: must be a whole number greater than or equal to 0`);
+      }
+    }
+  }
+  const a = s.autoscale;
+  if (a !== undefined) {
+    if (!isObj(a)) throw bad('spec.autoscale', 'must be of type object');
+    for (const f of ['query', 'targetPerReplica', 'min', 'max']) if (a[f] === undefined) throw bad(`spec.autoscale.${f}`, 'Required value');
+    if (typeof a.query !== 'string' || a.query === '') throw bad('spec.autoscale.query', 'must be a non-empty string');
+    if (typeof a.targetPerReplica !== 'number' || !(a.targetPerReplica > 0)) throw bad('spec.autoscale.targetPerReplica', `Invalid value: ${JSON.stringify(a.targetPerReplica)}: must be greater than 0`);
+    if (!isCount(a.min)) throw bad('spec.autoscale.min', `Invalid value: ${JSON.stringify(a.min)}: must be a whole number greater than or equal to 0`);
+    if (!isCount(a.max) || a.max < 1) throw bad('spec.autoscale.max', `Invalid value: ${JSON.stringify(a.max)}: must be a whole number greater than or equal to 1`);
+    if (typeof a.interval !== 'string' || !/^[0-9]+(ms|s|m|h)$/.test(a.interval)) throw bad('spec.autoscale.interval', `Invalid value: ${JSON.stringify(a.interval)}: must match '^[0-9]+(ms|s|m|h)$'`);
+  }
+  if (s.propagate !== undefined) {
+    if (!Array.isArray(s.propagate)) throw bad('spec.propagate', 'must be of type array');
+    s.propagate.forEach((it: unknown, i: number) => {
+      if (!isObj(it)) throw bad(`spec.propagate[${i}]`, 'must be of type object');
+      if (!['ConfigMap', 'Secret', 'PersistentVolumeClaim'].includes(it.kind)) throw bad(`spec.propagate[${i}].kind`, `Unsupported value: ${JSON.stringify(it.kind)}: supported values: "ConfigMap", "Secret", "PersistentVolumeClaim"`);
+      if (typeof it.name !== 'string' || it.name === '') throw bad(`spec.propagate[${i}].name`, 'Required value');
+    });
+  }
 }

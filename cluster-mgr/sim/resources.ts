@@ -30,6 +30,8 @@ export const RESOURCES: readonly ResourceType[] = [
   { group: 'apps', version: 'v1', plural: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], status: true, scale: true, generation: true, categories: ['all'] },
   { group: 'apps', version: 'v1', plural: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], status: true, scale: true, generation: true, categories: ['all'] },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true },
+  // The FederatedApp custom resource (constructs/crds/flotilla.dev_federatedapps.yaml), served as if its CRD were installed.
+  { group: 'flotilla.dev', version: 'v1alpha1', plural: 'federatedapps', singular: 'federatedapp', kind: 'FederatedApp', namespaced: true, shortNames: ['fapp'], status: true, generation: true },
 ];
 
 export const groupVersion = (r: { group: string; version: string }) => (r.group ? `${r.group}/${r.version}` : r.version);

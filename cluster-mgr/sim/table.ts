@@ -120,6 +120,13 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'StorageClass', type: 'string', description: 'The storage class.', cell: (p) => p.spec?.storageClassName ?? '<unset>' },
     age,
   ],
+  // The CRD's additionalPrinterColumns (Replicas, Spread), then Age.
+  FederatedApp: [
+    name,
+    { name: 'Replicas', type: 'integer', description: 'Total replicas over all member clusters (the autoscaler may change it within autoscale.min..max).', cell: (f) => f.spec?.replicas ?? null },
+    { name: 'Spread', type: 'string', description: 'capacity (by free capacity), weighted (by member weight) or duplicate (the full count on every member).', cell: (f) => f.spec?.placement?.spread ?? null },
+    age,
+  ],
   Lease: [name, { name: 'Holder', type: 'string', description: 'The holder of the lease.', cell: (l) => l.spec?.holderIdentity ?? '' }, age],
   Event: [
     { name: 'Last Seen', type: 'string', description: 'Time since the last occurrence.', cell: (e, now) => humanAge(e.lastTimestamp ?? e.metadata.creationTimestamp, now) },
