@@ -86,6 +86,8 @@ describe('API VIP on masters (kubeadm HA layout, real keepalived + HAProxy)', ()
       };
       const viaVip = () => client.exec('curl', ['-sfk', '--max-time', '2', `https://${vip}:8443/healthz`]);
 
+      // Every master's track script must pass first: until then priorities still move as checks come up.
+      await Promise.all([...keepaliveds.values()].map((d) => waitForLog(d, /check_apiserver.*succeeded/, 20_000)));
       await waitFor(async () => (await holders()).join() === 'm1', { timeoutMs: 15_000, what: 'm1 (first master) to be the only VIP holder' });
       await waitFor(async () => (await viaVip()).stdout.startsWith('ok '), { timeoutMs: 10_000, what: 'https://VIP:8443/healthz through HAProxy' });
 
