@@ -8,8 +8,9 @@ import { memberTable, type Resources, type SpreadInput, type SpreadMember, type 
 export function requestOf(app: App, quantity: (text: string | number) => number | undefined = parseQuantity): Resources {
   let cpu = 0;
   let memory = 0;
-  for (const c of app.template.spec.template.spec.containers) {
-    const req = c.resources?.requests ?? {};
+  const containers = app.template.spec.template.spec.containers;
+  for (let i = 0; i < containers.length; i++) {
+    const req = containers[i]!.resources?.requests ?? {};
     cpu += req.cpu !== undefined ? (quantity(req.cpu) ?? 0) : 0;
     memory += req.memory !== undefined ? (quantity(req.memory) ?? 0) : 0;
   }
@@ -97,11 +98,15 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
   }
   const out: Record<string, PlanEntry> = {};
   const quantity = quantityMemo();
+  // The current split by app key, read through a Map: an app key is a fresh string, which a lookup
+  // in a large object would first have to internalize.
+  const currentOf = new Map<string, Record<string, number>>();
+  for (const k of Object.keys(cap.current)) currentOf.set(k, cap.current[k]!);
   const selKeys: string[] = [];
   const selValues: string[] = [];
   for (const app of apps) {
     const key = appKey(app);
-    const current = cap.current[key];
+    const current = currentOf.get(key);
     const sel = app.placement.clusterSelector;
     const only = app.placement.clusters;
     const perCluster = app.placement.perCluster;

@@ -347,8 +347,25 @@ function unhealthyText(current: number): string {
   return unhealthyTexts.get(current) ?? remember(unhealthyTexts, current, `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
 }
 
+/**
+ * Copy sites for record templates. V8 copies an object on its fast path only at a site that has seen
+ * at most four source shapes; reasons come in many key sets, so templates are spread over these
+ * (identical) sites, each template bound to one. Past 4 × sites templates, copies still work, slowly.
+ */
+type Copy = <V>(t: Record<string, V>) => Record<string, V>;
+const COPY_SITES: readonly Copy[] = [
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+];
+
 /** Above this many keys, objects built by keyed stores turn into (large, slow) hash tables in V8. */
 const SMALL_RECORD = 16;
+interface Template<V> {
+  readonly record: Record<string, V>;
+  readonly copy: Copy;
+}
 const MAX_TEMPLATES = 2048;
 
 /**
@@ -390,8 +407,10 @@ class Divider {
   private texts: string[] = [];
   private s: Scratch = newScratch(0);
   /** Fast-mode object templates per set of keys (bit mask over members); only with fixed names. */
-  private numberTemplates: Map<number, Record<string, number>> | undefined;
-  private textTemplates: Map<number, Record<string, string>> | undefined;
+  private numberTemplates: Map<number, Template<number>> | undefined;
+  private textTemplates: Map<number, Template<string>> | undefined;
+  /** Templates made so far (both kinds): four per copy site. */
+  private templateCount = 0;
 
   resize(n: number): void {
     this.n = n;
@@ -430,6 +449,7 @@ class Divider {
     const templates = names.length <= 52 && !names.includes('__proto__');
     this.numberTemplates = templates ? new Map() : undefined;
     this.textTemplates = templates ? new Map() : undefined;
+    this.templateCount = 0;
   }
 
   /** Loads one SpreadInput (members already in name order). */
@@ -519,7 +539,7 @@ class Divider {
    * turn an object into a hash table. Each record kind copies at its own site, so that the site sees
    * few templates and stays on V8's fast clone path.
    */
-  private template<V>(flag: Uint8Array, keys: number, templates: Map<number, Record<string, V>> | undefined, blank: string): Record<string, V> | undefined {
+  private template<V>(flag: Uint8Array, keys: number, templates: Map<number, Template<V>> | undefined, blank: string): Template<V> | undefined {
     if (templates === undefined || keys <= SMALL_RECORD) return undefined;
     const { n, names } = this;
     let mask = 0;
@@ -528,7 +548,7 @@ class Divider {
     if (t === undefined && templates.size < MAX_TEMPLATES) {
       let json = '{';
       for (let i = 0; i < n; i++) if (flag[i]) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(names[i])}:${blank}`;
-      t = JSON.parse(`${json}}`) as Record<string, V>;
+      t = { record: JSON.parse(`${json}}`) as Record<string, V>, copy: COPY_SITES[(this.templateCount++ >> 2) % COPY_SITES.length]! };
       templates.set(mask, t);
     }
     return t;
@@ -537,7 +557,7 @@ class Divider {
   /** assignments: a[i] for every flagged member. */
   private numberRecord(flag: Uint8Array, keys: number, a: Float64Array): Record<string, number> {
     const t = this.template(flag, keys, this.numberTemplates, '0');
-    const out: Record<string, number> = t === undefined ? {} : { ...t };
+    const out: Record<string, number> = t === undefined ? {} : t.copy(t.record);
     const names = this.names;
     for (let i = 0; i < this.n; i++) {
       if (!flag[i]) continue;
@@ -554,7 +574,7 @@ class Divider {
   /** reasons: texts[i] for every flagged member. */
   private textRecord(flag: Uint8Array, keys: number, texts: readonly string[]): Record<string, string> {
     const t = this.template(flag, keys, this.textTemplates, '""');
-    const out: Record<string, string> = t === undefined ? {} : { ...t };
+    const out: Record<string, string> = t === undefined ? {} : t.copy(t.record);
     const names = this.names;
     for (let i = 0; i < this.n; i++) if (flag[i]) out[names[i]!] = texts[i]!;
     return out;
