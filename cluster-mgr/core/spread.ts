@@ -17,6 +17,10 @@
 //      are moved to their fair share, with the fewest compensating moves from the others.
 //   duplicate: every healthy selected member runs min(desired, cap_m).
 // Pure: no clock, process, I/O; never mutates its input; deterministic.
+// Implementation (for `cluster-mgr plan` over 10,000 apps x 50 members in < 100 ms): one engine
+// (Divider) keeps member inputs and scratch in typed arrays reused across calls; remainders go out by
+// quickselect instead of a sort; reason texts are shared; result records are copies of fast-mode
+// templates per key set (see COPY_SITES). planAll drives it through memberTable().
 
 export type ResourceName = 'cpu' | 'memory' | 'pods';
 export const RESOURCES: readonly ResourceName[] = ['cpu', 'memory', 'pods'];
