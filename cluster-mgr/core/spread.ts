@@ -498,13 +498,16 @@ class Divider {
     this.q[0] = nonNeg(request.cpu);
     this.q[1] = nonNeg(request.memory);
     this.q[2] = nonNeg(request.pods);
-    this.selected.fill(1, 0, n);
-    this.current.fill(0, 0, n);
-    this.staticWeight.fill(1, 0, n);
-    this.hasMin.fill(0, 0, n);
-    this.minV.fill(0, 0, n);
-    this.hasMax.fill(0, 0, n);
-    this.maxV.fill(0, 0, n);
+    const { selected, current, staticWeight, hasMin, minV, hasMax, maxV } = this;
+    for (let i = 0; i < n; i++) {
+      selected[i] = 1;
+      current[i] = 0;
+      staticWeight[i] = 1;
+      hasMin[i] = 0;
+      minV[i] = 0;
+      hasMax[i] = 0;
+      maxV[i] = 0;
+    }
   }
 
   setSelected(i: number, selected: boolean): void {
