@@ -5,15 +5,27 @@ import type { App, Capacity, Member } from '../config/schema';
 import { memberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
 /** Requests of one replica: the sum over the pod template's containers (pods = 1). */
-export function requestOf(app: App): Resources {
+export function requestOf(app: App, quantity: (text: string | number) => number | undefined = parseQuantity): Resources {
   let cpu = 0;
   let memory = 0;
-  for (const c of app.template.spec.template.spec.containers) {
-    const req = c.resources?.requests ?? {};
-    cpu += req.cpu !== undefined ? (parseQuantity(req.cpu) ?? 0) : 0;
-    memory += req.memory !== undefined ? (parseQuantity(req.memory) ?? 0) : 0;
+  const containers = app.template.spec.template.spec.containers;
+  for (let i = 0; i < containers.length; i++) {
+    const req = containers[i]!.resources?.requests ?? {};
+    cpu += req.cpu !== undefined ? (quantity(req.cpu) ?? 0) : 0;
+    memory += req.memory !== undefined ? (quantity(req.memory) ?? 0) : 0;
   }
   return { cpu, memory, pods: 1 };
+}
+
+/** parseQuantity remembering its answers (quantities repeat across apps); for one plan. */
+function quantityMemo(): (text: string | number) => number | undefined {
+  const seen = new Map<string | number, number | undefined>();
+  return (text) => {
+    if (seen.has(text)) return seen.get(text);
+    const v = parseQuantity(text);
+    if (seen.size < 65_536) seen.set(text, v);
+    return v;
+  };
 }
 
 /** Whether the app's placement selects a member (labels ⊇ clusterSelector, and in `clusters` if given). */
@@ -85,18 +97,32 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     else index.set(m.name, i);
   }
   const out: Record<string, PlanEntry> = {};
+  const quantity = quantityMemo();
+  // The current split by app key, read through a Map: an app key is a fresh string, which a lookup
+  // in a large object would first have to internalize.
+  const currentOf = new Map<string, Record<string, number>>();
+  for (const k of Object.keys(cap.current)) currentOf.set(k, cap.current[k]!);
+  const selKeys: string[] = [];
+  const selValues: string[] = [];
   for (const app of apps) {
     const key = appKey(app);
-    const current = cap.current[key];
+    const current = currentOf.get(key);
     const sel = app.placement.clusterSelector;
     const only = app.placement.clusters;
     const perCluster = app.placement.perCluster;
-    table.startApp(requestOf(app));
+    table.startApp(requestOf(app, quantity));
     if (sel || only) {
+      let nSel = 0;
+      if (sel) {
+        for (const [k, v] of Object.entries(sel)) {
+          selKeys[nSel] = k;
+          selValues[nSel++] = v;
+        }
+      }
       for (let i = 0; i < n; i++) {
         const m = sorted[i]!;
         let selected = !only || only.includes(m.name);
-        if (selected && sel) for (const k in sel) if (m.labels[k] !== sel[k]) selected = false;
+        for (let k = 0; k < nSel && selected; k++) if (m.labels[selKeys[k]!] !== selValues[k]) selected = false;
         table.setSelected(i, selected);
       }
     }

@@ -17,6 +17,10 @@
 //      are moved to their fair share, with the fewest compensating moves from the others.
 //   duplicate: every healthy selected member runs min(desired, cap_m).
 // Pure: no clock, process, I/O; never mutates its input; deterministic.
+// Implementation (for `cluster-mgr plan` over 10,000 apps x 50 members in < 100 ms): one engine
+// (Divider) keeps member inputs and scratch in typed arrays reused across calls; remainders go out by
+// quickselect instead of a sort; reason texts are shared; result records are copies of fast-mode
+// templates per key set (see COPY_SITES). planAll drives it through memberTable().
 
 export type ResourceName = 'cpu' | 'memory' | 'pods';
 export const RESOURCES: readonly ResourceName[] = ['cpu', 'memory', 'pods'];
@@ -126,30 +130,64 @@ export function fitOf(m: SpreadMember, request: Resources): Fit {
 type Nums = { [i: number]: number; readonly length: number };
 
 /**
- * Sorts idx[0..len) into the order of Array#sort with the comparator `key[b] - key[a] || a - b`
- * (desc: largest key first, ties by lower index) or `key[a] - key[b] || b - a` (ascending, ties by
- * higher index). Both are total orders, so any correct sort gives the same result; insertion sort
- * allocates nothing and is fastest for the short lists used here.
+ * Whether member x comes before member y in the order of Array#sort with the comparator
+ * `key[b] - key[a] || a - b` (desc: largest key first, ties by lower index) or
+ * `key[a] - key[b] || b - a` (ascending, ties by higher index).
  */
-function sortIdx(idx: Int32Array, len: number, key: ArrayLike<number>, desc: boolean): void {
-  if (len > 64) {
-    const tmp = Array.from(idx.subarray(0, len));
-    tmp.sort(desc ? (a, b) => key[b]! - key[a]! || a - b : (a, b) => key[a]! - key[b]! || b - a);
-    idx.set(tmp);
-    return;
-  }
-  for (let j = 1; j < len; j++) {
-    const x = idx[j]!;
-    const kx = key[x]!;
-    let p = j - 1;
-    // Shift every y with cmp(y, x) > 0 one place right.
-    for (; p >= 0; p--) {
-      const y = idx[p]!;
-      const c = desc ? kx - key[y]! || y - x : key[y]! - kx || x - y;
-      if (!(c > 0)) break;
-      idx[p + 1] = y;
+const before = (x: number, y: number, key: ArrayLike<number>, desc: boolean): boolean =>
+  (desc ? key[y]! - key[x]! || x - y : key[x]! - key[y]! || y - x) < 0;
+
+/**
+ * Reorders idx[0..len) so that idx[0..k) are the first k members in the order of `before` (in any
+ * order among themselves): quickselect, O(len) expected, no allocation. Both orders are total for the
+ * finite keys used here, so the chosen set is exactly the first k of the sorted list.
+ */
+function selectFirst(idx: Int32Array, len: number, k: number, key: ArrayLike<number>, desc: boolean): void {
+  let lo = 0;
+  let hi = len - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    const p = idx[mid]!;
+    idx[mid] = idx[hi]!;
+    idx[hi] = p;
+    let store = lo;
+    for (let j = lo; j < hi; j++) {
+      const x = idx[j]!;
+      if (before(x, p, key, desc)) {
+        idx[j] = idx[store]!;
+        idx[store] = x;
+        store++;
+      }
     }
-    idx[p + 1] = x;
+    idx[hi] = idx[store]!;
+    idx[store] = p;
+    if (store === k) return;
+    if (store < k) lo = store + 1;
+    else hi = store - 1;
+  }
+}
+
+/**
+ * Hands out `rest` units (+1 each) in passes over the members in the order of `before` (key, desc):
+ * each pass gives one unit to every member below its bound, in that order, until none is left. A pass
+ * that reaches everyone needs no order; only a partial pass picks its first members. `sign` −1 takes
+ * units back instead (from members above their bound). `untilZero`: a pass stops only when exactly
+ * nothing is left (so a fractional `rest` reaches everyone), else as soon as nothing positive is.
+ */
+function distribute(out: Nums, n: number, rest: number, bound: ArrayLike<number>, key: ArrayLike<number>, desc: boolean, sign: 1 | -1, untilZero: boolean, idx: Int32Array): void {
+  while (rest > 0) {
+    let len = 0;
+    for (let i = 0; i < n; i++) if (sign > 0 ? out[i]! < bound[i]! : out[i]! > bound[i]!) idx[len++] = i;
+    if (len === 0) return;
+    if (rest >= len || (untilZero && !Number.isInteger(rest))) {
+      for (let k = 0; k < len; k++) out[idx[k]!]! += sign;
+      rest -= len;
+    } else {
+      const k = Math.ceil(rest);
+      selectFirst(idx, len, k, key, desc);
+      for (let j = 0; j < k; j++) out[idx[j]!]! += sign;
+      return;
+    }
   }
 }
 
@@ -201,26 +239,9 @@ function apportionInto(out: Nums, n: number, total: number, weights: ArrayLike<n
     frac[i] = share - o;
     given += o;
   }
-  let rest = total - given;
-  if (rest > 0) {
-    const order = s.idx;
-    let len = 0;
-    for (let i = 0; i < n; i++) if (out[i]! < limit[i]!) order[len++] = i;
-    sortIdx(order, len, frac, true);
-    // Usually one pass; more when limits cut shares (the water-filling in fairShares avoids that case).
-    while (rest > 0 && len > 0) {
-      for (let k = 0; k < len && rest > 0; k++) {
-        const i = order[k]!;
-        if (out[i]! < limit[i]!) {
-          out[i]!++;
-          rest--;
-        }
-      }
-      let full = true;
-      for (let k = 0; k < len && full; k++) if (out[order[k]!]! < limit[order[k]!]!) full = false;
-      if (full) break;
-    }
-  }
+  // Largest remainder first, ties by index; usually one pass (more when limits cut shares — the
+  // water-filling in fairShares avoids that case).
+  distribute(out, n, total - given, limit, frac, true, 1, false, s.idx);
 }
 
 function apportion(total: number, weights: readonly number[], limit: readonly number[]): number[] {
@@ -291,40 +312,9 @@ function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<n
     frac[i] = r - b;
     given += b;
   }
-  let rest = total - given;
-  if (rest !== 0) {
-    const idx = s.idx;
-    for (let i = 0; i < n; i++) idx[i] = i;
-    if (rest > 0) {
-      sortIdx(idx, n, frac, true);
-      while (rest > 0) {
-        let moved = false;
-        for (let k = 0; k < n && rest !== 0; k++) {
-          const i = idx[k]!;
-          if (out[i]! < cap[i]!) {
-            out[i]!++;
-            rest--;
-            moved = true;
-          }
-        }
-        if (!moved) break;
-      }
-    } else {
-      sortIdx(idx, n, frac, false);
-      while (rest < 0) {
-        let moved = false;
-        for (let k = 0; k < n && rest !== 0; k++) {
-          const i = idx[k]!;
-          if (out[i]! > floor[i]!) {
-            out[i]!--;
-            rest++;
-            moved = true;
-          }
-        }
-        if (!moved) break;
-      }
-    }
-  }
+  const rest = total - given;
+  if (rest > 0) distribute(out, n, rest, cap, frac, true, 1, true, s.idx);
+  else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
 }
 
 /** Integer fair shares: `total` proportional to `weight`, clamped to [floor, cap] by water-filling. */
@@ -337,37 +327,49 @@ export function fairShares(total: number, weight: readonly number[], floor: read
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-// Reason texts repeat across apps ("capacity: 3 more replicas fit (cpu)"): the common ones are kept
-// in small bounded tables so that a plan over thousands of apps shares one string per text.
-const TEXT_CACHE = 1024;
-const smallInt = (v: number) => Number.isInteger(v) && v >= 0 && v < TEXT_CACHE;
+// Reason texts repeat across apps ("capacity: 3 more replicas fit (cpu)"): they are kept in bounded
+// tables so that a plan over thousands of apps shares one string per distinct text.
+const TEXT_CACHE = 16_384;
 /** Index 0: no limiting resource; 1 + k: RESOURCES[k]. */
-const capacityTexts: (string | undefined)[][] = [[], [], [], []];
-const maxTexts: (string | undefined)[] = [];
-const weightTexts: (string | undefined)[] = [];
-const unhealthyTexts: (string | undefined)[] = [];
+const capacityTexts = [new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>()];
+const maxTexts = new Map<number, string>();
+const weightTexts = new Map<number, string>();
+const unhealthyTexts = new Map<number, string>();
 
+function remember(table: Map<number, string>, key: number, text: string): string {
+  if (table.size < TEXT_CACHE) table.set(key, text);
+  return text;
+}
 function capacityText(more: number, limit: number): string {
-  if (!smallInt(more)) return `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`;
   const table = capacityTexts[limit + 1]!;
-  return (table[more] ??= `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`);
+  return table.get(more) ?? remember(table, more, `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`);
 }
-function maxText(max: number): string {
-  if (!smallInt(max)) return `max: ${max} (placement.perCluster)`;
-  return (maxTexts[max] ??= `max: ${max} (placement.perCluster)`);
-}
-function weightText(w: number): string {
-  if (!smallInt(w)) return `weighted: weight ${w}`;
-  return (weightTexts[w] ??= `weighted: weight ${w}`);
-}
+const maxText = (max: number): string => maxTexts.get(max) ?? remember(maxTexts, max, `max: ${max} (placement.perCluster)`);
+const weightText = (w: number): string => weightTexts.get(w) ?? remember(weightTexts, w, `weighted: weight ${w}`);
 function unhealthyText(current: number): string {
   if (current <= 0) return 'unhealthy';
-  if (!smallInt(current)) return `unhealthy: ${plural(current, 'replica')} moved to healthy members`;
-  return (unhealthyTexts[current] ??= `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
+  return unhealthyTexts.get(current) ?? remember(unhealthyTexts, current, `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
 }
+
+/**
+ * Copy sites for record templates. V8 copies an object on its fast path only at a site that has seen
+ * at most four source shapes; reasons come in many key sets, so templates are spread over these
+ * (identical) sites, each template bound to one. Past 4 × sites templates, copies still work, slowly.
+ */
+type Copy = <V>(t: Record<string, V>) => Record<string, V>;
+const COPY_SITES: readonly Copy[] = [
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
+];
 
 /** Above this many keys, objects built by keyed stores turn into (large, slow) hash tables in V8. */
 const SMALL_RECORD = 16;
+interface Template<V> {
+  readonly record: Record<string, V>;
+  readonly copy: Copy;
+}
 const MAX_TEMPLATES = 2048;
 
 /**
@@ -409,8 +411,10 @@ class Divider {
   private texts: string[] = [];
   private s: Scratch = newScratch(0);
   /** Fast-mode object templates per set of keys (bit mask over members); only with fixed names. */
-  private numberTemplates: Map<number, Record<string, number>> | undefined;
-  private textTemplates: Map<number, Record<string, string>> | undefined;
+  private numberTemplates: Map<number, Template<number>> | undefined;
+  private textTemplates: Map<number, Template<string>> | undefined;
+  /** Templates made so far (both kinds): four per copy site. */
+  private templateCount = 0;
 
   resize(n: number): void {
     this.n = n;
@@ -449,6 +453,7 @@ class Divider {
     const templates = names.length <= 52 && !names.includes('__proto__');
     this.numberTemplates = templates ? new Map() : undefined;
     this.textTemplates = templates ? new Map() : undefined;
+    this.templateCount = 0;
   }
 
   /** Loads one SpreadInput (members already in name order). */
@@ -493,13 +498,16 @@ class Divider {
     this.q[0] = nonNeg(request.cpu);
     this.q[1] = nonNeg(request.memory);
     this.q[2] = nonNeg(request.pods);
-    this.selected.fill(1, 0, n);
-    this.current.fill(0, 0, n);
-    this.staticWeight.fill(1, 0, n);
-    this.hasMin.fill(0, 0, n);
-    this.minV.fill(0, 0, n);
-    this.hasMax.fill(0, 0, n);
-    this.maxV.fill(0, 0, n);
+    const { selected, current, staticWeight, hasMin, minV, hasMax, maxV } = this;
+    for (let i = 0; i < n; i++) {
+      selected[i] = 1;
+      current[i] = 0;
+      staticWeight[i] = 1;
+      hasMin[i] = 0;
+      minV[i] = 0;
+      hasMax[i] = 0;
+      maxV[i] = 0;
+    }
   }
 
   setSelected(i: number, selected: boolean): void {
@@ -531,25 +539,51 @@ class Divider {
     return capacityText(Math.max(0, f - assigned), limit);
   }
 
-  /** A record of values[i] for every flagged member, keys in member order. */
-  private record<V>(flag: Uint8Array, keys: number, values: ArrayLike<V>, templates: Map<number, Record<string, V>> | undefined, blank: string): Record<string, V> {
+  /**
+   * The shared template object with the keys of every flagged member (member order), values `blank`;
+   * undefined for few keys or when there is no template. Records copy it (`{ ...template }`): a copy
+   * shares the template's hidden class (compact, fast-mode), where adding many keys one by one would
+   * turn an object into a hash table. Each record kind copies at its own site, so that the site sees
+   * few templates and stays on V8's fast clone path.
+   */
+  private template<V>(flag: Uint8Array, keys: number, templates: Map<number, Template<V>> | undefined, blank: string): Template<V> | undefined {
+    if (templates === undefined || keys <= SMALL_RECORD) return undefined;
     const { n, names } = this;
-    let out: Record<string, V> | undefined;
-    if (templates !== undefined && keys > SMALL_RECORD) {
-      let mask = 0;
-      for (let i = 0; i < n; i++) mask = mask * 2 + flag[i]!;
-      let t = templates.get(mask);
-      if (t === undefined && templates.size < MAX_TEMPLATES) {
-        let json = '{';
-        for (let i = 0; i < n; i++) if (flag[i]) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(names[i])}:${blank}`;
-        t = JSON.parse(`${json}}`) as Record<string, V>;
-        templates.set(mask, t);
-      }
-      // A copy of a template shares its hidden class: compact, fast-mode, no per-key transitions.
-      if (t !== undefined) out = { ...t };
+    let mask = 0;
+    for (let i = 0; i < n; i++) mask = mask * 2 + flag[i]!;
+    let t = templates.get(mask);
+    if (t === undefined && templates.size < MAX_TEMPLATES) {
+      let json = '{';
+      for (let i = 0; i < n; i++) if (flag[i]) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(names[i])}:${blank}`;
+      t = { record: JSON.parse(`${json}}`) as Record<string, V>, copy: COPY_SITES[(this.templateCount++ >> 2) % COPY_SITES.length]! };
+      templates.set(mask, t);
     }
-    out ??= {};
-    for (let i = 0; i < n; i++) if (flag[i]) out[names[i]!] = values[i]!;
+    return t;
+  }
+
+  /** assignments: a[i] for every flagged member. */
+  private numberRecord(flag: Uint8Array, keys: number, a: Float64Array): Record<string, number> {
+    const t = this.template(flag, keys, this.numberTemplates, '0');
+    const out: Record<string, number> = t === undefined ? {} : t.copy(t.record);
+    const names = this.names;
+    for (let i = 0; i < this.n; i++) {
+      if (!flag[i]) continue;
+      const v = a[i]!;
+      // Integers as small integers: a boxed double would widen the template's field type.
+      const int = (v | 0) === v && (v !== 0 || 1 / v > 0);
+      // A template copy already holds 0 (most members of most apps).
+      if (int && v === 0 && t !== undefined) continue;
+      out[names[i]!] = int ? v | 0 : v;
+    }
+    return out;
+  }
+
+  /** reasons: texts[i] for every flagged member. */
+  private textRecord(flag: Uint8Array, keys: number, texts: readonly string[]): Record<string, string> {
+    const t = this.template(flag, keys, this.textTemplates, '""');
+    const out: Record<string, string> = t === undefined ? {} : t.copy(t.record);
+    const names = this.names;
+    for (let i = 0; i < this.n; i++) if (flag[i]) out[names[i]!] = texts[i]!;
     return out;
   }
 
@@ -593,8 +627,8 @@ class Divider {
         }
       }
       if (eligible === 0) unschedulable = desired;
-      const assignments = this.record(listed, keys, a, this.numberTemplates, '0');
-      const reasons = this.record(flag, reasonKeys, texts, this.textTemplates, '""');
+      const assignments = this.numberRecord(listed, keys, a);
+      const reasons = this.textRecord(flag, reasonKeys, texts);
       if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
       const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
@@ -673,8 +707,8 @@ class Divider {
         texts[i] = this.describe(i, ai, strategy);
       }
     }
-    const assignments = this.record(listed, keys, a, this.numberTemplates, '0');
-    const reasons = this.record(flag, reasonKeys, texts, this.textTemplates, '""');
+    const assignments = this.numberRecord(listed, keys, a);
+    const reasons = this.textRecord(flag, reasonKeys, texts);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     let healthyCount = 0;
