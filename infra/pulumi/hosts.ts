@@ -1,9 +1,10 @@
 // Host layer plan (pure): which rendered host files go to which node, at which remote path, the
 // shell script that installs them atomically, the content hash that triggers a re-run, and the
 // pinned host key from known_hosts.
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { RenderedFile } from '../render/index';
 import type { Site } from '../site/index';
+import { pinnedKey, type KnownHostEntry } from '../site/known-hosts';
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -61,52 +62,18 @@ export function installScript(files: readonly HostFile[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export interface KnownHost {
-  /** Plain host patterns, or a hashed entry's salt + hash. */
-  readonly hosts: readonly string[];
-  readonly hashed?: { readonly salt: Buffer; readonly hash: Buffer };
-  readonly key: string;
-}
+export { parseKnownHosts, type KnownHostEntry as KnownHost } from '../site/known-hosts';
 
-/** Parses known_hosts (plain and `|1|salt|hash` entries; `@revoked`/`@cert-authority` lines are skipped). */
-export function parseKnownHosts(text: string): KnownHost[] {
-  const out: KnownHost[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('@')) continue;
-    const [hosts, type, key] = line.split(/\s+/);
-    if (!hosts || !type || !key) continue;
-    if (hosts.startsWith('|1|')) {
-      const [, , salt, hash] = hosts.split('|');
-      if (salt && hash) out.push({ hosts: [], hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') }, key: `${type} ${key}` });
-      continue;
-    }
-    out.push({ hosts: hosts.split(','), key: `${type} ${key}` });
-  }
-  return out;
-}
-
-/** The pinned key of `address` (port 22 is `addr`, others `[addr]:port`), first match wins. */
-export function hostKeyFor(known: readonly KnownHost[], names: readonly string[], port: number): string | undefined {
-  const candidates = names.map((n) => (port === 22 ? n : `[${n}]:${port}`));
-  for (const k of known) {
-    for (const c of candidates) {
-      if (k.hashed) {
-        const h = createHmac('sha1', k.hashed.salt).update(c).digest();
-        if (h.equals(k.hashed.hash)) return k.key;
-      } else if (k.hosts.includes(c)) {
-        return k.key;
-      }
-    }
-  }
-  return undefined;
+/** The pinned key of a host (tried by each of `names`: address, node name), `type base64`. */
+export function hostKeyFor(known: readonly KnownHostEntry[], names: readonly string[], port: number): string | undefined {
+  return pinnedKey(known, names, port);
 }
 
 /**
  * One plan per node that has host files: masters get the API-VIP static pods and their configs,
  * every node gets containerd's hosts.toml. Nodes are in inventory order; files in rendered order.
  */
-export function planHosts(site: Site, files: readonly RenderedFile[], known: readonly KnownHost[] = []): HostPlan[] {
+export function planHosts(site: Site, files: readonly RenderedFile[], known: readonly KnownHostEntry[] = []): HostPlan[] {
   const byHost = new Map<string, RenderedFile[]>();
   for (const f of files) {
     const m = /^hosts\/([^/]+)\/(.+)$/.exec(f.path);
