@@ -8,7 +8,7 @@ import type { RenderedFile } from '../render/index';
 import { formatError, type Cluster, type PositionedError, type Site as SiteModel } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
 import { parseDuration } from '../site/units';
-import { foreignImageRefs, missingBundleCharts, prepareRelease, rewriteObjectImages } from './airgap';
+import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';
 import { hostKeyFor, parseKnownHosts, planHosts, unknownHosts, type HostPlan } from './hosts';
@@ -85,15 +85,8 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   const clusters: PreparedCluster[] = [];
   const errors: PositionedError[] = [];
   for (const cluster of site.spec.clusters) {
-    const raw = deps.synthesizeCluster(site, cluster, { airGapped: registry !== undefined });
-    const synth: ClusterSynth =
-      registry === undefined
-        ? raw
-        : {
-            ...raw,
-            charts: raw.charts.map((r) => prepareRelease(r, registry)),
-            components: raw.components.map((c) => ({ ...c, objects: rewriteObjectImages(c.objects, registry) })),
-          };
+    // Synthesis does the air-gap rewriting of objects and chart values; below we only verify it.
+    const synth: ClusterSynth = deps.synthesizeCluster(site, cluster, { airGapped: registry !== undefined });
     if (registry !== undefined && bundleDir !== undefined) {
       const absent = missingBundleCharts(synth.charts, bundleDir, exists);
       if (absent.length > 0) errors.push(settingError('bundle', `cluster ${cluster.name}: the bundle lacks ${absent.map((p) => relative(bundleDir, p)).join(', ')}: rebuild it with \`flotilla bundle\``));
