@@ -5,6 +5,7 @@
 import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from '../../constructs/index';
 import { nodesWithRole, type Cluster, type Site } from '../site/index';
 import type { ChartRelease, SynthOptions } from '../synth/types';
+import { formatImageRef, parseImageRef, type ImageRef as ParsedImageRef } from './image-ref';
 
 export const VERSIONS = {
   calico: 'v3.32.1',
@@ -46,27 +47,17 @@ export const CALICO_IMAGES = ['apiserver', 'cni', 'csi', 'goldmane', 'kube-contr
   (n) => `docker.io/calico/${n}:${VERSIONS.calico}`,
 );
 
-/** `registry/repository:tag` split, registry made explicit (docker.io for bare Docker Hub names). */
-export interface ImageRef {
-  readonly registry: string;
-  readonly repository: string;
-  readonly tag: string;
-}
+/** An image reference with an explicit registry and tag (docker.io and `latest` when omitted). */
+export type ImageRef = ParsedImageRef & { readonly tag: string };
 
+/** Parses a catalog image reference; the catalog's references are constants, so a bad one is a bug. */
 export function parseImage(ref: string): ImageRef {
-  const at = ref.lastIndexOf(':');
-  const slash = ref.lastIndexOf('/');
-  const name = at > slash ? ref.slice(0, at) : ref;
-  const tag = at > slash ? ref.slice(at + 1) : 'latest';
-  const parts = name.split('/');
-  const first = parts[0]!;
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    return { registry: first, repository: parts.slice(1).join('/'), tag };
-  }
-  return { registry: 'docker.io', repository: parts.length === 1 ? `library/${name}` : name, tag };
+  const r = parseImageRef(ref);
+  if (!r) throw new Error(`catalog: invalid image reference ${JSON.stringify(ref)}`);
+  return { ...r, tag: r.tag ?? 'latest' };
 }
 
-export const formatImage = (i: ImageRef): string => `${i.registry}/${i.repository}:${i.tag}`;
+export const formatImage = (i: ParsedImageRef): string => formatImageRef(i);
 
 /** The image as pulled from `registryHost` (same repository path and tag). */
 export function mirrorImage(ref: string, registryHost: string): string {
