@@ -64,6 +64,13 @@ describe('units', () => {
     ['1Gi', 1024 ** 3],
     ['1k', 1000],
     ['x', undefined],
+    ['1e3', 1000],
+    ['.5', 0.5],
     ['-1', undefined],
   ] as const)('parseQuantity(%s)', (t, want) => expect(parseQuantity(t)).toBe(want));
+
+  it('parseQuantity: nano and micro suffixes', () => {
+    expect(parseQuantity('100n')).toBeCloseTo(1e-7, 15);
+    expect(parseQuantity('250u')).toBeCloseTo(2.5e-4, 12);
+  });
 });

@@ -20,9 +20,13 @@ export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-const QUANTITY = /^(\d+(?:\.\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+// Kubernetes resource.Quantity: a decimal number with a binary (Ki…Ei) or decimal (n, u, m, k…E) suffix,
+// or a decimal exponent (`1e3`). Negative quantities are not accepted (no inventory or request uses them).
+const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/;
 const QUANTITY_FACTOR: Record<string, number> = {
   '': 1,
+  n: 1e-9,
+  u: 1e-6,
   m: 1e-3,
   k: 1e3,
   M: 1e6,
@@ -38,10 +42,11 @@ const QUANTITY_FACTOR: Record<string, number> = {
   Ei: 1024 ** 6,
 };
 
-/** Parses a Kubernetes quantity (`500m`, `2`, `512Mi`) into a plain number; undefined when malformed. */
+/** Parses a Kubernetes quantity (`500m`, `2`, `512Mi`, `1e3`) into a plain number; undefined when malformed or negative. */
 export function parseQuantity(text: string | number): number | undefined {
   if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text : undefined;
   const m = QUANTITY.exec(text.trim());
   if (!m) return undefined;
-  return Number(m[1]) * QUANTITY_FACTOR[m[2] ?? '']!;
+  if (m[2]) return Number(`${m[1]}${m[2]}`);
+  return Number(m[1]) * QUANTITY_FACTOR[m[3] ?? '']!;
 }
