@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
+import { parseDuration, parseQuantity } from '../infra/site/units';
 
 /** A Kubernetes object with apiVersion/kind (kubernetes-models interfaces satisfy this). */
 export interface TypedObject {
@@ -39,7 +40,8 @@ export function checkPositiveInt(construct: string, prop: string, value: number,
   if (!Number.isInteger(value) || value < 1 || value > max) throw new PropError(construct, prop, value, `a whole number from 1 to ${max}`);
 }
 export function checkQuantity(construct: string, prop: string, value: string): void {
-  if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(value) || Number.parseFloat(value) <= 0) {
+  const q = parseQuantity(value);
+  if (q === undefined || q <= 0) {
     throw new PropError(construct, prop, value, 'a positive quantity such as "100Gi"');
   }
 }
@@ -78,13 +80,6 @@ export function labels(component: string, instance: string): Record<string, stri
   };
 }
 
-/** Parses "500ms" / "10s" / "1m" / "2h" into milliseconds, or undefined. */
-export function durationMs(v: string): number | undefined {
-  const m = /^([0-9]+)(ms|s|m|h)$/.exec(v);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-}
 export function checkDuration(construct: string, prop: string, value: string): void {
-  if (durationMs(value) === undefined) throw new PropError(construct, prop, value, 'a duration such as "500ms", "10s", "1m"');
+  if (parseDuration(value) === undefined) throw new PropError(construct, prop, value, 'a duration such as "500ms", "10s", "1m"');
 }
