@@ -6,11 +6,17 @@ import { ExitCode, UserError } from '../../scripts/cli/exit';
 import { SimConfigError, startSim, type SimOptions } from './index';
 
 const OptionsSchema = z.object({
-  clusters: z.coerce
-    .number({ error: (i) => `--clusters: got ${JSON.stringify(i.input)}, expected a whole number 1..50` })
-    .int({ error: (i) => `--clusters: got ${JSON.stringify(i.input)}, expected a whole number 1..50` })
-    .min(1, { error: (i) => `--clusters: got ${JSON.stringify(i.input)}, expected a whole number 1..50` })
-    .max(50, { error: (i) => `--clusters: got ${JSON.stringify(i.input)}, expected a whole number 1..50` })
+  // Checked on the text as given, so the message shows it (a coerced "abc" would only be NaN).
+  clusters: z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(String(v).trim()) || n < 1 || n > 50) {
+        ctx.addIssue({ code: 'custom', message: `--clusters: got ${JSON.stringify(v)}, expected a whole number 1..50` });
+        return z.NEVER;
+      }
+      return n;
+    })
     .optional(),
   names: z.string().optional(),
   out: z.string().min(1).optional(),

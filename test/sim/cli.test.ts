@@ -56,8 +56,8 @@ describe('cluster-mgr sim', () => {
   });
 
   it.each([
-    [["--clusters", "0"], /--clusters: got 0, expected a whole number 1\.\.50/],
-    [['--clusters', 'x'], /--clusters/],
+    [["--clusters", "0"], /--clusters: got "0", expected a whole number 1\.\.50/],
+    [['--clusters', 'x'], /--clusters: got "x", expected a whole number 1\.\.50/],
     [['--names', 'Bad_Name'], /member name "Bad_Name" is not a DNS label/],
     [['--names', 'a,a'], /appears twice/],
   ])('%j exits 2 with a clear message', async (args, msg) => {
