@@ -6,3 +6,5 @@ export * from './netns';
 export * from './ports';
 export * from './tools';
 export * from './wait';
+export * from './k8s-assets';
+export * from './controlplane';
