@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFederation } from '../../cluster-mgr/config/index';
 import { run } from '../lab/exec';
+import { sharedPath } from '../lab/shared';
 
 const cm = (...args: string[]) => run('node', ['bin/cluster-mgr.mjs', ...args], { timeoutMs: 30_000 });
-const example = readFileSync('/work/shared/contract/federation.example.yaml', 'utf8');
+const example = readFileSync(sharedPath('contract', 'federation.example.yaml'), 'utf8');
 let dir: string;
 
 beforeAll(() => {
@@ -15,7 +16,7 @@ beforeAll(() => {
   mkdirSync(join(dir, 'kubeconfigs'));
   for (const m of ['bj1-a', 'sh1-a']) writeFileSync(join(dir, 'kubeconfigs', `${m}.yaml`), 'apiVersion: v1\nkind: Config\n');
   writeFileSync(join(dir, 'federation.yaml'), example);
-  writeFileSync(join(dir, 'capacity.json'), readFileSync('/work/shared/contract/capacity.example.json'));
+  writeFileSync(join(dir, 'capacity.json'), readFileSync(sharedPath('contract', 'capacity.example.json')));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

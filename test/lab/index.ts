@@ -6,3 +6,4 @@ export * from './netns';
 export * from './ports';
 export * from './tools';
 export * from './wait';
+export * from './shared';
