@@ -25,7 +25,10 @@
 export type ResourceName = 'cpu' | 'memory' | 'pods';
 export const RESOURCES: readonly ResourceName[] = ['cpu', 'memory', 'pods'];
 
-/** cpu in cores, memory in bytes, pods as a count. */
+/**
+ * cpu in cores, memory in bytes, pods as a count; each a finite number ≥ 0. Observed capacity is
+ * checked at the boundary (checkCapacity in ./plan) before it reaches divideReplicas.
+ */
 export interface Resources {
   readonly cpu: number;
   readonly memory: number;
