@@ -130,8 +130,10 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
       expect(ramp.map((c) => `${c.state} ${c.weight}`)).toEqual(Array.from({ length: STEPS }, (_, i) => `ready ${(FULL * (i + 1)) / STEPS}`));
       // No traffic before the member is Healthy again (failbackAfter since the first good probe) …
       expect(ramp[0]!.at - upAt).toBeGreaterThanOrEqual(FAILBACK);
-      // … and the ramp spreads over failbackAfter: STEPS − 1 waits of failbackAfter / STEPS.
-      expect(ramp[ramp.length - 1]!.at - ramp[0]!.at).toBeGreaterThanOrEqual((FAILBACK * (STEPS - 1)) / STEPS - 50);
+      // … and the ramp spreads over failbackAfter (rampStep: full weight once failbackAfter has
+      // elapsed since the first step; the first step's observation may lag by a poll).
+      expect(ramp[ramp.length - 1]!.at - ramp[0]!.at).toBeGreaterThanOrEqual(FAILBACK - 100);
+      expect(backMs).toBeGreaterThanOrEqual(2 * FAILBACK);
       // Upper bound: Healthy after failbackAfter (+ an interval of probe phase), replicas back in
       // failbackSteps intervals (pods ready within ~2 intervals), then the ramp.
       expect(backMs).toBeLessThanOrEqual(FAILBACK + INTERVAL * (1 + STEPS + 2) + FAILBACK + 1000);
