@@ -128,7 +128,7 @@ export const AppSourcesSchema = z.strictObject({
 });
 export type AppSources = z.infer<typeof AppSourcesSchema>;
 
-const requestQuantity = z.union([z.string(), z.number()]).refine((v) => parseQuantity(v) !== undefined, {
+const requestQuantity = z.union([z.string(), z.number()]).refine((v) => Number.isFinite(parseQuantity(v) ?? NaN), {
   error: (iss) => `${show(iss.input)} is not a quantity: expected e.g. "500m", "512Mi", 2`,
 });
 

@@ -13,7 +13,7 @@ import { parseDuration } from '../../infra/site/units';
 import { APP_LABEL, APP_NAMESPACE_LABEL, MANAGED_BY, FIELD_MANAGER, TEMPLATE_HASH, sleep } from '../adapters/kube';
 import type { App, Federation } from '../config/schema';
 import { initialHealth, isServing, nextHealth, type HealthEvent, type HealthParams, type MemberHealth } from '../core/health';
-import { appKey, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { appKey, checkCapacity, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
 import { committedPhases, executePlan } from '../adapters/traffic-executor';
 import { planTraffic, type MemberPhase, type TrafficAction } from '../core/traffic-plan';
@@ -129,6 +129,8 @@ export class Daemon {
   private resyncTimer: NodeJS.Timeout | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
   private readonly lastCapacity = new Map<string, MemberCapacity>();
+  /** The capacity problems last logged per member (logged again only when they change). */
+  private readonly capacityProblems = new Map<string, string>();
   /** Alerts currently firing (by alertKey), so each is fired once and resolved once. */
   private readonly firing = new Map<string, Alert>();
   private readonly failovers: FailoverTiming[] = [];
@@ -484,7 +486,12 @@ export class Daemon {
     const healthy = this.schedulable(name) && api.synced();
     if (api.synced()) {
       const c = api.capacity();
-      const cap = { healthy, allocatable: c.allocatable, allocated: c.allocated };
+      const { capacity: cap, problems } = checkCapacity({ healthy, allocatable: c.allocatable, allocated: c.allocated });
+      const said = problems.join('; ');
+      if (said !== (this.capacityProblems.get(name) ?? '')) {
+        if (said) this.o.log.warn({ member: name, problems }, 'capacity amounts that are not finite numbers >= 0: member gets no replicas until they are');
+        this.capacityProblems.set(name, said);
+      }
       this.lastCapacity.set(name, cap);
       return cap;
     }
