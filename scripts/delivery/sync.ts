@@ -1,7 +1,7 @@
 // Registry sync between sites: repositories of the source matching the mirror patterns, incremental
 // (a tag already at the source's digest is skipped; blobs the target has are skipped), with a status
 // file that `flotilla check` reads for the sync lag.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readSyncStatus, type SyncStatus, type SyncStatusFile } from '../../infra/day2/index';
 import { pushGraph, registrySource, RegistryClient, type MountSources } from './oci';
