@@ -1,8 +1,11 @@
 // `spec.day2` of the Federation file: strict schema, node-cron's own validation of schedules, and
 // cross-field checks, each reported as `FILE:LINE:COL PATH: message` naming the value and the fix.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatError, parseFederation } from '../../cluster-mgr/config/index';
+import { run } from '../lab/exec';
 
 const base = (day2: string) => `apiVersion: flotilla.dev/v1alpha1
 kind: Federation
@@ -81,6 +84,24 @@ describe('spec.day2 (invalid) → located errors', () => {
   it('an unknown field under day2 is an error', () => {
     const r = parseFederation(base('    checks: []\n    interval: 5m\n'), 'fed.yaml');
     expect(r.ok ? [] : r.errors.map((e) => e.path)).toEqual(['spec.day2.interval']);
+  });
+});
+
+describe('cluster-mgr run with a bad schedule', () => {
+  it('exits 2 before starting, printing FILE:LINE:COL spec.day2.checks[0].schedule and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'day2-cli-'));
+    try {
+      writeFileSync(join(dir, 'a.yaml'), 'apiVersion: v1\nkind: Config\n');
+      const file = join(dir, 'fed.yaml');
+      writeFileSync(file, one(`{ name: c, kind: etcdSnapshot, schedule: "*/5 * * *", path: /e, maxAge: 1h }`));
+      const r = await run('node', ['bin/cluster-mgr.mjs', 'run', '--config', file, '--listen', '127.0.0.1:0'], { timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${file}:9:`);
+      expect(r.stderr).toMatch(/ spec\.day2\.checks\[0\]\.schedule: "\*\/5 \* \* \*" is not a cron expression \(expected 5 or 6 fields but got 4\): use 5 fields/);
+      expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
