@@ -34,7 +34,8 @@ export class CronScheduler implements Scheduler {
       logger: {
         info: (m) => log('debug', `node-cron ${name}: ${m}`),
         debug: (m) => log('debug', `node-cron ${name}: ${String(m)}`),
-        warn: (m) => log('warn', `node-cron ${name}: ${m}`),
+        // Overlap skips and missed ticks (a busy event loop) are expected here, not operator news.
+        warn: (m) => log('debug', `node-cron ${name}: ${m}`),
         error: (m) => log('warn', `node-cron ${name}: ${String(m)}`),
       },
     });
