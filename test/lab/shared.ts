@@ -2,11 +2,10 @@
 // repository root (CI clones it there), or `FLOTILLA_SHARED` when set. Never an absolute path in
 // a test, and never the working directory: the root is found from this file's location.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT } from '../../scripts/lab/k8s-assets';
 
-/** The repository root (this file is `<root>/test/lab/shared.ts`). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 
 /** The shared folder: `$FLOTILLA_SHARED` if set, else `<repo root>/../shared`; throws naming where it looked. */
 export function sharedDir(env: NodeJS.ProcessEnv = process.env): string {
