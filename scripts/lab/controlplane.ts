@@ -56,6 +56,10 @@ export interface ControlPlaneOptions {
   readonly apiOnly?: boolean;
   /** Start timeout per component. @default 60 s */
   readonly timeoutMs?: number;
+  /** kube-apiserver secure port. @default - a free port from the kernel */
+  readonly port?: number;
+  /** Extra etcd flags. */
+  readonly etcdArgs?: readonly string[];
 }
 
 export interface ControlPlane {
@@ -143,6 +147,11 @@ const KWOK_CONFIG = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
   nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 4
+  podPlayStageParallelism: 4
+  nodePlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 1
+  enablePodsOnNodeSyncListPager: true
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -386,8 +395,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }
       kept = join(to, d.logFile.split('/').pop()!);
     }
+    // The lines that say why, read before stop() removes the folder.
+    const lines = d ? d.logs().trim().split('\n') : [];
+    const telling = lines.filter((l) => /error|fail|fatal|flag provided|address already in use|panic/i.test(l));
+    const tail = (telling.length > 0 ? telling.slice(-5) : lines.slice(-5)).map((l) => (l.length > 400 ? `${l.slice(0, 400)}…` : l)).join('\n');
     await stop();
-    const tail = d ? d.logs().trim().split('\n').slice(-5).join('\n') : '';
     throw new ControlPlaneStartError(
       `control plane ${opts.name}: ${binary} ${why}${kept ? `; log: ${kept}` : ''}; fix: ${FIXES[binary] ?? 'see the log'}${tail ? `\n--- last lines of ${binary}'s log ---\n${tail}` : ''}`,
       binary,
@@ -422,7 +434,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const adminToken = `lab-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   writeFileSync(join(dir, 'tokens.csv'), `${adminToken},lab-admin,lab-admin-uid,"system:masters"\n`, { mode: 0o600 });
 
-  const [etcdClient, etcdPeer, apiPort] = (await freePorts(3)) as [number, number, number];
+  const [etcdClient, etcdPeer, freeApiPort] = (await freePorts(3)) as [number, number, number];
+  const apiPort = opts.port ?? freeApiPort;
   const server = `https://${urlHost}:${apiPort}`;
   const kubeconfig = labKubeconfig({ name: opts.name, server, caPem, certPem: adminCert, keyPem: adminKey });
   const kubeconfigPath = join(dir, 'admin.kubeconfig');
@@ -472,6 +485,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--log-level=warn',
       '--quota-backend-bytes=536870912',
       '--snapshot-count=10000',
+      ...(opts.etcdArgs ?? []),
     ],
     env: { GOMAXPROCS: '2' },
   });
