@@ -89,7 +89,7 @@ async function serveFederation(examples: string, out: string, port: number, real
     return ExitCode.BadInput;
   }
   const dir = join(out, 'federation');
-  process.stdout.write(`Federation demo — simulated members for the clusters of ${file}\n`);
+  if (!real) process.stdout.write(`Federation demo — simulated members for the clusters of ${file}\n`);
   // Signals are caught from here on, so a Ctrl-C during start-up still stops what has started.
   let signalled = false;
   let wake: () => void = () => undefined;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSite } from '../../infra/site/index';
-import { freePort, waitFor } from '../lab/index';
+import { freePort, k8sBinary, requireK8s, run, waitFor } from '../lab/index';
 
 /** Every live descendant pid of `root` (from /proc). */
 function descendants(root: number): number[] {
@@ -104,4 +104,80 @@ describe('npm start (flotilla demo)', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('--members real: the same demo on real control planes (kwok nodes), assigned replicas Ready on the real servers, SIGINT → exit 0, nothing left', async (ctx) => {
+    requireK8s(ctx);
+    const site = await loadSite('examples/sh1.yaml');
+    if (!site.ok) throw new Error('examples/sh1.yaml invalid');
+    const clusters = site.value.spec.clusters.map((c) => c.name).sort();
+    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-real-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--members', 'real', '--out', join(tmp, 'out'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let tree: number[] = [];
+    try {
+      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1], { what: `the dashboard URL in the output:\n${out}`, timeoutMs: 120_000, intervalMs: 100 });
+      expect(out).toMatch(/started 2 control planes in [\d.]+ s/);
+      const state = await waitFor(
+        async () => {
+          const s = (await (await fetch(`${url}api/state`)).json()) as { clusters: { name: string; health: string }[]; apps: { name: string; namespace: string; assignments: Record<string, number> }[] };
+          const assigned = s.apps.flatMap((a) => Object.values(a.assignments)).reduce((x, y) => x + y, 0);
+          return assigned > 0 && s.clusters.every((c) => c.health === 'Healthy') ? s : undefined;
+        },
+        { what: 'replicas assigned in /api/state', timeoutMs: 30_000, intervalMs: 200 },
+      );
+      expect(state.clusters.map((c) => c.name).sort()).toEqual(clusters);
+      // The Deployment cluster-mgr wrote is on the real API server, and the real scheduler + kwok
+      // made its pods Ready on worker nodes only (masters and edge nodes are tainted).
+      const app = state.apps[0]!;
+      const kubeconfig = join(tmp, 'out', 'federation', 'kubeconfigs', `${clusters[0]}.yaml`);
+      const pods = await waitFor(
+        async () => {
+          const r = await run(k8sBinary('kubectl'), ['--kubeconfig', kubeconfig, 'get', 'pods', '-n', app.namespace, '-o', 'json']);
+          const items = (JSON.parse(r.stdout) as { items: { spec: { nodeName?: string }; status: { conditions?: { type: string; status: string }[] } }[] }).items;
+          const ready = items.filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+          return ready.length > 0 && ready.length === (app.assignments[clusters[0]!] ?? -1) ? ready : undefined;
+        },
+        { what: `${app.name}'s pods Ready on ${clusters[0]}`, timeoutMs: 30_000, intervalMs: 250 },
+      );
+      const workers = new Set(site.value.spec.clusters.find((c) => c.name === clusters[0])!.nodes.filter((n) => n.roles.includes('worker') && n.roles.length === 1).map((n) => n.name));
+      for (const p of pods) expect(workers.has(p.spec.nodeName!), `pod on ${p.spec.nodeName}`).toBe(true);
+      tree = descendants(child.pid!);
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000))]);
+      expect(code, out).toBe(0);
+      await waitFor(() => tree.every((p) => !alive(p)), { what: `no process left of ${tree.join(', ')}`, timeoutMs: 10_000 });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      for (const p of tree) if (alive(p)) process.kill(p, 'SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('--members real without the binaries: exit 2 saying how to get them', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-nobin-'));
+    try {
+      const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--members', 'real', '--out', join(tmp, 'out')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBEBUILDER_ASSETS: tmp } });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).toBe(2);
+      expect(err).toMatch(/--members real: k8s-assets: KUBEBUILDER_ASSETS=.* lacks: kube-apiserver/);
+      expect(err).toMatch(/run scripts\/setup/);
+      expect(err).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('--members with an unknown kind: exit 2 naming the value and the choices', async () => {
+    const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--members', 'cloud'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    expect(await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))).toBe(2);
+    expect(err).toContain('--members "cloud" is not a member kind; use sim or real');
+  }, 60_000);
 });
