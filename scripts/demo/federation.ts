@@ -54,6 +54,23 @@ async function until(cond: () => Promise<boolean> | boolean, ms: number): Promis
   return false;
 }
 
+/**
+ * Writes the demo's Federation file (`DIR/federation.yaml`, with `note` in its header), loads it as
+ * `cluster-mgr run` would, and starts the daemon with its dashboard on the first free port from
+ * `port`; the log goes to `DIR/cluster-mgr.log`.
+ */
+export async function startDemoDaemon(dir: string, doc: unknown, note: string, port = 9464): Promise<{ running: Running; logFile: string }> {
+  const configFile = join(dir, 'federation.yaml');
+  writeFileSync(configFile, `# Written by \`flotilla demo\`: ${note}.\n${stringify(doc)}`);
+  const fed = await loadFederation(configFile);
+  if (!fed.ok) throw new Error(`demo federation invalid: ${fed.errors.map((e) => e.message).join('; ')}`);
+  const logFile = join(dir, 'cluster-mgr.log');
+  const log = pino({ base: { svc: 'cluster-mgr' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: logFile, sync: true, append: false }));
+  const listen = { host: '127.0.0.1', port: await firstFreePort(port) };
+  const running = await runDaemon({ federation: fed.value, configFile, apps: fed.value.spec.apps, listen, log });
+  return { running, logFile };
+}
+
 export async function startDemoFederation(o: DemoOptions): Promise<DemoRunning> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });
@@ -96,14 +113,7 @@ export async function startDemoFederation(o: DemoOptions): Promise<DemoRunning> 
     doc.metadata.name = o.site.metadata.name;
     doc.spec.health = { interval: '1s', timeout: '800ms', failureThreshold: 3, successThreshold: 3, failbackAfter: '10s' };
     if (socket) doc.spec.traffic = { haproxy: { socket, backends: ['web'] } };
-    const configFile = join(dir, 'federation.yaml');
-    writeFileSync(configFile, `# Written by \`flotilla demo\`: members ${names.join(', ')} are simulated clusters on loopback.\n${stringify(doc)}`);
-    const fed = await loadFederation(configFile);
-    if (!fed.ok) throw new Error(`demo federation invalid: ${fed.errors.map((e) => e.message).join('; ')}`);
-    const logFile = join(dir, 'cluster-mgr.log');
-    const log = pino({ base: { svc: 'cluster-mgr' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: logFile, sync: true, append: false }));
-    const port = await firstFreePort(o.port ?? 9464);
-    const running: Running = await runDaemon({ federation: fed.value, configFile, apps: fed.value.spec.apps, listen: { host: '127.0.0.1', port }, log });
+    const { running, logFile } = await startDemoDaemon(dir, doc, `members ${names.join(', ')} are simulated clusters on loopback`, o.port);
     stops.push(() => running.stop());
     return {
       sim,

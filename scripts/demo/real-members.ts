@@ -6,15 +6,11 @@
 // kube-apiserver (SIGSTOP/SIGCONT), printed with their PIDs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pino from 'pino';
-import { stringify } from 'yaml';
-import { loadFederation } from '../../cluster-mgr/config/index';
-import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { EXAMPLE_APP } from '../../cluster-mgr/sim/index';
 import type { Site } from '../../infra/site/index';
 import { startControlPlanes, type ControlPlane, type LabNodeSpec } from '../lab/controlplane';
 import { k8sAssets } from '../lab/k8s-assets';
-import { firstFreePort } from './federation';
+import { startDemoDaemon } from './federation';
 
 export interface RealDemoRunning {
   readonly members: readonly ControlPlane[];
@@ -66,14 +62,7 @@ export async function startRealDemo(o: { site: Site; dir: string; port?: number 
         apps: [EXAMPLE_APP],
       },
     };
-    const configFile = join(dir, 'federation.yaml');
-    writeFileSync(configFile, `# Written by \`flotilla demo --members real\`: members ${names.join(', ')} are real control planes with kwok nodes.\n${stringify(doc)}`);
-    const fed = await loadFederation(configFile);
-    if (!fed.ok) throw new Error(`demo federation invalid: ${fed.errors.map((e) => e.message).join('; ')}`);
-    const logFile = join(dir, 'cluster-mgr.log');
-    const log = pino({ base: { svc: 'cluster-mgr' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: logFile, sync: true, append: false }));
-    const port = await firstFreePort(o.port ?? 9464);
-    const running: Running = await runDaemon({ federation: fed.value, configFile, apps: fed.value.spec.apps, listen: { host: '127.0.0.1', port }, log });
+    const { running, logFile } = await startDemoDaemon(dir, doc, `(--members real) members ${names.join(', ')} are real control planes with kwok nodes`, o.port);
     stops.push(() => running.stop());
     return { members, dashboardUrl: `${running.url}/`, logFile, stop: stopAll };
   } catch (err) {

@@ -140,190 +140,136 @@ export function labKubeconfig(o: { name: string; server: string; caPem: string; 
   });
 }
 
-// kwok stages, written for this lab: nodes become Ready with the capacity they were created with;
-// pods bound to a kwok node become Running and Ready (unless annotated `lab.flotilla.dev/stuck`,
-// which stands for an image that never starts); deleted pods go at once.
-const KWOK_CONFIG = `apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  nodeLeaseDurationSeconds: 40
-  nodeLeaseParallelism: 4
-  podPlayStageParallelism: 4
-  nodePlayStageParallelism: 4
-  podsOnNodeSyncParallelism: 1
-  enablePodsOnNodeSyncListPager: true
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: lab-node-ready
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Node
-  selector:
-    matchExpressions:
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: 'NotIn'
-      values: ['True']
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      {{ range NodeConditions }}
-      - lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $now | Quote }}
-        message: {{ .message | Quote }}
-        reason: {{ .reason | Quote }}
-        status: {{ .status | Quote }}
-        type: {{ .type | Quote }}
-      {{ end }}
-      addresses:
-      {{ with NodeIP }}
-      - address: {{ . | Quote }}
-        type: InternalIP
-      {{ end }}
-      {{ with NodeName }}
-      - address: {{ . | Quote }}
-        type: Hostname
-      {{ end }}
-      allocatable:
-      {{ YAML .status.allocatable 1 }}
-      capacity:
-      {{ YAML .status.capacity 1 }}
-      nodeInfo:
-        architecture: amd64
-        kubeletVersion: lab-kwok
-        kubeProxyVersion: lab-kwok
-        containerRuntimeVersion: lab-kwok
-        kernelVersion: lab-kwok
-        operatingSystem: linux
-        osImage: lab
-        machineID: ""
-        systemUUID: ""
-        bootID: ""
-      phase: Running
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: lab-pod-ready
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.metadata.annotations["lab.flotilla.dev/stuck"]'
-      operator: 'DoesNotExist'
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Pending']
-    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
-      operator: 'NotIn'
-      values: ['True']
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Ready
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: ContainersReady
-      containerStatuses:
-      {{ range .spec.containers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: true
-        restartCount: 0
-        started: true
-        state:
-          running:
-            startedAt: {{ $now | Quote }}
-      {{ end }}
-      initContainerStatuses:
-      {{ range .spec.initContainers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: true
-        restartCount: 0
-        state:
-          terminated:
-            exitCode: 0
-            finishedAt: {{ $now | Quote }}
-            reason: Completed
-            startedAt: {{ $now | Quote }}
-      {{ end }}
-      {{ with NodeIPWith .spec.nodeName }}
-      hostIP: {{ . | Quote }}
-      {{ end }}
-      {{ with PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
-      podIP: {{ . | Quote }}
-      {{ end }}
-      phase: Running
-      startTime: {{ $now | Quote }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: lab-pod-stuck
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.metadata.annotations["lab.flotilla.dev/stuck"]'
-      operator: 'Exists'
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Pending']
-    - key: '.status.containerStatuses'
-      operator: 'DoesNotExist'
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        type: Ready
-        reason: ContainersNotReady
-      containerStatuses:
-      {{ range .spec.containers }}
-      - image: {{ .image | Quote }}
-        name: {{ .name | Quote }}
-        ready: false
-        restartCount: 0
-        state:
-          waiting:
-            reason: ImagePullBackOff
-            message: 'Back-off pulling image {{ .image }}'
-      {{ end }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: lab-pod-delete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'Exists'
-  next:
-    delete: true
+type StageSelector = { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] };
+
+/** A kwok Stage: when an object of `kind` matches every selector, apply `next`. */
+function kwokStage(name: string, kind: 'Node' | 'Pod', match: StageSelector[], next: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Stage', metadata: { name }, spec: { resourceRef: { apiGroup: 'v1', kind }, selector: { matchExpressions: match }, next } };
+}
+
+const READY_NOT_TRUE: StageSelector = { key: '.status.conditions.[] | select( .type == "Ready" ) | .status', operator: 'NotIn', values: ['True'] };
+const NOT_DELETING: StageSelector = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
+const PENDING: StageSelector = { key: '.status.phase', operator: 'In', values: ['Pending'] };
+const STUCK = '.metadata.annotations["lab.flotilla.dev/stuck"]';
+
+const NODE_READY_STATUS = `{{ $now := Now }}
+conditions:
+{{ range NodeConditions }}
+- lastHeartbeatTime: {{ $now | Quote }}
+  lastTransitionTime: {{ $now | Quote }}
+  message: {{ .message | Quote }}
+  reason: {{ .reason | Quote }}
+  status: {{ .status | Quote }}
+  type: {{ .type | Quote }}
+{{ end }}
+addresses:
+{{ with NodeIP }}
+- address: {{ . | Quote }}
+  type: InternalIP
+{{ end }}
+{{ with NodeName }}
+- address: {{ . | Quote }}
+  type: Hostname
+{{ end }}
+allocatable:
+{{ YAML .status.allocatable 1 }}
+capacity:
+{{ YAML .status.capacity 1 }}
+nodeInfo:
+  architecture: amd64
+  kubeletVersion: lab-kwok
+  kubeProxyVersion: lab-kwok
+  containerRuntimeVersion: lab-kwok
+  kernelVersion: lab-kwok
+  operatingSystem: linux
+  osImage: lab
+  machineID: ""
+  systemUUID: ""
+  bootID: ""
+phase: Running
 `;
+
+const POD_READY_STATUS = `{{ $now := Now }}
+conditions:
+- lastTransitionTime: {{ $now | Quote }}
+  status: "True"
+  type: Initialized
+- lastTransitionTime: {{ $now | Quote }}
+  status: "True"
+  type: Ready
+- lastTransitionTime: {{ $now | Quote }}
+  status: "True"
+  type: ContainersReady
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: true
+  restartCount: 0
+  started: true
+  state:
+    running:
+      startedAt: {{ $now | Quote }}
+{{ end }}
+initContainerStatuses:
+{{ range .spec.initContainers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: true
+  restartCount: 0
+  state:
+    terminated:
+      exitCode: 0
+      finishedAt: {{ $now | Quote }}
+      reason: Completed
+      startedAt: {{ $now | Quote }}
+{{ end }}
+{{ with NodeIPWith .spec.nodeName }}
+hostIP: {{ . | Quote }}
+{{ end }}
+{{ with PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
+podIP: {{ . | Quote }}
+{{ end }}
+phase: Running
+startTime: {{ $now | Quote }}
+`;
+
+const POD_STUCK_STATUS = `{{ $now := Now }}
+conditions:
+- lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  type: Ready
+  reason: ContainersNotReady
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: 0
+  state:
+    waiting:
+      reason: ImagePullBackOff
+      message: 'Back-off pulling image {{ .image }}'
+{{ end }}
+`;
+
+// kwok configuration and stages, written for this lab: nodes become Ready with the capacity they
+// were created with; pods bound to a kwok node become Running and Ready (unless annotated
+// `lab.flotilla.dev/stuck`, which stands for an image that never starts); deleted pods go at once.
+const KWOK_CONFIG = [
+  {
+    apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+    kind: 'KwokConfiguration',
+    // Every option kwok defaults only for its own generated config must be set here.
+    options: { nodeLeaseDurationSeconds: 40, nodeLeaseParallelism: 4, podPlayStageParallelism: 4, nodePlayStageParallelism: 4, podsOnNodeSyncParallelism: 1, enablePodsOnNodeSyncListPager: true },
+  },
+  kwokStage('lab-node-ready', 'Node', [READY_NOT_TRUE], { statusTemplate: NODE_READY_STATUS }),
+  kwokStage('lab-pod-ready', 'Pod', [NOT_DELETING, { key: STUCK, operator: 'DoesNotExist' }, PENDING, READY_NOT_TRUE], { statusTemplate: POD_READY_STATUS }),
+  kwokStage('lab-pod-stuck', 'Pod', [NOT_DELETING, { key: STUCK, operator: 'Exists' }, PENDING, { key: '.status.containerStatuses', operator: 'DoesNotExist' }], { statusTemplate: POD_STUCK_STATUS }),
+  kwokStage('lab-pod-delete', 'Pod', [{ key: '.metadata.deletionTimestamp', operator: 'Exists' }], { delete: true }),
+]
+  .map((d) => stringify(d))
+  .join('---\n');
 
 function nodeObject(n: LabNodeSpec): unknown {
   const cap = { cpu: n.cpu ?? '4', memory: n.memory ?? '8Gi', pods: String(n.pods ?? 110) };
@@ -586,8 +532,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (opts.apiOnly) return;
     const names = new Set(nodes.map((n) => n.name));
     await waitUntil('kwok', daemons.kwok, `nodes ${[...names].join(', ')} Ready`, async () => {
-      const r = await api<{ items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
-      const ready = r.body.items.filter((n) => names.has(n.metadata.name) && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const r = await api<{ items: { metadata: { name: string }; spec?: { taints?: { key: string }[] }; status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
+      // Ready, and the node lifecycle controller has lifted its not-ready taint (else pods wait).
+      const ready = r.body.items.filter(
+        (n) =>
+          names.has(n.metadata.name) &&
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+          (opts.apiOnly || !n.spec?.taints?.some((t) => t.key.startsWith('node.kubernetes.io/not-ready'))),
+      );
       return ready.length === names.size;
     });
   };

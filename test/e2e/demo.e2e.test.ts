@@ -1,7 +1,7 @@
 // `npm start` smoke test: `node bin/flotilla.mjs demo` synthesizes the examples, starts simulated
 // members named after examples/sh1.yaml's clusters and cluster-mgr with the dashboard, prints the
 // URL; /api/state lists those clusters with replicas assigned; SIGINT → exit 0, no process left.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,22 +44,53 @@ const alive = (pid: number): boolean => {
   }
 };
 
+interface DemoProc {
+  readonly child: ChildProcess;
+  readonly tmp: string;
+  readonly exited: Promise<number | null>;
+  out(): string;
+  /** The process tree, recorded right before the interrupt. */
+  tree: number[];
+}
+
+function spawnDemo(prefix: string, args: readonly string[]): DemoProc {
+  const tmp = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, tmp, exited, out: () => out, tree: [] };
+}
+
+/** Ctrl-C: exit 0 within `graceMs`, and no process of the demo's tree left. */
+async function interruptDemo(d: DemoProc, graceMs: number): Promise<void> {
+  d.tree = descendants(d.child.pid!);
+  d.child.kill('SIGINT');
+  const code = await Promise.race([d.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs))]);
+  expect(code, d.out()).toBe(0);
+  await waitFor(() => d.tree.every((p) => !alive(p)), { what: `no process left of ${d.tree.join(', ')}`, timeoutMs: 10_000 });
+}
+
+/** Teardown whatever the test left running (after a failure). */
+function cleanupDemo(d: DemoProc): void {
+  if (d.child.exitCode === null) d.child.kill('SIGKILL');
+  for (const p of d.tree) if (alive(p)) process.kill(p, 'SIGKILL');
+  rmSync(d.tmp, { recursive: true, force: true });
+}
+
 describe('npm start (flotilla demo)', () => {
   it('serves the example site as a federation, then stops cleanly on SIGINT', async () => {
     const site = await loadSite('examples/sh1.yaml');
     if (!site.ok) throw new Error('examples/sh1.yaml invalid');
     const clusters = site.value.spec.clusters.map((c) => c.name).sort();
-    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-'));
     const port = await freePort();
-    const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    let tree: number[] = [];
+    const d = spawnDemo('flotilla-demo', ['--port', String(port)]);
+    const tmp = d.tmp;
+    const out = d.out;
     try {
-      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1], { what: `the dashboard URL in the output:\n${out}`, timeoutMs: 90_000, intervalMs: 100 });
-      expect(out).toContain(`kubectl --kubeconfig ${join(tmp, 'out', 'federation', 'kubeconfigs', `${clusters[0]}.yaml`)} get deploy -A`);
+      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out())?.[1], { what: `the dashboard URL in the output:\n${out()}`, timeoutMs: 90_000, intervalMs: 100 });
+      expect(out()).toContain(`kubectl --kubeconfig ${join(tmp, 'out', 'federation', 'kubeconfigs', `${clusters[0]}.yaml`)} get deploy -A`);
       const state = await waitFor(
         async () => {
           const s = (await (await fetch(`${url}api/state`)).json()) as { clusters: { name: string; health: string }[]; apps: { assignments: Record<string, number>; running: Record<string, { ready: number }> }[] };
@@ -72,17 +103,11 @@ describe('npm start (flotilla demo)', () => {
       for (const c of clusters) expect(state.apps[0]!.assignments[c]).toBeGreaterThan(0);
       const page = await (await fetch(url)).text();
       expect(page).toContain('<html');
-      tree = descendants(child.pid!);
-      child.kill('SIGINT');
-      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
-      expect(code, out).toBe(0);
-      expect(out).toContain('stopped');
-      await waitFor(() => tree.every((p) => !alive(p)), { what: `no process left of ${tree.join(', ')}`, timeoutMs: 5000 });
+      await interruptDemo(d, 15_000);
+      expect(out()).toContain('stopped');
       await waitFor(async () => (await fetch(url).catch(() => undefined)) === undefined, { what: 'the dashboard port closed', timeoutMs: 5000 });
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      for (const p of tree) if (alive(p)) process.kill(p, 'SIGKILL');
-      rmSync(tmp, { recursive: true, force: true });
+      cleanupDemo(d);
     }
   }, 150_000);
 
@@ -110,17 +135,12 @@ describe('npm start (flotilla demo)', () => {
     const site = await loadSite('examples/sh1.yaml');
     if (!site.ok) throw new Error('examples/sh1.yaml invalid');
     const clusters = site.value.spec.clusters.map((c) => c.name).sort();
-    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-real-'));
-    const port = await freePort();
-    const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--members', 'real', '--out', join(tmp, 'out'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    let tree: number[] = [];
+    const d = spawnDemo('flotilla-demo-real', ['--members', 'real', '--port', String(await freePort())]);
+    const tmp = d.tmp;
+    const out = d.out;
     try {
-      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1], { what: `the dashboard URL in the output:\n${out}`, timeoutMs: 120_000, intervalMs: 100 });
-      expect(out).toMatch(/started 2 control planes in [\d.]+ s/);
+      const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out())?.[1], { what: `the dashboard URL in the output:\n${out()}`, timeoutMs: 120_000, intervalMs: 100 });
+      expect(out()).toMatch(/started 2 control planes in [\d.]+ s/);
       const state = await waitFor(
         async () => {
           const s = (await (await fetch(`${url}api/state`)).json()) as { clusters: { name: string; health: string }[]; apps: { name: string; namespace: string; assignments: Record<string, number> }[] };
@@ -145,15 +165,9 @@ describe('npm start (flotilla demo)', () => {
       );
       const workers = new Set(site.value.spec.clusters.find((c) => c.name === clusters[0])!.nodes.filter((n) => n.roles.includes('worker') && n.roles.length === 1).map((n) => n.name));
       for (const p of pods) expect(workers.has(p.spec.nodeName!), `pod on ${p.spec.nodeName}`).toBe(true);
-      tree = descendants(child.pid!);
-      child.kill('SIGINT');
-      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000))]);
-      expect(code, out).toBe(0);
-      await waitFor(() => tree.every((p) => !alive(p)), { what: `no process left of ${tree.join(', ')}`, timeoutMs: 10_000 });
+      await interruptDemo(d, 30_000);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      for (const p of tree) if (alive(p)) process.kill(p, 'SIGKILL');
-      rmSync(tmp, { recursive: true, force: true });
+      cleanupDemo(d);
     }
   }, 240_000);
 
