@@ -4,18 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { applyDefaults, validate } from './defaults';
 import { alreadyExists, ApiError, badRequest, conflict, gone, invalid, notFound } from './errors';
-import {
-  changedFields,
-  clone,
-  decodeFieldsV1,
-  deepEqual,
-  deleteAt,
-  encodeFieldsV1,
-  keyPath,
-  leafFields,
-  mergePatch,
-  valueAt,
-} from './patch';
+import { applyMerge, changedFields, clone, decodeFieldsV1, deepEqual, deleteAt, encodeFieldsV1, fieldString, keyPath, leafFields, valueAt } from './patch';
 import { groupVersion, type ResourceType, RESOURCES } from './resources';
 import type { KObject, Matcher } from './selectors';
 
@@ -248,7 +237,7 @@ export class Store {
     if (res.kind === 'Namespace') obj.status = { phase: 'Active' };
     if (res.kind === 'Pod' && !opts.internal) obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
     if (opts.applyFields) obj.metadata.managedFields = [this.entry(res, opts.applyFields.manager, 'Apply', opts.applyFields.fields)];
-    else if (opts.manager) obj.metadata.managedFields = [this.entry(res, opts.manager, 'Update', leafFields(body, { includeStatus: !!opts.internal }))];
+    else if (opts.manager) obj.metadata.managedFields = [this.entry(res, opts.manager, 'Update', leafFields(body, { includeStatus: !!opts.internal, keyed: keyedLists(res) }))];
     else delete obj.metadata.managedFields;
     return this.commit('ADDED', res, obj);
   }
@@ -310,7 +299,7 @@ export class Store {
     if (managed) next.metadata.managedFields = managed;
     else if (opts.manager) {
       const sub = opts.subresource;
-      const changed = changedFields(old, next, { includeStatus: sub === 'status' || !!opts.internal });
+      const changed = changedFields(old, next, { includeStatus: sub === 'status' || !!opts.internal, keyed: keyedLists(res) });
       next.metadata.managedFields = this.assign(res, old.metadata.managedFields ?? [], opts.manager, changed, sub);
     }
     if (next.metadata.managedFields?.length === 0) delete next.metadata.managedFields;
@@ -351,7 +340,7 @@ export class Store {
       delete applied.metadata.resourceVersion;
       delete applied.metadata.managedFields;
     }
-    const fields = leafFields(applied);
+    const fields = leafFields(applied, { keyed: keyedLists(res) });
     const old = this.get(res, ns, name);
     if (!old) {
       return this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, { applyFields: { manager: opts.manager, fields } });
@@ -380,16 +369,16 @@ export class Store {
     }
     if (conflicts.length > 0 && !opts.force) {
       const uniq = [...new Map(conflicts.map((c) => [`${c.manager}${c.field}`, c])).values()];
-      const list = uniq.map((c) => `conflict with "${c.manager}": .${keyPath(c.field).join('.')}`);
+      const list = uniq.map((c) => `conflict with "${c.manager}": ${fieldString(keyPath(c.field))}`);
       throw new ApiError(409, 'Conflict', `Apply failed with ${uniq.length} conflict${uniq.length > 1 ? 's' : ''}: ${list.join('\n')}`, {
         name,
         group: res.group,
         kind: res.plural,
-        causes: uniq.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: `.${keyPath(c.field).join('.')}` })),
+        causes: uniq.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: fieldString(keyPath(c.field)) })),
       });
     }
     const lost = new Set(conflicts.map((c) => c.field));
-    const next = mergeApplied(old, applied) as KObject;
+    const next = applyMerge(old, applied, { keyed: keyedLists(res) }) as KObject;
     // Fields this manager applied before and no longer applies are removed unless someone else owns them.
     for (const k of previous) {
       if (fields.has(k) || [...fields].some((a) => overlaps(a, k) && a.length > k.length)) continue;
@@ -456,15 +445,5 @@ function overlaps(a: string, b: string): boolean {
   return true;
 }
 
-/** Apply merge: maps merge, scalars and lists replace (lists are atomic in this simulator). */
-function mergeApplied(cur: unknown, applied: unknown): unknown {
-  return mergePatch(cur, dropNulls(applied));
-}
-
-function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v;
-  if (v === null || typeof v !== 'object') return v;
-  const out: KObject = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
-  return out;
-}
+/** Built-in types merge associative lists by key in server-side apply; the custom resource's lists are atomic. */
+const keyedLists = (res: ResourceType): boolean => res.group !== 'flotilla.dev';
