@@ -125,7 +125,8 @@ const COLUMNS: Record<string, Column[]> = {
     name,
     { name: 'Replicas', type: 'integer', description: 'Total replicas over all member clusters (the autoscaler may change it within autoscale.min..max).', cell: (f) => f.spec?.replicas ?? null },
     { name: 'Spread', type: 'string', description: 'capacity (by free capacity), weighted (by member weight) or duplicate (the full count on every member).', cell: (f) => f.spec?.placement?.spread ?? null },
-    age,
+    // Custom resources: Age is a `date` column holding the timestamp (kubectl humanises it).
+    { name: 'Age', type: 'date', description: age.description, cell: (o) => o.metadata.creationTimestamp },
   ],
   Lease: [name, { name: 'Holder', type: 'string', description: 'The holder of the lease.', cell: (l) => l.spec?.holderIdentity ?? '' }, age],
   Event: [
