@@ -473,7 +473,6 @@ export const CASES: readonly Case[] = [
         const first = await w.waitFor((e) => e.type === 'BOOKMARK', `a BOOKMARK within ${limit} ms of opening the watch`, left);
         expect(Number(first.object.metadata.resourceVersion)).toBeGreaterThan(0);
         const at = w.times[w.events.indexOf(first)]!;
-        // eslint-disable-next-line no-console
         console.info(`[conformance ${t.kind}] first BOOKMARK after ${at} ms (configured/expected period ${t.bookmarkIntervalMs} ms)`);
         expect(at).toBeGreaterThanOrEqual(t.bookmarkIntervalMs * 0.5);
         expect(at).toBeLessThanOrEqual(limit);
