@@ -376,7 +376,8 @@ export class ApiServer {
       else if (ev.type === 'MODIFIED') {
         if (now && before) write('MODIFIED', ev.obj);
         else if (now) write('ADDED', ev.obj);
-        else if (before) write('DELETED', ev.obj);
+        // Like the real watch cache: the object as it was (still matching), at the event's resourceVersion.
+        else if (before) write('DELETED', { ...ev.prev!, metadata: { ...ev.prev!.metadata, resourceVersion: ev.obj.metadata.resourceVersion } });
       }
     };
     if (backlog) for (const ev of backlog) deliver(ev);

@@ -516,14 +516,17 @@ export const CASES: readonly Case[] = [
         await w.waitFor((e) => e.type === 'ADDED', 'ADDED in');
         expect((await merge(t, cmPath(ns, 'in'), { data: { k: 'w' } })).status).toBe(200);
         await w.waitFor((e) => e.type === 'MODIFIED', 'MODIFIED in');
-        expect((await merge(t, cmPath(ns, 'in'), { metadata: { labels: { sel: 'no' } } })).status).toBe(200);
+        const left = await merge(t, cmPath(ns, 'in'), { metadata: { labels: { sel: 'no' } } });
+        expect(left.status).toBe(200);
         await w.waitFor((e) => e.type === 'DELETED', 'DELETED when it leaves the selector');
         expect((await merge(t, cmPath(ns, 'out'), { metadata: { labels: { sel: 'yes' } } })).status).toBe(200);
         await w.waitFor((e) => e.type === 'ADDED' && e.object.metadata.name === 'out', 'ADDED when out enters');
         const seen = w.events.filter((e) => e.type !== 'BOOKMARK').map((e: WatchEvent) => `${e.type} ${e.object.metadata.name}`);
         expect(seen).toEqual(['ADDED in', 'MODIFIED in', 'DELETED in', 'ADDED out']);
+        // DELETED carries the object as it last matched, at the resourceVersion of the change.
         const del = w.events.find((e) => e.type === 'DELETED')!;
-        expect(del.object.metadata.labels.sel).toBe('no'); // the object as it left
+        expect(del.object.metadata.labels.sel).toBe('yes');
+        expect(del.object.metadata.resourceVersion).toBe(left.body.metadata.resourceVersion);
       } finally {
         w.stop();
       }
