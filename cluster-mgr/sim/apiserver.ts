@@ -393,14 +393,7 @@ export class ApiServer {
     }
     const seconds = Math.min(Number(q.get('timeoutSeconds') ?? 0) || Infinity, this.opts.maxWatchSeconds ?? 1800);
     timers.push(setTimeout(() => watch.end(), seconds * 1000));
-    // Like the real watch cache: one more bookmark 2 s before the server ends the watch.
-    if (q.get('allowWatchBookmarks') === 'true' && seconds * 1000 > 2000)
-      timers.push(
-        setTimeout(
-          () => write('BOOKMARK', { kind: route.res.kind, apiVersion: groupVersion(route.res), metadata: { resourceVersion: String(this.store.resourceVersion) } }),
-          seconds * 1000 - 2000,
-        ),
-      );
+
     const watch: Watch = {
       end: () => {
         cleanup();
@@ -434,14 +427,18 @@ const FIELD_LABELS: Readonly<Record<string, readonly string[]>> = {
   ReplicaSet: ['status.replicas'],
 };
 
-/** 400 `field label not supported: <field>` for a field the real server cannot select on. */
+/**
+ * 400 for a field the real server cannot select on, with its message: kinds with their own field labels
+ * say `field label not supported: <field>`, the others `"<field>" is not a known field selector: only
+ * "metadata.name", "metadata.namespace"`.
+ */
 export function checkFieldSelector(rt: ResourceType, sel: string | null): void {
   if (!sel) return;
   for (const term of sel.split(',')) {
     const field = /^\s*([^!=]+?)\s*(==|=|!=)/.exec(term)?.[1];
     if (!field) continue; // fieldMatcher names malformed terms
     if (field === 'metadata.name' || field === 'metadata.namespace' || FIELD_LABELS[rt.kind]?.includes(field)) continue;
-    throw badRequest(`field label not supported: ${field}`);
+    throw badRequest(FIELD_LABELS[rt.kind] ? `field label not supported: ${field}` : `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
   }
 }
 
@@ -460,7 +457,7 @@ export function paginate(items: KObject[], q: URLSearchParams, rv: string): { it
       if (t.v !== 'meta.k8s.io/v1' || typeof t.start !== 'string') throw new Error('not a continue token');
       after = t.start;
     } catch {
-      throw badRequest('continue key is not valid: the continue token could not be decoded');
+      throw badRequest('invalid continue token: continue key is not valid: the token does not decode');
     }
     // The list is ordered by localeCompare of namespace/name (Store.list); continue after `after`.
     start = items.findIndex((o) => keyOf(o).localeCompare(after) > 0);

@@ -385,11 +385,9 @@ export class Store {
     if (conflicts.length > 0 && !opts.force) {
       const uniq = [...new Map(conflicts.map((c) => [`${c.manager}${c.field}`, c])).values()];
       const list = uniq.map((c) => `conflict with "${c.manager}": ${fieldString(keyPath(c.field))}`);
+      // The real server's Status: causes carry `reason: FieldManagerConflict`; details name no object.
       throw new ApiError(409, 'Conflict', `Apply failed with ${uniq.length} conflict${uniq.length > 1 ? 's' : ''}: ${list.join('\n')}`, {
-        name,
-        group: res.group,
-        kind: res.plural,
-        causes: uniq.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: fieldString(keyPath(c.field)) })),
+        causes: uniq.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: fieldString(keyPath(c.field)) })),
       });
     }
     const lost = new Set(conflicts.map((c) => c.field));
