@@ -1,9 +1,9 @@
-// Shared helpers for the platform constructs: typed core objects, secure container defaults and
+// Shared helpers for the platform constructs: typed objects cdk8s-plus-27 does not model, the secure
+// defaults and escape hatches for the cdk8s-plus-27 workloads, and
 // constructor validation messages that name the prop, the value given and what was expected.
-import { ApiObject, type ApiObjectProps } from 'cdk8s';
+import { ApiObject, JsonPatch, Size, type ApiObjectProps } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import type { IContainer } from 'kubernetes-models/v1/Container';
-import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import { parseDuration, parseQuantity } from '../infra/site/units';
 
@@ -46,29 +46,99 @@ export function checkQuantity(construct: string, prop: string, value: string): v
   }
 }
 
-/** Requests and limits for a small container; every container we define carries both. */
+/** Requests and limits as plain Kubernetes values, for pod templates of custom resources and chart values. */
 export function resources(cpu: string, memory: string, cpuLimit = cpu, memoryLimit = memory): IResourceRequirements {
   return { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } };
 }
 
-/** Pod security context: non-root with the runtime's default seccomp profile. */
-export function podSecurity(uid = 65532): IPodSecurityContext {
-  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } };
+function cpuOf(v: string): kplus.Cpu {
+  const m = /^(\d+)(m?)$/.exec(v);
+  if (!m) throw new Error(`containerResources: CPU "${v}" is not whole cores or millicores`);
+  return m[2] ? kplus.Cpu.millis(Number(m[1])) : kplus.Cpu.units(Number(m[1]));
+}
+function memoryOf(v: string): Size {
+  const m = /^(\d+)(Mi|Gi)$/.exec(v);
+  if (!m) throw new Error(`containerResources: memory "${v}" is not in Mi or Gi`);
+  return m[2] === 'Mi' ? Size.mebibytes(Number(m[1])) : Size.gibibytes(Number(m[1]));
 }
 
-/** A container with secure defaults: non-root, read-only root fs, no privilege escalation, no capabilities. */
-export function secureContainer(c: IContainer & { resources: IResourceRequirements }): IContainer {
+/**
+ * Requests and limits of a container we define (cdk8s-plus form); every one carries both.
+ * CPU in whole cores ("1") or millicores ("100m"), memory in Mi or Gi (plus renders memory in Mi).
+ */
+export function containerResources(cpu: string, memory: string, cpuLimit = cpu, memoryLimit = memory): kplus.ContainerResources {
+  return { cpu: { request: cpuOf(cpu), limit: cpuOf(cpuLimit) }, memory: { request: memoryOf(memory), limit: memoryOf(memoryLimit) } };
+}
+
+/** Pod security context: non-root as `uid` (the runtime's default seccomp profile is added by `hardenPod`). */
+export function podSecurity(uid = 65532): kplus.PodSecurityContextProps {
+  return { ensureNonRoot: true, user: uid, group: uid, fsGroup: uid };
+}
+
+/**
+ * A container with secure defaults: non-root, read-only root fs, no privilege escalation (all
+ * capabilities are dropped by `hardenPod`), pulled only when missing. cdk8s-plus defaults to most
+ * of these too; they are spelled out so a change of library defaults cannot loosen them.
+ */
+export function secureContainer(c: kplus.ContainerProps & { readonly resources: kplus.ContainerResources }): kplus.ContainerProps {
   return {
-    imagePullPolicy: 'IfNotPresent',
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     ...c,
-    securityContext: {
-      runAsNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      ...c.securityContext,
-    },
+    securityContext: { ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, ...c.securityContext },
   };
+}
+
+/** JSON pointer of the pod spec inside a workload object. */
+function podSpecPath(w: kplus.Workload): string {
+  return w instanceof kplus.CronJob ? '/spec/jobTemplate/spec/template/spec' : '/spec/template/spec';
+}
+
+/**
+ * What cdk8s-plus-27 cannot express on the pods we define, added through its escape hatch
+ * (`ApiObject.of(x).addJsonPatch`):
+ * - the pod's `securityContext.seccompProfile: RuntimeDefault` (plus's PodSecurityContextProps has no
+ *   seccomp field);
+ * - container capabilities by their Kubernetes names — `drop: [ALL]` plus `add` per container name:
+ *   plus's `Capability` enum has only "CAP_"-prefixed names and no "ALL", while Pod Security
+ *   Admission (restricted) looks for the literal "ALL".
+ * plus serializes through its typed k8s 1.27 model after the patches run, so a patch may only set
+ * fields that model knows (these do).
+ */
+export function hardenPod(w: kplus.Workload, add: Readonly<Record<string, readonly string[]>> = {}): void {
+  const pod = podSpecPath(w);
+  const obj = ApiObject.of(w);
+  obj.addJsonPatch(JsonPatch.add(`${pod}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
+  w.containers.forEach((c, i) => {
+    const extra = add[c.name];
+    obj.addJsonPatch(JsonPatch.add(`${pod}/containers/${i}/securityContext/capabilities`, { drop: ['ALL'], ...(extra ? { add: [...extra] } : {}) }));
+  });
+}
+
+/**
+ * Selects the workload's pods by our own labels only. cdk8s-plus would select on (and label pods
+ * with) `cdk8s.io/metadata.addr`, a value derived from the construct path: a Deployment's or
+ * DaemonSet's selector is immutable on a live cluster, and a path-derived pod label would roll the
+ * pods whenever a construct is renamed. So: `select: false` at construction (see
+ * `podLabels`), our labels as the selector, and the address label removed from the pod template.
+ */
+export function selectByLabels(w: kplus.Workload, lbl: Readonly<Record<string, string>>): void {
+  w.select(kplus.LabelSelector.of({ labels: { ...lbl } }));
+  dropAddressLabel(w);
+}
+
+/** Workload props that label the pods with `lbl` and leave selection to `selectByLabels`. */
+export function podLabels(lbl: Readonly<Record<string, string>>): Pick<kplus.WorkloadProps, 'select' | 'podMetadata'> {
+  return { select: false, podMetadata: { labels: { ...lbl } } };
+}
+
+/**
+ * Removes plus's `cdk8s.io/metadata.addr` pod label (see `selectByLabels`); a pod template without
+ * labels of ours (`ownLabels` false: our Jobs and CronJobs) loses its then empty metadata.
+ */
+export function dropAddressLabel(w: kplus.Workload, ownLabels = true): void {
+  const metadata = `${podSpecPath(w).slice(0, -'/spec'.length)}/metadata`;
+  const addr = kplus.Pod.ADDRESS_LABEL.replaceAll('~', '~0').replaceAll('/', '~1');
+  ApiObject.of(w).addJsonPatch(JsonPatch.remove(ownLabels ? `${metadata}/labels/${addr}` : metadata));
 }
 
 /** Standard labels for objects a construct owns. */

@@ -1,8 +1,10 @@
 // EdgeGateway: keepalived on the edge nodes (a hostNetwork DaemonSet holding the edge VIPs, one
 // rendered keepalived.conf per node in a ConfigMap) plus the values that pin the Istio ingress
 // gateway to the edge nodes on 80/443 and every extra VIP port.
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { apiObject, checkLabel, labels, PropError, resources } from './common';
+import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, PropError, resources, selectByLabels } from './common';
 
 const NAME = 'EdgeGateway';
 
@@ -113,76 +115,60 @@ export class EdgeGateway extends Construct {
     const nodes = props.nodes.map((n) => n.name);
 
     apiObject(this, 'Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'istio-injection': 'disabled' } } });
-    apiObject(this, 'Config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    const config = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: 'edge-keepalived', namespace: ns, labels: lbl },
       data: Object.fromEntries(nodes.sort().map((n) => [`${n}.conf`, props.keepalivedConfigs[n]!])),
     });
     // keepalived's track script asks this Service; `internalTrafficPolicy: Local` means only the
     // ingress gateway pod on the same node answers, so a node gives up its VIPs when its own
     // gateway is not ready.
-    apiObject(this, 'LocalStatus', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    const status = new kplus.Service(this, 'LocalStatus', {
       metadata: { name: LOCAL_STATUS_SERVICE, namespace: ns, labels: lbl },
-      spec: {
-        selector: { ...INGRESS_GATEWAY_SELECTOR },
-        internalTrafficPolicy: 'Local',
-        ports: [{ name: 'status-port', port: INGRESS_STATUS_PORT, targetPort: INGRESS_STATUS_PORT, protocol: 'TCP' }],
-      },
+      ports: [{ name: 'status-port', port: INGRESS_STATUS_PORT, targetPort: INGRESS_STATUS_PORT, protocol: kplus.Protocol.TCP }],
     });
-    apiObject(this, 'Resource', {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
+    for (const [k, v] of Object.entries(INGRESS_GATEWAY_SELECTOR)) status.selectLabel(k, v);
+    // cdk8s-plus-27's Service has no internalTrafficPolicy.
+    ApiObject.of(status).addJsonPatch(JsonPatch.add('/spec/internalTrafficPolicy', 'Local'));
+
+    const ds = new kplus.DaemonSet(this, 'Resource', {
       metadata: { name: 'edge-keepalived', namespace: ns, labels: lbl },
-      spec: {
-        selector: { matchLabels: lbl },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
-        template: {
-          metadata: { labels: lbl },
-          spec: {
-            hostNetwork: true,
-            dnsPolicy: 'ClusterFirstWithHostNet',
-            priorityClassName: 'system-node-critical',
-            affinity: pinToNodes(nodes),
-            tolerations: [{ operator: 'Exists' }],
-            automountServiceAccountToken: false,
-            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'keepalived',
-                image: props.image ?? KEEPALIVED_IMAGE,
-                imagePullPolicy: 'IfNotPresent',
-                // One file per node; $(NODE_NAME) is expanded by the kubelet. Pid files go where the
-                // rendered config puts them (`instance` + `use_pid_dir` → /run/keepalived/<instance>/).
-                command: ['keepalived'],
-                args: ['--dont-fork', '--log-console', '--vrrp', '--use-file=/etc/keepalived/$(NODE_NAME).conf'],
-                env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-                resources: resources('50m', '32Mi', '200m', '64Mi'),
-                securityContext: {
-                  // VRRP needs raw sockets and address changes on the host interface, nothing more.
-                  runAsNonRoot: false,
-                  runAsUser: 0,
-                  readOnlyRootFilesystem: true,
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'] },
-                },
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/keepalived', readOnly: true },
-                  { name: 'run', mountPath: '/run/keepalived' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: 'edge-keepalived' } },
-              { name: 'run', emptyDir: { medium: 'Memory' } },
-              { name: 'tmp', emptyDir: { medium: 'Memory' } },
-            ],
-          },
+      ...podLabels(lbl),
+      hostNetwork: true,
+      dns: { policy: kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET },
+      automountServiceAccountToken: false,
+      // VRRP needs raw sockets and address changes on the host interface, nothing more: root with
+      // only NET_ADMIN, NET_BROADCAST and NET_RAW (added by hardenPod below).
+      securityContext: { ensureNonRoot: false },
+      containers: [
+        {
+          name: 'keepalived',
+          image: props.image ?? KEEPALIVED_IMAGE,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          // One file per node; $(NODE_NAME) is expanded by the kubelet. Pid files go where the
+          // rendered config puts them (`instance` + `use_pid_dir` → /run/keepalived/<instance>/).
+          command: ['keepalived'],
+          args: ['--dont-fork', '--log-console', '--vrrp', '--use-file=/etc/keepalived/$(NODE_NAME).conf'],
+          envVariables: { NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
+          resources: containerResources('50m', '32Mi', '200m', '64Mi'),
+          securityContext: { ensureNonRoot: false, user: 0, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+          volumeMounts: [
+            { path: '/etc/keepalived', readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }) },
+            { path: '/run/keepalived', volume: kplus.Volume.fromEmptyDir(this, 'RunVolume', 'run', { medium: kplus.EmptyDirMedium.MEMORY }) },
+            { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp', { medium: kplus.EmptyDirMedium.MEMORY }) },
+          ],
         },
-      },
+      ],
     });
+    selectByLabels(ds, lbl);
+    hardenPod(ds, { keepalived: ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'] });
+    ds.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.in('kubernetes.io/hostname', nodes)));
+    ds.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
+    // Not modelled by cdk8s-plus-27's DaemonSet: the priority class, and the update strategy (kept
+    // explicit: one node at a time gives up its VIPs). IntOrString because plus serializes the patched
+    // spec through its typed k8s model.
+    ApiObject.of(ds).addJsonPatch(
+      JsonPatch.add('/spec/template/spec/priorityClassName', 'system-node-critical'),
+      JsonPatch.add('/spec/updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1) } }),
+    );
   }
 }

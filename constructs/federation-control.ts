@@ -2,9 +2,11 @@
 // least-privilege RBAC, its Federation config, and the FederatedApp CRD. FederatedApplication
 // authors one FederatedApp.
 import { readFileSync } from 'node:fs';
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
-import { apiObject, checkLabel, labels, podSecurity, PropError, resources, secureContainer } from './common';
+import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PropError, secureContainer, selectByLabels } from './common';
 import { FederatedApp, type FederatedAppSpec } from './imports/flotilla.dev';
 
 const NAME = 'FederationControl';
@@ -73,102 +75,65 @@ export class FederationControl extends Construct {
     const lbl = labels('cluster-mgr', 'cluster-mgr');
     apiObject(this, 'Crd', FEDERATED_APP_CRD);
     apiObject(this, 'Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    apiObject(this, 'ServiceAccount', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl } });
+    // The token is mounted only into the cluster-mgr pods (automountServiceAccountToken on the pod).
+    const sa = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl } });
     // Leader election: only its own Lease (create is not restrictable by name, so it is granted separately).
-    apiObject(this, 'LeaseRole', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'cluster-mgr-leader-election', namespace: ns, labels: lbl },
-      rules: [
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [lease], verbs: ['get', 'update'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      ],
-    });
-    apiObject(this, 'LeaseRoleBinding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'cluster-mgr-leader-election', namespace: ns, labels: lbl },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cluster-mgr-leader-election' },
-      subjects: [{ kind: 'ServiceAccount', name: 'cluster-mgr', namespace: ns }],
-    });
+    const leaseRole = new kplus.Role(this, 'LeaseRole', { metadata: { name: 'cluster-mgr-leader-election', namespace: ns, labels: lbl } });
+    leaseRole.allow(['create'], kplus.ApiResource.custom({ apiGroup: 'coordination.k8s.io', resourceType: 'leases' }));
+    leaseRole.allow(['get', 'update'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases', resourceName: lease });
+    leaseRole.allow(['create', 'patch'], kplus.ApiResource.EVENTS);
+    new kplus.RoleBinding(this, 'LeaseRoleBinding', { metadata: { name: 'cluster-mgr-leader-election', namespace: ns, labels: lbl }, role: leaseRole }).addSubjects(sa);
     // FederatedApps may live in any namespace of the host cluster: read them, write their status only.
-    apiObject(this, 'AppsClusterRole', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: `${ns}-cluster-mgr`, labels: lbl },
-      rules: [
-        { apiGroups: ['flotilla.dev'], resources: ['federatedapps'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['flotilla.dev'], resources: ['federatedapps/status'], verbs: ['get', 'update', 'patch'] },
-      ],
-    });
-    apiObject(this, 'AppsClusterRoleBinding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${ns}-cluster-mgr`, labels: lbl },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-cluster-mgr` },
-      subjects: [{ kind: 'ServiceAccount', name: 'cluster-mgr', namespace: ns }],
-    });
-    apiObject(this, 'Config', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    const appsRole = new kplus.ClusterRole(this, 'AppsClusterRole', { metadata: { name: `${ns}-cluster-mgr`, labels: lbl } });
+    appsRole.allow(['get', 'list', 'watch'], kplus.ApiResource.custom({ apiGroup: 'flotilla.dev', resourceType: 'federatedapps' }));
+    appsRole.allow(['get', 'update', 'patch'], kplus.ApiResource.custom({ apiGroup: 'flotilla.dev', resourceType: 'federatedapps/status' }));
+    new kplus.ClusterRoleBinding(this, 'AppsClusterRoleBinding', { metadata: { name: `${ns}-cluster-mgr`, labels: lbl }, role: appsRole }).addSubjects(sa);
+    const config = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl },
       data: { 'federation.yaml': props.config },
     });
-    apiObject(this, 'Resource', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
+    const deployment = new kplus.Deployment(this, 'Resource', {
       metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl },
-      spec: {
-        replicas,
-        selector: { matchLabels: lbl },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
-        template: {
-          metadata: { labels: lbl },
-          spec: {
-            serviceAccountName: 'cluster-mgr',
-            securityContext: podSecurity(),
-            terminationGracePeriodSeconds: 30,
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: lbl }, topologyKey: 'kubernetes.io/hostname' } },
-                ],
-              },
-            },
-            containers: [
-              secureContainer({
-                name: 'cluster-mgr',
-                image: props.image ?? CLUSTER_MGR_IMAGE,
-                args: ['run', '--config', '/etc/cluster-mgr/federation.yaml', '--listen', `0.0.0.0:${CLUSTER_MGR_PORT}`],
-                env: [
-                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                ],
-                ports: [{ name: 'http', containerPort: CLUSTER_MGR_PORT }],
-                readinessProbe: { httpGet: { path: '/readyz', port: CLUSTER_MGR_PORT }, periodSeconds: 2 },
-                livenessProbe: { httpGet: { path: '/healthz', port: CLUSTER_MGR_PORT }, periodSeconds: 10 },
-                resources: resources('100m', '128Mi', '1', '512Mi'),
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/cluster-mgr', readOnly: true },
-                  { name: 'kubeconfigs', mountPath: '/etc/cluster-mgr/kubeconfigs', readOnly: true },
-                ],
-              }),
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: 'cluster-mgr' } },
-              { name: 'kubeconfigs', secret: { secretName: kubeconfigs, optional: true } },
-            ],
+      ...podLabels(lbl),
+      replicas,
+      strategy: kplus.DeploymentStrategy.rollingUpdate({ maxUnavailable: kplus.PercentOrAbsolute.absolute(1), maxSurge: kplus.PercentOrAbsolute.absolute(0) }),
+      serviceAccount: sa,
+      automountServiceAccountToken: true,
+      securityContext: podSecurity(),
+      terminationGracePeriod: Duration.seconds(30),
+      containers: [
+        secureContainer({
+          name: 'cluster-mgr',
+          image: props.image ?? CLUSTER_MGR_IMAGE,
+          args: ['run', '--config', '/etc/cluster-mgr/federation.yaml', '--listen', `0.0.0.0:${CLUSTER_MGR_PORT}`],
+          envVariables: {
+            POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+            POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
           },
-        },
-      },
+          ports: [{ name: 'http', number: CLUSTER_MGR_PORT }],
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: CLUSTER_MGR_PORT, periodSeconds: Duration.seconds(2) }),
+          liveness: kplus.Probe.fromHttpGet('/healthz', { port: CLUSTER_MGR_PORT, periodSeconds: Duration.seconds(10) }),
+          resources: containerResources('100m', '128Mi', '1', '512Mi'),
+          volumeMounts: [
+            { path: '/etc/cluster-mgr', readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }) },
+            {
+              path: '/etc/cluster-mgr/kubeconfigs',
+              readOnly: true,
+              volume: kplus.Volume.fromSecret(this, 'KubeconfigsVolume', kplus.Secret.fromSecretName(this, 'Kubeconfigs', kubeconfigs), { name: 'kubeconfigs', optional: true }),
+            },
+          ],
+        }),
+      ],
     });
-    apiObject(this, 'Service', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    selectByLabels(deployment, lbl);
+    hardenPod(deployment);
+    deployment.scheduling.separate(kplus.Pods.select(this, 'Peers', { labels: lbl }), { weight: 100, topology: kplus.Topology.HOSTNAME });
+    const service = new kplus.Service(this, 'Service', {
       metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl },
-      spec: { selector: lbl, ports: [{ name: 'http', port: CLUSTER_MGR_PORT, targetPort: CLUSTER_MGR_PORT }] },
+      ports: [{ name: 'http', port: CLUSTER_MGR_PORT, targetPort: CLUSTER_MGR_PORT }],
     });
+    // Our labels, not `selector: deployment` (that would select plus's address label, which selectByLabels drops).
+    for (const [k, v] of Object.entries(lbl)) service.selectLabel(k, v);
     apiObject(this, 'ServiceMonitor', {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',

@@ -1,11 +1,26 @@
 // Logging (ECK): Elasticsearch, Kibana, a Filebeat DaemonSet collecting container stdout and the
 // file logs pods write under `<fileLogsHostPath>/<namespace>_<pod>/*.log`, JSON parsing in an
 // Elasticsearch ingest pipeline (no Logstash) and retention by an ILM policy.
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Beat } from './imports/beat.k8s.elastic.co';
 import { Elasticsearch, ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests } from './imports/elasticsearch.k8s.elastic.co';
 import { Kibana } from './imports/kibana.k8s.elastic.co';
-import { apiObject, checkDnsName, checkLabel, checkPositiveInt, checkQuantity, labels, podSecurity, PropError, resources, secureContainer } from './common';
+import {
+  apiObject,
+  checkDnsName,
+  checkLabel,
+  checkPositiveInt,
+  checkQuantity,
+  containerResources,
+  dropAddressLabel,
+  hardenPod,
+  labels,
+  podSecurity,
+  PropError,
+  resources,
+  secureContainer,
+} from './common';
 
 const NAME = 'Logging';
 /** Elastic Stack version the ECK operator deploys (ECK 3.5 supports 8.x and 9.x stacks). */
@@ -186,20 +201,11 @@ export class Logging extends Construct {
     });
 
     const beatLabels = labels('filebeat', 'logs');
-    apiObject(this, 'FilebeatServiceAccount', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'filebeat', namespace: ns, labels: beatLabels } });
-    apiObject(this, 'FilebeatClusterRole', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: `${ns}-filebeat`, labels: beatLabels },
-      rules: [{ apiGroups: [''], resources: ['pods', 'namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] }],
-    });
-    apiObject(this, 'FilebeatClusterRoleBinding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${ns}-filebeat`, labels: beatLabels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-filebeat` },
-      subjects: [{ kind: 'ServiceAccount', name: 'filebeat', namespace: ns }],
-    });
+    // Filebeat's pods mount the token themselves (`automountServiceAccountToken: true` below).
+    const beatSa = new kplus.ServiceAccount(this, 'FilebeatServiceAccount', { metadata: { name: 'filebeat', namespace: ns, labels: beatLabels } });
+    const beatRole = new kplus.ClusterRole(this, 'FilebeatClusterRole', { metadata: { name: `${ns}-filebeat`, labels: beatLabels } });
+    beatRole.allow(['get', 'list', 'watch'], kplus.ApiResource.PODS, kplus.ApiResource.NAMESPACES, kplus.ApiResource.NODES);
+    new kplus.ClusterRoleBinding(this, 'FilebeatClusterRoleBinding', { metadata: { name: `${ns}-filebeat`, labels: beatLabels }, role: beatRole }).addSubjects(beatSa);
     const hostVolumes: Array<[string, string]> = [
       ['varlogcontainers', '/var/log/containers'],
       ['varlogpods', '/var/log/pods'],
@@ -217,7 +223,7 @@ export class Logging extends Construct {
         daemonSet: {
           podTemplate: {
             spec: {
-              serviceAccountName: 'filebeat',
+              serviceAccountName: beatSa.name,
               automountServiceAccountToken: true,
               tolerations: [{ operator: 'Exists' }],
               // Reading other users' log files on the host needs uid 0; nothing else is granted.
@@ -238,9 +244,7 @@ export class Logging extends Construct {
       },
     });
 
-    apiObject(this, 'SetupConfig', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
+    const setup = new kplus.ConfigMap(this, 'SetupConfig', {
       metadata: { name: 'logging-setup', namespace: ns },
       data: {
         'ilm-policy.json': `${JSON.stringify(ilmPolicy(retention), null, 2)}\n`,
@@ -257,37 +261,33 @@ export class Logging extends Construct {
         ].join('\n'),
       },
     });
-    apiObject(this, 'Setup', {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
+    const job = new kplus.Job(this, 'Setup', {
       metadata: { name: 'logging-setup', namespace: ns },
-      spec: {
-        backoffLimit: 20,
-        template: {
-          spec: {
-            restartPolicy: 'OnFailure',
-            automountServiceAccountToken: false,
-            securityContext: podSecurity(100),
-            containers: [
-              secureContainer({
-                name: 'setup',
-                image: props.setupImage ?? SETUP_IMAGE,
-                command: ['/bin/sh', '/setup/setup.sh'],
-                env: [{ name: 'ELASTIC_PASSWORD', valueFrom: { secretKeyRef: { name: 'logs-es-elastic-user', key: 'elastic' } } }],
-                resources: resources('50m', '32Mi', '200m', '64Mi'),
-                volumeMounts: [
-                  { name: 'setup', mountPath: '/setup', readOnly: true },
-                  { name: 'certs', mountPath: '/certs', readOnly: true },
-                ],
-              }),
-            ],
-            volumes: [
-              { name: 'setup', configMap: { name: 'logging-setup' } },
-              { name: 'certs', secret: { secretName: 'logs-es-http-certs-public' } },
-            ],
+      backoffLimit: 20,
+      restartPolicy: kplus.RestartPolicy.ON_FAILURE,
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(100),
+      containers: [
+        secureContainer({
+          name: 'setup',
+          image: props.setupImage ?? SETUP_IMAGE,
+          command: ['/bin/sh', '/setup/setup.sh'],
+          envVariables: {
+            ELASTIC_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'ElasticUser', 'logs-es-elastic-user'), key: 'elastic' }),
           },
-        },
-      },
+          resources: containerResources('50m', '32Mi', '200m', '64Mi'),
+          volumeMounts: [
+            { path: '/setup', readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'SetupVolume', setup, { name: 'setup' }) },
+            {
+              path: '/certs',
+              readOnly: true,
+              volume: kplus.Volume.fromSecret(this, 'CertsVolume', kplus.Secret.fromSecretName(this, 'HttpCerts', 'logs-es-http-certs-public'), { name: 'certs' }),
+            },
+          ],
+        }),
+      ],
     });
+    dropAddressLabel(job, false);
+    hardenPod(job);
   }
 }

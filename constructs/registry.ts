@@ -1,7 +1,23 @@
 // Registry: the site registry — CNCF Distribution (`registry:2`) with a PVC, TLS from the site
 // issuer, and one skopeo sync CronJob per mirror source. See docs/synth.md for why not Harbor.
+import { ApiObject, Cron, Duration, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { apiObject, checkDnsName, checkLabel, checkQuantity, labels, podSecurity, PropError, resources, secureContainer } from './common';
+import {
+  apiObject,
+  checkDnsName,
+  checkLabel,
+  checkQuantity,
+  containerResources,
+  dropAddressLabel,
+  hardenPod,
+  labels,
+  podLabels,
+  podSecurity,
+  PropError,
+  secureContainer,
+  selectByLabels,
+} from './common';
 import { INGRESS_GATEWAY_SELECTOR } from './edge-gateway';
 import { Certificate } from './imports/cert-manager.io';
 
@@ -119,54 +135,47 @@ export class Registry extends Construct {
         ...(props.storageClass ? { storageClassName: props.storageClass } : {}),
       },
     });
-    apiObject(this, 'Resource', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
+    const tls = kplus.Secret.fromSecretName(this, 'TlsSecret', 'registry-tls');
+    const deployment = new kplus.Deployment(this, 'Resource', {
       metadata: { name: 'registry', namespace: ns, labels: lbl },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: lbl },
-        template: {
-          metadata: { labels: lbl },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurity(1000),
-            containers: [
-              secureContainer({
-                name: 'registry',
-                image: props.image ?? REGISTRY_IMAGE,
-                ports: [{ name: 'https', containerPort: 5000 }],
-                env: [
-                  { name: 'REGISTRY_HTTP_ADDR', value: '0.0.0.0:5000' },
-                  { name: 'REGISTRY_HTTP_TLS_CERTIFICATE', value: '/certs/tls.crt' },
-                  { name: 'REGISTRY_HTTP_TLS_KEY', value: '/certs/tls.key' },
-                  { name: 'REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY', value: '/var/lib/registry' },
-                  { name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'true' },
-                ],
-                readinessProbe: { httpGet: { path: '/v2/', port: 5000, scheme: 'HTTPS' }, periodSeconds: 5 },
-                livenessProbe: { httpGet: { path: '/v2/', port: 5000, scheme: 'HTTPS' }, periodSeconds: 20 },
-                resources: resources('100m', '256Mi', '1', '512Mi'),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/registry' },
-                  { name: 'certs', mountPath: '/certs', readOnly: true },
-                ],
-              }),
-            ],
-            volumes: [
-              { name: 'data', persistentVolumeClaim: { claimName: 'registry-data' } },
-              { name: 'certs', secret: { secretName: 'registry-tls' } },
-            ],
+      ...podLabels(lbl),
+      replicas: 1,
+      strategy: kplus.DeploymentStrategy.recreate(),
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(1000),
+      containers: [
+        secureContainer({
+          name: 'registry',
+          image: props.image ?? REGISTRY_IMAGE,
+          ports: [{ name: 'https', number: 5000 }],
+          envVariables: {
+            REGISTRY_HTTP_ADDR: kplus.EnvValue.fromValue('0.0.0.0:5000'),
+            REGISTRY_HTTP_TLS_CERTIFICATE: kplus.EnvValue.fromValue('/certs/tls.crt'),
+            REGISTRY_HTTP_TLS_KEY: kplus.EnvValue.fromValue('/certs/tls.key'),
+            REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: kplus.EnvValue.fromValue('/var/lib/registry'),
+            REGISTRY_STORAGE_DELETE_ENABLED: kplus.EnvValue.fromValue('true'),
           },
-        },
-      },
+          readiness: kplus.Probe.fromHttpGet('/v2/', { port: 5000, scheme: kplus.ConnectionScheme.HTTPS, periodSeconds: Duration.seconds(5) }),
+          liveness: kplus.Probe.fromHttpGet('/v2/', { port: 5000, scheme: kplus.ConnectionScheme.HTTPS, periodSeconds: Duration.seconds(20) }),
+          resources: containerResources('100m', '256Mi', '1', '512Mi'),
+          volumeMounts: [
+            {
+              path: '/var/lib/registry',
+              volume: kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', kplus.PersistentVolumeClaim.fromClaimName(this, 'DataClaim', 'registry-data'), { name: 'data' }),
+            },
+            { path: '/certs', readOnly: true, volume: kplus.Volume.fromSecret(this, 'CertsVolume', tls, { name: 'certs' }) },
+          ],
+        }),
+      ],
     });
-    apiObject(this, 'Service', {
-      apiVersion: 'v1',
-      kind: 'Service',
+    selectByLabels(deployment, lbl);
+    hardenPod(deployment);
+    const service = new kplus.Service(this, 'Service', {
       metadata: { name: 'registry', namespace: ns, labels: lbl },
-      spec: { selector: lbl, ports: [{ name: 'https', port: 443, targetPort: 5000 }] },
+      ports: [{ name: 'https', port: 443, targetPort: 5000 }],
     });
+    // Our labels, not `selector: deployment` (that would select plus's address label, which selectByLabels drops).
+    for (const [k, v] of Object.entries(lbl)) service.selectLabel(k, v);
 
     if (props.ingressNamespace !== undefined) {
       checkLabel(NAME, 'ingressNamespace', props.ingressNamespace);
@@ -194,57 +203,47 @@ export class Registry extends Construct {
     for (const m of mirrors) {
       const name = `registry-sync-${m.host.replaceAll('.', '-')}`.slice(0, 52).replace(/-+$/, '');
       checkLabel(NAME, `mirrors[${m.host}] (job name)`, name);
-      apiObject(this, `Sync-${m.host}`, {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
+      const script = new kplus.ConfigMap(this, `Sync-${m.host}`, {
         metadata: { name, namespace: ns, labels: lbl },
         data: { 'sync.sh': syncScript(m.host, props.host, m.repositories) },
       });
-      apiObject(this, `SyncJob-${m.host}`, {
-        apiVersion: 'batch/v1',
-        kind: 'CronJob',
+      const [minute, hour, day, month, weekDay] = schedule.trim().split(/\s+/);
+      const job = new kplus.CronJob(this, `SyncJob-${m.host}`, {
         metadata: { name, namespace: ns, labels: lbl },
-        spec: {
-          schedule,
-          concurrencyPolicy: 'Forbid',
-          successfulJobsHistoryLimit: 1,
-          failedJobsHistoryLimit: 3,
-          jobTemplate: {
-            spec: {
-              backoffLimit: 2,
-              activeDeadlineSeconds: 3600,
-              template: {
-                spec: {
-                  restartPolicy: 'Never',
-                  automountServiceAccountToken: false,
-                  securityContext: podSecurity(1000),
-                  containers: [
-                    secureContainer({
-                      name: 'sync',
-                      image: props.syncImage ?? SKOPEO_IMAGE,
-                      command: ['/bin/sh', '/sync/sync.sh'],
-                      env: [{ name: 'HOME', value: '/tmp' }],
-                      resources: resources('100m', '128Mi', '1', '512Mi'),
-                      volumeMounts: [
-                        { name: 'sync', mountPath: '/sync', readOnly: true },
-                        { name: 'certs', mountPath: '/certs', readOnly: true },
-                        { name: 'tmp', mountPath: '/tmp' },
-                        { name: 'vartmp', mountPath: '/var/tmp' },
-                      ],
-                    }),
-                  ],
-                  volumes: [
-                    { name: 'sync', configMap: { name } },
-                    { name: 'certs', secret: { secretName: 'registry-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-                    { name: 'tmp', emptyDir: {} },
-                    { name: 'vartmp', emptyDir: {} },
-                  ],
-                },
+        schedule: Cron.schedule({ minute, hour, day, month, weekDay }),
+        concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+        successfulJobsRetained: 1,
+        failedJobsRetained: 3,
+        backoffLimit: 2,
+        activeDeadline: Duration.seconds(3600),
+        restartPolicy: kplus.RestartPolicy.NEVER,
+        automountServiceAccountToken: false,
+        securityContext: podSecurity(1000),
+        containers: [
+          secureContainer({
+            name: 'sync',
+            image: props.syncImage ?? SKOPEO_IMAGE,
+            command: ['/bin/sh', '/sync/sync.sh'],
+            envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
+            resources: containerResources('100m', '128Mi', '1', '512Mi'),
+            volumeMounts: [
+              { path: '/sync', readOnly: true, volume: kplus.Volume.fromConfigMap(this, `SyncScript-${m.host}`, script, { name: 'sync' }) },
+              {
+                path: '/certs',
+                readOnly: true,
+                volume: kplus.Volume.fromSecret(this, `SyncCerts-${m.host}`, tls, { name: 'certs', items: { 'ca.crt': { path: 'ca.crt' } } }),
               },
-            },
-          },
-        },
+              { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncTmp-${m.host}`, 'tmp') },
+              { path: '/var/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncVarTmp-${m.host}`, 'vartmp') },
+            ],
+          }),
+        ],
       });
+      dropAddressLabel(job, false);
+      hardenPod(job);
+      // plus always sets startingDeadlineSeconds (default 10 s): a run the controller cannot start
+      // within 10 s of its slot would be skipped. We keep Kubernetes' default (no deadline).
+      ApiObject.of(job).addJsonPatch(JsonPatch.remove('/spec/startingDeadlineSeconds'));
     }
   }
 }

@@ -1,5 +1,6 @@
 // Storage: StorageClasses for csi-driver-nfs and/or ceph-csi (RBD, and CephFS when a file system is
 // named), the shape of the Secrets ceph-csi reads, and exactly one default class.
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { apiObject, checkDnsName, PropError } from './common';
 
@@ -105,9 +106,7 @@ export class Storage extends Construct {
           ['RbdSecret', 'csi-rbd-secret', ['userID', 'userKey']],
           ...(c.fsName ? [['CephFsSecret', 'csi-cephfs-secret', ['adminID', 'adminKey']] as const] : []),
         ] as const) {
-          apiObject(this, id, {
-            apiVersion: 'v1',
-            kind: 'Secret',
+new kplus.Secret(this, id, {
             metadata: { name, namespace: cephNs, annotations: { 'flotilla.dev/filled-by': 'flotilla install' } },
             type: 'Opaque',
             stringData: Object.fromEntries(keys.map((k) => [k, ''])),

@@ -12,6 +12,7 @@ import {
   FederationSchema,
   type App,
   type Capacity,
+  type Day2Check,
   type Federation,
 } from './schema';
 
@@ -96,12 +97,36 @@ export function checkFederation(fed: Federation, file?: string): Issue[] {
       if (why) add(['spec', 'source', 'kubeconfig'], `cannot read kubeconfig ${show(spec.source.kubeconfig)}: ${why}`);
     }
   }
+  for (const issue of checkDay2(spec.day2?.checks ?? [])) add(['spec', 'day2', 'checks', ...issue.path], issue.message);
   const apps = new Map<string, number>();
   spec.apps.forEach((app, i) => {
     const key = `${app.namespace}/${app.name}`;
     if (apps.has(key)) add(['spec', 'apps', i, 'name'], `duplicate app ${show(key)} (also spec.apps[${apps.get(key)}]): namespace/name must be unique`);
     else apps.set(key, i);
     for (const issue of checkApp(app, known)) add(['spec', 'apps', i, ...issue.path], issue.message);
+  });
+  return issues;
+}
+
+/** Cross-field checks of `spec.day2.checks`; paths are relative to the list. */
+export function checkDay2(checks: readonly Day2Check[]): Issue[] {
+  const issues: Issue[] = [];
+  const seen = new Map<string, number>();
+  checks.forEach((c, i) => {
+    if (seen.has(c.name)) issues.push({ path: [i, 'name'], message: `duplicate check name ${show(c.name)} (also spec.day2.checks[${seen.get(c.name)}]): names must be unique` });
+    else seen.set(c.name, i);
+    if (parseDuration(c.timeout)! <= 0) issues.push({ path: [i, 'timeout'], message: `timeout ${show(c.timeout)} must be longer than 0` });
+    if (c.kind === 'certExpiry' || c.kind === 'domainExpiry') {
+      if (parseDuration(c.warnBefore)! <= parseDuration(c.failBefore)!) {
+        issues.push({ path: [i, 'warnBefore'], message: `warnBefore ${show(c.warnBefore)} must be longer than failBefore ${show(c.failBefore)} (the warning comes first): e.g. warnBefore: 720h, failBefore: 168h` });
+      }
+    }
+    if (c.kind === 'backupFreshness' || c.kind === 'etcdSnapshot') {
+      if (parseDuration(c.maxAge)! <= 0) issues.push({ path: [i, 'maxAge'], message: `maxAge ${show(c.maxAge)} must be longer than 0` });
+      if (c.warnAfter !== undefined && parseDuration(c.warnAfter)! >= parseDuration(c.maxAge)!) {
+        issues.push({ path: [i, 'warnAfter'], message: `warnAfter ${show(c.warnAfter)} must be shorter than maxAge ${show(c.maxAge)}: e.g. warnAfter: 25h, maxAge: 26h` });
+      }
+    }
   });
   return issues;
 }

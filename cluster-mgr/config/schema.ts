@@ -1,7 +1,8 @@
 // The Federation file schema (`cluster-mgr run|plan --config`) and the FederatedApp document
 // (`--apps DIR`). The single source of truth for their shape; types come from z.infer.
+import { validate as validateCron, validateDetailed as explainCron } from 'node-cron';
 import { z } from 'zod';
-import { dnsLabel, duration } from '../../infra/site/schema';
+import { dnsLabel, dnsName, duration } from '../../infra/site/schema';
 import { parseQuantity } from '../../infra/site/units';
 
 const show = (v: unknown): string => JSON.stringify(v);
@@ -128,7 +129,7 @@ export const AppSourcesSchema = z.strictObject({
 });
 export type AppSources = z.infer<typeof AppSourcesSchema>;
 
-const requestQuantity = z.union([z.string(), z.number()]).refine((v) => parseQuantity(v) !== undefined, {
+const requestQuantity = z.union([z.string(), z.number()]).refine((v) => Number.isFinite(parseQuantity(v) ?? NaN), {
   error: (iss) => `${show(iss.input)} is not a quantity: expected e.g. "500m", "512Mi", 2`,
 });
 
@@ -187,6 +188,101 @@ export const AutoscaleSchema = z.strictObject({
   scaleDownStabilization: duration.optional(),
 });
 
+// --- Day-2 checks (`spec.day2`): run by the daemon on cron schedules (daemon/day2.ts).
+
+/** A cron expression as node-cron reads it (5 fields, or 6 with seconds first); checked with node-cron's own `validate`. */
+export const cronExpression = z.string().superRefine((v, ctx) => {
+  if (validateCron(v)) return;
+  const why = explainCron(v).errors.map((e) => (e.field === 'expression' ? e.message : `${e.field} ${e.message}`)).join('; ');
+  ctx.addIssue({
+    code: 'custom',
+    message: `${show(v)} is not a cron expression${why ? ` (${why})` : ''}: use 5 fields "minute hour day-of-month month day-of-week", or 6 with seconds first, e.g. "*/5 * * * *" (every 5 minutes) or "* * * * * *" (every second)`,
+  });
+});
+
+const filePath = z.string().min(1);
+
+/** `host:port` where host is a name or an IPv4 address (TLS endpoints). */
+const endpoint = z.string().refine((v) => /^[^\s:/]+:\d{1,5}$/.test(v) && Number(v.slice(v.lastIndexOf(':') + 1)) >= 1 && Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, {
+  error: (iss) => `${show(iss.input)} is not host:port: expected e.g. "registry.bj1.example.com:443" or "10.10.0.5:6443"`,
+});
+
+const day2Common = {
+  /** Check name (DNS-1123 label, unique): metric label `check`, alert label `check`, dashboard row. */
+  name: dnsLabel,
+  /** When to run (node-cron). */
+  schedule: cronExpression,
+  /** Per-probe timeout. @default 10s */
+  timeout: duration.default('10s'),
+};
+
+const expiryThresholds = {
+  /** Warn when less than this is left. @default 720h (30 days) */
+  warnBefore: duration.default('720h'),
+  /** Fail when less than this is left. @default 168h (7 days) */
+  failBefore: duration.default('168h'),
+};
+
+const freshness = {
+  /** Folder (relative paths: from the Federation file). */
+  path: filePath,
+  /** Older than this fails. */
+  maxAge: duration,
+  /** Older than this warns. @default - no warning stage */
+  warnAfter: duration.optional(),
+};
+
+export const DAY2_KINDS = ['certExpiry', 'domainExpiry', 'backupFreshness', 'etcdSnapshot', 'registrySync'] as const;
+export type Day2Kind = (typeof DAY2_KINDS)[number];
+
+export const Day2CheckSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      ...day2Common,
+      kind: z.literal('certExpiry'),
+      /** TLS endpoints as host:port. */
+      endpoints: z.array(endpoint).min(1, { error: 'endpoints needs at least one host:port, e.g. "registry.bj1.example.com:443"' }),
+      /** SNI name to send. @default - the host when it is a name */
+      servername: z.string().min(1).optional(),
+      ...expiryThresholds,
+    }),
+    z.strictObject({
+      ...day2Common,
+      kind: z.literal('domainExpiry'),
+      domain: dnsName,
+      /** RDAP base URL (GET <rdap>/domain/<domain>). @default - found in the IANA bootstrap file */
+      rdap: z.url().optional(),
+      /** RDAP bootstrap file (RFC 9224). @default https://data.iana.org/rdap/dns.json */
+      bootstrap: z.url().optional(),
+      ...expiryThresholds,
+    }),
+    z.strictObject({ ...day2Common, kind: z.literal('backupFreshness'), ...freshness }),
+    z.strictObject({
+      ...day2Common,
+      kind: z.literal('etcdSnapshot'),
+      ...freshness,
+      /** Snapshot file names (shell pattern, in `path` itself). @default *.db */
+      match: z.string().min(1).default('*.db'),
+    }),
+    z.strictObject({
+      ...day2Common,
+      kind: z.literal('registrySync'),
+      /** Status file written by `flotilla registry sync`. @default /var/lib/flotilla/registry-sync.json */
+      statusFile: filePath.default('/var/lib/flotilla/registry-sync.json'),
+      /** Mirror hosts (source registries) whose sync lag is checked. */
+      mirrors: z.array(z.string().min(1)).min(1, { error: 'mirrors needs at least one source registry host, e.g. "registry.bj1.example.com"' }),
+      /** Oldest acceptable successful sync. @default 2h */
+      maxLag: duration.default('2h'),
+    }),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? `unknown check kind ${show((iss.input as { kind?: unknown } | undefined)?.kind)}: expected one of ${DAY2_KINDS.join(', ')}` : undefined) },
+);
+export type Day2Check = z.infer<typeof Day2CheckSchema>;
+
+export const Day2Schema = z.strictObject({ checks: z.array(Day2CheckSchema).default([]) });
+export type Day2 = z.infer<typeof Day2Schema>;
+
 export const PROPAGATE_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim'] as const;
 
 export const AppSpecBody = {
@@ -213,6 +309,8 @@ export const FederationSchema = z.strictObject({
     leaderElection: LeaderElectionSchema.optional(),
     source: SourceSchema.optional(),
     appSources: AppSourcesSchema.optional(),
+    /** Day-2 checks on cron schedules (certificate/domain expiry, backup/etcd freshness, registry sync). */
+    day2: Day2Schema.optional(),
     apps: z.array(AppSchema).default([]),
   }),
 }).superRefine((fed, ctx) => {

@@ -51,18 +51,6 @@ export function clamp(n: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, n));
 }
 
-/** Validates a spec; returns problems as messages naming field, value and the fix. */
-export function checkAutoscaleSpec(s: AutoscaleSpec): string[] {
-  const out: string[] = [];
-  if (!(s.targetPerReplica > 0) || !Number.isFinite(s.targetPerReplica)) out.push(`autoscale.targetPerReplica: ${s.targetPerReplica} must be a positive number`);
-  if (!Number.isInteger(s.min) || s.min < 0) out.push(`autoscale.min: ${s.min} must be an integer ≥ 0`);
-  if (!Number.isInteger(s.max) || s.max < 1) out.push(`autoscale.max: ${s.max} must be an integer ≥ 1`);
-  if (s.min > s.max) out.push(`autoscale.min: ${s.min} is greater than max ${s.max}; lower min or raise max`);
-  const tol = s.tolerance ?? 0.1;
-  if (!(tol >= 0 && tol < 1)) out.push(`autoscale.tolerance: ${tol} must be in [0, 1)`);
-  return out;
-}
-
 /** The raw formula: clamp(ceil(result / target), min, max). */
 export function recommend(result: number, spec: Pick<AutoscaleSpec, 'targetPerReplica' | 'min' | 'max'>): number {
   // Guard floating error (e.g. 100.00000000001 / 50) from adding a replica.

@@ -38,13 +38,47 @@ export function selects(app: App, member: Pick<Member, 'name' | 'labels'>): bool
 
 export const appKey = (app: Pick<App, 'namespace' | 'name'>): string => `${app.namespace}/${app.name}`;
 
+/** One member's observed capacity, as divideReplicas takes it once checkCapacity has passed it. */
 export interface MemberCapacity {
   readonly healthy: boolean;
   readonly allocatable: Resources;
   readonly allocated: Resources;
 }
 
-/** The SpreadInput for one app. */
+export interface CheckedCapacity {
+  /** Every amount a finite number ≥ 0; `healthy: false` when any given amount was not. */
+  readonly capacity: MemberCapacity;
+  /** Each amount that was not, e.g. `allocated.memory is NaN`; empty when the input was sound. */
+  readonly problems: readonly string[];
+}
+
+const RESOURCE_NAMES = ['cpu', 'memory', 'pods'] as const;
+const sound = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const showAmount = (v: unknown): string => (typeof v === 'number' ? String(v) : v === undefined ? 'missing' : JSON.stringify(v));
+const NO_CAPACITY: Resources = { cpu: 0, memory: 0, pods: 0 };
+
+/**
+ * The boundary between observed capacity (informer sums, a capacity file) and divideReplicas: every
+ * amount must be a finite number ≥ 0. A member with any amount that is not (NaN, ±Infinity from a
+ * quantity like "1e400", negative, missing) is rejected: it counts as unhealthy with no capacity, so
+ * its replicas go where room is known, and `problems` names each bad amount for the caller to report.
+ * (Reading an unknown `allocated` as 0 counted the app's own replicas as free room again on every
+ * reconcile, and the split never settled; keeping "what runs, nothing new" still made a capacity
+ * member's weight follow its current replicas.) Pure; never mutates its input.
+ */
+export function checkCapacity(c: MemberCapacity): CheckedCapacity {
+  const problems: string[] = [];
+  for (const r of RESOURCE_NAMES) {
+    const a = c.allocatable?.[r];
+    const u = c.allocated?.[r];
+    if (!sound(a)) problems.push(`allocatable.${r} is ${showAmount(a)}`);
+    if (!sound(u)) problems.push(`allocated.${r} is ${showAmount(u)}`);
+  }
+  if (problems.length === 0) return { capacity: c, problems };
+  return { capacity: { healthy: false, allocatable: NO_CAPACITY, allocated: NO_CAPACITY }, problems };
+}
+
+/** The SpreadInput for one app (capacity passes checkCapacity on the way in). */
 export function spreadInputFor(
   app: App,
   desired: number,
@@ -54,7 +88,8 @@ export function spreadInputFor(
 ): SpreadInput {
   const zero: Resources = { cpu: 0, memory: 0, pods: 0 };
   const spreadMembers: SpreadMember[] = members.map((m) => {
-    const cap = capacity[m.name];
+    const given = capacity[m.name];
+    const cap = given && checkCapacity(given).capacity;
     const pc = app.placement.perCluster[m.name];
     return {
       name: m.name,
@@ -72,9 +107,9 @@ export function spreadInputFor(
 }
 
 const res = (r: Capacity['clusters'][string]['allocatable']): Resources => ({
-  cpu: parseQuantity(r.cpu) ?? 0,
-  memory: parseQuantity(r.memory) ?? 0,
-  pods: parseQuantity(r.pods) ?? 0,
+  cpu: parseQuantity(r.cpu) ?? NaN,
+  memory: parseQuantity(r.memory) ?? NaN,
+  pods: parseQuantity(r.pods) ?? NaN,
 });
 
 export type PlanEntry = Pick<SpreadResult, 'desired' | 'assignments' | 'unschedulable' | 'reasons' | 'unschedulableReason'>;
@@ -91,8 +126,10 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
   for (let i = 0; i < n; i++) {
     const m = sorted[i]!;
     const c = cap.clusters[m.name];
-    if (c) table.setCapacity(i, c.healthy, res(c.allocatable), res(c.allocated));
-    else table.setCapacity(i, false, zero, zero);
+    if (c) {
+      const { capacity } = checkCapacity({ healthy: c.healthy, allocatable: res(c.allocatable), allocated: res(c.allocated) });
+      table.setCapacity(i, capacity.healthy, capacity.allocatable, capacity.allocated);
+    } else table.setCapacity(i, false, zero, zero);
     if (index.has(m.name)) uniqueNames = false;
     else index.set(m.name, i);
   }

@@ -2,6 +2,7 @@
 // fast-check properties of divideReplicas.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { checkCapacity } from './plan';
 import { divideReplicas, fitOf, paceReturn, type SpreadInput, type SpreadMember, type SpreadStrategy } from './spread';
 
 const GI = 1024 ** 3;
@@ -19,6 +20,27 @@ function member(name: string, cpuFree: number, extra: Partial<SpreadMember> = {}
 }
 const req = { cpu: 1, memory: 0, pods: 1 };
 const input = (desired: number, members: SpreadMember[], strategy: SpreadStrategy = 'capacity'): SpreadInput => ({ desired, strategy, request: req, members });
+
+/** Observed capacity through the boundary (checkCapacity) on its way to divideReplicas, as the daemon and plan do. */
+const checked = (i: SpreadInput): SpreadInput => ({
+  ...i,
+  members: i.members.map((m) => ({ ...m, ...checkCapacity({ healthy: m.healthy, allocatable: m.allocatable, allocated: m.allocated }).capacity })),
+});
+
+/**
+ * fast-check's counterexample for "steady: converges" (seed -1231514834): one healthy member whose
+ * allocated.memory is NaN, denormal requests. Read as 0, the unknown usage counted the app's own
+ * replicas as free room again on every reconcile (2 became 3).
+ */
+const nanMemory = (current: number): SpreadInput => ({
+  desired: 52,
+  strategy: 'capacity',
+  request: { cpu: 1.5168440051220986e-142, memory: 4e-323, pods: 0 },
+  members: [
+    { name: 'm0', healthy: true, selected: true, allocatable: { cpu: 4.550532013849451e-142, memory: 4e-323, pods: 0 }, allocated: { cpu: current * 1.5168440051220986e-142, memory: NaN, pods: 0 }, current, weight: 0 },
+    ...['m1', 'm2', 'm3'].map((name) => ({ name, healthy: false, selected: false, allocatable: { cpu: 0, memory: 0, pods: 0 }, allocated: { cpu: 0, memory: 0, pods: 0 }, current: 0, weight: 0 })),
+  ],
+});
 
 describe('divideReplicas — table', () => {
   const cases: { name: string; in: SpreadInput; want: Record<string, number>; unschedulable?: number }[] = [
@@ -46,6 +68,9 @@ describe('divideReplicas — table', () => {
     { name: 'exact: failback goal ignores the current split', in: { ...input(10, [member('a', 10, { current: 4 }), member('b', 10, { current: 6 })]), exact: true }, want: { a: 5, b: 5 } },
     { name: 'no members', in: input(5, []), want: {}, unschedulable: 5 },
     { name: 'zero desired', in: input(0, [member('a', 10, { current: 3 })]), want: { a: 0 } },
+    { name: 'NaN allocated (seed -1231514834): the member is rejected at the boundary', in: checked(nanMemory(0)), want: { m0: 0 }, unschedulable: 52 },
+    { name: 'NaN allocated (seed -1231514834), running 2: rejected, its replicas are not counted as room', in: checked(nanMemory(2)), want: { m0: 0 }, unschedulable: 52 },
+    { name: 'Infinity allocatable: rejected, replicas go where room is known', in: checked(input(4, [member('a', 10, { current: 2, allocatable: { cpu: Infinity, memory: GI, pods: 10 } }), member('b', 10)])), want: { a: 0, b: 4 } },
   ];
   it.each(cases)('$name', (c) => {
     const r = divideReplicas(c.in);
@@ -88,6 +113,27 @@ describe('divideReplicas — table', () => {
   });
 });
 
+describe('capacity boundary (checkCapacity)', () => {
+  it('passes sound capacity through unchanged', () => {
+    const c = { healthy: true, allocatable: { cpu: 4, memory: 8 * GI, pods: 110 }, allocated: { cpu: 0.5, memory: 0, pods: 3 } };
+    expect(checkCapacity(c)).toEqual({ capacity: c, problems: [] });
+  });
+
+  it('names every amount that is not a finite number >= 0 and rejects the member (unhealthy, no capacity)', () => {
+    const r = checkCapacity({ healthy: true, allocatable: { cpu: Infinity, memory: 4e-323, pods: -1 }, allocated: { cpu: 1, memory: NaN, pods: 0 } });
+    expect(r.problems).toEqual(['allocatable.cpu is Infinity', 'allocated.memory is NaN', 'allocatable.pods is -1']);
+    expect(r.capacity).toEqual({ healthy: false, allocatable: { cpu: 0, memory: 0, pods: 0 }, allocated: { cpu: 0, memory: 0, pods: 0 } });
+  });
+
+  it('the seed -1231514834 counterexample converges once capacity passes the boundary', () => {
+    // The property's sequence: divide, feed the result back as current, divide twice more.
+    const r1 = divideReplicas(checked(nanMemory(0)));
+    const r2 = divideReplicas(checked(nanMemory(r1.assignments.m0!)));
+    const r3 = divideReplicas(checked(nanMemory(r2.assignments.m0!)));
+    expect([r1.assignments, r2.assignments, r3.assignments]).toEqual([{ m0: 0 }, { m0: 0 }, { m0: 0 }]);
+  });
+});
+
 describe('paceReturn', () => {
   it('limits what a returning member gains and keeps the total', () => {
     const out = paceReturn({ a: 6, b: 0 }, { a: 3, b: 3 }, new Set(['b']), 1);
@@ -99,14 +145,18 @@ describe('paceReturn', () => {
   });
 });
 
-// --- Properties.
+// --- Properties. Capacity is generated as observed (NaN, ±Infinity, negative and denormal amounts
+// included) and passes the boundary (checkCapacity) before divideReplicas, as in production.
+/** An observed amount: mostly in [0, max] (denormals included), sometimes NaN, ±Infinity or negative. */
+const amount = (max: number) =>
+  fc.oneof({ weight: 6, arbitrary: fc.double({ min: 0, max, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity, -1) });
 const arbMember = (name: string) =>
   fc.record({
     name: fc.constant(name),
     healthy: fc.boolean(),
     selected: fc.boolean(),
-    allocatable: fc.record({ cpu: fc.double({ min: -5, max: 200, noNaN: false }), memory: fc.double({ min: 0, max: 1e12 }), pods: fc.integer({ min: 0, max: 500 }) }),
-    allocated: fc.record({ cpu: fc.double({ min: 0, max: 200 }), memory: fc.double({ min: 0, max: 1e12 }), pods: fc.integer({ min: 0, max: 500 }) }),
+    allocatable: fc.record({ cpu: amount(200), memory: amount(1e12), pods: fc.integer({ min: 0, max: 500 }) }),
+    allocated: fc.record({ cpu: amount(200), memory: amount(1e12), pods: fc.integer({ min: 0, max: 500 }) }),
     current: fc.integer({ min: 0, max: 60 }),
     weight: fc.integer({ min: 0, max: 10 }),
     min: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
@@ -137,12 +187,22 @@ function withCurrent(m: SpreadMember, current: number, request: SpreadInput['req
 }
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+/** Caps of a checked input. */
 const caps = (i: SpreadInput) => Object.fromEntries(i.members.map((m) => [m.name, Math.min(fitOf(m, i.request).fit, m.max ?? Infinity)]));
+/** divideReplicas over observed (unchecked) input: through the boundary first. */
+const divide = (i: SpreadInput) => divideReplicas(checked(i));
+
+it('the generator produces non-finite capacity (the boundary is exercised)', () => {
+  const samples = fc.sample(arbInput, { numRuns: 300, seed: 1 });
+  const bad = samples.flatMap((i) => i.members).filter((m) => [m.allocatable.cpu, m.allocatable.memory, m.allocated.cpu, m.allocated.memory].some((v) => !Number.isFinite(v)));
+  expect(bad.length).toBeGreaterThan(0);
+});
 
 describe('divideReplicas — properties', () => {
   it('sum = min(desired, fit); never above fit or max; min respected when reachable; no NaN/negative', () => {
     fc.assert(
-      fc.property(arbInput, (i) => {
+      fc.property(arbInput, (raw) => {
+        const i = checked(raw);
         const r = divideReplicas(i);
         const cap = caps(i);
         const fit = sum(cap);
@@ -163,7 +223,7 @@ describe('divideReplicas — properties', () => {
   it('within 1 of the proportional share when unconstrained (fresh, no min/max)', () => {
     fc.assert(
       fc.property(arbInput, (i0) => {
-        const i: SpreadInput = { ...i0, members: i0.members.map((m) => ({ ...withCurrent(m, 0, i0.request), min: undefined, max: undefined })) };
+        const i: SpreadInput = checked({ ...i0, members: i0.members.map((m) => ({ ...withCurrent(m, 0, i0.request), min: undefined, max: undefined })) });
         const r = divideReplicas(i);
         const total = sum(r.assignments);
         const w = i.members.map((m) => (m.healthy && m.selected ? (i.strategy === 'capacity' ? fitOf(m, i.request).fit : m.weight ?? 1) : 0));
@@ -183,9 +243,10 @@ describe('divideReplicas — properties', () => {
   it('steady monotonicity: scale-up never lowers, scale-down never raises a feasible member', () => {
     fc.assert(
       fc.property(arbInput, fc.integer({ min: -30, max: 30 }), (i0, delta) => {
-        const first = divideReplicas(i0);
+        const first = divide(i0);
         // feed the result back as current, then change desired
-        const i: SpreadInput = { ...i0, desired: Math.max(0, sum(first.assignments) + delta), members: i0.members.map((m) => withCurrent(m, (first.assignments[m.name] ?? 0), i0.request)) };
+        const raw: SpreadInput = { ...i0, desired: Math.max(0, sum(first.assignments) + delta), members: i0.members.map((m) => withCurrent(m, (first.assignments[m.name] ?? 0), i0.request)) };
+        const i = checked(raw);
         const r = divideReplicas(i);
         const cap = caps(i);
         for (const m of i.members) {
@@ -204,10 +265,10 @@ describe('divideReplicas — properties', () => {
     fc.assert(
       fc.property(arbInput, (i0) => {
         const again = (prev: SpreadInput, r: ReturnType<typeof divideReplicas>): SpreadInput => ({ ...prev, members: prev.members.map((m) => withCurrent(m, (r.assignments[m.name] ?? 0), prev.request)) });
-        const r1 = divideReplicas(i0);
+        const r1 = divide(i0);
         const i2 = again(i0, r1);
-        const r2 = divideReplicas(i2);
-        const r3 = divideReplicas(again(i2, r2));
+        const r2 = divide(i2);
+        const r3 = divide(again(i2, r2));
         expect(r3.assignments).toEqual(r2.assignments);
       }),
       { numRuns: 3000 },
@@ -217,9 +278,9 @@ describe('divideReplicas — properties', () => {
   it('deterministic, independent of member order', () => {
     fc.assert(
       fc.property(arbInput, (i) => {
-        const a = divideReplicas(i);
-        const b = divideReplicas({ ...i, members: [...i.members].reverse() });
-        expect(JSON.stringify(a)).toBe(JSON.stringify(divideReplicas(i)));
+        const a = divide(i);
+        const b = divide({ ...i, members: [...i.members].reverse() });
+        expect(JSON.stringify(a)).toBe(JSON.stringify(divide(i)));
         expect(b.assignments).toEqual(a.assignments);
       }),
       { numRuns: 1000 },
@@ -229,7 +290,7 @@ describe('divideReplicas — properties', () => {
   it('duplicate: each healthy member runs min(desired, cap)', () => {
     fc.assert(
       fc.property(arbInput, (i0) => {
-        const i = { ...i0, strategy: 'duplicate' as const };
+        const i = checked({ ...i0, strategy: 'duplicate' as const });
         const r = divideReplicas(i);
         const cap = caps(i);
         for (const m of i.members) expect(r.assignments[m.name] ?? 0).toBe(Math.min(i.desired, cap[m.name]!));

@@ -25,7 +25,10 @@
 export type ResourceName = 'cpu' | 'memory' | 'pods';
 export const RESOURCES: readonly ResourceName[] = ['cpu', 'memory', 'pods'];
 
-/** cpu in cores, memory in bytes, pods as a count. */
+/**
+ * cpu in cores, memory in bytes, pods as a count; each a finite number ≥ 0. Observed capacity is
+ * checked at the boundary (checkCapacity in ./plan) before it reaches divideReplicas.
+ */
 export interface Resources {
   readonly cpu: number;
   readonly memory: number;
@@ -240,7 +243,7 @@ function apportionInto(out: Nums, n: number, total: number, weights: ArrayLike<n
     given += o;
   }
   // Largest remainder first, ties by index; usually one pass (more when limits cut shares — the
-  // water-filling in fairShares avoids that case).
+  // water-filling in fairSharesInto avoids that case).
   distribute(out, n, total - given, limit, frac, true, 1, false, s.idx);
 }
 
@@ -251,7 +254,10 @@ function apportion(total: number, weights: readonly number[], limit: readonly nu
   return out;
 }
 
-/** fairShares into out[0..n) (out must not be any of the inputs or the scratch). */
+/**
+ * Integer fair shares into out[0..n) (out must not be any of the inputs or the scratch): `total`
+ * proportional to `weight`, clamped to [floor, cap] by water-filling.
+ */
 function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<number>, floor: ArrayLike<number>, cap: ArrayLike<number>, s: Scratch): void {
   let sumFloor = 0;
   for (let i = 0; i < n; i++) sumFloor += floor[i]!;
@@ -317,13 +323,6 @@ function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<n
   else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
 }
 
-/** Integer fair shares: `total` proportional to `weight`, clamped to [floor, cap] by water-filling. */
-export function fairShares(total: number, weight: readonly number[], floor: readonly number[], cap: readonly number[]): number[] {
-  const n = weight.length;
-  const out = new Array<number>(n);
-  fairSharesInto(out, n, total, weight, floor, cap, newScratch(n));
-  return out;
-}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 

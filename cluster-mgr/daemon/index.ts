@@ -13,13 +13,16 @@ import { parseDuration } from '../../infra/site/units';
 import { APP_LABEL, APP_NAMESPACE_LABEL, MANAGED_BY, FIELD_MANAGER, TEMPLATE_HASH, sleep } from '../adapters/kube';
 import type { App, Federation } from '../config/schema';
 import { initialHealth, isServing, nextHealth, type HealthEvent, type HealthParams, type MemberHealth } from '../core/health';
-import { appKey, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { appKey, checkCapacity, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
+import { CronScheduler } from '../adapters/cron';
+import { day2Probe, type Day2Probe } from '../adapters/day2';
 import { committedPhases, executePlan } from '../adapters/traffic-executor';
 import { planTraffic, type MemberPhase, type TrafficAction } from '../core/traffic-plan';
 import { alerts, alertKey } from '../ports/alerts';
-import type { Alert, Alerter, ClusterApi, Clock, KubeObject, MemberTraffic, TrafficSwitch } from '../ports/index';
+import type { Alert, Alerter, ClusterApi, Clock, KubeObject, MemberTraffic, Scheduler, TrafficSwitch } from '../ports/index';
 import { systemClock } from '../ports/index';
+import { Day2Runner } from './day2';
 import { LeaderElector } from './leader';
 import { DaemonMetrics } from './metrics';
 import { WorkQueue } from './queue';
@@ -54,6 +57,10 @@ export interface DaemonOptions {
    * @default - no second opinion (cluster-mgr's probes decide alone)
    */
   readonly secondOpinion?: 'front' | ((member: string, signal: AbortSignal) => Promise<boolean | undefined>);
+  /** Runs spec.day2 checks on their cron schedules. @default - node-cron (adapters/cron) */
+  readonly scheduler?: Scheduler;
+  /** Probes behind spec.day2 checks. @default - the real probes, paths taken as given */
+  readonly day2Probe?: Day2Probe;
 }
 
 export interface StateEvent {
@@ -129,10 +136,13 @@ export class Daemon {
   private resyncTimer: NodeJS.Timeout | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
   private readonly lastCapacity = new Map<string, MemberCapacity>();
+  /** The capacity problems last logged per member (logged again only when they change). */
+  private readonly capacityProblems = new Map<string, string>();
   /** Alerts currently firing (by alertKey), so each is fired once and resolved once. */
   private readonly firing = new Map<string, Alert>();
   private readonly failovers: FailoverTiming[] = [];
   private trafficError: string | undefined;
+  private readonly day2?: Day2Runner;
 
   constructor(private readonly o: DaemonOptions) {
     const h = o.federation.spec.health;
@@ -147,6 +157,19 @@ export class Daemon {
       this.memberState.set(m.name, { health: initialHealth(this.clock.now()), traffic: { state: 'ready', weight: FULL_WEIGHT }, drained: false });
     }
     this.setApps(o.apps);
+    const checks = o.federation.spec.day2?.checks ?? [];
+    if (checks.length > 0) {
+      this.day2 = new Day2Runner({
+        checks,
+        scheduler: o.scheduler ?? new CronScheduler({ log: (level, msg) => o.log[level](msg) }),
+        probe: o.day2Probe ?? day2Probe(),
+        clock: this.clock,
+        metrics: this.metrics,
+        alert: (op, a) => this.alertOnce(op, a),
+        event: (type, message) => this.event(type, message),
+        log: (level, msg, fields) => o.log[level](fields ?? {}, msg),
+      });
+    }
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: o.workers ?? 4,
       maxBackoffMs: 10_000,
@@ -171,6 +194,7 @@ export class Daemon {
           this.metrics.leader.set(leader ? 1 : 0);
           this.event('leader', leader ? 'became leader' : 'lost leadership');
           if (leader) this.enqueueAll();
+          if (leader) void this.day2?.reassert();
         },
         log: (level, msg, fields) => o.log[level](fields ?? {}, msg),
       });
@@ -210,6 +234,7 @@ export class Daemon {
     for (const api of this.o.members.values()) api.start(signal);
     if (this.leader) this.tasks.push(this.leader.run(signal));
     this.tasks.push(this.probeLoop(signal));
+    this.day2?.start(signal);
     this.resyncTimer = setInterval(() => this.enqueueAll(), this.intervalMs);
     this.o.log.info({ members: [...this.o.members.keys()], apps: this.apps.size, leaderElection: !!this.leader }, 'cluster-mgr started');
     this.enqueueAll();
@@ -467,6 +492,16 @@ export class Daemon {
     }
   }
 
+  /** Runs a day-2 check now (tests, operators); undefined when there is no such check. */
+  runDay2(name: string): Promise<void> | undefined {
+    return this.day2?.trigger(name);
+  }
+
+  /** The scheduled day-2 jobs. */
+  day2Jobs() {
+    return this.day2?.jobs() ?? [];
+  }
+
   /** Alerts currently firing (for /api/state). */
   activeAlerts(): Alert[] {
     return [...this.firing.values()];
@@ -484,7 +519,12 @@ export class Daemon {
     const healthy = this.schedulable(name) && api.synced();
     if (api.synced()) {
       const c = api.capacity();
-      const cap = { healthy, allocatable: c.allocatable, allocated: c.allocated };
+      const { capacity: cap, problems } = checkCapacity({ healthy, allocatable: c.allocatable, allocated: c.allocated });
+      const said = problems.join('; ');
+      if (said !== (this.capacityProblems.get(name) ?? '')) {
+        if (said) this.o.log.warn({ member: name, problems }, 'capacity amounts that are not finite numbers >= 0: member gets no replicas until they are');
+        this.capacityProblems.set(name, said);
+      }
       this.lastCapacity.set(name, cap);
       return cap;
     }
@@ -726,6 +766,7 @@ export class Daemon {
       trafficSwitch: { kind: this.traffic.kind, error: this.trafficError ?? null },
       clusters,
       apps,
+      day2: this.day2?.rows() ?? [],
       alerts: this.activeAlerts().map((a) => ({ name: a.name, severity: a.severity, labels: a.labels, summary: a.summary })),
       failovers: [...this.failovers].reverse(),
       events: [...this.events].reverse().slice(0, 100),
@@ -739,8 +780,9 @@ export class Daemon {
       if (this.resyncTimer) clearInterval(this.resyncTimer);
       if (this.changeTimer) clearTimeout(this.changeTimer);
       const draining = this.queue.drain();
-      this.root.abort();
+      this.root.abort(); // also stops every scheduled day-2 job
       await draining;
+      await this.day2?.drain();
       await Promise.allSettled(this.tasks);
       await this.leader?.release();
       this.o.log.info('stopped');

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { parseDuration } from '../../infra/site/units';
 import { AlertmanagerAlerter } from '../adapters/alertmanager';
+import { day2Probe } from '../adapters/day2';
 import { buildAlerter, buildTrafficSwitch, buildWitness } from '../adapters/factory';
 import { KubeMember } from '../adapters/kube';
 import { PrometheusSource, startAutoscaler } from '../adapters/prometheus';
@@ -94,6 +95,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     ...(alerter ? { alerter } : {}),
     ...(secondOpinion ? { secondOpinion } : {}),
     desiredOverride: (key) => autoscaled.get(key),
+    // spec.day2 paths (backup folders, snapshot folders, sync status files) are Federation-relative.
+    day2Probe: day2Probe((p) => resolveFrom(o.configFile, p)),
   });
   ref.daemon = daemon;
   const http = await startServer(daemon, o.listen, o.token ? { token: o.token } : {});

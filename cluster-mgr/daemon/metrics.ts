@@ -1,5 +1,6 @@
 // Prometheus metrics of the daemon (own registry, so two daemons in one process do not collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DAY2_STATUSES, type Day2Status } from '../core/day2';
 import type { HealthState } from '../core/health';
 
 const STATES: readonly HealthState[] = ['Healthy', 'Suspect', 'Unhealthy', 'Recovering'];
@@ -20,9 +21,28 @@ export class DaemonMetrics {
   readonly unschedulable = new Gauge({ name: 'cluster_mgr_unschedulable_replicas', help: 'Replicas of an app that fit nowhere', labelNames: ['app'], registers: [this.registry] });
   readonly trafficWeight = new Gauge({ name: 'cluster_mgr_member_traffic_weight', help: 'Traffic weight set at the front (0 drained, 256 full)', labelNames: ['member'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'cluster_mgr_leader', help: '1 while this process is the leader', registers: [this.registry] });
+  readonly day2Status = new Gauge({
+    name: 'cluster_mgr_day2_check_status',
+    help: 'Day-2 check result per target (1 for the current status: ok, warn, fail, unknown = could not be checked)',
+    labelNames: ['check', 'kind', 'target', 'status'],
+    registers: [this.registry],
+  });
+  readonly day2Seconds = new Gauge({
+    name: 'cluster_mgr_day2_check_value_seconds',
+    help: 'Day-2 measured value: seconds left before expiry (negative: expired) or age of the newest backup, snapshot or sync',
+    labelNames: ['check', 'kind', 'target'],
+    registers: [this.registry],
+  });
+  readonly day2LastRun = new Gauge({ name: 'cluster_mgr_day2_check_last_run_timestamp_seconds', help: 'When a day-2 check last finished (Unix time)', labelNames: ['check', 'kind'], registers: [this.registry] });
+  readonly day2Runs = new Counter({ name: 'cluster_mgr_day2_check_runs_total', help: 'Day-2 check runs', labelNames: ['check', 'kind'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'cluster_mgr_' });
+  }
+
+  setDay2(check: string, kind: string, target: string, status: Day2Status, seconds: number | undefined): void {
+    for (const s of DAY2_STATUSES) this.day2Status.set({ check, kind, target, status: s }, s === status ? 1 : 0);
+    if (seconds !== undefined) this.day2Seconds.set({ check, kind, target }, seconds);
   }
 
   setHealth(member: string, state: HealthState): void {

@@ -1,7 +1,7 @@
 // The cluster-mgr dashboard: one self-contained, read-only HTML page (inline CSS and JS, no external
 // assets — it must work in air-gapped sites). It polls `api/state` every second and renders member
-// cards (health, traffic state and weight, capacity), the replica distribution per app and the event
-// timeline. All data is inserted with textContent (no HTML injection from member or app names).
+// cards (health, traffic state and weight, capacity), the replica distribution per app, the day-2
+// checks (spec.day2: one row per check and target) and the event timeline. All data is inserted with textContent (no HTML injection from member or app names).
 //
 // Auth: when cluster-mgr listens on a non-loopback address the server requires a bearer token on
 // `/api/state` (see ./auth). The page itself carries no data then; open it as `/#token=TOKEN` — the
@@ -32,6 +32,16 @@ export interface DashboardState {
     readonly running?: Record<string, { replicas: number; ready: number }>;
     readonly error?: string | null;
   }[];
+  readonly day2?: readonly {
+    readonly check: string;
+    readonly kind: string;
+    readonly schedule: string;
+    readonly target: string | null;
+    readonly status: string;
+    readonly message: string;
+    readonly lastRun: string | null;
+    readonly nextRun: string | null;
+  }[];
   readonly events?: readonly { readonly at: string; readonly type: string; readonly member?: string; readonly app?: string; readonly message: string }[];
 }
 
@@ -56,6 +66,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.bad{color:var(--bad)}
 ol.events{list-style:none;margin:0;padding:0;font-size:.85rem;background:var(--card);border-radius:8px;max-height:22rem;overflow:auto}
 ol.events li{padding:.3rem .6rem;border-bottom:1px solid #2d333b;display:grid;grid-template-columns:7.5rem 9rem 1fr;gap:.6rem}
 #status.stale{color:var(--bad)}
+.st{font-size:.75rem;padding:.1rem .45rem;border-radius:10px;background:#2d333b}
+.st.ok{background:var(--ok)}.st.warn{background:var(--warn);color:#111}.st.fail{background:var(--bad)}
 `;
 
 // Client script: plain ES2017, no template literals (keeps this file's own template simple).
@@ -123,6 +135,21 @@ const JS = `
     var t = $('apps'); t.textContent = '';
     t.appendChild(el('thead', null, [head])); t.appendChild(el('tbody', null, body));
   }
+  function renderDay2(rows){
+    var t = $('day2'); t.textContent = '';
+    var head = el('tr', null, ['check','kind','target','status','result','last run','next run'].map(function(h){ return el('th', {text:h}); }));
+    var body = rows.map(function(r){
+      return el('tr', {'data-check': r.check, 'data-target': r.target === null ? '' : r.target, 'data-status': r.status}, [
+        el('td', {text: r.check}), el('td', {'class':'mut', text: r.kind + ' \u00b7 ' + r.schedule}), el('td', {text: dash(r.target)}),
+        el('td', null, [el('span', {'class':'st ' + r.status, 'data-field':'status', text: r.status})]),
+        el('td', {text: r.message}),
+        el('td', {text: r.lastRun ? new Date(r.lastRun).toLocaleTimeString() : '\u2013'}),
+        el('td', {text: r.nextRun ? new Date(r.nextRun).toLocaleTimeString() : '\u2013'})
+      ]);
+    });
+    if (rows.length === 0) body.push(el('tr', null, [el('td', {'class':'mut', colspan:'7', text:'no day-2 checks configured (spec.day2)'})]));
+    t.appendChild(el('thead', null, [head])); t.appendChild(el('tbody', null, body));
+  }
   function renderEvents(events){
     var ol = $('events'); ol.textContent = '';
     events.slice(0, 100).forEach(function(e){
@@ -142,6 +169,7 @@ const JS = `
     var clusters = s.clusters || [];
     renderMembers(clusters);
     renderApps(s.apps || [], clusters.map(function(c){ return c.name; }));
+    renderDay2(s.day2 || []);
     renderEvents(s.events || []);
     $('status').className = ''; $('status').textContent = 'updated ' + new Date().toLocaleTimeString();
   }
@@ -178,6 +206,7 @@ export function dashboardHtml(state?: DashboardState | Record<string, unknown>):
 <main>
 <section><h2>Members</h2><div class="cards" id="members"></div></section>
 <section><h2>Replicas per app</h2><table id="apps"></table></section>
+<section><h2>Day-2 checks</h2><table id="day2"></table></section>
 <section><h2>Events</h2><ol class="events" id="events"></ol></section>
 </main>
 ${state ? `<script type="application/json" id="initial-state">${scriptJson(state)}</script>\n` : ''}<script>${JS}</script>

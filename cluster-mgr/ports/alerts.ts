@@ -10,6 +10,8 @@ export const AlertName = {
   ReplicasUnschedulable: 'FederationReplicasUnschedulable',
   AutoscaleQueryFailing: 'FederationAutoscaleQueryFailing',
   TrafficSwitchFailed: 'FederationTrafficSwitchFailed',
+  Day2CheckWarning: 'FederationDay2CheckWarning',
+  Day2CheckFailed: 'FederationDay2CheckFailed',
 } as const;
 export type AlertName = (typeof AlertName)[keyof typeof AlertName];
 
@@ -58,6 +60,14 @@ export const alerts = {
       summary: `${kind} traffic switch failed for ${member}`,
       description: reason,
     };
+  },
+  /** A day-2 check (spec.day2) warns for one target; labels check, kind, target. */
+  day2CheckWarning(check: string, kind: string, target: string, message: string): Alert {
+    return { name: AlertName.Day2CheckWarning, severity: 'warning', labels: { check, kind, target }, summary: `day-2 check ${check} (${kind}) warns for ${target}`, description: message };
+  },
+  /** A day-2 check (spec.day2) fails for one target; labels check, kind, target. */
+  day2CheckFailed(check: string, kind: string, target: string, message: string): Alert {
+    return { name: AlertName.Day2CheckFailed, severity: 'critical', labels: { check, kind, target }, summary: `day-2 check ${check} (${kind}) fails for ${target}`, description: message };
   },
 };
 

@@ -47,6 +47,26 @@ export interface Alerter {
   resolve(alert: Alert, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Runs jobs on cron schedules (adapters/cron.ts wraps node-cron; tests inject a fake and call
+ * `trigger`). Every job stops when `signal` aborts (the daemon's root AbortController).
+ */
+export interface Scheduler {
+  /** `expression` was validated with the Federation (node-cron syntax). `run` must not throw. */
+  schedule(name: string, expression: string, run: () => Promise<void>, signal: AbortSignal): ScheduledJob;
+}
+
+export interface ScheduledJob {
+  readonly name: string;
+  readonly expression: string;
+  /** The next planned run; undefined once stopped. */
+  nextRun(): Date | undefined;
+  /** Runs now; while a run is in flight, returns that run (one at a time per job). */
+  trigger(): Promise<void>;
+  stopped(): boolean;
+  stop(): void;
+}
+
 /** A scalar PromQL source. */
 export interface MetricsSource {
   /**

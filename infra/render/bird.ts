@@ -1,8 +1,9 @@
 // The ToR side of every BGP session, as a BIRD 2 config per router (`network/<router>.bird.conf`),
 // for the network team. Sessions: one per node, or one per route reflector when the site sets
-// `routeReflectors`. eBGP in BIRD 2 needs explicit filters: import only the pod blocks (podCIDR,
-// prefixes blockSize–32) and the service CIDR (when advertised), export nothing.
-import type { Router, Site, SiteNode } from '../site/index';
+// `routeReflectors`. eBGP in BIRD 2 needs explicit filters: from each node import only its own
+// cluster's pod blocks (podCIDR, prefixes blockSize–32) and service CIDR (when advertised), export
+// nothing — so one cluster can never announce another's ranges.
+import { clusterAddressing, type Cluster, type Router, type Site, type SiteNode } from '../site/index';
 import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../site/net';
 import { blocks, dq, header } from './common';
 
@@ -34,6 +35,16 @@ export interface BirdNeighbor {
   readonly description: string;
   readonly address: string;
   readonly asNumber: number;
+  /** Name of the import filter of this session (its cluster's ranges). */
+  readonly filter: string;
+}
+
+/** One import filter: the prefixes a cluster's nodes may announce. */
+export interface BirdFilter {
+  readonly name: string;
+  readonly comment: string;
+  /** Accepted prefixes, BIRD prefix-set syntax items, e.g. `10.244.0.0/16{26,32}`. */
+  readonly prefixes: readonly string[];
 }
 
 /** The plain input of a ToR BIRD config. */
@@ -43,8 +54,8 @@ export interface BirdInput {
   /** Local address used for the sessions. */
   readonly localAddress: string;
   readonly localAs: number;
-  /** Accepted prefixes, BIRD prefix-set syntax items, e.g. `10.244.0.0/16{26,32}`. */
-  readonly importPrefixes: readonly string[];
+  /** One import filter per cluster. */
+  readonly filters: readonly BirdFilter[];
   readonly neighbors: readonly BirdNeighbor[];
   /** Neighbors are not on a directly connected subnet of the router (BGP `multihop`). */
   readonly multihop: boolean;
@@ -62,16 +73,22 @@ export function bgpPeersOfRouter(site: Site): SiteNode[] {
   });
 }
 
-/** The prefix-set items a ToR accepts from the nodes: exactly the pod blocks and service CIDR. */
-export function importPrefixes(site: Site): string[] {
+/** The prefix-set items a ToR accepts from one cluster's nodes: exactly its pod blocks and service CIDR. */
+export function importPrefixes(site: Site, cluster: Cluster): string[] {
   const net = site.spec.network;
-  const pod = parseCidr(net.podCIDR)!;
+  const a = clusterAddressing(site, cluster);
+  const pod = parseCidr(a.podCIDR)!;
   const out = [`${formatCidr(pod)}{${Math.max(net.blockSize, pod.prefix)},32}`];
   if (net.advertiseServiceCIDR) {
-    const svc = parseCidr(net.serviceCIDR)!;
+    const svc = parseCidr(a.serviceCIDR)!;
     out.push(`${formatCidr(svc)}{${svc.prefix},32}`);
   }
   return out;
+}
+
+/** BIRD filter name for a cluster's sessions. */
+export function birdFilterName(clusterName: string): string {
+  return `flotilla_import_${clusterName.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
 /** BIRD protocol name of a session with node `name`. */
@@ -95,23 +112,29 @@ function routerIsAdjacent(site: Site, router: Router, peers: readonly SiteNode[]
 export function birdInputOfRouter(site: Site, router: Router): BirdInput {
   const net = site.spec.network;
   const peers = bgpPeersOfRouter(site);
-  const cluster = (n: SiteNode) => site.spec.clusters.find((c) => c.nodes.includes(n))!.name;
+  const clusterOf = (n: SiteNode) => site.spec.clusters.find((c) => c.nodes.includes(n))!;
+  const clusters = site.spec.clusters.filter((c) => peers.some((n) => clusterOf(n) === c));
+  const ases = [...new Set(clusters.map((c) => clusterAddressing(site, c).asNumber))];
   return {
     comment: [
       `ToR ${router.name} (${router.address}, AS ${router.asNumber}): the router side of the BGP sessions with site ${site.metadata.name}`,
-      `(AS ${net.asNumber}); ${net.routeReflectors.length > 0 ? `one session per route reflector (${net.routeReflectors.join(', ')})` : 'one session per node'}.`,
-      'Imports only the pod blocks and the service CIDR, exports nothing.',
+      `(AS ${ases.join(', ')}); ${net.routeReflectors.length > 0 ? `one session per route reflector (${net.routeReflectors.join(', ')})` : 'one session per node'}.`,
+      "Imports from each node only its own cluster's pod blocks and service CIDR, exports nothing.",
     ],
     routerId: router.address,
     localAddress: router.address,
     localAs: router.asNumber,
-    importPrefixes: importPrefixes(site),
-    neighbors: peers.map((n) => ({
-      protocol: birdProtocolName(n.name),
-      description: `${cluster(n)}/${n.name}`,
-      address: n.address,
-      asNumber: net.asNumber,
-    })),
+    filters: clusters.map((c) => ({ name: birdFilterName(c.name), comment: `cluster ${c.name}`, prefixes: importPrefixes(site, c) })),
+    neighbors: peers.map((n) => {
+      const c = clusterOf(n);
+      return {
+        protocol: birdProtocolName(n.name),
+        description: `${c.name}/${n.name}`,
+        address: n.address,
+        asNumber: clusterAddressing(site, c).asNumber,
+        filter: birdFilterName(c.name),
+      };
+    }),
     multihop: !routerIsAdjacent(site, router, peers),
   };
 }
@@ -130,14 +153,20 @@ export function renderBird(input: BirdInput, opts: BirdOptions = {}): string {
     `  connect retry time ${t.connectRetryTime ?? 30};`,
     `  error wait time ${ewMin}, ${ewMax};`,
     '  ipv4 {',
-    '    import filter flotilla_import;',
+    '    import none;',
     `    import limit ${opts.importLimit ?? 10000} action block;`,
     '    export none;',
     '  };',
     '}',
   ].join('\n');
   const sessions = input.neighbors.map((n) =>
-    [`protocol bgp ${n.protocol} from flotilla_node {`, `  description ${dq(n.description)};`, `  neighbor ${n.address} as ${n.asNumber};`, '}'].join('\n'),
+    [
+      `protocol bgp ${n.protocol} from flotilla_node {`,
+      `  description ${dq(n.description)};`,
+      `  neighbor ${n.address} as ${n.asNumber};`,
+      `  ipv4 { import filter ${n.filter}; };`,
+      '}',
+    ].join('\n'),
   );
   return blocks([
     header(input.comment),
@@ -155,13 +184,15 @@ export function renderBird(input: BirdInput, opts: BirdOptions = {}): string {
         '  merge paths on;',
         '}',
       ].join('\n'),
-    [
-      '# Pod blocks (podCIDR, prefixes blockSize–32) and, when advertised, the service CIDR; nothing else.',
-      'filter flotilla_import {',
-      `  if net ~ [ ${input.importPrefixes.join(', ')} ] then accept;`,
-      '  reject;',
-      '}',
-    ].join('\n'),
+    ...input.filters.map((f) =>
+      [
+        `# ${f.comment}: pod blocks (podCIDR, prefixes blockSize–32) and, when advertised, the service CIDR; nothing else.`,
+        `filter ${f.name} {`,
+        `  if net ~ [ ${f.prefixes.join(', ')} ] then accept;`,
+        '  reject;',
+        '}',
+      ].join('\n'),
+    ),
     bgpTemplate,
     ...sessions,
   ]);

@@ -1,6 +1,7 @@
 // Cross-field checks a data-center engineer expects of a Site inventory. Pure: takes the parsed
 // model, returns issues with paths into the original document.
 import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIPv4, type Cidr } from './net';
+import { siteAddressing } from './addressing';
 import type { Site } from './schema';
 
 export type Path = readonly (string | number)[];
@@ -18,25 +19,38 @@ export function checkSite(site: Site): Issue[] {
   const spec = site.spec;
   const net = spec.network;
 
-  // --- CIDRs: pod vs service, block size.
-  const pod = parseCidr(net.podCIDR)!;
-  const svc = parseCidr(net.serviceCIDR)!;
-  if (cidrsOverlap(pod, svc)) {
-    add(
-      ['spec', 'network', 'podCIDR'],
-      `podCIDR ${show(net.podCIDR)} overlaps serviceCIDR ${show(net.serviceCIDR)}: choose non-overlapping ranges`,
-    );
-  }
-  if (net.blockSize < pod.prefix) {
-    add(
-      ['spec', 'network', 'blockSize'],
-      `blockSize ${net.blockSize} is larger than podCIDR ${show(net.podCIDR)} allows: expected ≥ ${pod.prefix}`,
-    );
-  }
-  const reserved: { name: string; cidr: Cidr }[] = [
-    { name: 'podCIDR', cidr: pod },
-    { name: 'serviceCIDR', cidr: svc },
-  ];
+  // --- CIDRs, per cluster (its own or the site's): pod vs service, block size, and no range shared
+  // with another cluster of the site (both would announce it to the same ToRs).
+  const addressing = siteAddressing(site);
+  const reserved: { name: string; cidr: Cidr }[] = [];
+  const cidrPath = (ci: number, field: 'podCIDR' | 'serviceCIDR'): Path =>
+    addressing[ci]!.inherited[field] ? ['spec', 'network', field] : ['spec', 'clusters', ci, 'network', field];
+  const seen: { ci: number; field: 'podCIDR' | 'serviceCIDR'; cidr: Cidr }[] = [];
+  addressing.forEach((a, ci) => {
+    const pod = parseCidr(a.podCIDR)!;
+    const svc = parseCidr(a.serviceCIDR)!;
+    const label = spec.clusters.length > 1 ? `cluster ${show(a.cluster)} ` : '';
+    if (cidrsOverlap(pod, svc)) {
+      add(cidrPath(ci, 'podCIDR'), `${label}podCIDR ${show(a.podCIDR)} overlaps serviceCIDR ${show(a.serviceCIDR)}: choose non-overlapping ranges`);
+    }
+    if (net.blockSize < pod.prefix) {
+      add(['spec', 'network', 'blockSize'], `blockSize ${net.blockSize} is larger than ${label}podCIDR ${show(a.podCIDR)} allows: expected ≥ ${pod.prefix}`);
+    }
+    for (const [field, cidr] of [['podCIDR', pod], ['serviceCIDR', svc]] as const) {
+      for (const other of seen) {
+        if (other.ci === ci || !cidrsOverlap(other.cidr, cidr)) continue;
+        const o = addressing[other.ci]!;
+        const inherited = a.inherited[field] ? ` (inherited from spec.network.${field})` : '';
+        add(
+          ['spec', 'clusters', ci, ...(a.inherited[field] ? ['name'] : ['network', field])],
+          `cluster ${show(a.cluster)} ${field} ${show(formatCidr(cidr))}${inherited} overlaps cluster ${show(o.cluster)} ${other.field} ${show(formatCidr(other.cidr))}: give each cluster its own range in spec.clusters[${ci}].network.${field}`,
+        );
+        break;
+      }
+      reserved.push({ name: `${label}${field}`, cidr });
+    }
+    seen.push({ ci, field: 'podCIDR', cidr: pod }, { ci, field: 'serviceCIDR', cidr: svc });
+  });
   const checkOutsideReserved = (path: Path, address: string) => {
     const a = parseIPv4(address);
     if (a === undefined) return;

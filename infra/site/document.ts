@@ -165,6 +165,8 @@ function describeIssue(iss: z.core.$ZodIssue, data: unknown): string {
     case 'invalid_format':
       return `${JSON.stringify(given)} is not a valid ${iss.format}`;
     case 'invalid_union':
+      // A schema's own message (e.g. a discriminated union naming its kinds) wins over the generic one.
+      if (iss.message && !iss.message.startsWith('Invalid input')) return iss.message;
       return `${JSON.stringify(given)} matches none of the allowed forms`;
     default:
       return iss.message;

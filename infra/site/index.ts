@@ -5,6 +5,7 @@ import { loadYamlFile, loadYamlText, type LoadResult } from './document';
 import { SiteSchema, type Cluster, type Role, type Site, type SiteNode } from './schema';
 
 export * from './schema';
+export * from './addressing';
 export { formatError, type LoadResult, type PositionedError } from './document';
 export { formatPath, type Issue } from './checks';
 

@@ -115,9 +115,9 @@ export const RouterSchema = z.strictObject({
 });
 
 export const NetworkSchema = z.strictObject({
-  asNumber: asn.describe('The cluster side of BGP'),
-  podCIDR: networkCidr.describe('Calico IP pool'),
-  serviceCIDR: networkCidr.describe('Kubernetes service CIDR'),
+  asNumber: asn.describe('The cluster side of BGP (default for clusters without network.asNumber)'),
+  podCIDR: networkCidr.describe('Calico IP pool (default for clusters without network.podCIDR; a multi-cluster site gives each cluster its own)'),
+  serviceCIDR: networkCidr.describe('Kubernetes service CIDR (default for clusters without network.serviceCIDR)'),
   blockSize: z
     .number()
     .int()
@@ -251,6 +251,14 @@ export const ClusterSchema = z.strictObject({
   name: dnsLabel,
   kubeconfig: z.string().min(1).describe('Kubeconfig path (relative to the inventory file)'),
   apiVIP: VipSchema.describe('kube-apiserver VIP held by the masters'),
+  network: z
+    .strictObject({
+      podCIDR: networkCidr.optional().describe("This cluster's Calico IP pool. @default - spec.network.podCIDR"),
+      serviceCIDR: networkCidr.optional().describe("This cluster's service CIDR. @default - spec.network.serviceCIDR"),
+      asNumber: asn.optional().describe("This cluster's BGP AS. @default - spec.network.asNumber"),
+    })
+    .optional()
+    .describe('Per-cluster addressing; clusters of one site must not share pod or service ranges'),
   nodes: z.array(NodeSchema).min(1),
   edge: z.strictObject({ vips: z.array(EdgeVipSchema).default([]) }).default({ vips: [] }),
   istio: z.strictObject({ trafficPolicy: TrafficPolicySchema.prefault({}) }).prefault({}),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { formatError, parseSite, type Site } from './index';
+import { sharedPath } from '../../test/lab/shared';
 import { siteJsonSchemaText } from './json-schema';
 
 const base = readFileSync('examples/bj1.yaml', 'utf8');
@@ -14,7 +15,7 @@ function mutate(fn: (doc: ReturnType<typeof parseDocument>) => void): string {
 }
 
 describe('Site model', () => {
-  it.each(['examples/bj1.yaml', 'examples/sh1.yaml', 'examples/customer-airgap.yaml', '../shared/contract/site.example.yaml'])(
+  it.each(['examples/bj1.yaml', 'examples/sh1.yaml', 'examples/customer-airgap.yaml', sharedPath('contract', 'site.example.yaml')])(
     '%s validates',
     (file) => {
       const r = parseSite(readFileSync(file, 'utf8'), file);

@@ -15,11 +15,6 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
-/** Formats milliseconds as a compact duration (`60000` → `60s`, `1500` → `1500ms`). */
-export function formatDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
 // Kubernetes resource.Quantity: a decimal number with a binary (Ki…Ei) or decimal (n, u, m, k…E) suffix,
 // or a decimal exponent (`1e3`). Negative quantities are not accepted (no inventory or request uses them).
 const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/;

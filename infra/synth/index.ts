@@ -23,7 +23,7 @@ import {
 } from '../../constructs/index';
 import { chartsFor, mirrorImage } from '../catalog/charts';
 import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
-import { nodesWithRole, type Cluster, type Site } from '../site/index';
+import { clusterAddressing, nodesWithRole, type Cluster, type Site } from '../site/index';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
 
 export * from './types';
@@ -69,12 +69,13 @@ type Builder = (scope: Construct, site: Site, cluster: Cluster, opts: SynthOptio
 const BUILDERS: Record<ComponentName, Builder> = {
   calico: (scope, site, cluster, opts) => {
     const n = site.spec.network;
+    const a = clusterAddressing(site, cluster);
     const reflectors = n.routeReflectors.filter((r) => cluster.nodes.some((x) => x.name === r));
     const index = site.spec.clusters.indexOf(cluster);
     new CalicoNetwork(scope, 'calico', {
-      asNumber: n.asNumber,
-      podCIDR: n.podCIDR,
-      serviceCIDR: n.serviceCIDR,
+      asNumber: a.asNumber,
+      podCIDR: a.podCIDR,
+      serviceCIDR: a.serviceCIDR,
       blockSize: n.blockSize,
       encapsulation: n.encapsulation,
       natOutgoing: n.natOutgoing,

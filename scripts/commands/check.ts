@@ -1,13 +1,13 @@
 // `flotilla check FILE`: day-2 checks; exit 0 (warnings are printed), 3 problems found.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { evaluateSync, probeCertificate, readSyncStatus, type CheckResult } from '../../infra/day2/index';
 import { parseDuration } from '../../infra/site/units';
 import { ExitCode, UserError } from '../cli/exit';
 import { action } from '../cli/program';
-import { evaluateSync, parseBackupSpec, probeBackup, probeCertificate, siteEndpoints, type BackupSpec, type CheckResult } from '../delivery/check';
+import { parseBackupSpec, probeBackup, siteEndpoints, type BackupSpec } from '../delivery/check';
 import { collect, parseOptions, requireSite, sshConfigFromSite } from '../delivery/common';
 import { SshPool } from '../delivery/ssh';
-import { readSyncStatus } from '../delivery/sync';
 
 const Options = z.strictObject({
   endpoint: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected HOST:PORT, e.g. registry.bj1.example.com:443' })).default([]),

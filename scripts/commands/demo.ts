@@ -8,6 +8,8 @@ import { ExitCode } from '../cli/exit';
 import { action } from '../cli/program';
 import { summaryTable } from './synth';
 import { startDemoFederation } from '../demo/federation';
+import { realMembersUnavailable, startRealDemo } from '../demo/real-members';
+import type { Site } from '../../infra/site/index';
 
 /** The example site whose clusters become the demo's simulated members. */
 const DEMO_SITE = 'sh1.yaml';
@@ -20,8 +22,20 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'where the synthesized sites go', 'out')
     .option('--no-serve', 'only synthesize (also FLOTILLA_DEMO_ONESHOT=1): no simulated members, no cluster-mgr')
     .option('--port <n>', 'dashboard port to try first (the next free one is used when taken)', '9464')
+    .option('--members <kind>', 'member clusters: sim (simulated, starts in a second) or real (control planes with kwok nodes from scripts/setup)', 'sim')
     .action(
-      action(async (opts: { examples: string; out: string; serve: boolean; port: string }) => {
+      action(async (opts: { examples: string; out: string; serve: boolean; port: string; members: string }) => {
+        if (opts.members !== 'sim' && opts.members !== 'real') {
+          process.stderr.write(`error: --members ${JSON.stringify(opts.members)} is not a member kind; use sim or real\n`);
+          return ExitCode.BadInput;
+        }
+        if (opts.members === 'real' && opts.serve && process.env.FLOTILLA_DEMO_ONESHOT !== '1') {
+          const why = realMembersUnavailable();
+          if (why) {
+            process.stderr.write(`error: --members real: ${why}\n`);
+            return ExitCode.BadInput;
+          }
+        }
         const files = (await readdir(opts.examples)).filter((f) => f.endsWith('.yaml')).sort();
         let bad = 0;
         process.stdout.write(`Flotilla — bundled example sites (${opts.examples}/)\n\n`);
@@ -61,13 +75,13 @@ export function registerDemo(program: Command): void {
           process.stderr.write(`error: --port ${JSON.stringify(opts.port)} is not a port number (1..65535)\n`);
           return ExitCode.BadInput;
         }
-        return serveFederation(opts.examples, opts.out, port);
+        return serveFederation(opts.examples, opts.out, port, opts.members === 'real');
       }),
     );
 }
 
 /** Simulated members named after the example site's clusters + front HAProxy + cluster-mgr, until Ctrl-C. */
-async function serveFederation(examples: string, out: string, port: number): Promise<number> {
+async function serveFederation(examples: string, out: string, port: number, real: boolean): Promise<number> {
   const file = join(examples, DEMO_SITE);
   const r = await loadSite(file);
   if (!r.ok) {
@@ -86,6 +100,7 @@ async function serveFederation(examples: string, out: string, port: number): Pro
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if (real) return await serveReal(r.value, file, dir, port, () => signalled, (f) => (wake = f));
     const demo = await startDemoFederation({ site: r.value, dir, port });
     try {
       const rel = (p: string) => relative(process.cwd(), p) || p;
@@ -110,4 +125,28 @@ async function serveFederation(examples: string, out: string, port: number): Pro
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The same demo on real control planes (one per cluster of the site), until Ctrl-C. */
+async function serveReal(site: Site, file: string, dir: string, port: number, signalled: () => boolean, onWake: (f: () => void) => void): Promise<number> {
+  const o = process.stdout;
+  o.write(`Federation demo — real control planes (etcd, kube-apiserver, controller-manager, scheduler, kwok) for the clusters of ${file}\n`);
+  const t0 = performance.now();
+  const demo = await startRealDemo({ site, dir, port });
+  try {
+    o.write(`  started ${demo.members.length} control planes in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    for (const m of demo.members) o.write(`  member ${m.name}  api ${m.server}  kube-apiserver pid ${m.apiserver.pid}  kubeconfig ${join(dir, 'kubeconfigs', `${m.name}.yaml`)}\n`);
+    o.write(`  cluster-mgr log ${demo.logFile}\n\nDashboard: ${demo.dashboardUrl}\n`);
+    const first = demo.members[0]!;
+    o.write(`Try:\n  kubectl --kubeconfig ${join(dir, 'kubeconfigs', `${first.name}.yaml`)} get nodes,deploy,pods -A\n`);
+    o.write(`  kill -STOP ${first.apiserver.pid}    # freeze ${first.name}'s API server (kill -CONT ${first.apiserver.pid} resumes it)\n`);
+    o.write('Running; stop with Ctrl-C.\n');
+    if (!signalled()) await new Promise<void>((res) => onWake(res));
+    o.write('stopping…\n');
+  } finally {
+    for (const m of demo.members) m.apiserver.signal('SIGCONT');
+    await demo.stop();
+  }
+  o.write('stopped\n');
+  return ExitCode.Ok;
 }

@@ -1,50 +1,11 @@
 // `flotilla check` (day 2): TLS certificate expiry of the site's endpoints, backup freshness on hosts,
-// registry sync lag. Evaluations are pure; probing is thin.
-import { connect as tlsConnect } from 'node:tls';
+// registry sync lag. The evaluations and the TLS probe live in infra/day2 (shared with cluster-mgr's
+// scheduled checks); what stays here is what needs the inventory or SSH.
+import { evaluateBackup, type CheckResult } from '../../infra/day2/index';
 import type { Site } from '../../infra/site/index';
 import { shq, type SshPool } from './ssh';
-import type { SyncStatusFile } from './sync';
 
-export type Severity = 'pass' | 'warn' | 'fail';
-export interface CheckResult {
-  readonly id: string;
-  readonly target: string;
-  readonly severity: Severity;
-  readonly message: string;
-}
-
-const DAY = 86_400_000;
-const fmtDays = (ms: number) => `${(ms / DAY).toFixed(1)} days`;
-
-/** warn < 30 days, fail < 7 days (or expired). */
-export function evaluateCertificate(target: string, notAfter: Date, now: Date, subject = ''): CheckResult {
-  const left = notAfter.getTime() - now.getTime();
-  const who = subject ? ` (${subject})` : '';
-  if (left <= 0) return { id: 'tls.expiry', target, severity: 'fail', message: `certificate${who} EXPIRED on ${notAfter.toISOString()}: renew it now` };
-  if (left < 7 * DAY) return { id: 'tls.expiry', target, severity: 'fail', message: `certificate${who} expires in ${fmtDays(left)} (${notAfter.toISOString()}), under 7 days: renew it now` };
-  if (left < 30 * DAY) return { id: 'tls.expiry', target, severity: 'warn', message: `certificate${who} expires in ${fmtDays(left)} (${notAfter.toISOString()}), under 30 days: plan the renewal` };
-  return { id: 'tls.expiry', target, severity: 'pass', message: `certificate${who} valid for ${fmtDays(left)}` };
-}
-
-export function evaluateBackup(target: string, newest: Date | undefined, maxAgeMs: number, now: Date): CheckResult {
-  if (!newest) return { id: 'backup.freshness', target, severity: 'fail', message: 'no backup file found: check the backup job and the path' };
-  const age = now.getTime() - newest.getTime();
-  const h = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
-  if (age > maxAgeMs) return { id: 'backup.freshness', target, severity: 'fail', message: `newest backup is ${h(age)} old (${newest.toISOString()}), older than the ${h(maxAgeMs)} allowed: check the backup job` };
-  return { id: 'backup.freshness', target, severity: 'pass', message: `newest backup ${h(age)} old` };
-}
-
-export function evaluateSync(mirrorHost: string, status: SyncStatusFile | undefined, maxLagMs: number, now: Date): CheckResult {
-  const target = `registry sync from ${mirrorHost}`;
-  const s = status?.sources[mirrorHost];
-  if (!s) return { id: 'registry.sync', target, severity: 'fail', message: 'no sync status recorded: run flotilla registry sync (or check the site sync job)' };
-  if (!s.lastSuccessAt) return { id: 'registry.sync', target, severity: 'fail', message: `never synced successfully; last run ${s.finishedAt}: ${s.errors[0] ?? 'errors'}` };
-  const lag = now.getTime() - Date.parse(s.lastSuccessAt);
-  const m = (ms: number) => `${Math.round(ms / 60_000)} min`;
-  if (lag > maxLagMs) return { id: 'registry.sync', target, severity: 'fail', message: `last successful sync ${m(lag)} ago (${s.lastSuccessAt}), more than the ${m(maxLagMs)} allowed` };
-  if (!s.ok) return { id: 'registry.sync', target, severity: 'warn', message: `last run had ${s.errors.length} error(s): ${s.errors[0]}` };
-  return { id: 'registry.sync', target, severity: 'pass', message: `synced ${m(lag)} ago` };
-}
+export { evaluateBackup, evaluateCertificate, evaluateSync, probeCertificate, type CheckResult, type Severity } from '../../infra/day2/index';
 
 /** The TLS endpoints of a site: the registry, every cluster's API VIP, https probes. */
 export function siteEndpoints(site: Site): { host: string; port: number; servername?: string }[] {
@@ -56,25 +17,6 @@ export function siteEndpoints(site: Site): { host: string; port: number; servern
   }
   const seen = new Set<string>();
   return out.filter((e) => (seen.has(`${e.host}:${e.port}`) ? false : (seen.add(`${e.host}:${e.port}`), true)));
-}
-
-/** Connects, reads the peer certificate (without trusting it: this is an expiry check). */
-export function probeCertificate(host: string, port: number, now: Date, timeoutMs = 5000, servername?: string): Promise<CheckResult> {
-  const target = `${host}:${port}`;
-  return new Promise((resolve) => {
-    const sock = tlsConnect({ host, port, servername: servername ?? (/^[\d.]+$/.test(host) ? undefined : host), rejectUnauthorized: false, timeout: timeoutMs });
-    const done = (r: CheckResult) => {
-      sock.destroy();
-      resolve(r);
-    };
-    sock.once('secureConnect', () => {
-      const cert = sock.getPeerCertificate();
-      if (!cert?.valid_to) return done({ id: 'tls.expiry', target, severity: 'fail', message: 'no certificate presented' });
-      done(evaluateCertificate(target, new Date(cert.valid_to), now, cert.subject?.CN ? `CN=${cert.subject.CN}` : ''));
-    });
-    sock.once('timeout', () => done({ id: 'tls.expiry', target, severity: 'fail', message: `no TLS handshake within ${timeoutMs} ms` }));
-    sock.once('error', (err) => done({ id: 'tls.expiry', target, severity: 'fail', message: `unreachable: ${err.message}` }));
-  });
 }
 
 export interface BackupSpec {

@@ -1,9 +1,12 @@
 // Registry sync between sites: repositories of the source matching the mirror patterns, incremental
 // (a tag already at the source's digest is skipped; blobs the target has are skipped), with a status
 // file that `flotilla check` reads for the sync lag.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { readSyncStatus, type SyncStatus, type SyncStatusFile } from '../../infra/day2/index';
 import { pushGraph, registrySource, RegistryClient, type MountSources } from './oci';
+
+export { readSyncStatus, type SyncStatus, type SyncStatusFile };
 
 /** `platform/*` style patterns: `*` matches within one path segment, `**` across segments. */
 export function repoMatcher(patterns: readonly string[]): (repo: string) => boolean {
@@ -17,24 +20,6 @@ export function repoMatcher(patterns: readonly string[]): (repo: string) => bool
       ),
   );
   return (repo) => res.some((r) => r.test(repo));
-}
-
-export interface SyncStatus {
-  readonly source: string;
-  readonly target: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly ok: boolean;
-  /** Last finish time of a run without errors (kept from earlier runs when this one failed). */
-  readonly lastSuccessAt?: string;
-  readonly repositories: number;
-  readonly tags: number;
-  readonly manifestsCopied: number;
-  readonly tagsUpToDate: number;
-  readonly blobsCopied: number;
-  readonly blobsMounted: number;
-  readonly blobsSkipped: number;
-  readonly errors: string[];
 }
 
 export interface SyncOptions {
@@ -103,17 +88,6 @@ export async function syncRegistries(source: RegistryClient, target: RegistryCli
 }
 
 /** The status file: one entry per source registry host. */
-export type SyncStatusFile = { readonly sources: Record<string, SyncStatus> };
-
-export async function readSyncStatus(file: string): Promise<SyncStatusFile | undefined> {
-  try {
-    const doc = JSON.parse(await readFile(file, 'utf8')) as SyncStatusFile;
-    return doc && typeof doc.sources === 'object' ? doc : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Records one source's run atomically, carrying `lastSuccessAt` over from the previous run on failure. */
 export async function writeSyncStatus(file: string, sourceHost: string, run: Omit<SyncStatus, 'lastSuccessAt'>): Promise<SyncStatus> {
   const prev = await readSyncStatus(file);

@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatError, parseFederation } from '../../cluster-mgr/config/index';
+import { sharedPath } from '../lab/shared';
 
-const example = readFileSync('/work/shared/contract/federation.example.yaml', 'utf8');
+const example = readFileSync(sharedPath('contract', 'federation.example.yaml'), 'utf8');
 const withTraffic = (block: string) => example.replace(/  traffic:\n    haproxy: .*\n/, `  traffic:\n${block}\n`);
 
 describe('Federation traffic block (daemon wiring)', () => {

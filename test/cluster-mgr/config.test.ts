@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFederation } from '../../cluster-mgr/config/index';
+import { CapacitySchema } from '../../cluster-mgr/config/schema';
 import { run } from '../lab/exec';
+import { sharedPath } from '../lab/shared';
 
 const cm = (...args: string[]) => run('node', ['bin/cluster-mgr.mjs', ...args], { timeoutMs: 30_000 });
-const example = readFileSync('/work/shared/contract/federation.example.yaml', 'utf8');
+const example = readFileSync(sharedPath('contract', 'federation.example.yaml'), 'utf8');
 let dir: string;
 
 beforeAll(() => {
@@ -15,7 +17,7 @@ beforeAll(() => {
   mkdirSync(join(dir, 'kubeconfigs'));
   for (const m of ['bj1-a', 'sh1-a']) writeFileSync(join(dir, 'kubeconfigs', `${m}.yaml`), 'apiVersion: v1\nkind: Config\n');
   writeFileSync(join(dir, 'federation.yaml'), example);
-  writeFileSync(join(dir, 'capacity.json'), readFileSync('/work/shared/contract/capacity.example.json'));
+  writeFileSync(join(dir, 'capacity.json'), readFileSync(sharedPath('contract', 'capacity.example.json')));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -70,6 +72,12 @@ describe('Federation config', () => {
     const r2 = await cm('plan', '--config', join(dir, 'federation.yaml'), '--capacity', f);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/clusters\.zz: unknown member "zz": known members: bj1-a, sh1-a/);
+  });
+
+  it('capacity quantities must be finite: "1e400" (Infinity) is rejected like any non-quantity', () => {
+    const bad = CapacitySchema.safeParse({ clusters: { 'bj1-a': { allocatable: { cpu: '1e400', memory: '1Gi', pods: 10 }, allocated: { cpu: '0', memory: '0', pods: 0 } } } });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['clusters.bj1-a.allocatable.cpu: "1e400" is not a quantity: expected e.g. "500m", "512Mi", 2']);
   });
 
   it('run with a bad config exits 2 too', async () => {

@@ -89,6 +89,9 @@ describe('cluster-mgr against the simulator', () => {
       await waitFor(async () => (await getState(cm.url)).clusters.find((c) => c.name === 'sim-2')!.health === 'Unhealthy', { timeoutMs: budgetMs + 2000, intervalMs: 25, what: 'sim-2 Unhealthy' });
       const detectMs = performance.now() - t0;
       expect(detectMs).toBeLessThanOrEqual(budgetMs);
+      // Not before failureThreshold failed probes, one interval apart (the first may fail right at
+      // the fault): flipping earlier would fail over on fewer failures than configured.
+      expect(detectMs).toBeGreaterThanOrEqual((FAILURE_THRESHOLD - 1) * INTERVAL_MS - 50);
       const t1 = performance.now();
       await waitFor(() => readyPods(env.sim)['sim-1']! >= 6, { timeoutMs: 7000, intervalMs: 25, what: '6 ready pods on sim-1' });
       expect(performance.now() - t1).toBeLessThanOrEqual(5000);

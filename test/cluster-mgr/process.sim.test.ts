@@ -85,6 +85,9 @@ describe('cluster-mgr processes', () => {
     await waitFor(async () => (await getState(standby.url)).leader, { timeoutMs: 10_000, what: 'standby takes over' });
     const takeoverMs = performance.now() - t0;
     expect(takeoverMs).toBeLessThan(2000 + 1500 + 1000); // leaseDuration + retry + slack
+    // Not before the lease expired: leaseDuration after the leader's last renewal, which was at most
+    // one retryPeriod (+ a request) before the kill. Earlier would mean two leaders were possible.
+    expect(takeoverMs).toBeGreaterThanOrEqual(2000 - 300 - 100);
     // only the leader writes: the new leader keeps the app placed
     await waitFor(() => env!.sim.members.every((m) => env!.sim.member(m.name).get('Deployment', 'shop', 'web')), { timeoutMs: 10_000, what: 'Deployments on every member' });
     // SIGTERM: drains, releases the lease (holder cleared), exits 0

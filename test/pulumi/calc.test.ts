@@ -1,23 +1,33 @@
-// Pure calculations of the Pulumi program, tested without mocks: image rewriting, chart sources,
-// dependency plan, secrets, host plans, stack settings and environment overrides.
+// Pure calculations of the Pulumi program, tested without mocks on the real synthesis of the bundled
+// examples (infra/synth: the constructs and the chart catalog in infra/catalog): chart sources and
+// the air-gap guard, dependency plan, secrets, host plans, stack settings and environment overrides.
 import { describe, expect, it } from 'vitest';
-import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, prepareRelease, rewriteChartValues, rewriteImage, rewriteObjectImages, splitImage } from '../../infra/pulumi/airgap';
+import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, splitImage } from '../../infra/pulumi/airgap';
 import { applyEnvironment, parseStackConfig, SECRET_KEYS } from '../../infra/pulumi/config';
 import { parse as parseYaml } from 'yaml';
 import { hostKeyFor, installScript, parseKnownHosts, planHosts, remotePathFor } from '../../infra/pulumi/hosts';
 import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
+import { chartsFor } from '../../infra/catalog/charts';
 import { parseSite, type Site } from '../../infra/site/index';
+import { synthesizeCluster } from '../../infra/synth/index';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHmac, randomBytes } from 'node:crypto';
-import { fixtureSynth } from './fixtures';
 
 const load = (f: string): Site => {
   const r = parseSite(readFileSync(f, 'utf8'), f);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.value;
 };
+const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`);
 const bj1 = load('examples/bj1.yaml');
-const REG = 'registry.site.test';
+const bj1a = bj1.spec.clusters[0]!;
+/** The real synthesis of bj1's first cluster (what the program plans and applies). */
+const synth = synthesizeCluster(bj1, bj1a);
+const release = (id: string) => {
+  const r = synth.charts.find((c) => c.id === id);
+  if (!r) throw new Error(`no chart release ${id} in the synthesis of ${bj1a.name}: ${synth.charts.map((c) => c.id).join(', ')}`);
+  return r;
+};
 
 describe('image references', () => {
   it.each([
@@ -31,72 +41,71 @@ describe('image references', () => {
   ])('splitImage(%s)', (ref, registry, path) => {
     expect(splitImage(ref)).toEqual({ registry, path });
   });
-  it('rewrites to <site registry>/<path> and is idempotent', () => {
-    expect(rewriteImage('quay.io/tigera/operator:v1', REG)).toBe(`${REG}/tigera/operator:v1`);
-    expect(rewriteImage('registry:2.8.3', REG)).toBe(`${REG}/library/registry:2.8.3`);
-    expect(rewriteImage(`${REG}/tigera/operator:v1`, REG)).toBe(`${REG}/tigera/operator:v1`);
-  });
 });
 
-describe('chart values rewriting', () => {
-  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
-    ['image string', { image: 'quay.io/a/b:1' }, { image: `${REG}/a/b:1` }],
-    ['registry + image (tigera)', { tigeraOperator: { image: 'tigera/operator', registry: 'quay.io' } }, { tigeraOperator: { image: 'tigera/operator', registry: REG } }],
-    ['registry + qualified repository', { image: { registry: 'docker.io', repository: 'docker.io/grafana/grafana' } }, { image: { registry: REG, repository: 'grafana/grafana' } }],
-    ['qualified repository + tag', { image: { repository: 'quay.io/jetstack/x', tag: 'v1' } }, { image: { repository: `${REG}/jetstack/x`, tag: 'v1' } }],
-    ['nested under a non-image key', { image: { nfs: { repository: 'registry.k8s.io/sig-storage/nfsplugin', tag: 'v4' } } }, { image: { nfs: { repository: `${REG}/sig-storage/nfsplugin`, tag: 'v4' } } }],
-    ['istio hub', { global: { hub: 'docker.io/istio', tag: '1.24' } }, { global: { hub: `${REG}/istio`, tag: '1.24' } }],
-    ['global.imageRegistry', { global: { imageRegistry: '' } }, { global: { imageRegistry: '' } }],
-    ['global.imageRegistry set', { global: { imageRegistry: 'quay.io' } }, { global: { imageRegistry: REG } }],
-    ['helm repository elsewhere is untouched', { repository: 'https://charts.example.com' }, { repository: 'https://charts.example.com' }],
-    ['lists', { sidecars: [{ image: 'busybox:1' }] }, { sidecars: [{ image: `${REG}/library/busybox:1` }] }],
-  ];
-  it.each(cases)('%s', (_n, input, expected) => {
-    const before = JSON.stringify(input);
-    expect(rewriteChartValues(input, REG)).toEqual(expected);
-    expect(JSON.stringify(input)).toBe(before); // input not mutated
-    expect(foreignImageRefs(rewriteChartValues(input, REG), REG)).toEqual([]);
+describe('air-gap guard (foreignImageRefs) on the real synthesis', () => {
+  it('finds references outside the site registry in every shape charts use', () => {
+    const REG = 'registry.site.test';
+    expect(
+      foreignImageRefs(
+        { a: { image: 'quay.io/x/y:1' }, b: { registry: 'docker.io', repository: 'grafana/grafana' }, c: 'gcr.io/p/q:2', d: 'https://example.com/x', e: { hub: 'docker.io/istio' }, f: `${REG}/ok:1`, g: { registry: REG, repository: 'x/y' } },
+        REG,
+      ).sort(),
+    ).toEqual(['a.image=quay.io/x/y:1', 'b.registry=docker.io', 'c=gcr.io/p/q:2', 'e.hub=docker.io/istio'].sort());
   });
-  it('foreignImageRefs finds what the rewriter would change', () => {
-    expect(foreignImageRefs({ a: { image: 'quay.io/x/y:1' }, b: { registry: 'docker.io', repository: 'grafana/grafana' }, c: 'gcr.io/p/q:2', d: 'https://example.com/x' }, REG).sort()).toEqual(
-      ['a.image=quay.io/x/y:1', 'b.registry=docker.io', 'c=gcr.io/p/q:2'].sort(),
-    );
+
+  it.each(EXAMPLES)('%s: connected synthesis references upstream registries (the guard has something to find)', (file) => {
+    const site = load(file);
+    const registry = site.spec.registry.host;
+    const s = synthesizeCluster(site, site.spec.clusters[0]!);
+    const foreign = [...s.charts.flatMap((r) => foreignImageRefs(r.values, registry)), ...s.components.flatMap((c) => foreignImageRefs(c.objects, registry))];
+    expect(foreign.length).toBeGreaterThan(0);
   });
-  it('every fixture chart and object is clean after preparing for the air gap', () => {
-    const s = fixtureSynth(bj1, bj1.spec.clusters[0]!);
-    for (const r of s.charts) {
-      const p = prepareRelease(r, REG);
-      expect(foreignImageRefs(p.values, REG), r.id).toEqual([]);
-      expect(p.images.every((i) => i.startsWith(`${REG}/`))).toBe(true);
+
+  it.each(EXAMPLES)('%s: air-gapped synthesis of every cluster leaves nothing outside the site registry', (file) => {
+    const site = load(file);
+    const registry = site.spec.registry.host;
+    for (const cluster of site.spec.clusters) {
+      const s = synthesizeCluster(site, cluster, { airGapped: true });
+      expect(s.charts.length, cluster.name).toBeGreaterThan(0);
+      for (const r of s.charts) {
+        expect(foreignImageRefs(r.values, registry), `${cluster.name} chart ${r.id}`).toEqual([]);
+        expect(r.images.filter((i) => !i.startsWith(`${registry}/`)), `${cluster.name} chart ${r.id} images`).toEqual([]);
+      }
+      for (const c of s.components) expect(foreignImageRefs(c.objects, registry), `${cluster.name} ${c.component}`).toEqual([]);
     }
-    const objs = rewriteObjectImages(s.components.flatMap((c) => c.objects), REG);
-    expect(foreignImageRefs(objs, REG)).toEqual([]);
-    expect(foreignImageRefs(s.components.flatMap((c) => c.objects), REG).length).toBeGreaterThan(0);
   });
 });
 
 describe('chart sources', () => {
-  const rel = fixtureSynth(bj1, bj1.spec.clusters[0]!).charts[0]!;
+  const tigera = release('tigera-operator');
+  it('the synthesis uses the catalog\'s releases, versions pinned', () => {
+    const catalog = chartsFor(bj1, bj1a);
+    expect(synth.charts.map((r) => [r.id, r.chart, r.version, r.repository]).sort()).toEqual(catalog.map((r) => [r.id, r.chart, r.version, r.repository]).sort());
+    for (const r of synth.charts) expect(r.version, r.id).toMatch(/^v?\d+\.\d+\.\d+$/);
+  });
   it('upstream: repository + pinned version', () => {
-    expect(chartSource(rel)).toEqual({ chart: 'tigera-operator', version: 'v3.29.1', repositoryOpts: { repo: 'https://docs.tigera.io/calico/charts' } });
-    expect(isRemoteSource(chartSource(rel))).toBe(true);
+    expect(chartSource(tigera)).toEqual({ chart: 'tigera-operator', version: tigera.version, repositoryOpts: { repo: 'https://docs.tigera.io/calico/charts' } });
+    expect(isRemoteSource(chartSource(tigera))).toBe(true);
   });
   it('OCI repository', () => {
-    expect(chartSource({ ...rel, repository: 'oci://ghcr.io/x/charts/' })).toEqual({ chart: 'oci://ghcr.io/x/charts/tigera-operator', version: 'v3.29.1' });
+    expect(chartSource({ ...tigera, repository: 'oci://ghcr.io/x/charts/' })).toEqual({ chart: 'oci://ghcr.io/x/charts/tigera-operator', version: tigera.version });
   });
   it('air-gapped: the local archive in the bundle, never remote', () => {
-    const src = chartSource(rel, '/b');
-    expect(src).toEqual({ chart: '/b/charts/tigera-operator-v3.29.1.tgz' });
-    expect(isRemoteSource(src)).toBe(false);
+    for (const r of synthesizeCluster(bj1, bj1a, { airGapped: true }).charts) {
+      const src = chartSource(r, '/b');
+      expect(src).toEqual({ chart: `/b/charts/${r.chart}-${r.version}.tgz` });
+      expect(isRemoteSource(src)).toBe(false);
+    }
   });
   it('lists archives missing from a bundle', () => {
-    const rels = fixtureSynth(bj1, bj1.spec.clusters[0]!).charts;
-    expect(missingBundleCharts(rels, '/b', (p) => !p.includes('istiod'))).toEqual(['/b/charts/istiod-1.24.2.tgz']);
+    const istiod = release('istiod');
+    expect(missingBundleCharts(synth.charts, '/b', (p) => !p.includes('istiod'))).toEqual([`/b/charts/istiod-${istiod.version}.tgz`]);
+    expect(missingBundleCharts(synth.charts, '/b', () => true)).toEqual([]);
   });
 });
 
 describe('cluster plan', () => {
-  const synth = fixtureSynth(bj1, bj1.spec.clusters[0]!);
   const secrets = planSecrets(bj1, synth, { cephKey: 'k', registryPassword: 'p', caKey: 'ck', caCert: 'cc' });
   const plan = planCluster(synth, secrets);
   const group = (c: string) => plan.groups.find((g) => g.component === c)!;
@@ -118,14 +127,18 @@ describe('cluster plan', () => {
     expect(group('istio').afterCharts).toContain('istiod');
     expect(group('logging').afterCharts).toContain('eck-operator');
     expect(group('monitoring').afterCharts).toContain('kube-prometheus-stack');
-    expect(group('federation').afterCharts).toEqual([]);
+    // cluster-mgr ships a ServiceMonitor: it needs the Prometheus operator's CRDs first.
+    expect(group('federation').afterCharts).toEqual(['kube-prometheus-stack']);
+    // The edge keepalived pairs with the ingress gateway the istio-ingressgateway release installs.
+    expect(group('edge-gateway').afterCharts).toEqual(['istio-ingressgateway']);
   });
   it('charts: istiod after base, gateway after istiod; order respects it', () => {
     expect(plan.charts.find((c) => c.release.id === 'istiod')!.afterCharts).toEqual(['istio-base']);
-    expect(plan.charts.find((c) => c.release.id === 'istio-ingress')!.afterCharts).toEqual(['istiod']);
+    expect(plan.charts.find((c) => c.release.id === 'istio-ingressgateway')!.afterCharts).toEqual(['istiod']);
     const order = chartOrder(plan.charts);
     expect(order.indexOf('istio-base')).toBeLessThan(order.indexOf('istiod'));
-    expect(order.indexOf('istiod')).toBeLessThan(order.indexOf('istio-ingress'));
+    expect(order.indexOf('istiod')).toBeLessThan(order.indexOf('istio-ingressgateway'));
+    expect(order.indexOf('cert-manager')).toBeLessThan(order.indexOf('kube-prometheus-stack'));
     expect(() => chartOrder([{ release: { ...synth.charts[0]!, id: 'a' }, afterCharts: ['b'] }, { release: { ...synth.charts[0]!, id: 'b' }, afterCharts: ['a'] }])).toThrow(/cycle/);
   });
   it('values switch on chart edges: cert-manager integration required, monitoring objects as add-on', () => {
@@ -158,20 +171,24 @@ describe('cluster plan', () => {
     for (const n of ['tigera-operator', 'cert-manager', 'istio-system', 'istio-ingress', 'ceph-csi', 'registry', 'flotilla-system']) expect(names).toContain(n);
     expect(plan.groups.flatMap((g) => g.objects).some((o) => o.kind === 'Namespace')).toBe(false);
   });
-  it('secrets: fills the Ceph placeholder, replaces the in-cluster CA certificate, adds the registry pull secret', () => {
+  it('secrets: fills the Ceph placeholders (RBD and CephFS), replaces the in-cluster CA certificate, adds the registry pull secret', () => {
     const ids = secrets.map((s) => s.id).sort();
-    expect(ids).toEqual(['ca', 'registry', 'storage-csi-rbd-secret']);
-    const ceph = secrets.find((s) => s.id === 'storage-csi-rbd-secret')!;
-    expect(ceph.stringData).toEqual({ userID: { from: 'literal', value: 'admin' }, userKey: { from: 'cephKey' } });
+    expect(ids).toEqual(['ca', 'registry', 'storage-csi-cephfs-secret', 'storage-csi-rbd-secret']);
+    expect(secrets.find((s) => s.id === 'storage-csi-rbd-secret')!.stringData).toEqual({ userID: { from: 'literal', value: 'admin' }, userKey: { from: 'cephKey' } });
+    expect(secrets.find((s) => s.id === 'storage-csi-cephfs-secret')!.stringData).toEqual({ adminID: { from: 'literal', value: 'admin' }, adminKey: { from: 'cephKey' } });
     expect(group('storage').objects.some((o) => o.kind === 'Secret')).toBe(false);
-    expect(group('cert-manager').objects.some((o) => o.kind === 'Certificate')).toBe(false);
-    expect(group('storage').afterSecrets).toEqual(['storage-csi-rbd-secret']);
-    expect(secrets.find((s) => s.id === 'ca')).toMatchObject({ name: 'site-root-ca', namespace: 'cert-manager', type: 'kubernetes.io/tls' });
+    expect(group('cert-manager').objects.some((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)).toBe(false);
+    expect([...group('storage').afterSecrets].sort()).toEqual(['storage-csi-cephfs-secret', 'storage-csi-rbd-secret']);
+    expect(group('registry').afterSecrets).toEqual(['registry']);
+    const caCert = synth.components.find((c) => c.component === 'cert-manager')!.objects.find((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)!;
+    const caSecretName = (caCert.spec as { secretName: string }).secretName;
+    expect(caSecretName).toMatch(/ca/);
+    expect(secrets.find((s) => s.id === 'ca')).toMatchObject({ name: caSecretName, namespace: caCert.metadata.namespace, type: 'kubernetes.io/tls', replaces: { kind: 'Certificate', name: caCert.metadata.name } });
   });
   it('without secret settings nothing is replaced', () => {
     const none = planSecrets(bj1, synth, {});
     expect(none).toEqual([]);
-    expect(planCluster(synth, none).groups.find((g) => g.component === 'cert-manager')!.objects.some((o) => o.kind === 'Certificate')).toBe(true);
+    expect(planCluster(synth, none).groups.find((g) => g.component === 'cert-manager')!.objects.some((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)).toBe(true);
   });
   it('required secrets follow the inventory', () => {
     expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey']);

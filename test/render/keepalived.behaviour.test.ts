@@ -106,6 +106,10 @@ describe('edge keepalived (real VRRP between two netns hosts)', () => {
       const failoverMs = performance.now() - t0;
       console.log(`edge VIP failover after keepalived SIGKILL: ${failoverMs.toFixed(0)} ms`);
       expect(failoverMs).toBeLessThan(1500);
+      // …but not before the backup's Master_Down_Interval (3 × advert_int + skew) counted from the
+      // last advert it heard, at most one advert_int before the kill: earlier would be two masters.
+      const advert = Number(/advert_int ([\d.]+)/.exec(confs.get(e1)!)![1]) * 1000;
+      expect(failoverMs).toBeGreaterThanOrEqual(2 * advert);
       await keepalived.get(e1)!.stop();
 
       // Restore: the crashed node comes back clean (stale VIPs gone) and takes its VIPs back.
@@ -117,7 +121,11 @@ describe('edge keepalived (real VRRP between two netns hosts)', () => {
       const t1 = performance.now();
       await ready.get(e1)!.stop();
       await waitFor(() => exactlyOneHolder(e2, e1), { timeoutMs: 10_000, intervalMs: 20, what: 'VIPs to move to e2 after e1 failed its track check' });
-      console.log(`edge VIP move after track check failure: ${(performance.now() - t1).toFixed(0)} ms`);
+      const trackMs = performance.now() - t1;
+      console.log(`edge VIP move after track check failure: ${trackMs.toFixed(0)} ms`);
+      // Only after `fall` failed checks, `interval` apart (the first may run right after the stop).
+      const script = /vrrp_script[\s\S]*?interval ([\d.]+)[\s\S]*?fall (\d+)/.exec(confs.get(e1)!)!;
+      expect(trackMs).toBeGreaterThanOrEqual((Number(script[2]) - 1) * Number(script[1]) * 1000 - 50);
       await waitForLog(keepalived.get(e1)!, /Entering FAULT STATE/, 2000);
     } finally {
       await Promise.all(daemons.map((d) => d.stop()));

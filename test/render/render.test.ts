@@ -219,16 +219,33 @@ describe('ToR BIRD config', () => {
   });
 
   it('imports exactly the pod blocks (blockSize–32) and the service CIDR, exports nothing', () => {
-    expect(importPrefixes(bj1)).toEqual(['10.244.0.0/16{26,32}', '10.96.0.0/12{12,32}']);
-    expect(importPrefixes(sh1)).toEqual(['10.48.0.0/14{26,32}', '10.112.0.0/16{16,32}']);
+    expect(importPrefixes(bj1, bj1.spec.clusters[0]!)).toEqual(['10.244.0.0/16{26,32}', '10.96.0.0/12{12,32}']);
     const noSvc = makeSite((spec) => {
       Object.assign(spec.network as object, { advertiseServiceCIDR: false, blockSize: 24 });
     });
-    expect(importPrefixes(noSvc)).toEqual(['10.128.0.0/14{24,32}']);
+    expect(importPrefixes(noSvc, noSvc.spec.clusters[0]!)).toEqual(['10.128.0.0/14{24,32}']);
     const text = renderRouterBird(bj1, bj1.spec.network.routers[0]!);
     expect(lines(text, /if net ~/)).toEqual(['if net ~ [ 10.244.0.0/16{26,32}, 10.96.0.0/12{12,32} ] then accept;']);
     expect(lines(text, /export /).filter((l) => !l.includes('RTS_BGP'))).toEqual(['export none;']);
-    expect(lines(text, /import filter/)).toEqual(['import filter flotilla_import;']);
+    expect(lines(text, /import filter/)).toEqual(new Array(7).fill('ipv4 { import filter flotilla_import_bj1_a; };'));
+  });
+
+  it("per-cluster filters: each cluster's nodes may announce only that cluster's ranges, with its own AS", () => {
+    expect(importPrefixes(sh1, sh1.spec.clusters[0]!)).toEqual(['10.48.0.0/15{26,32}', '10.112.0.0/17{17,32}']);
+    expect(importPrefixes(sh1, sh1.spec.clusters[1]!)).toEqual(['10.50.0.0/15{26,32}', '10.112.128.0/17{17,32}']);
+    const text = renderRouterBird(sh1, sh1.spec.network.routers[0]!);
+    expect(lines(text, /^filter /)).toEqual(['filter flotilla_import_sh1_a {', 'filter flotilla_import_sh1_b {']);
+    expect(lines(text, /if net ~/)).toEqual([
+      'if net ~ [ 10.48.0.0/15{26,32}, 10.112.0.0/17{17,32} ] then accept;',
+      'if net ~ [ 10.50.0.0/15{26,32}, 10.112.128.0/17{17,32} ] then accept;',
+    ]);
+    expect(lines(text, /neighbor /)).toEqual(['neighbor 10.20.1.11 as 64513;', 'neighbor 10.20.1.12 as 64513;', 'neighbor 10.20.2.11 as 64514;', 'neighbor 10.20.2.12 as 64514;']);
+    expect(lines(text, /import filter/)).toEqual([
+      'ipv4 { import filter flotilla_import_sh1_a; };',
+      'ipv4 { import filter flotilla_import_sh1_a; };',
+      'ipv4 { import filter flotilla_import_sh1_b; };',
+      'ipv4 { import filter flotilla_import_sh1_b; };',
+    ]);
   });
 
   it('timers: sane production defaults, low error wait for tests', () => {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSite } from '../../infra/site/index';
 import { synthesizeSite } from '../../infra/synth/index';
 import type { K8sObject } from '../../infra/synth/types';
+import { sharedPath } from '../lab/shared';
 import { ManifestValidator } from './validator';
 
 const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort();
@@ -67,9 +68,8 @@ describe.each(examples)('examples/%s', (file) => {
 describe('FederatedApp CRD', () => {
   it('every apps entry of the Federation contract example is a valid FederatedApp spec', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { resolve } = await import('node:path');
     const { parse } = await import('yaml');
-    const fed = parse(await readFile(resolve('..', 'shared', 'contract', 'federation.example.yaml'), 'utf8')) as { spec: { apps: Array<Record<string, unknown>> } };
+    const fed = parse(await readFile(sharedPath('contract', 'federation.example.yaml'), 'utf8')) as { spec: { apps: Array<Record<string, unknown>> } };
     expect(fed.spec.apps.length).toBeGreaterThan(0);
     for (const { name, namespace, ...spec } of fed.spec.apps) {
       const r = validator.validate({ apiVersion: 'flotilla.dev/v1alpha1', kind: 'FederatedApp', metadata: { name, namespace }, spec });

@@ -9,13 +9,14 @@ import * as k8sModels from '@kubernetes/client-node';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT, sharedDir } from '../lab/shared';
 
 const require = createRequire(import.meta.url);
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
 
-/** `../shared` beside the repository (CI clones it there). */
-export const SHARED_DIR = resolve('..', 'shared');
-export const CRD_DIRS = [join(SHARED_DIR, 'crds'), resolve('constructs', 'crds')];
+/** The shared folder (`../shared` beside the repository, or `FLOTILLA_SHARED`); see test/lab/shared.ts. */
+export const SHARED_DIR = sharedDir();
+export const CRD_DIRS = [join(SHARED_DIR, 'crds'), resolve(REPO_ROOT, 'constructs', 'crds')];
 
 export interface ValidationResult {
   readonly ok: boolean;

@@ -134,7 +134,7 @@ describe('EdgeGateway', () => {
     });
     const c = pod.containers[0];
     expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'] });
-    expect(c.securityContext.privileged).toBeUndefined();
+    expect(c.securityContext.privileged ?? false).toBe(false);
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(c.args).toContain('--use-file=/etc/keepalived/$(NODE_NAME).conf');
     expect(c.resources.requests).toBeDefined();
@@ -484,10 +484,26 @@ describe('secure defaults of every pod the constructs define', () => {
       expect(c.resources?.limits?.cpu && c.resources?.limits?.memory, `${c.name} limits`).toBeTruthy();
       expect(c.securityContext?.readOnlyRootFilesystem).toBe(true);
       expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
-      expect(c.securityContext?.privileged).toBeUndefined();
+      // cdk8s-plus-27 writes `privileged: false` explicitly; never true.
+      expect(c.securityContext?.privileged ?? false).toBe(false);
+      expect(c.securityContext?.capabilities?.drop).toEqual(['ALL']);
     }
   });
   it.each(pods.filter((p) => !p.where.startsWith('DaemonSet/')).map((p) => [p.where, p] as const))('%s runs as non-root', (_w, p) => {
     expect((p.podSpec.securityContext as { runAsNonRoot?: boolean }).runAsNonRoot).toBe(true);
+  });
+  it.each(pods.map((p) => [p.where, p] as const))('%s: RuntimeDefault seccomp, pulls only when missing', (_w, p) => {
+    expect((p.podSpec.securityContext as { seccompProfile?: unknown }).seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    for (const c of p.podSpec.containers as Array<{ imagePullPolicy?: string }>) expect(c.imagePullPolicy).toBe('IfNotPresent');
+  });
+  it('selectors use our labels only (no cdk8s-plus address label), and every Service selects pods of a workload', () => {
+    expect(JSON.stringify(all)).not.toContain('cdk8s.io/metadata.addr');
+    const templates = all.flatMap((o) => (['Deployment', 'DaemonSet'].includes(o.kind) ? [spec(o)] : []));
+    for (const t of templates) expect(t.selector).toEqual({ matchLabels: t.template.metadata.labels });
+    for (const svc of ofKind(all, 'Service')) {
+      const sel = spec(svc).selector as Record<string, string>;
+      if (sel.istio) continue; // the Istio ingress gateway's pods come from its chart
+      expect(templates.some((t) => Object.entries(sel).every(([k, v]) => t.template.metadata.labels[k] === v)), svc.metadata.name).toBe(true);
+    }
   });
 });

@@ -1,9 +1,12 @@
 // Pure autoscale decisions: the formula, clamp, tolerance, scale-down stabilisation (driven clock),
 // and failed/empty/NaN queries keeping the count with an alert.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkAutoscaleSpec, decideReplicas, recommend, type AutoscaleSpec, type AutoscaleState, type QueryOutcome } from '../../cluster-mgr/core/autoscale';
+import { formatError, parseFederation } from '../../cluster-mgr/config/index';
+import { decideReplicas, recommend, type AutoscaleSpec, type AutoscaleState, type QueryOutcome } from '../../cluster-mgr/core/autoscale';
 import { AlertName } from '../../cluster-mgr/ports/alerts';
 import { scalarFromResponse } from '../../cluster-mgr/adapters/prometheus';
+import { sharedPath } from '../lab/shared';
 
 const spec: AutoscaleSpec = { namespace: 'shop', app: 'web', targetPerReplica: 50, min: 2, max: 40 };
 const v = (value: number | undefined): QueryOutcome => ({ ok: true, value });
@@ -95,10 +98,17 @@ describe('decideReplicas', () => {
     expect(d.state.recommendations).toHaveLength(2);
   });
 
-  it('spec checks name the field, the value and the fix', () => {
-    expect(checkAutoscaleSpec({ ...spec, min: 5, max: 3 })).toContain('autoscale.min: 5 is greater than max 3; lower min or raise max');
-    expect(checkAutoscaleSpec({ ...spec, targetPerReplica: 0 })[0]).toMatch(/targetPerReplica: 0/);
-    expect(checkAutoscaleSpec(spec)).toEqual([]);
+  it('bad specs are rejected where they are read (the Federation loader), naming the field and the value', () => {
+    const example = readFileSync(sharedPath('contract', 'federation.example.yaml'), 'utf8');
+    const errors = (edit: (t: string) => string) => {
+      const r = parseFederation(edit(example), 'f.yaml');
+      return r.ok ? [] : r.errors.map(formatError);
+    };
+    expect(errors((t) => t)).toEqual([]);
+    expect(errors((t) => t.replace('        min: 2\n        max: 40', '        min: 50\n        max: 40'))).toEqual([
+      'f.yaml:55:14 spec.apps[0].autoscale.min: autoscale min 50 is greater than max 40: set min ≤ max',
+    ]);
+    expect(errors((t) => t.replace('        targetPerReplica: 50', '        targetPerReplica: 0')).join('\n')).toMatch(/spec\.apps\[0\]\.autoscale\.targetPerReplica: 0 /);
   });
 });
 

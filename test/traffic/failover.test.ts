@@ -1,90 +1,172 @@
-// Failover end to end at the traffic layer: a front HAProxy, two member ingresses, the reference
-// control loop (probes → planTraffic → executePlan → HaproxySwitch). Under a bounded load of 2,000
-// requests one member is faulted: it is drained at the front within interval × failureThreshold +
-// 0.5 s, 0 requests fail, and after recovery plus failbackAfter its traffic is back at full weight.
+// Failover at the traffic layer, driven by the real daemon: a real `cluster-mgr run` child process
+// (secondOpinion: front) over `cluster-mgr sim` members, switching a real front HAProxy through its
+// runtime API (test/e2e/stack.ts). Under a paced load of 2,000 requests one member goes down: it is
+// drained at the front no earlier than (failureThreshold − 1) × interval and no later than
+// interval × failureThreshold + 0.5 s, 0 requests fail, and after recovery its traffic returns only
+// once it is Healthy again (failbackAfter), ramped in failbackSteps steps to full weight. A partition
+// that only cluster-mgr sees (the front still reaches the member) is not drained.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCI, missingTools, requireTools, waitFor } from '../lab/index';
-import { startFailoverHarness, type Harness } from './failover-harness';
-import { runLoad } from './helpers';
+import type { MemberTraffic } from '../../cluster-mgr/ports/index';
+import { missingTools, requireTools, waitFor } from '../lab/index';
+import { startStack, type Stack } from '../e2e/stack';
+import { runLoad, type LoadResult } from './helpers';
 
 const INTERVAL = 250;
 const THRESHOLD = 3;
+const SUCCESS = 3;
 const FAILBACK = 2000;
-const available = missingTools(['haproxy']).length === 0;
+const STEPS = 4;
+/** Full weight at the front (the rendered front config's server weight). */
+const FULL = 256;
 
-describe('failover through the front HAProxy', () => {
-  let h: Harness | undefined;
+/** Front changes of the members after the first poll (`state weight`, with performance.now()), polled every 20 ms. */
+function watchFront(s: Stack) {
+  const seen: { at: number; member: string; state: string; weight: number }[] = [];
+  const last = new Map<string, string>();
+  let on = true;
+  const done = (async () => {
+    while (on) {
+      const t: Record<string, MemberTraffic> = await s.front().catch(() => ({}));
+      const at = performance.now();
+      for (const [member, x] of Object.entries(t)) {
+        const key = `${x.state} ${x.weight}`;
+        const before = last.get(member);
+        last.set(member, key);
+        // The first poll is the baseline; only changes after it are recorded.
+        if (before !== undefined && before !== key) seen.push({ at, member, state: x.state, weight: x.weight });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      on = false;
+      await done;
+    },
+  };
+}
+
+/** Requests answered by `member` (the simulator's ingress answers `{"member": …}`). */
+const answeredBy = (load: LoadResult, member: string): number =>
+  Object.entries(load.byBody).reduce((n, [body, count]) => n + ((JSON.parse(body) as { member?: string }).member === member ? count : 0), 0);
+
+describe('failover through the front HAProxy, driven by cluster-mgr run', () => {
+  let stack: Stack | undefined;
 
   beforeAll(async () => {
-    if (!available && !isCI()) return;
-    h = await startFailoverHarness({ intervalMs: INTERVAL, failureThreshold: THRESHOLD, successThreshold: 3, failbackAfterMs: FAILBACK, requireSecondOpinion: true });
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
-
-  it('drains a faulted member within interval × failureThreshold + 0.5 s with 0 failed requests, and fails back', async (ctx) => {
-    requireTools(ctx, ['haproxy']);
-    const harness = h!;
-    const victim = harness.members[0]!;
-    let faultAt = 0;
-    let drainedAt: Promise<number> | undefined;
-    const load = await runLoad({
-      url: harness.frontUrl,
-      total: 2000,
-      concurrency: 8,
-      deadlineMs: 30_000,
-      // Paced over 4 s with the fault at 20 %: requests keep flowing through detection and drain.
-      spreadOverMs: 4000,
-      at: {
-        index: 400,
-        run: async () => {
-          faultAt = performance.now();
-          await victim.fault('down');
-          drainedAt = harness.waitTraffic((t) => t[victim.name]?.state === 'drain', `${victim.name} drained at the front`, 5000);
-          await drainedAt;
-        },
-      },
+    if (missingTools(['haproxy']).length > 0) return; // each test then fails (CI) or skips via requireTools
+    stack = await startStack({
+      health: { interval: `${INTERVAL}ms`, timeout: '200ms', failureThreshold: THRESHOLD, successThreshold: SUCCESS, failbackAfter: `${FAILBACK}ms`, failbackSteps: STEPS },
+      secondOpinion: 'front',
     });
-    const drainMs = (await drainedAt!) - faultAt;
-    console.log(`failover: fault → drained at the front ${drainMs.toFixed(0)} ms; ${load.failed}/${load.sent} requests failed over ${load.durationMs.toFixed(0)} ms`);
-    expect(load.sent).toBe(2000);
-    // The load outlasted the failover (requests before, during and after the drain).
-    expect(load.durationMs).toBeGreaterThan(drainMs + 0.2 * 4000);
-    expect(load.failed, load.errors.join('\n')).toBe(0);
-    expect(drainMs).toBeLessThanOrEqual(INTERVAL * THRESHOLD + 500);
-    expect(harness.phases()[victim.name]!.kind).toBe('drained');
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+  }, 30_000);
 
-    // Recovery: back up, successThreshold probes, then the ramp over failbackAfter to full weight.
-    const upAt = performance.now();
-    await victim.fault('none');
-    const backAt = await harness.waitTraffic((t) => t[victim.name]?.state === 'ready' && t[victim.name]?.weight === 100, `${victim.name} back at full weight`, 10_000);
-    const backMs = backAt - upAt;
-    const ramp = harness.changes.filter((c) => c.member === victim.name && c.at >= upAt).map((c) => `${c.state} ${c.weight}`);
-    console.log(`failback: recovery → full weight ${backMs.toFixed(0)} ms via ${ramp.join(', ')}`);
-    expect(ramp).toEqual(['ready 25', 'ready 50', 'ready 75', 'ready 100']);
-    expect(backMs).toBeGreaterThanOrEqual(FAILBACK);
-    expect(backMs).toBeLessThanOrEqual(FAILBACK + INTERVAL * (3 + 2) + 500);
-  });
+  const settled = async (s: Stack) => {
+    const st = await s.state();
+    const front = await s.front();
+    return st.clusters.every((c) => c.health === 'Healthy' && front[c.name]?.state === 'ready' && front[c.name]?.weight === FULL);
+  };
+
+  it('drains a downed member within interval × failureThreshold + 0.5 s (not before failureThreshold probes) with 0 failed requests, and fails back', async (ctx) => {
+    requireTools(ctx, ['haproxy']);
+    const s = stack!;
+    const victim = s.sim.members[0]!.name;
+    const front = watchFront(s);
+    try {
+      let faultAt = 0;
+      let drainedAt: Promise<number> | undefined;
+      const load = await runLoad({
+        url: s.frontUrl,
+        total: 2000,
+        concurrency: 8,
+        deadlineMs: 30_000,
+        // Paced over 4 s with the fault at 20 %: requests keep flowing through detection and drain.
+        spreadOverMs: 4000,
+        at: {
+          index: 400,
+          run: async () => {
+            faultAt = performance.now();
+            await s.sim.setFault(victim, 'down');
+            drainedAt = (async () => {
+              await waitFor(async () => (await s.front())[victim]?.state === 'drain', { what: `${victim} drained at the front`, timeoutMs: 5000, intervalMs: 10 });
+              return performance.now();
+            })();
+            await drainedAt;
+          },
+        },
+      });
+      const drainMs = (await drainedAt!) - faultAt;
+      console.log(`failover: fault → drained at the front ${drainMs.toFixed(0)} ms; ${load.failed}/${load.sent} requests failed over ${load.durationMs.toFixed(0)} ms`);
+      expect(load.sent).toBe(2000);
+      // The load outlasted the failover (requests before, during and after the drain).
+      expect(load.durationMs).toBeGreaterThan(drainMs + 0.2 * 4000);
+      expect(load.failed, load.errors.join('\n')).toBe(0);
+      expect(answeredBy(load, victim)).toBeGreaterThan(0);
+      expect(drainMs).toBeLessThanOrEqual(INTERVAL * THRESHOLD + 500);
+      // Drained only after failureThreshold failed probes: the first may land right at the fault, the
+      // others one interval apart. Earlier would be draining on fewer failures than configured.
+      expect(drainMs).toBeGreaterThanOrEqual((THRESHOLD - 1) * INTERVAL - 25);
+      const st = await s.state();
+      expect(st.clusters.find((c) => c.name === victim)!.traffic).toMatchObject({ phase: 'drained', weight: 0 });
+      expect(st.clusters.find((c) => c.name === victim)!.health).toBe('Unhealthy');
+
+      // Recovery: Healthy again after successThreshold probes AND failbackAfter since the first
+      // success; the replicas return, then the traffic ramps in failbackSteps steps to full weight.
+      const upAt = performance.now();
+      await s.sim.setFault(victim, 'none');
+      await waitFor(async () => (await s.front())[victim]?.state === 'ready' && (await s.front())[victim]?.weight === FULL, {
+        what: `${victim} back at full weight`,
+        timeoutMs: FAILBACK * 2 + INTERVAL * (SUCCESS + STEPS) + 6000,
+        intervalMs: 20,
+      });
+      const backMs = performance.now() - upAt;
+      await front.stop();
+      const ramp = front.seen.filter((c) => c.member === victim && c.at >= upAt);
+      console.log(`failback: recovery → full weight ${backMs.toFixed(0)} ms via ${ramp.map((c) => `${c.state} ${c.weight} @${(c.at - upAt).toFixed(0)}`).join(', ')}`);
+      expect(ramp.map((c) => `${c.state} ${c.weight}`)).toEqual(Array.from({ length: STEPS }, (_, i) => `ready ${(FULL * (i + 1)) / STEPS}`));
+      // No traffic before the member is Healthy again (failbackAfter since the first good probe) …
+      expect(ramp[0]!.at - upAt).toBeGreaterThanOrEqual(FAILBACK);
+      // … and the ramp spreads over failbackAfter (rampStep: full weight once failbackAfter has
+      // elapsed since the first step; the first step's observation may lag by a poll).
+      expect(ramp[ramp.length - 1]!.at - ramp[0]!.at).toBeGreaterThanOrEqual(FAILBACK - 100);
+      expect(backMs).toBeGreaterThanOrEqual(2 * FAILBACK);
+      // Upper bound: Healthy after failbackAfter (+ an interval of probe phase), replicas back in
+      // failbackSteps intervals (pods ready within ~2 intervals), then the ramp.
+      expect(backMs).toBeLessThanOrEqual(FAILBACK + INTERVAL * (1 + STEPS + 2) + FAILBACK + 1000);
+      expect((await s.state()).clusters.find((c) => c.name === victim)!.health).toBe('Healthy');
+    } finally {
+      await front.stop();
+    }
+  }, 90_000);
 
   it('split-brain guard: probes from cluster-mgr fail but the front still reaches the member → not drained', async (ctx) => {
     requireTools(ctx, ['haproxy']);
-    const harness = h!;
-    const member = harness.members[1]!;
-    const changesBefore = harness.changes.length;
-    await member.fault('cm-partition');
+    const s = stack!;
+    await waitFor(() => settled(s), { what: 'every member Healthy at full weight', timeoutMs: 15_000 });
+    const member = s.sim.members[1]!.name;
+    const blocked = async () => (await s.state()).alerts.some((a) => a.name === 'FederationFailoverBlocked' && a.labels.member === member);
+    const front = watchFront(s);
+    await waitFor(async () => (await s.front())[member]?.weight === FULL, { what: 'front baseline polled', timeoutMs: 2000 });
+    await s.sim.setFault(member, 'partition');
     try {
-      await waitFor(() => harness.alerts.includes(`fire FederationFailoverBlocked ${member.name}`), { what: 'failover blocked alert', timeoutMs: INTERVAL * THRESHOLD + 2000 });
+      await waitFor(blocked, { what: 'FederationFailoverBlocked fired', timeoutMs: INTERVAL * THRESHOLD + 2000 });
+      expect((await s.state()).clusters.find((c) => c.name === member)!.health).toBe('Unhealthy');
       // Several more passes: still serving at the front, its own check up, no traffic change.
-      const load = await runLoad({ url: harness.frontUrl, total: 200, concurrency: 4, deadlineMs: 10_000, spreadOverMs: INTERVAL * 4 });
-      expect(load.failed).toBe(0);
-      expect(load.byBody[member.name]).toBeGreaterThan(50);
-      const seen = (await harness.sw.observe())[member.name]!;
-      expect(seen).toMatchObject({ state: 'ready', weight: 100, checkUp: true });
-      expect(harness.changes.slice(changesBefore).filter((c) => c.member === member.name)).toEqual([]);
+      const load = await runLoad({ url: s.frontUrl, total: 200, concurrency: 4, deadlineMs: 10_000, spreadOverMs: INTERVAL * 4 });
+      expect(load.failed, load.errors.join('\n')).toBe(0);
+      expect(answeredBy(load, member)).toBeGreaterThan(50);
+      expect((await s.front())[member]).toMatchObject({ state: 'ready', weight: FULL, checkUp: true });
+      await front.stop();
+      expect(front.seen.filter((c) => c.member === member)).toEqual([]);
+      expect((await s.state()).apps[0]!.assignments[member]).toBeGreaterThan(0);
     } finally {
-      await member.fault('none');
+      await front.stop();
+      await s.sim.setFault(member, 'none');
     }
-    await waitFor(() => harness.alerts.includes(`resolve FederationFailoverBlocked ${member.name}`), { what: 'blocked alert resolved', timeoutMs: INTERVAL * 6 + 2000 });
-  });
+    await waitFor(async () => !(await blocked()), { what: 'blocked alert resolved', timeoutMs: INTERVAL * 6 + FAILBACK + 4000 });
+  }, 60_000);
 });
