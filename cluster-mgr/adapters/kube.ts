@@ -3,10 +3,15 @@
 // themselves go through node:http(s) so that every call has a hard timeout and an AbortSignal.
 // Informers: list + watch (bookmarks), relist on 410 Gone, capped exponential backoff with jitter.
 import { KubeConfig } from '@kubernetes/client-node';
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { parseQuantity } from '../../infra/site/units';
-import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeResult, ResourceAmounts } from '../ports/index';
+import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../ports/index';
 
 export const FIELD_MANAGER = 'cluster-mgr';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -19,6 +24,8 @@ export class KubeError extends Error {
     message: string,
     readonly status?: number,
     readonly reason?: string,
+    /** The socket/TLS error code (ECONNREFUSED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, …). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'KubeError';
@@ -84,9 +91,30 @@ interface Response {
   body: string;
 }
 
+/** Races `p` against `signal`: rejects with `onAbort()` when the signal fires first. */
+function bounded<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(onAbort());
+  return new Promise<T>((res, rej) => {
+    const abort = () => rej(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        res(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', abort);
+        rej(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 export class KubeClient {
   private readonly kc = new KubeConfig();
   private readonly server: URL;
+  /** client-go's `tokenFile` (client-node reads only `token-file`, once, without trimming). */
+  private readonly tokenFile: string | undefined;
 
   constructor(readonly opts: KubeClientOptions) {
     this.kc.loadFromFile(opts.kubeconfig);
@@ -94,18 +122,25 @@ export class KubeClient {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new KubeError(`kubeconfig ${opts.kubeconfig}: no current cluster`);
     this.server = new URL(cluster.server);
+    this.tokenFile = tokenFileOf(opts.kubeconfig, this.kc.getCurrentUser()?.name);
+    // Exec credential plugins run with the request timeout as a hard limit (client-node sets none):
+    // a hanging plugin is killed instead of piling up.
+    const exec = (this.kc as unknown as { authenticators?: { execFn?: unknown }[] }).authenticators?.find((a) => 'execFn' in a);
+    if (exec) exec.execFn = (cmd: string, args: string[], o: SpawnOptions) => spawn(cmd, args ?? [], { ...o, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
   }
 
   private async requestOptions(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
     const o: RequestOptions & { headers: Record<string, string> } = {
       method,
-      hostname: this.server.hostname,
+      // URL.hostname keeps an IPv6 literal's brackets; node:http wants the bare address.
+      hostname: this.server.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: this.server.port || (this.server.protocol === 'https:' ? 443 : 80),
       path: `${this.server.pathname.replace(/\/$/, '')}${path}`,
       headers: { Accept: 'application/json', 'User-Agent': 'cluster-mgr', ...headers },
     };
     if (this.server.protocol === 'https:') {
       await this.kc.applyToHTTPSOptions(o);
+      if (this.tokenFile) o.headers.Authorization = `Bearer ${(await readFile(this.tokenFile, 'utf8')).trim()}`;
     } else {
       // client-node refuses plain http without skipTLSVerify; loopback/test servers use it, so a
       // static bearer token is the only credential sent there.
@@ -125,7 +160,8 @@ export class KubeClient {
       req.on('error', (err) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        reject(err instanceof KubeError ? err : new KubeError(`${opts.method} ${opts.path}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+        const code = (err as NodeJS.ErrnoException).code;
+        reject(err instanceof KubeError ? err : new KubeError(`${opts.method} ${opts.path}: ${code ?? err.message}`, undefined, undefined, code));
       });
       req.on('response', (res) => {
         clearTimeout(timer);
@@ -141,9 +177,14 @@ export class KubeClient {
     const timeoutMs = init.timeoutMs ?? this.opts.timeoutMs;
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const headers: Record<string, string> = body !== undefined ? { 'Content-Type': init.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {};
-    const opts = await this.requestOptions(method, path, headers);
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    // Credentials (an exec plugin may run here) count against the same deadline.
+    const opts = await bounded(this.requestOptions(method, path, headers), signal, () =>
+      deadline.aborted
+        ? new KubeError(`${method} ${path}: timed out after ${timeoutMs} ms getting credentials (exec credential plugin?)`, undefined, 'Timeout')
+        : new KubeError('aborted', undefined, 'Aborted'),
+    );
     let res: IncomingMessage;
     try {
       res = await this.send(opts, body, timeoutMs, signal);
@@ -195,7 +236,10 @@ export class KubeClient {
    * errors, idle (no bytes for watchIdleMs) or abort.
    */
   async watch(path: string, onEvent: (e: { type: string; object: KubeObject }) => void, signal: AbortSignal): Promise<void> {
-    const opts = await this.requestOptions('GET', path, {});
+    const t = this.opts.timeoutMs;
+    const opts = await bounded(this.requestOptions('GET', path, {}), AbortSignal.any([signal, AbortSignal.timeout(t)]), () =>
+      signal.aborted ? new KubeError('aborted', undefined, 'Aborted') : new KubeError(`watch ${path}: timed out after ${t} ms getting credentials (exec credential plugin?)`, undefined, 'Timeout'),
+    );
     const res = await this.send(opts, undefined, this.opts.timeoutMs, signal);
     if (res.statusCode !== 200) {
       const body = await new Promise<string>((resolve) => {
@@ -252,6 +296,37 @@ export class KubeClient {
       });
     });
   }
+}
+
+/** client-go's `tokenFile` (or client-node's `token-file`) of a kubeconfig user, resolved against the file's folder. */
+function tokenFileOf(kubeconfig: string, user: string | undefined): string | undefined {
+  try {
+    const doc = parseYaml(readFileSync(kubeconfig, 'utf8')) as { users?: { name?: string; user?: Record<string, unknown> }[] };
+    const u = doc.users?.find((x) => x.name === user)?.user;
+    if (!u || u.token) return undefined;
+    const f = u.tokenFile ?? u['token-file'];
+    return typeof f === 'string' && f !== '' ? resolve(dirname(kubeconfig), f) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const TLS_CODE = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_CERT)/;
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EADDRNOTAVAIL']);
+
+/**
+ * What a failed health probe means. `auth` (401/403: the member answered, cluster-mgr's credentials
+ * are wrong) and `tls` (certificate not trusted) are configuration problems, not a down member.
+ */
+export function classifyProbe(f: { status?: number; code?: string; reason?: string; message?: string }): { problem: ProbeProblem; reason: string } {
+  const what = f.message ?? '';
+  if (f.status === 401) return { problem: 'auth', reason: `authentication failed (HTTP 401 Unauthorized): the member answered but rejected cluster-mgr's credentials; check the kubeconfig's user` };
+  if (f.status === 403) return { problem: 'auth', reason: `authorization failed (HTTP 403 Forbidden): cluster-mgr's user may not read /readyz or nodes; check its RBAC` };
+  if (f.status !== undefined) return { problem: 'unready', reason: `readyz: HTTP ${f.status}${what ? ` ${what}` : ''}` };
+  if (f.reason === 'Timeout') return { problem: 'timeout', reason: what || 'timed out' };
+  if (f.code && TLS_CODE.test(f.code)) return { problem: 'tls', reason: `TLS: ${f.code} (is the kubeconfig's certificate-authority the member's CA?)` };
+  if (f.code && UNREACHABLE.has(f.code)) return { problem: 'unreachable', reason: what || f.code };
+  return { problem: 'error', reason: what || 'probe failed' };
 }
 
 class Gone extends Error {}
@@ -439,16 +514,17 @@ export class KubeMember implements ClusterApi {
     try {
       const timeoutMs = this.client.opts.probeTimeoutMs ?? this.client.opts.timeoutMs;
       const r = await this.client.request('GET', '/readyz', { signal, timeoutMs });
-      if (r.status !== 200) return { ok: false, reason: `readyz: HTTP ${r.status}` };
+      if (r.status !== 200) return { ok: false, ...classifyProbe({ status: r.status }) };
       if (this.nodes.synced) {
-        if (this.capacity().readyNodes === 0) return { ok: false, reason: 'no Ready, schedulable node' };
+        if (this.capacity().readyNodes === 0) return { ok: false, problem: 'no-nodes', reason: 'no Ready, schedulable node' };
       } else {
         const list = await this.client.json<{ items: KubeObject[] }>('GET', '/api/v1/nodes', { signal, timeoutMs });
-        if (!list.items.some(nodeReady)) return { ok: false, reason: 'no Ready, schedulable node' };
+        if (!list.items.some(nodeReady)) return { ok: false, problem: 'no-nodes', reason: 'no Ready, schedulable node' };
       }
       return { ok: true };
     } catch (err) {
-      return { ok: false, reason: (err as Error).message };
+      const e = err as KubeError;
+      return { ok: false, ...classifyProbe({ status: e.status, code: e.code, reason: e.reason, message: e.message }) };
     }
   }
 

@@ -107,7 +107,13 @@ export interface OwnedDeployment {
   readonly templateHash?: string;
 }
 
-export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/**
+ * Why a probe failed: `unreachable`, `timeout`, `unready` (readyz not 200), `no-nodes` — the member is
+ * down or unusable; `auth` (401/403) and `tls` (untrusted certificate) — the member answered and
+ * cluster-mgr's kubeconfig is wrong; `error` — anything else.
+ */
+export type ProbeProblem = 'unreachable' | 'timeout' | 'unready' | 'no-nodes' | 'auth' | 'tls' | 'error';
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly problem?: ProbeProblem };
 
 /** A Kubernetes object as plain JSON. */
 export type KubeObject = Record<string, unknown> & { metadata?: Record<string, unknown> };

@@ -243,9 +243,9 @@ export class ApiServer {
           return send(res, 200, { kind: listKind(rt), apiVersion: groupVersion(rt), metadata: { resourceVersion: String(this.store.resourceVersion) }, items });
         }
         const out = this.store.delete(rt, ns, name, body?.preconditions);
-        // Like the real registry: pods and namespaces (graceful/finalized kinds) answer with the object,
-        // everything else with a Success Status naming what was deleted.
-        if (rt.kind === 'Pod' || rt.kind === 'Namespace') return send(res, 200, this.render(rt, out, want));
+        // Like the real registry: pods and namespaces (graceful/finalized kinds) and objects kept by
+        // finalizers answer with the object, everything else with a Success Status naming what was deleted.
+        if (rt.kind === 'Pod' || rt.kind === 'Namespace' || out.metadata.deletionTimestamp) return send(res, 200, this.render(rt, out, want));
         return send(res, 200, {
           kind: 'Status',
           apiVersion: 'v1',
@@ -302,6 +302,7 @@ export class ApiServer {
 
   private matcher(route: Route, q: URLSearchParams) {
     const l = labelMatcher(q.get('labelSelector'));
+    checkFieldSelector(route.res, q.get('fieldSelector'));
     const f = fieldMatcher(q.get('fieldSelector'));
     return (o: KObject) => l(o) && f(o);
   }
@@ -313,18 +314,20 @@ export class ApiServer {
   }
 
   private list(res: ServerResponse, route: Route, q: URLSearchParams, want: Want): void {
-    const items = this.store.list(route.res, route.ns, this.matcher(route, q));
+    const all = this.store.list(route.res, route.ns, this.matcher(route, q));
     const rv = String(this.store.resourceVersion);
+    const page = paginate(all, q, rv);
+    const items = page.items;
     if (want.kind === 'table')
       return send(res, 200, { ...renderTable(route.res, items, { resourceVersion: rv, includeObject: q.get('includeObject') ?? undefined }), apiVersion: `meta.k8s.io/${want.version}` });
     if (want.kind === 'partial')
       return send(res, 200, {
         kind: 'PartialObjectMetadataList',
         apiVersion: 'meta.k8s.io/v1',
-        metadata: { resourceVersion: rv },
+        metadata: { resourceVersion: rv, ...page.meta },
         items: items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })),
       });
-    send(res, 200, { kind: listKind(route.res), apiVersion: groupVersion(route.res), metadata: { resourceVersion: rv }, items });
+    send(res, 200, { kind: listKind(route.res), apiVersion: groupVersion(route.res), metadata: { resourceVersion: rv, ...page.meta }, items });
   }
 
   private scale(rt: ResourceType, ns: string | undefined, name: string, scale: KObject, manager: string): KObject {
@@ -373,7 +376,8 @@ export class ApiServer {
       else if (ev.type === 'MODIFIED') {
         if (now && before) write('MODIFIED', ev.obj);
         else if (now) write('ADDED', ev.obj);
-        else if (before) write('DELETED', ev.obj);
+        // Like the real watch cache: the object as it was (still matching), at the event's resourceVersion.
+        else if (before) write('DELETED', { ...ev.prev!, metadata: { ...ev.prev!.metadata, resourceVersion: ev.obj.metadata.resourceVersion } });
       }
     };
     if (backlog) for (const ev of backlog) deliver(ev);
@@ -389,6 +393,7 @@ export class ApiServer {
     }
     const seconds = Math.min(Number(q.get('timeoutSeconds') ?? 0) || Infinity, this.opts.maxWatchSeconds ?? 1800);
     timers.push(setTimeout(() => watch.end(), seconds * 1000));
+
     const watch: Watch = {
       end: () => {
         cleanup();
@@ -411,6 +416,62 @@ export class ApiServer {
 }
 
 const listKind = (r: ResourceType) => `${r.kind}List`;
+
+/** Field selectors the real server supports, beyond metadata.name and metadata.namespace (every kind). */
+const FIELD_LABELS: Readonly<Record<string, readonly string[]>> = {
+  Pod: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  Event: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  Node: ['spec.unschedulable'],
+  Secret: ['type'],
+  Namespace: ['status.phase'],
+  ReplicaSet: ['status.replicas'],
+};
+
+/**
+ * 400 for a field the real server cannot select on, with its message: kinds with their own field labels
+ * say `field label not supported: <field>`, the others `"<field>" is not a known field selector: only
+ * "metadata.name", "metadata.namespace"`.
+ */
+export function checkFieldSelector(rt: ResourceType, sel: string | null): void {
+  if (!sel) return;
+  for (const term of sel.split(',')) {
+    const field = /^\s*([^!=]+?)\s*(==|=|!=)/.exec(term)?.[1];
+    if (!field) continue; // fieldMatcher names malformed terms
+    if (field === 'metadata.name' || field === 'metadata.namespace' || FIELD_LABELS[rt.kind]?.includes(field)) continue;
+    throw badRequest(FIELD_LABELS[rt.kind] ? `field label not supported: ${field}` : `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
+  }
+}
+
+/**
+ * `limit`/`continue`: pages of the (name-ordered) list. The continue token names the last key served;
+ * unlike the real server, later pages show the current state, not a snapshot at the first page.
+ */
+export function paginate(items: KObject[], q: URLSearchParams, rv: string): { items: KObject[]; meta: Record<string, unknown> } {
+  const limit = Number(q.get('limit') ?? 0);
+  const token = q.get('continue');
+  let start = 0;
+  if (token) {
+    let after: string;
+    try {
+      const t = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { v?: string; start?: string };
+      if (t.v !== 'meta.k8s.io/v1' || typeof t.start !== 'string') throw new Error('not a continue token');
+      after = t.start;
+    } catch {
+      throw badRequest('invalid continue token: continue key is not valid: the token does not decode');
+    }
+    // The list is ordered by localeCompare of namespace/name (Store.list); continue after `after`.
+    start = items.findIndex((o) => keyOf(o).localeCompare(after) > 0);
+    if (start < 0) start = items.length;
+  }
+  if (!(limit > 0)) return { items: items.slice(start), meta: {} };
+  const page = items.slice(start, start + limit);
+  const remaining = items.length - start - page.length;
+  if (remaining <= 0) return { items: page, meta: {} };
+  const next = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: keyOf(page[page.length - 1]!) })).toString('base64');
+  return { items: page, meta: { continue: next, remainingItemCount: remaining } };
+}
+
+const keyOf = (o: KObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** The manager name the real server derives from a User-Agent ("kubectl/v1.32.4 (linux…)" → "kubectl"). */
 export function defaultManager(ua: string | undefined): string {

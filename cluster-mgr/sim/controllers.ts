@@ -269,6 +269,7 @@ export class Controllers {
   }
 
   private deployment(d: KObject, owned: KObject[]): void {
+    if (d.metadata.deletionTimestamp) return; // being deleted (finalizers pending): no new ReplicaSets
     const hash = this.hashOf(d);
     const name = `${d.metadata.name}-${hash}`;
     const want = d.spec?.replicas ?? 1;
@@ -330,6 +331,7 @@ export class Controllers {
   }
 
   private replicaSet(rs: KObject, owned: KObject[]): void {
+    if (rs.metadata.deletionTimestamp) return; // being deleted (finalizers pending): no new pods
     const want = rs.spec?.replicas ?? 1;
     const pods = owned.filter((p) => !isTerminal(p));
     if (pods.length < want) {

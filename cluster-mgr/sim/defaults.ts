@@ -1,6 +1,8 @@
 // API-server defaulting and the few validations that matter for the simulated kinds, so objects read
 // back look like a real cluster's (kubectl describe shows StrategyType, pods have imagePullPolicy …).
 import { invalid } from './errors';
+import { deepEqual } from './patch';
+import { pruneFederatedApp } from './crd-schema';
 import type { ResourceType } from './resources';
 import { selectorMatches, type KObject } from './selectors';
 
@@ -52,12 +54,19 @@ export function applyDefaults(res: ResourceType, obj: KObject): void {
       break;
     }
     case 'FederatedApp':
-      // The CRD's structural-schema defaults.
+      // Unknown fields are pruned (the CRD's structural schema), then its defaults are filled.
+      pruneFederatedApp(obj);
       if (!obj.spec || typeof obj.spec !== 'object') return;
       if (obj.spec.placement && typeof obj.spec.placement === 'object') obj.spec.placement.spread ??= 'capacity';
       if (obj.spec.autoscale && typeof obj.spec.autoscale === 'object') obj.spec.autoscale.interval ??= '30s';
       break;
   }
+}
+
+/** 422 Invalid for updates the real server refuses: apps/v1 Deployment and ReplicaSet selectors are immutable. */
+export function validateUpdate(res: ResourceType, old: KObject, next: KObject): void {
+  if ((res.kind === 'Deployment' || res.kind === 'ReplicaSet') && !deepEqual(old.spec?.selector, next.spec?.selector))
+    throw invalid(res, String(next.metadata?.name ?? ''), 'spec.selector', `Invalid value: ${JSON.stringify(next.spec?.selector ?? null)}: field is immutable`);
 }
 
 /** 422 Invalid for the mistakes a real server rejects and the simulator can check cheaply. */
@@ -86,8 +95,7 @@ const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteg
 
 /**
  * The FederatedApp CRD's openAPIV3Schema, as the real server enforces it (types, required, enums,
- * minimums). Not done: pruning of unknown fields (the simulator keeps them; cluster-mgr's strict
- * validation then names them).
+ * minimums). Unknown fields were pruned before (applyDefaults).
  */
 function validateFederatedApp(res: ResourceType, name: string, obj: KObject): void {
   const bad = (path: string, msg: string) => invalid(res, name, path, msg);

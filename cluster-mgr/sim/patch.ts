@@ -175,21 +175,112 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
 
 // ---- field ownership (server-side apply) ---------------------------------------------------
 
-/** A field path: object keys; lists are owned whole (atomic), a documented simplification. */
+/**
+ * A field path: object keys, and for associative lists (below) one segment per item, keyed like the
+ * real server's fieldsV1 (`k:{"name":"a"}`). Other lists are owned whole (atomic).
+ */
 export type FieldPath = string[];
 const SEP = '\u0000';
+/** Marks a list-item segment (followed by the canonical JSON of the item's key fields). */
+const ITEM = '\u0001';
 export const pathKey = (p: FieldPath) => p.join(SEP);
 export const keyPath = (k: string): FieldPath => (k === '' ? [] : k.split(SEP));
 
+/**
+ * Associative lists of the built-in types (`x-kubernetes-list-type: map` in the real OpenAPI), by field
+ * name, with their key fields. Custom resources keep lists atomic (their CRD schema says so).
+ */
+export const LIST_MAP_KEYS: Readonly<Record<string, readonly string[]>> = {
+  containers: ['name'],
+  initContainers: ['name'],
+  ephemeralContainers: ['name'],
+  env: ['name'],
+  volumes: ['name'],
+  volumeMounts: ['mountPath'],
+  volumeDevices: ['devicePath'],
+  imagePullSecrets: ['name'],
+  ports: ['containerPort', 'protocol'],
+  hostAliases: ['ip'],
+  topologySpreadConstraints: ['topologyKey', 'whenUnsatisfiable'],
+  resourceClaims: ['name'],
+};
+
+export interface FieldOptions {
+  /** Include `status` (writes to the status subresource, controllers). */
+  readonly includeStatus?: boolean;
+  /** Merge associative lists by key (built-in types). @default true */
+  readonly keyed?: boolean;
+}
+
+/** Key values of a list item, with the API server's default (`protocol: TCP` for ports). */
+function itemKey(field: string, item: unknown): Record<string, unknown> | undefined {
+  const keys = LIST_MAP_KEYS[field];
+  if (!keys || !isObj(item)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of [...keys].sort()) {
+    let v = item[k];
+    if (v === undefined && field === 'ports' && k === 'protocol') v = 'TCP';
+    if (v === undefined || v === null || typeof v === 'object') return undefined;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The item segments of a list, when it is an associative list whose items all carry their keys. */
+function itemSegments(field: string | undefined, list: unknown[], keyed: boolean): string[] | undefined {
+  if (!keyed || field === undefined || !LIST_MAP_KEYS[field] || list.length === 0) return undefined;
+  const segs: string[] = [];
+  for (const item of list) {
+    const k = itemKey(field, item);
+    if (!k) return undefined;
+    segs.push(`${ITEM}${JSON.stringify(k)}`);
+  }
+  return new Set(segs).size === segs.length ? segs : undefined;
+}
+
+const isItemSeg = (s: string) => s.startsWith(ITEM);
+const segKeys = (s: string) => JSON.parse(s.slice(ITEM.length)) as Record<string, unknown>;
+
+function findItem(list: unknown[], seg: string, field: string | undefined): number {
+  const want = seg.slice(ITEM.length);
+  return list.findIndex((item) => {
+    const k = itemKey(field ?? '', item);
+    return !!k && JSON.stringify(k) === want;
+  });
+}
+
+/** `.spec.template.spec.containers[name="a"].image`, as the real server names fields in conflicts. */
+export function fieldString(path: FieldPath): string {
+  return path
+    .map((s) =>
+      isItemSeg(s)
+        ? `[${Object.entries(segKeys(s))
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join(',')}]`
+        : `.${s}`,
+    )
+    .join('');
+}
+
 const META_OWNED = new Set(['labels', 'annotations', 'ownerReferences', 'finalizers']);
 
-/** The leaf fields an object sets (scalars, lists, empty objects), excluding identity and status. */
-export function leafFields(obj: KObject, opts: { includeStatus?: boolean } = {}): Set<string> {
+/** The leaf fields an object sets (scalars, atomic lists, empty objects), excluding identity and status. */
+export function leafFields(obj: KObject, opts: FieldOptions = {}): Set<string> {
+  const keyed = opts.keyed ?? true;
   const out = new Set<string>();
   const walk = (v: unknown, path: FieldPath) => {
     if (isObj(v) && Object.keys(v).length > 0) {
       for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
-    } else out.add(pathKey(path));
+      return;
+    }
+    if (Array.isArray(v)) {
+      const segs = itemSegments(path[path.length - 1], v, keyed);
+      if (segs) {
+        v.forEach((item, i) => walk(item, [...path, segs[i]!]));
+        return;
+      }
+    }
+    out.add(pathKey(path));
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
@@ -206,33 +297,49 @@ export function leafFields(obj: KObject, opts: { includeStatus?: boolean } = {})
 /** Value at a field path (undefined when absent). */
 export function valueAt(obj: unknown, path: FieldPath): unknown {
   let cur = obj;
+  let field: string | undefined;
   for (const p of path) {
+    if (isItemSeg(p)) {
+      if (!Array.isArray(cur)) return undefined;
+      const i = findItem(cur, p, field);
+      if (i < 0) return undefined;
+      cur = cur[i];
+      continue;
+    }
     if (!isObj(cur)) return undefined;
     cur = cur[p];
+    field = p;
   }
   return cur;
 }
 
-/** Removes the value at a path, and parents that become empty objects. */
+/**
+ * Removes the value at a path, and parents that become empty objects or lists. Removing a key field
+ * of a list item removes the item (nobody owns it any more).
+ */
 export function deleteAt(obj: KObject, path: FieldPath): void {
   if (path.length === 0) return;
-  const stack: KObject[] = [obj];
-  let cur: unknown = obj;
-  for (const p of path.slice(0, -1)) {
-    if (!isObj(cur)) return;
-    cur = cur[p];
-    if (!isObj(cur)) return;
-    stack.push(cur);
-  }
-  delete (cur as KObject)[path[path.length - 1]!];
-  for (let i = stack.length - 1; i > 0; i--) {
-    if (Object.keys(stack[i]!).length === 0) delete stack[i - 1]![path[i - 1]!];
-    else break;
-  }
+  const del = (node: unknown, i: number, field: string | undefined): boolean => {
+    const seg = path[i]!;
+    const last = i === path.length - 1;
+    if (isItemSeg(seg)) {
+      if (!Array.isArray(node)) return false;
+      const idx = findItem(node, seg, field);
+      if (idx < 0) return false;
+      if (last || (i + 1 === path.length - 1 && path[i + 1]! in segKeys(seg))) node.splice(idx, 1);
+      else if (del(node[idx], i + 1, field)) node.splice(idx, 1);
+      return node.length === 0;
+    }
+    if (!isObj(node)) return false;
+    if (last) delete node[seg];
+    else if (del(node[seg], i + 1, seg)) delete node[seg];
+    return Object.keys(node).length === 0;
+  };
+  del(obj, 0, undefined);
 }
 
 /** Leaf fields whose values differ between two objects (set, changed or removed). */
-export function changedFields(before: KObject | undefined, after: KObject, opts: { includeStatus?: boolean } = {}): Set<string> {
+export function changedFields(before: KObject | undefined, after: KObject, opts: FieldOptions = {}): Set<string> {
   const a = before ? leafFields(before, opts) : new Set<string>();
   const b = leafFields(after, opts);
   const out = new Set<string>();
@@ -241,27 +348,73 @@ export function changedFields(before: KObject | undefined, after: KObject, opts:
   return out;
 }
 
-/** fieldsV1 encoding of a set of leaf paths: `{"f:spec":{"f:replicas":{}}}`. */
+/**
+ * Server-side apply's merge: maps merge, associative lists merge item by item (by key), scalars and
+ * other lists replace; nulls in the applied configuration are dropped.
+ */
+export function applyMerge(cur: unknown, applied: unknown, opts: { keyed?: boolean } = {}, field?: string): unknown {
+  const keyed = opts.keyed ?? true;
+  if (applied === null) return cur;
+  if (isObj(applied)) {
+    const out: KObject = isObj(cur) ? clone(cur) : {};
+    for (const [k, v] of Object.entries(applied)) {
+      if (v === null) continue;
+      out[k] = applyMerge(out[k], v, opts, k);
+    }
+    return out;
+  }
+  if (Array.isArray(applied) && Array.isArray(cur)) {
+    const segsA = itemSegments(field, applied, keyed);
+    const segsC = itemSegments(field, cur, keyed);
+    if (segsA && segsC) {
+      const out = clone(cur) as unknown[];
+      applied.forEach((item, i) => {
+        const at = findItem(out, segsA[i]!, field);
+        if (at >= 0) out[at] = applyMerge(out[at], item, opts);
+        else out.push(applyMerge(undefined, item, opts));
+      });
+      return out;
+    }
+  }
+  return Array.isArray(applied) ? applied.map((x) => applyMerge(undefined, x, opts)) : applied;
+}
+
+/** fieldsV1 encoding of a set of leaf paths: `{"f:spec":{"f:replicas":{}}}`, list items as `k:{…}` with `.`. */
 export function encodeFieldsV1(fields: Iterable<string>): KObject {
   const root: KObject = {};
   for (const k of [...fields].sort()) {
     let cur = root;
-    for (const p of keyPath(k)) cur = (cur[`f:${p}`] ??= {}) as KObject;
+    for (const p of keyPath(k)) {
+      if (isItemSeg(p)) {
+        cur = (cur[`k:${p.slice(ITEM.length)}`] ??= {}) as KObject;
+        cur['.'] ??= {};
+      } else cur = (cur[`f:${p}`] ??= {}) as KObject;
+    }
   }
   return root;
 }
 
-/** Inverse of encodeFieldsV1 (`.` markers and `k:`/`v:` list keys are treated as the list itself). */
+/** Inverse of encodeFieldsV1 (`.` markers are dropped; `v:` set items are treated as the list itself). */
 export function decodeFieldsV1(f: unknown): Set<string> {
   const out = new Set<string>();
   const walk = (node: unknown, path: FieldPath) => {
-    const keys = isObj(node) ? Object.keys(node).filter((k) => k.startsWith('f:')) : [];
+    const keys = isObj(node) ? Object.keys(node).filter((k) => k.startsWith('f:') || k.startsWith('k:')) : [];
     if (keys.length === 0) {
       if (path.length > 0) out.add(pathKey(path));
       return;
     }
-    for (const k of keys) walk((node as KObject)[k], [...path, k.slice(2)]);
+    for (const k of keys) walk((node as KObject)[k], [...path, k.startsWith('k:') ? `${ITEM}${canonicalKey(k.slice(2))}` : k.slice(2)]);
   };
   walk(f, []);
   return out;
+}
+
+/** Re-serialises a `k:` key with sorted fields (what itemKey produces). */
+function canonicalKey(json: string): string {
+  try {
+    const o = JSON.parse(json) as Record<string, unknown>;
+    return JSON.stringify(Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]])));
+  } catch {
+    return json;
+  }
 }

@@ -2,20 +2,9 @@
 // AlreadyExists / Conflict, generation, status subresource, managedFields), server-side apply, a
 // retained event window for watches (older → 410 Gone), and owner-reference garbage collection.
 import { randomUUID } from 'node:crypto';
-import { applyDefaults, validate } from './defaults';
+import { applyDefaults, validate, validateUpdate } from './defaults';
 import { alreadyExists, ApiError, badRequest, conflict, gone, invalid, notFound } from './errors';
-import {
-  changedFields,
-  clone,
-  decodeFieldsV1,
-  deepEqual,
-  deleteAt,
-  encodeFieldsV1,
-  keyPath,
-  leafFields,
-  mergePatch,
-  valueAt,
-} from './patch';
+import { applyMerge, changedFields, clone, decodeFieldsV1, deepEqual, deleteAt, encodeFieldsV1, fieldString, keyPath, leafFields, valueAt } from './patch';
 import { groupVersion, type ResourceType, RESOURCES } from './resources';
 import type { KObject, Matcher } from './selectors';
 
@@ -74,6 +63,7 @@ export class Store {
   private readonly listeners = new Set<(ev: StoreEvent) => void>();
   private seed: number;
   private dry = false;
+  private readonly finalizing = new Set<string>();
 
   constructor(
     private readonly window = 1000,
@@ -168,12 +158,19 @@ export class Store {
     return this.table(res).size;
   }
 
-  private namespaceMustExist(res: ResourceType, ns: string | undefined): void {
+  private namespaceMustExist(res: ResourceType, ns: string | undefined, name: string, internal?: boolean): void {
     if (!res.namespaced) return;
     if (!ns) throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
-    const nsRes = RESOURCES.find((r) => r.plural === 'namespaces')!;
-    const n = this.table(nsRes).get(objKey(nsRes, undefined, ns));
+    const n = this.table(NAMESPACES).get(objKey(NAMESPACES, undefined, ns));
     if (!n) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+    // The NamespaceLifecycle admission plugin: no new content in a Terminating namespace.
+    if (n.metadata.deletionTimestamp && !internal)
+      throw new ApiError(403, 'Forbidden', `${qualifiedName(res)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
+        name,
+        ...(res.group ? { group: res.group } : {}),
+        kind: res.plural,
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+      });
   }
 
   /** Runs `fn` as a dry run (`?dryRun=All`): validation, defaulting and conflicts apply, nothing is stored. */
@@ -236,7 +233,7 @@ export class Store {
       throw invalid(res, String(name), 'metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
     if (res.namespaced) obj.metadata.namespace = ns ?? obj.metadata.namespace;
     else delete obj.metadata.namespace;
-    this.namespaceMustExist(res, obj.metadata.namespace);
+    this.namespaceMustExist(res, obj.metadata.namespace, name, opts.internal);
     if (this.table(res).has(objKey(res, obj.metadata.namespace, name))) throw alreadyExists(res, name);
     applyDefaults(res, obj);
     validate(res, obj);
@@ -248,7 +245,7 @@ export class Store {
     if (res.kind === 'Namespace') obj.status = { phase: 'Active' };
     if (res.kind === 'Pod' && !opts.internal) obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
     if (opts.applyFields) obj.metadata.managedFields = [this.entry(res, opts.applyFields.manager, 'Apply', opts.applyFields.fields)];
-    else if (opts.manager) obj.metadata.managedFields = [this.entry(res, opts.manager, 'Update', leafFields(body, { includeStatus: !!opts.internal }))];
+    else if (opts.manager) obj.metadata.managedFields = [this.entry(res, opts.manager, 'Update', leafFields(body, { includeStatus: !!opts.internal, keyed: keyedLists(res) }))];
     else delete obj.metadata.managedFields;
     return this.commit('ADDED', res, obj);
   }
@@ -298,6 +295,7 @@ export class Store {
     if (opts.subresource !== 'status') {
       applyDefaults(res, next);
       validate(res, next);
+      validateUpdate(res, old, next);
     }
     const strip = (o: KObject) => {
       const c = clone(o);
@@ -310,11 +308,17 @@ export class Store {
     if (managed) next.metadata.managedFields = managed;
     else if (opts.manager) {
       const sub = opts.subresource;
-      const changed = changedFields(old, next, { includeStatus: sub === 'status' || !!opts.internal });
+      const changed = changedFields(old, next, { includeStatus: sub === 'status' || !!opts.internal, keyed: keyedLists(res) });
       next.metadata.managedFields = this.assign(res, old.metadata.managedFields ?? [], opts.manager, changed, sub);
     }
     if (next.metadata.managedFields?.length === 0) delete next.metadata.managedFields;
     if (deepEqual(strip(old), strip(next)) && deepEqual(old.metadata.managedFields, next.metadata.managedFields)) return old;
+    // An object marked for deletion goes once its last finalizer is removed.
+    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length && res.kind !== 'Namespace') {
+      const gone = this.commit('DELETED', res, next, old);
+      if (!this.dry) this.afterDelete(res, old);
+      return gone;
+    }
     return this.commit('MODIFIED', res, next, old);
   }
 
@@ -351,7 +355,7 @@ export class Store {
       delete applied.metadata.resourceVersion;
       delete applied.metadata.managedFields;
     }
-    const fields = leafFields(applied);
+    const fields = leafFields(applied, { keyed: keyedLists(res) });
     const old = this.get(res, ns, name);
     if (!old) {
       return this.create(res, { ...applied, metadata: { ...(applied.metadata ?? {}), name } }, ns, { applyFields: { manager: opts.manager, fields } });
@@ -380,16 +384,14 @@ export class Store {
     }
     if (conflicts.length > 0 && !opts.force) {
       const uniq = [...new Map(conflicts.map((c) => [`${c.manager}${c.field}`, c])).values()];
-      const list = uniq.map((c) => `conflict with "${c.manager}": .${keyPath(c.field).join('.')}`);
+      const list = uniq.map((c) => `conflict with "${c.manager}": ${fieldString(keyPath(c.field))}`);
+      // The real server's Status: causes carry `reason: FieldManagerConflict`; details name no object.
       throw new ApiError(409, 'Conflict', `Apply failed with ${uniq.length} conflict${uniq.length > 1 ? 's' : ''}: ${list.join('\n')}`, {
-        name,
-        group: res.group,
-        kind: res.plural,
-        causes: uniq.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: `.${keyPath(c.field).join('.')}` })),
+        causes: uniq.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: fieldString(keyPath(c.field)) })),
       });
     }
     const lost = new Set(conflicts.map((c) => c.field));
-    const next = mergeApplied(old, applied) as KObject;
+    const next = applyMerge(old, applied, { keyed: keyedLists(res) }) as KObject;
     // Fields this manager applied before and no longer applies are removed unless someone else owns them.
     for (const k of previous) {
       if (fields.has(k) || [...fields].some((a) => overlaps(a, k) && a.length > k.length)) continue;
@@ -427,24 +429,66 @@ export class Store {
       throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
     if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
       throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    if (old.metadata.deletionTimestamp && (old.metadata.finalizers ?? []).length) return old; // already terminating
+    if (res.kind === 'Namespace' || (old.metadata.finalizers ?? []).length) {
+      // Graceful: marked for deletion; it goes when its finalizers are gone (a namespace: when its content is).
+      const next = clone(old);
+      next.metadata.deletionTimestamp = now();
+      next.metadata.deletionGracePeriodSeconds = 0;
+      if (res.kind === 'Namespace') next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      const marked = old.metadata.deletionTimestamp ? old : this.commit('MODIFIED', res, next, old);
+      if (res.kind === 'Namespace' && !this.dry) this.finalizeNamespace(name);
+      return marked;
+    }
     const gone = this.commit('DELETED', res, clone(old), old);
-    if (!this.dry) this.collect(res, old);
+    if (!this.dry) this.afterDelete(res, old);
     return gone;
   }
 
-  /** Garbage collection: dependents (ownerReferences) and a namespace's contents go with their owner. */
-  private collect(res: ResourceType, owner: KObject): void {
+  private afterDelete(res: ResourceType, old: KObject): void {
+    this.collect(old);
+    const ns = res.namespaced ? old.metadata.namespace : undefined;
+    if (ns && this.peek(NAMESPACES, undefined, ns)?.metadata.deletionTimestamp) this.finalizeNamespace(ns);
+  }
+
+  /**
+   * The namespace controller: deletes a Terminating namespace's content; objects with finalizers stay
+   * (marked for deletion) and keep the namespace until they are gone.
+   */
+  private finalizeNamespace(ns: string): void {
+    if (this.finalizing.has(ns)) return;
+    this.finalizing.add(ns);
+    try {
+      for (const r of RESOURCES) {
+        if (!r.namespaced) continue;
+        for (const o of [...this.table(r).values()]) {
+          if (o.metadata.namespace !== ns || o.metadata.deletionTimestamp) continue;
+          if (this.peek(r, ns, o.metadata.name)) this.delete(r, ns, o.metadata.name);
+        }
+      }
+      const left = RESOURCES.some((r) => r.namespaced && [...this.table(r).values()].some((o) => o.metadata.namespace === ns));
+      const cur = this.get(NAMESPACES, undefined, ns);
+      if (!left && cur) {
+        this.commit('DELETED', NAMESPACES, cur, cur);
+        this.collect(cur);
+      }
+    } finally {
+      this.finalizing.delete(ns);
+    }
+  }
+
+  /** Garbage collection: dependents (ownerReferences) go with their owner. */
+  private collect(owner: KObject): void {
     const victims: [ResourceType, string | undefined, string][] = [];
     const byR = this.dependents.get(owner.metadata.uid);
-    for (const r of RESOURCES) {
-      for (const o of this.owned(r, owner.metadata.uid)) victims.push([r, o.metadata.namespace, o.metadata.name]);
-      if (res.kind === 'Namespace' && r.namespaced)
-        for (const o of this.table(r).values()) if (o.metadata.namespace === owner.metadata.name) victims.push([r, o.metadata.namespace, o.metadata.name]);
-    }
+    for (const r of RESOURCES) for (const o of this.owned(r, owner.metadata.uid)) victims.push([r, o.metadata.namespace, o.metadata.name]);
     if (byR) this.dependents.delete(owner.metadata.uid);
     for (const [r, ns, name] of victims) if (this.peek(r, ns, name)) this.delete(r, ns, name);
   }
 }
+
+const NAMESPACES = RESOURCES.find((r) => r.plural === 'namespaces')!;
+const qualifiedName = (r: ResourceType) => (r.group ? `${r.plural}.${r.group}` : r.plural);
 
 /** a and b (encoded field paths) overlap when one is a prefix of the other. */
 function overlaps(a: string, b: string): boolean {
@@ -456,15 +500,5 @@ function overlaps(a: string, b: string): boolean {
   return true;
 }
 
-/** Apply merge: maps merge, scalars and lists replace (lists are atomic in this simulator). */
-function mergeApplied(cur: unknown, applied: unknown): unknown {
-  return mergePatch(cur, dropNulls(applied));
-}
-
-function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v;
-  if (v === null || typeof v !== 'object') return v;
-  const out: KObject = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
-  return out;
-}
+/** Built-in types merge associative lists by key in server-side apply; the custom resource's lists are atomic. */
+const keyedLists = (res: ResourceType): boolean => res.group !== 'flotilla.dev';

@@ -120,12 +120,12 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'StorageClass', type: 'string', description: 'The storage class.', cell: (p) => p.spec?.storageClassName ?? '<unset>' },
     age,
   ],
-  // The CRD's additionalPrinterColumns (Replicas, Spread), then Age.
+  // The CRD's additionalPrinterColumns (Replicas, Spread) after Name, exactly as a real server serves them.
   FederatedApp: [
     name,
     { name: 'Replicas', type: 'integer', description: 'Total replicas over all member clusters (the autoscaler may change it within autoscale.min..max).', cell: (f) => f.spec?.replicas ?? null },
     { name: 'Spread', type: 'string', description: 'capacity (by free capacity), weighted (by member weight) or duplicate (the full count on every member).', cell: (f) => f.spec?.placement?.spread ?? null },
-    age,
+    // No Age: the real server adds its default Age column only to CRDs without additionalPrinterColumns.
   ],
   Lease: [name, { name: 'Holder', type: 'string', description: 'The holder of the lease.', cell: (l) => l.spec?.holderIdentity ?? '' }, age],
   Event: [

@@ -205,7 +205,7 @@ describe('server-side apply', () => {
     expect(c.status).toBe(409);
     expect(c.body.reason).toBe('Conflict');
     expect(c.body.message).toContain('conflict with "cluster-mgr": .spec.replicas');
-    expect(c.body.details.causes[0]).toMatchObject({ type: 'FieldManagerConflict', field: '.spec.replicas' });
+    expect(c.body.details.causes[0]).toMatchObject({ reason: 'FieldManagerConflict', field: '.spec.replicas' });
     // …the same value is shared ownership, not a conflict…
     expect((await apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa' }, spec: { replicas: 2 } }, 'someone-else')).status).toBe(200);
     // …and force moves the field.
