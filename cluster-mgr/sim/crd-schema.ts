@@ -1,7 +1,9 @@
 // The FederatedApp CRD's structural schema (constructs/crds/flotilla.dev_federatedapps.yaml,
 // spec.versions[v1alpha1].schema.openAPIV3Schema), and pruning of unknown fields the way the real API
-// server does it for a structural schema. test/conformance/sim-crd.test.ts fails when this copy and
-// the CRD file differ.
+// server does it for a structural schema. The schema is read from the CRD file at load time.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import type { KObject } from './selectors';
 
 export interface StructuralSchema {
@@ -13,178 +15,14 @@ export interface StructuralSchema {
   readonly [k: string]: unknown;
 }
 
-export const FEDERATED_APP_SCHEMA: StructuralSchema = 
-{
-  "type": "object",
-  "description": "An app cluster-mgr spreads over the member clusters of a federation.",
-  "required": [
-    "spec"
-  ],
-  "properties": {
-    "apiVersion": {
-      "type": "string"
-    },
-    "kind": {
-      "type": "string"
-    },
-    "metadata": {
-      "type": "object"
-    },
-    "spec": {
-      "type": "object",
-      "required": [
-        "replicas",
-        "template"
-      ],
-      "properties": {
-        "replicas": {
-          "type": "integer",
-          "minimum": 0,
-          "description": "Total replicas over all member clusters (the autoscaler may change it within autoscale.min..max)."
-        },
-        "template": {
-          "type": "object",
-          "description": "The workload as written for one cluster (a Deployment); its replicas are set per member.",
-          "required": [
-            "apiVersion",
-            "kind",
-            "metadata",
-            "spec"
-          ],
-          "x-kubernetes-preserve-unknown-fields": true,
-          "properties": {
-            "apiVersion": {
-              "type": "string",
-              "enum": [
-                "apps/v1"
-              ]
-            },
-            "kind": {
-              "type": "string",
-              "enum": [
-                "Deployment"
-              ]
-            },
-            "metadata": {
-              "type": "object",
-              "x-kubernetes-preserve-unknown-fields": true
-            },
-            "spec": {
-              "type": "object",
-              "x-kubernetes-preserve-unknown-fields": true
-            }
-          }
-        },
-        "placement": {
-          "type": "object",
-          "properties": {
-            "clusterSelector": {
-              "type": "object",
-              "description": "Member labels that must all match.",
-              "additionalProperties": {
-                "type": "string"
-              }
-            },
-            "spread": {
-              "type": "string",
-              "enum": [
-                "capacity",
-                "weighted",
-                "duplicate"
-              ],
-              "default": "capacity",
-              "description": "capacity (by free capacity), weighted (by member weight) or duplicate (the full count on every member)."
-            },
-            "perCluster": {
-              "type": "object",
-              "description": "Per-member bounds, keyed by member name.",
-              "additionalProperties": {
-                "type": "object",
-                "properties": {
-                  "min": {
-                    "type": "integer",
-                    "minimum": 0
-                  },
-                  "max": {
-                    "type": "integer",
-                    "minimum": 0
-                  },
-                  "weight": {
-                    "type": "integer",
-                    "minimum": 0
-                  }
-                }
-              }
-            }
-          }
-        },
-        "autoscale": {
-          "type": "object",
-          "required": [
-            "query",
-            "targetPerReplica",
-            "min",
-            "max"
-          ],
-          "properties": {
-            "query": {
-              "type": "string",
-              "minLength": 1,
-              "description": "PromQL; desired = ceil(result / targetPerReplica)."
-            },
-            "targetPerReplica": {
-              "type": "number",
-              "exclusiveMinimum": true,
-              "minimum": 0
-            },
-            "min": {
-              "type": "integer",
-              "minimum": 0
-            },
-            "max": {
-              "type": "integer",
-              "minimum": 1
-            },
-            "interval": {
-              "type": "string",
-              "pattern": "^[0-9]+(ms|s|m|h)$",
-              "default": "30s"
-            }
-          }
-        },
-        "propagate": {
-          "type": "array",
-          "description": "Objects copied to every member the app runs in.",
-          "items": {
-            "type": "object",
-            "required": [
-              "kind",
-              "name"
-            ],
-            "properties": {
-              "kind": {
-                "type": "string",
-                "enum": [
-                  "ConfigMap",
-                  "Secret",
-                  "PersistentVolumeClaim"
-                ]
-              },
-              "name": {
-                "type": "string",
-                "minLength": 1
-              }
-            }
-          }
-        }
-      }
-    },
-    "status": {
-      "type": "object",
-      "x-kubernetes-preserve-unknown-fields": true
-    }
-  }
-};
+/** Read from the CRD file itself, so the simulator and the CRD cannot drift apart. */
+export const FEDERATED_APP_SCHEMA: StructuralSchema = (() => {
+  const file = fileURLToPath(new URL('../../constructs/crds/flotilla.dev_federatedapps.yaml', import.meta.url));
+  const crd = parse(readFileSync(file, 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: StructuralSchema } }[] } };
+  const v = crd.spec.versions.find((x) => x.name === 'v1alpha1');
+  if (!v) throw new Error(`${file}: no v1alpha1 version`);
+  return v.schema.openAPIV3Schema;
+})();
 
 const isObj = (v: unknown): v is KObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 

@@ -199,6 +199,13 @@ export interface FederatedAppSpecPlacement {
   readonly clusterSelector?: { [key: string]: string };
 
   /**
+   * Explicit member names (intersected with clusterSelector).
+   *
+   * @schema FederatedAppSpecPlacement#clusters
+   */
+  readonly clusters?: string[];
+
+  /**
    * capacity (by free capacity), weighted (by member weight) or duplicate (the full count on every member).
    *
    * @schema FederatedAppSpecPlacement#spread
@@ -221,6 +228,7 @@ export function toJson_FederatedAppSpecPlacement(obj: FederatedAppSpecPlacement 
   if (obj === undefined) { return undefined; }
   const result = {
     'clusterSelector': ((obj.clusterSelector) === undefined) ? undefined : (Object.entries(obj.clusterSelector).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'clusters': obj.clusters?.map(y => y),
     'spread': obj.spread,
     'perCluster': ((obj.perCluster) === undefined) ? undefined : (Object.entries(obj.perCluster).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: toJson_FederatedAppSpecPlacementPerCluster(i[1]) }), {})),
   };
@@ -259,6 +267,20 @@ export interface FederatedAppSpecAutoscale {
    * @schema FederatedAppSpecAutoscale#interval
    */
   readonly interval?: string;
+
+  /**
+   * Relative change below which the replica count is kept.
+   *
+   * @schema FederatedAppSpecAutoscale#tolerance
+   */
+  readonly tolerance?: number;
+
+  /**
+   * Scale down only to the highest recommendation of this window.
+   *
+   * @schema FederatedAppSpecAutoscale#scaleDownStabilization
+   */
+  readonly scaleDownStabilization?: string;
 }
 
 /**
@@ -273,6 +295,8 @@ export function toJson_FederatedAppSpecAutoscale(obj: FederatedAppSpecAutoscale 
     'min': obj.min,
     'max': obj.max,
     'interval': obj.interval,
+    'tolerance': obj.tolerance,
+    'scaleDownStabilization': obj.scaleDownStabilization,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
