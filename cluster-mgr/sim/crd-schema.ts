@@ -15,14 +15,24 @@ export interface StructuralSchema {
   readonly [k: string]: unknown;
 }
 
-/** Read from the CRD file itself, so the simulator and the CRD cannot drift apart. */
-export const FEDERATED_APP_SCHEMA: StructuralSchema = (() => {
+let schema: StructuralSchema | undefined;
+
+/**
+ * Read from the CRD file itself (once, on first use), so the simulator and the CRD cannot drift
+ * apart; lazily, so `cluster-mgr run` never needs the file.
+ */
+export function federatedAppSchema(): StructuralSchema {
+  schema ??= readSchema();
+  return schema;
+}
+
+function readSchema(): StructuralSchema {
   const file = fileURLToPath(new URL('../../constructs/crds/flotilla.dev_federatedapps.yaml', import.meta.url));
   const crd = parse(readFileSync(file, 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: StructuralSchema } }[] } };
   const v = crd.spec.versions.find((x) => x.name === 'v1alpha1');
   if (!v) throw new Error(`${file}: no v1alpha1 version`);
   return v.schema.openAPIV3Schema;
-})();
+}
 
 const isObj = (v: unknown): v is KObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -46,7 +56,7 @@ export function prune(value: unknown, schema: StructuralSchema | undefined): voi
 
 /** Prunes a FederatedApp in place; apiVersion, kind and metadata are the server's (not pruned here). */
 export function pruneFederatedApp(obj: KObject): void {
-  const props = FEDERATED_APP_SCHEMA.properties ?? {};
+  const props = federatedAppSchema().properties ?? {};
   for (const k of Object.keys(obj)) {
     if (k === 'apiVersion' || k === 'kind' || k === 'metadata') continue;
     if (props[k]) prune(obj[k], props[k]);

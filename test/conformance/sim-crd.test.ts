@@ -3,15 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { FEDERATED_APP_SCHEMA, prune } from '../../cluster-mgr/sim/crd-schema';
+import { federatedAppSchema, prune } from '../../cluster-mgr/sim/crd-schema';
 import { CRD_FILE } from './targets';
 
 describe('sim FederatedApp schema', () => {
   it('is read from constructs/crds/flotilla.dev_federatedapps.yaml (fields the CRD lists are kept, others pruned)', () => {
     const crd = parse(readFileSync(CRD_FILE, 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: unknown } }[] } };
-    expect(FEDERATED_APP_SCHEMA).toEqual(crd.spec.versions.find((v) => v.name === 'v1alpha1')!.schema.openAPIV3Schema);
+    expect(federatedAppSchema()).toEqual(crd.spec.versions.find((v) => v.name === 'v1alpha1')!.schema.openAPIV3Schema);
     const app = { spec: { replicas: 1, placement: { clusters: ['a'], bogus: 1 }, autoscale: { query: 'q', targetPerReplica: 1, min: 1, max: 2, tolerance: 0.1, nope: true } } };
-    prune(app, FEDERATED_APP_SCHEMA);
+    prune(app, federatedAppSchema());
     expect(app.spec.placement).toEqual({ clusters: ['a'] });
     expect(app.spec.autoscale).toEqual({ query: 'q', targetPerReplica: 1, min: 1, max: 2, tolerance: 0.1 });
   });
