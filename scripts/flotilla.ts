@@ -3,6 +3,7 @@ import { newProgram, runProgram } from './cli/program';
 import { registerBundle } from './commands/bundle';
 import { registerCheck } from './commands/check';
 import { registerDemo } from './commands/demo';
+import { registerImage } from './commands/image';
 import { registerInstall } from './commands/install';
 import { registerPreflight } from './commands/preflight';
 import { registerRegistry } from './commands/registry';
@@ -18,5 +19,6 @@ registerBundle(program);
 registerInstall(program);
 registerRegistry(program);
 registerCheck(program);
+registerImage(program);
 
 await runProgram(program);
