@@ -211,19 +211,6 @@ containerStatuses:
     running:
       startedAt: {{ $now | Quote }}
 {{ end }}
-initContainerStatuses:
-{{ range .spec.initContainers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: true
-  restartCount: 0
-  state:
-    terminated:
-      exitCode: 0
-      finishedAt: {{ $now | Quote }}
-      reason: Completed
-      startedAt: {{ $now | Quote }}
-{{ end }}
 {{ with NodeIPWith .spec.nodeName }}
 hostIP: {{ . | Quote }}
 {{ end }}

@@ -53,9 +53,9 @@ interface DemoProc {
   tree: number[];
 }
 
-function spawnDemo(prefix: string, args: readonly string[]): DemoProc {
+function spawnDemo(prefix: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): DemoProc {
   const tmp = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -112,21 +112,16 @@ describe('npm start (flotilla demo)', () => {
   }, 150_000);
 
   it('--no-serve / FLOTILLA_DEMO_ONESHOT=1 only synthesizes and exits 0', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-oneshot-'));
+    const d = spawnDemo('flotilla-demo-oneshot', [], { FLOTILLA_DEMO_ONESHOT: '1' });
     try {
-      const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--out', join(tmp, 'out')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FLOTILLA_DEMO_ONESHOT: '1' } });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await Promise.race([new Promise<number | null>((r) => child.once('exit', (c) => r(c))), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
-      if (code === 'timeout') child.kill('SIGKILL');
-      expect(code, out).toBe(0);
-      expect(out).toContain('✔ examples/sh1.yaml');
-      expect(out).not.toContain('Dashboard:');
-      expect(readdirSync(join(tmp, 'out')).sort()).toEqual(expect.arrayContaining(['sh1']));
-      expect(readdirSync(join(tmp, 'out'))).not.toContain('federation');
+      const code = await Promise.race([d.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+      expect(code, d.out()).toBe(0);
+      expect(d.out()).toContain('✔ examples/sh1.yaml');
+      expect(d.out()).not.toContain('Dashboard:');
+      expect(readdirSync(join(d.tmp, 'out')).sort()).toEqual(expect.arrayContaining(['sh1']));
+      expect(readdirSync(join(d.tmp, 'out'))).not.toContain('federation');
     } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      cleanupDemo(d);
     }
   }, 120_000);
 
@@ -172,18 +167,14 @@ describe('npm start (flotilla demo)', () => {
   }, 240_000);
 
   it('--members real without the binaries: exit 2 saying how to get them', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'flotilla-demo-nobin-'));
+    const d = spawnDemo('flotilla-demo-nobin', ['--members', 'real'], { KUBEBUILDER_ASSETS: tmpdir() });
     try {
-      const child = spawn(process.execPath, ['bin/flotilla.mjs', 'demo', '--members', 'real', '--out', join(tmp, 'out')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBEBUILDER_ASSETS: tmp } });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-      expect(code).toBe(2);
-      expect(err).toMatch(/--members real: k8s-assets: KUBEBUILDER_ASSETS=.* lacks: kube-apiserver/);
-      expect(err).toMatch(/run scripts\/setup/);
-      expect(err).not.toMatch(/\n\s+at /); // no stack trace
+      expect(await d.exited).toBe(2);
+      expect(d.out()).toMatch(/--members real: k8s-assets: KUBEBUILDER_ASSETS=.* lacks: kube-apiserver/);
+      expect(d.out()).toMatch(/run scripts\/setup/);
+      expect(d.out()).not.toMatch(/\n\s+at /); // no stack trace
     } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      cleanupDemo(d);
     }
   }, 120_000);
 
