@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { parseQuantity } from '../../infra/site/units';
-import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeResult, ResourceAmounts } from '../ports/index';
+import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeResult, ResourceAmounts } from '../contracts/index';
 
 export const FIELD_MANAGER = 'cluster-mgr';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';

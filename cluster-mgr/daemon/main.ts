@@ -11,7 +11,7 @@ import { PrometheusSource, startAutoscaler } from '../adapters/prometheus';
 import { FanoutAlerter } from '../adapters/webhook';
 import { appKey } from '../core/plan';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
-import type { Alerter, ClusterApi, TrafficSwitch } from '../ports/index';
+import type { Alerter, ClusterApi, TrafficSwitch } from '../contracts/index';
 import { startServer, type ListenAddress } from '../server/index';
 import { createCrApps } from './cr-apps';
 import { Daemon } from './index';

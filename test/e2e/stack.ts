@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { HaproxySwitch, haproxyCommand } from '../../cluster-mgr/adapters/haproxy';
 import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
-import type { MemberTraffic } from '../../cluster-mgr/ports/index';
+import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
 import { freePort, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
 
 export interface StackOptions {

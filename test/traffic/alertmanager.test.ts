@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertmanagerAlerter, toPostableAlert } from '../../cluster-mgr/adapters/alertmanager';
 import { WebhookAlerter, type WebhookPayload } from '../../cluster-mgr/adapters/webhook';
-import { alerts, AlertName } from '../../cluster-mgr/ports/alerts';
+import { alerts, AlertName } from '../../cluster-mgr/contracts/alerts';
 import { freePort, isCI, makeDir, missingTools, requireTools, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
 import { startReceiver, type Receiver } from './receiver';
 

@@ -6,7 +6,7 @@
 // once it is Healthy again (failbackAfter), ramped in failbackSteps steps to full weight. A partition
 // that only cluster-mgr sees (the front still reaches the member) is not drained.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemberTraffic } from '../../cluster-mgr/ports/index';
+import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
 import { missingTools, requireTools, waitFor } from '../lab/index';
 import { startStack, type Stack } from '../e2e/stack';
 import { runLoad, type LoadResult } from './helpers';
