@@ -46,6 +46,8 @@ export interface StateEvent {
   readonly member?: string;
   readonly app?: string;
   readonly message: string;
+  /** The same event happened again this many times in a row (shown once, with the count). */
+  readonly repeats?: number;
 }
 
 export interface MemberState {

@@ -21,6 +21,7 @@ import { systemClock } from '../contracts/index';
 import { AppReconciler } from './apps';
 import { deploymentName, FULL_WEIGHT, type AppStatus, type DaemonContext, type DaemonOptions, type FailoverTiming, type MemberState, type StateEvent } from './context';
 import { Day2Runner } from './day2';
+import { MemberHistory } from './history';
 import { LeaderElector } from './leader';
 import { DaemonMetrics } from './metrics';
 import { ProbeLoop } from './probe';
@@ -62,6 +63,7 @@ export class Daemon {
   private readonly firing = new Map<string, Alert>();
   private readonly failovers: FailoverTiming[] = [];
   private readonly day2?: Day2Runner;
+  private readonly history = new MemberHistory();
   private readonly appsLoop: AppReconciler;
   private readonly trafficLoop: TrafficLoop;
   private readonly probeLoop: ProbeLoop;
@@ -105,6 +107,7 @@ export class Daemon {
       } catch (err) {
         o.log.error({ err: (err as Error).message }, 'traffic pass failed; retrying next round');
       }
+      this.recordHistory();
     });
     const checks = o.federation.spec.day2?.checks ?? [];
     if (checks.length > 0) {
@@ -167,8 +170,15 @@ export class Daemon {
     if (this.started) this.enqueueAll();
   }
 
+  /** Records an event; the same event again right after it is counted on the last one, not repeated. */
   private event(type: string, message: string, extra: { member?: string; app?: string } = {}): void {
-    this.events.push({ at: new Date().toISOString(), type, message, ...extra });
+    const at = new Date().toISOString();
+    const last = this.events.at(-1);
+    if (last && last.type === type && last.message === message && last.member === extra.member && last.app === extra.app) {
+      this.events[this.events.length - 1] = { ...last, at, repeats: (last.repeats ?? 1) + 1 };
+      return;
+    }
+    this.events.push({ at, type, message, ...extra });
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
   }
 
@@ -247,6 +257,22 @@ export class Daemon {
     return this.o.federation.spec.members.find((m) => m.name === member)?.traffic?.server ?? member;
   }
 
+  /** Replicas of this federation's apps running on a member (informer cache). */
+  private runningOn(member: string): number {
+    const api = this.o.members.get(member)!;
+    let n = 0;
+    for (const app of this.apps.values()) n += api.findOwned(app.namespace, deploymentName(app))?.replicas ?? 0;
+    return n;
+  }
+
+  /** One history sample per member after each probe round (the ring buffer keeps what changed, and one per 5 s). */
+  private recordHistory(): void {
+    const t = Date.now();
+    for (const [name, st] of this.memberState) {
+      this.history.record(name, { t, health: st.health.state, weight: st.observed?.weight ?? st.traffic.weight, replicas: this.runningOn(name) });
+    }
+  }
+
   state(): Record<string, unknown> {
     const clusters = this.o.federation.spec.members.map((m) => {
       const st = this.memberState.get(m.name)!;
@@ -306,6 +332,7 @@ export class Daemon {
       alerts: this.activeAlerts().map((a) => ({ name: a.name, severity: a.severity, labels: a.labels, summary: a.summary })),
       failovers: [...this.failovers].reverse(),
       events: [...this.events].reverse().slice(0, 100),
+      history: this.history.view(),
     };
   }
 

@@ -1,11 +1,12 @@
 // End-to-end stack: `cluster-mgr sim` members on loopback, a real front HAProxy running the config the
-// simulator renders with infra/render's renderFrontHaproxy, and a real `cluster-mgr run` child process
+// simulator renders with infra/render's renderFrontHaproxy (injected as `renderFront`), and a real `cluster-mgr run` child process
 // whose Federation points `traffic.haproxy.socket` at that HAProxy's admin socket.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { renderFrontHaproxy } from '../../infra/render/front';
 import { HaproxySwitch, haproxyCommand } from '../../cluster-mgr/adapters/haproxy';
 import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
 import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
@@ -53,9 +54,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const sim = await startSim({ names: [...names], outDir: dir, bookmarkIntervalMs: 1000, ...(o.podReadyDelayMs !== undefined ? { podReadyDelayMs: o.podReadyDelayMs } : {}) });
+    const sim = await startSim({ names: [...names], outDir: dir, bookmarkIntervalMs: 1000, renderFront: renderFrontHaproxy, ...(o.podReadyDelayMs !== undefined ? { podReadyDelayMs: o.podReadyDelayMs } : {}) });
     stops.push(() => sim.stop());
-    if (!sim.haproxyFile) throw new Error(`the simulator wrote no haproxy.cfg: ${sim.haproxyError ?? 'renderFrontHaproxy missing'}`);
+    if (!sim.haproxyFile) throw new Error(`the simulator wrote no haproxy.cfg: ${sim.haproxyError ?? 'no output'}`);
     const cfg = readFileSync(sim.haproxyFile, 'utf8');
     const socket = /stats socket (\S+)/.exec(cfg)![1]!;
     const bind = /bind ([\d.]+):(\d+)/.exec(cfg)!;
