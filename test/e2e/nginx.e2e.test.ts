@@ -66,9 +66,7 @@ describe('nginx traffic switch driven by the daemon', () => {
     let faulted = false;
     const load = runLoad({
       url: frontUrl,
-      total: 2000,
       concurrency: 6,
-      deadlineMs: 30_000,
       spreadOverMs: 4000,
       retries: 2,
       at: {
