@@ -1,12 +1,12 @@
 // The `cluster-mgr` CLI root: registers commands only.
-import { newProgram, runProgram } from '../scripts/cli/program';
+import { cliProgram, runCli } from './cli/exit';
 import { registerPlan } from './cli/plan';
 import { registerRun } from './cli/run';
 import { registerSim } from './sim/cli';
 
-const program = newProgram('cluster-mgr', 'Flotilla federation daemon: capacity-weighted replicas and failover across member clusters');
+const program = cliProgram('cluster-mgr', 'Flotilla federation daemon: capacity-weighted replicas and failover across member clusters');
 registerRun(program);
 registerPlan(program);
 registerSim(program);
 
-await runProgram(program);
+await runCli(program);

@@ -2,8 +2,8 @@
 // (remembered per alert identity, so re-sends keep the same start); resolve re-sends the same
 // labels with endsAt = now. Alertmanager forgets an alert after its resolve_timeout unless it is
 // re-sent, so the daemon should call `resendActive()` periodically (e.g. every minute).
-import { alertKey } from '../ports/alerts';
-import { systemClock, type Alert, type Alerter, type Clock } from '../ports/index';
+import { alertKey } from '../contracts/alerts';
+import { systemClock, type Alert, type Alerter, type Clock } from '../contracts/index';
 import { postJson } from './http';
 
 export interface AlertmanagerOptions {

@@ -2,7 +2,7 @@
 // signal aborts (SIGTERM drain) or on stop(). One run at a time per job: a tick that finds the
 // previous run still going is skipped (node-cron's `noOverlap`, plus our own guard for `trigger`).
 import { createTask, type ScheduledTask } from 'node-cron';
-import type { ScheduledJob, Scheduler } from '../ports/index';
+import type { ScheduledJob, Scheduler } from '../contracts/index';
 
 export interface CronSchedulerOptions {
   /** node-cron's own messages (missed executions, overlaps). @default - dropped */

@@ -9,7 +9,7 @@
 //
 // Drain/maint = delete the member's A records from the service name; ready = add them back with a
 // low TTL. DNS has no weights: any weight > 0 means "in".
-import type { MemberTraffic, ServingState, TrafficSwitch } from '../ports/index';
+import type { MemberTraffic, ServingState, TrafficSwitch } from '../contracts/index';
 import { runCommand } from './exec';
 
 export interface DnsOptions {

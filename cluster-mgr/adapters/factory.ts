@@ -2,7 +2,7 @@
 // blocks (structurally typed, so it works with the config schema in cluster-mgr/config). Problems
 // come back as messages naming the field, the value and the fix — never thrown mid-run.
 import { isAbsolute, resolve } from 'node:path';
-import type { Alerter, MemberTraffic, ServingState, TrafficSwitch } from '../ports/index';
+import type { Alerter, MemberTraffic, ServingState, TrafficSwitch } from '../contracts/index';
 import { AlertmanagerAlerter } from './alertmanager';
 import { checkDnsOptions, DnsSwitch } from './dns';
 import { HaproxySwitch, mergeMemberTraffic, type HaproxySocket } from './haproxy';

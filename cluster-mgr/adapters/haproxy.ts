@@ -4,7 +4,7 @@
 // the desired state per member and `reassert()` re-applies it; `startReassert()` does that
 // periodically whenever what HAProxy reports drifts from what was asked (restart, reload, operator).
 import { connect, type Socket } from 'node:net';
-import type { MemberTraffic, ServingState, TrafficSwitch } from '../ports/index';
+import type { MemberTraffic, ServingState, TrafficSwitch } from '../contracts/index';
 
 export type HaproxySocket = string | { readonly host: string; readonly port: number };
 

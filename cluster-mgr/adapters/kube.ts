@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseQuantity } from '../../infra/site/units';
-import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../ports/index';
+import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
 
 export const FIELD_MANAGER = 'cluster-mgr';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';

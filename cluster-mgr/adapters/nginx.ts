@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { MemberTraffic, ServingState, TrafficSwitch } from '../ports/index';
+import type { MemberTraffic, ServingState, TrafficSwitch } from '../contracts/index';
 import { runCommand } from './exec';
 
 export interface NginxOptions {

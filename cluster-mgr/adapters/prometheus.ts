@@ -1,7 +1,7 @@
 // MetricsSource over Prometheus' HTTP API (`GET /api/v1/query`), and a scheduler that evaluates
 // each app's autoscale query every `interval` and hands decisions to the daemon.
 import { decideReplicas, initialAutoscaleState, type AutoscaleDecision, type AutoscaleSpec, type AutoscaleState, type QueryOutcome } from '../core/autoscale';
-import { systemClock, type Alerter, type Clock, type MetricsSource } from '../ports/index';
+import { systemClock, type Alerter, type Clock, type MetricsSource } from '../contracts/index';
 import { HttpError, redactUrl, splitCredentials, withTimeout } from './http';
 
 export interface PrometheusOptions {

@@ -4,8 +4,8 @@
 // observed state. A failed traffic switch raises FederationTrafficSwitchFailed; alert delivery errors
 // are reported but never block failover.
 import type { MemberPhase, TrafficAction, TrafficPlan } from '../core/traffic-plan';
-import { alerts } from '../ports/alerts';
-import type { Alerter, TrafficSwitch } from '../ports/index';
+import { alerts } from '../contracts/alerts';
+import type { Alerter, TrafficSwitch } from '../contracts/index';
 
 export interface ExecutorPorts {
   readonly traffic: TrafficSwitch;

@@ -1,6 +1,6 @@
 // Alerter over a plain JSON webhook (chat bridges, ticketing): one POST per fire/resolve.
-import { alertKey } from '../ports/alerts';
-import { systemClock, type Alert, type Alerter, type Clock } from '../ports/index';
+import { alertKey } from '../contracts/alerts';
+import { systemClock, type Alert, type Alerter, type Clock } from '../contracts/index';
 import { postJson } from './http';
 
 export interface WebhookOptions {

@@ -2,8 +2,7 @@
 // Never touches a cluster. Exit 0, or 2 on bad input.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ExitCode } from '../../scripts/cli/exit';
-import { action } from '../../scripts/cli/program';
+import { action, ExitCode } from './exit';
 import { formatError, loadAppsDir, loadCapacity, loadFederation, type PositionedError } from '../config/index';
 import { planAll } from '../core/plan';
 

@@ -8,8 +8,8 @@
 // recommendation seen during the last `scaleDownStabilizationMs` (default 5 min); scale-up applies at
 // once. A failed, empty or NaN query keeps the current count (clamped) and yields an alert. The time
 // comes in as `now` (from the injected Clock); nothing here reads a clock, env or socket.
-import { alerts } from '../ports/alerts';
-import type { Alert } from '../ports/index';
+import { alerts } from '../contracts/alerts';
+import type { Alert } from '../contracts/index';
 
 export interface AutoscaleSpec {
   readonly namespace: string;

@@ -1,6 +1,6 @@
 // judgeDay2: what a day-2 result means — status and alert decision — as a table.
 import { describe, expect, it } from 'vitest';
-import { AlertName } from '../ports/alerts';
+import { AlertName } from '../contracts/alerts';
 import { judgeDay2, type Day2Result } from './day2';
 
 const r = (severity: Day2Result['severity']): Day2Result => ({ check: 'registry-tls', kind: 'certExpiry', target: '10.0.0.5:443', severity, message: `m-${severity}` });

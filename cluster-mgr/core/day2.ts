@@ -9,8 +9,8 @@
 //   fail     │ fail    │ Day2CheckFailed (critical) │ Day2CheckWarning  (escalation)
 //   skip     │ unknown │ –                          │ – (not reachable: what fires keeps firing)
 import type { Severity } from '../../infra/day2/evaluate';
-import { alerts } from '../ports/alerts';
-import type { Alert } from '../ports/index';
+import { alerts } from '../contracts/alerts';
+import type { Alert } from '../contracts/index';
 
 export type Day2Status = 'ok' | 'warn' | 'fail' | 'unknown';
 export const DAY2_STATUSES: readonly Day2Status[] = ['ok', 'warn', 'fail', 'unknown'];

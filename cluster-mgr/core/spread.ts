@@ -18,7 +18,9 @@
 //   duplicate: every healthy selected member runs min(desired, cap_m).
 // Pure: no clock, process, I/O; never mutates its input; deterministic.
 // Implementation (for `cluster-mgr plan` over 10,000 apps x 50 members in < 100 ms): one engine
-// (Divider) keeps member inputs and scratch in typed arrays reused across calls; remainders go out by
+// object (Divider) holds all mutable state — member inputs and scratch in typed arrays reused across
+// calls, the last fit's limiting resource, the reason-text tables; spread-reference.ts is the same
+// algorithm written plainly (a property test keeps the two equal); remainders go out by
 // quickselect instead of a sort; reason texts are shared; result records are copies of fast-mode
 // templates per key set (see COPY_SITES). planAll drives it through memberTable().
 
@@ -94,14 +96,17 @@ export interface Fit {
   readonly limit?: ResourceName;
 }
 
-/** Index into RESOURCES of the resource that limited the last `fitCore` result; -1 when none did. */
-let fitLimit = -1;
+/** Where fitCore reports the resource that limited its result: an index into RESOURCES, -1 when none did. */
+interface FitLimit {
+  fitLimit: number;
+}
 
 /**
  * Replicas that fit given `free[at + k]` = allocatable − allocated of resource k (each non-negative
- * before subtracting) and `q[k]` = one replica's request of resource k (non-negative).
+ * before subtracting) and `q[k]` = one replica's request of resource k (non-negative); the limiting
+ * resource goes to `out.fitLimit`.
  */
-function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayLike<number>): number {
+function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayLike<number>, out: FitLimit): number {
   let best = MAX_REPLICAS;
   let limit = -1;
   for (let k = 0; k < 3; k++) {
@@ -115,7 +120,7 @@ function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayL
       limit = k;
     }
   }
-  fitLimit = limit;
+  out.fitLimit = limit;
   return Math.max(0, Math.min(MAX_REPLICAS, best));
 }
 
@@ -125,8 +130,9 @@ export function fitOf(m: SpreadMember, request: Resources): Fit {
   const q = [nonNeg(request.cpu), nonNeg(request.memory), nonNeg(request.pods)];
   const free = [0, 0, 0];
   for (let k = 0; k < 3; k++) if (q[k] !== 0) free[k] = nonNeg(m.allocatable[RESOURCES[k]!]) - nonNeg(m.allocated[RESOURCES[k]!]);
-  const fit = fitCore(free, 0, count(m.current), q);
-  return fitLimit < 0 ? { fit } : { fit, limit: RESOURCES[fitLimit]! };
+  const out = { fitLimit: -1 };
+  const fit = fitCore(free, 0, count(m.current), q, out);
+  return out.fitLimit < 0 ? { fit } : { fit, limit: RESOURCES[out.fitLimit]! };
 }
 
 /** Writable numeric scratch: a plain array or a typed array. */
@@ -326,28 +332,35 @@ function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<n
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-// Reason texts repeat across apps ("capacity: 3 more replicas fit (cpu)"): they are kept in bounded
-// tables so that a plan over thousands of apps shares one string per distinct text.
+// Reason texts repeat across apps ("capacity: 3 more replicas fit (cpu)"): each engine keeps them in
+// bounded tables so that a plan over thousands of apps shares one string per distinct text.
 const TEXT_CACHE = 16_384;
-/** Index 0: no limiting resource; 1 + k: RESOURCES[k]. */
-const capacityTexts = [new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>()];
-const maxTexts = new Map<number, string>();
-const weightTexts = new Map<number, string>();
-const unhealthyTexts = new Map<number, string>();
 
-function remember(table: Map<number, string>, key: number, text: string): string {
-  if (table.size < TEXT_CACHE) table.set(key, text);
-  return text;
-}
-function capacityText(more: number, limit: number): string {
-  const table = capacityTexts[limit + 1]!;
-  return table.get(more) ?? remember(table, more, `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`);
-}
-const maxText = (max: number): string => maxTexts.get(max) ?? remember(maxTexts, max, `max: ${max} (placement.perCluster)`);
-const weightText = (w: number): string => weightTexts.get(w) ?? remember(weightTexts, w, `weighted: weight ${w}`);
-function unhealthyText(current: number): string {
-  if (current <= 0) return 'unhealthy';
-  return unhealthyTexts.get(current) ?? remember(unhealthyTexts, current, `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
+class ReasonTexts {
+  /** Index 0: no limiting resource; 1 + k: RESOURCES[k]. */
+  private readonly capacityTexts = [new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>()];
+  private readonly maxTexts = new Map<number, string>();
+  private readonly weightTexts = new Map<number, string>();
+  private readonly unhealthyTexts = new Map<number, string>();
+
+  private static remember(table: Map<number, string>, key: number, text: string): string {
+    if (table.size < TEXT_CACHE) table.set(key, text);
+    return text;
+  }
+  capacity(more: number, limit: number): string {
+    const table = this.capacityTexts[limit + 1]!;
+    return table.get(more) ?? ReasonTexts.remember(table, more, `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`);
+  }
+  max(max: number): string {
+    return this.maxTexts.get(max) ?? ReasonTexts.remember(this.maxTexts, max, `max: ${max} (placement.perCluster)`);
+  }
+  weight(w: number): string {
+    return this.weightTexts.get(w) ?? ReasonTexts.remember(this.weightTexts, w, `weighted: weight ${w}`);
+  }
+  unhealthy(current: number): string {
+    if (current <= 0) return 'unhealthy';
+    return this.unhealthyTexts.get(current) ?? ReasonTexts.remember(this.unhealthyTexts, current, `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
+  }
 }
 
 /**
@@ -376,8 +389,11 @@ const MAX_TEMPLATES = 2048;
  * division allocates only its result. `load*` fills the member inputs (members in name order); then
  * `divide` runs the algorithm of the file header.
  */
-class Divider {
+class Divider implements FitLimit {
   n = 0;
+  /** The resource that limited the last fit (fitCore's out-parameter). */
+  fitLimit = -1;
+  private readonly reasonTexts = new ReasonTexts();
   names: readonly string[] = [];
   private size = -1;
   // Member inputs.
@@ -528,14 +544,14 @@ class Divider {
   /** Why member i got `assigned`. */
   private describe(i: number, assigned: number, strategy: SpreadStrategy): string {
     if (!this.selected[i]) return 'not selected by placement';
-    if (!this.healthy[i]) return unhealthyText(this.current[i]!);
+    if (!this.healthy[i]) return this.reasonTexts.unhealthy(this.current[i]!);
     const f = this.fit[i]!;
     const max = this.maxV[i]!;
-    if (this.hasMax[i] && assigned >= max && max <= f) return maxText(max);
+    if (this.hasMax[i] && assigned >= max && max <= f) return this.reasonTexts.max(max);
     const limit = this.limit[i]!;
     if (this.hasMin[i] && this.minV[i]! > f) return `min ${this.minV[i]!} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : RESOURCES[limit]!})`;
-    if (strategy === 'weighted') return weightText(this.staticWeight[i]!);
-    return capacityText(Math.max(0, f - assigned), limit);
+    if (strategy === 'weighted') return this.reasonTexts.weight(this.staticWeight[i]!);
+    return this.reasonTexts.capacity(Math.max(0, f - assigned), limit);
   }
 
   /**
@@ -593,8 +609,8 @@ class Divider {
       let f = 0;
       let lim = -1;
       if (healthy[i] && selected[i]) {
-        f = fitCore(this.free, 3 * i, current[i]!, this.q);
-        lim = fitLimit;
+        f = fitCore(this.free, 3 * i, current[i]!, this.q, this);
+        lim = this.fitLimit;
       }
       fit[i] = f;
       limit[i] = lim;
@@ -721,6 +737,7 @@ class Divider {
 }
 
 const byName = (a: SpreadMember, b: SpreadMember) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+// The default engine behind divideReplicas (its scratch reused across calls); memberTable makes its own.
 const shared = new Divider();
 let depth = 0;
 

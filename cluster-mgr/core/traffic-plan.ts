@@ -10,8 +10,8 @@
 //
 // Works from observed state: a member whose traffic layer disagrees with its phase (HAProxy restarted,
 // operator change) gets its traffic action again. Nothing here reads clocks, env or sockets.
-import { alerts } from '../ports/alerts';
-import type { Alert, MemberTraffic, ServingState } from '../ports/index';
+import { alerts } from '../contracts/alerts';
+import type { Alert, MemberTraffic, ServingState } from '../contracts/index';
 
 export type MemberPhase =
   /** Carrying traffic at full weight. */

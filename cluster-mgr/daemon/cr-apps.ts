@@ -12,7 +12,7 @@ import { Informer, KubeClient, sleep } from '../adapters/kube';
 import { checkApp, resolveFrom } from '../config/index';
 import { appFromDocument, FederatedAppSchema, type App, type Federation } from '../config/schema';
 import { appKey } from '../core/plan';
-import type { ClusterApi, KubeObject } from '../ports/index';
+import type { ClusterApi, KubeObject } from '../contracts/index';
 
 export const FEDERATED_APPS_PATH = '/apis/flotilla.dev/v1alpha1';
 

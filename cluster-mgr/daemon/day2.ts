@@ -6,7 +6,7 @@ import type { CheckResult } from '../../infra/day2/evaluate';
 import type { Day2Probe } from '../adapters/day2';
 import type { Day2Check } from '../config/schema';
 import { judgeDay2, type Day2Status, type Day2Verdict } from '../core/day2';
-import type { Alert, Clock, ScheduledJob, Scheduler } from '../ports/index';
+import type { Alert, Clock, ScheduledJob, Scheduler } from '../contracts/index';
 import type { DaemonMetrics } from './metrics';
 
 export interface Day2RunnerOptions {

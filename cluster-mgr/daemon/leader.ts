@@ -2,7 +2,7 @@
 // the lease is taken when absent, held by us, released, or not renewed for leaseDuration as seen
 // by OUR clock (observed-change time, so clock skew between hosts does not matter). Writes use
 // resourceVersion, so two candidates racing get one success and one 409.
-import type { ClusterApi, Clock, KubeObject } from '../ports/index';
+import type { ClusterApi, Clock, KubeObject } from '../contracts/index';
 import { sleep } from '../adapters/kube';
 
 export interface LeaderOptions {

@@ -7,12 +7,11 @@ import { AlertmanagerAlerter } from '../adapters/alertmanager';
 import { day2Probe } from '../adapters/day2';
 import { buildAlerter, buildTrafficSwitch, buildWitness } from '../adapters/factory';
 import { KubeMember } from '../adapters/kube';
-import { PrometheusSource, startAutoscaler } from '../adapters/prometheus';
 import { FanoutAlerter } from '../adapters/webhook';
-import { appKey } from '../core/plan';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
-import type { Alerter, ClusterApi, TrafficSwitch } from '../ports/index';
+import type { Alerter, ClusterApi, TrafficSwitch } from '../contracts/index';
 import { startServer, type ListenAddress } from '../server/index';
+import { AppAutoscaling } from './autoscale';
 import { createCrApps } from './cr-apps';
 import { Daemon } from './index';
 
@@ -81,7 +80,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   if (guard === 'witness' && !witness) throw new AdapterConfigError(['traffic.secondOpinion: "witness" needs traffic.witness.url; set it or use "front" / "none"']);
   if (guard === 'front' && !spec.traffic?.haproxy) throw new AdapterConfigError(['traffic.secondOpinion: "front" needs traffic.haproxy (its health checks are the second vantage point); configure it or use "witness" / "none"']);
   const secondOpinion = guard === 'front' ? ('front' as const) : guard === 'witness' && witness ? (m: string, signal: AbortSignal) => witness.check(m, signal) : undefined;
-  const autoscaled = new Map<string, number>();
+  const autoscaling = new AppAutoscaling();
   // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
   const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs });
   const daemon = new Daemon({
@@ -94,7 +93,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     traffic,
     ...(alerter ? { alerter } : {}),
     ...(secondOpinion ? { secondOpinion } : {}),
-    desiredOverride: (key) => autoscaled.get(key),
+    desiredOverride: (key) => autoscaling.desired(key),
     // spec.day2 paths (backup folders, snapshot folders, sync status files) are Federation-relative.
     day2Probe: day2Probe((p) => resolveFrom(o.configFile, p)),
   });
@@ -110,42 +109,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     daemon.signal.addEventListener('abort', () => clearInterval(t), { once: true });
   }
 
-  // Per-app autoscaling: every `autoscale.interval`, desired = ceil(result / targetPerReplica), clamped;
-  // the result is the total the spread divides. A failing query keeps the count and alerts.
-  const scaled = o.apps.filter((a) => a.autoscale);
-  if (scaled.length > 0 && !spec.prometheus) {
-    log.warn({ apps: scaled.map(appKey) }, 'apps have autoscale but the Federation has no prometheus.url; their replica counts stay fixed');
-  } else if (scaled.length > 0 && spec.prometheus) {
-    startAutoscaler({
-      apps: scaled.map((a) => ({
-        key: appKey(a),
-        query: a.autoscale!.query,
-        intervalMs: parseDuration(a.autoscale!.interval)!,
-        spec: {
-          namespace: a.namespace,
-          app: a.name,
-          targetPerReplica: a.autoscale!.targetPerReplica,
-          min: a.autoscale!.min,
-          max: a.autoscale!.max,
-          ...(a.autoscale!.tolerance !== undefined ? { tolerance: a.autoscale!.tolerance } : {}),
-          ...(a.autoscale!.scaleDownStabilization ? { scaleDownStabilizationMs: parseDuration(a.autoscale!.scaleDownStabilization)! } : {}),
-        },
-      })),
-      source: new PrometheusSource({ url: spec.prometheus.url }),
-      current: (key) => autoscaled.get(key) ?? scaled.find((a) => appKey(a) === key)!.replicas,
-      onDecision: (key, d) => {
-        const before = autoscaled.get(key);
-        autoscaled.set(key, d.replicas);
-        if (before !== d.replicas) {
-          log.info({ app: key, replicas: d.replicas, was: before ?? null, reason: d.reason }, 'autoscale');
-          daemon.notifyChange();
-        }
-      },
-      alerter: { fire: (a, s) => daemon.alertOnce('fire', a, s), resolve: (a, s) => daemon.alertOnce('resolve', a, s) },
-      onError: (key, err) => log.warn({ app: key, err: err.message }, 'autoscale failed'),
-      signal: daemon.signal,
-    });
-  }
+  autoscaling.start({ federation: o.federation, apps: o.apps, log, signal: daemon.signal, onChange: () => daemon.notifyChange(), alertOnce: (op, a, s) => daemon.alertOnce(op, a, s) });
   log.info({ url: http.url }, 'listening');
   const crApps = crSource?.start(daemon);
 

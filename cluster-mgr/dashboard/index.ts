@@ -1,7 +1,10 @@
 // The cluster-mgr dashboard: one self-contained, read-only HTML page (inline CSS and JS, no external
 // assets — it must work in air-gapped sites). It polls `api/state` every second and renders member
-// cards (health, traffic state and weight, capacity), the replica distribution per app, the day-2
-// checks (spec.day2: one row per check and target) and the event timeline. All data is inserted with textContent (no HTML injection from member or app names).
+// cards (health, traffic state and weight, capacity, and a chart of health, traffic weight and replicas
+// over the last 15 minutes from the daemon's own history), the replica distribution per app, the day-2
+// checks (spec.day2: one row per check and target) and the event timeline (an event repeated in a row
+// is one row with a count). All data is inserted with textContent (no HTML injection from member or
+// app names). Numeric columns are right-aligned in their header and their cells alike.
 //
 // Auth: when cluster-mgr listens on a non-loopback address the server requires a bearer token on
 // `/api/state` (see ./auth). The page itself carries no data then; open it as `/#token=TOKEN` — the
@@ -19,7 +22,7 @@ export interface DashboardState {
     readonly since?: string;
     readonly reason?: string | null;
     readonly probeMs?: number | null;
-    readonly traffic?: { readonly server?: string; readonly state?: string; readonly weight?: number };
+    readonly traffic?: { readonly server?: string; readonly state?: string; readonly weight?: number; readonly fullWeight?: number };
     readonly capacity?: { readonly allocatable?: Record<string, number>; readonly allocated?: Record<string, number>; readonly readyNodes?: number; readonly nodes?: number } | null;
     readonly returning?: boolean;
   }[];
@@ -42,7 +45,12 @@ export interface DashboardState {
     readonly lastRun: string | null;
     readonly nextRun: string | null;
   }[];
-  readonly events?: readonly { readonly at: string; readonly type: string; readonly member?: string; readonly app?: string; readonly message: string }[];
+  readonly events?: readonly { readonly at: string; readonly type: string; readonly member?: string; readonly app?: string; readonly message: string; readonly repeats?: number }[];
+  /** The daemon's ring buffer per member (daemon/history.ts): column arrays, oldest first. */
+  readonly history?: {
+    readonly windowMs: number;
+    readonly members: Record<string, { readonly t: readonly number[]; readonly health: readonly string[]; readonly weight: readonly number[]; readonly replicas: readonly number[] }>;
+  };
 }
 
 const CSS = `
@@ -62,9 +70,14 @@ h2{font-size:.95rem;margin:0 0 .5rem;color:var(--mut);text-transform:uppercase;l
 .bar{height:6px;background:#2d333b;border-radius:3px;overflow:hidden;margin-top:2px}.bar i{display:block;height:100%;background:var(--info)}
 table{border-collapse:collapse;width:100%;font-size:.85rem;background:var(--card);border-radius:8px;overflow:hidden}
 th,td{padding:.35rem .6rem;text-align:left;border-bottom:1px solid #2d333b}th{color:var(--mut);font-weight:500}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.bad{color:var(--bad)}.mut{color:var(--mut)}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+svg.chart{display:block;width:100%;height:66px;margin-top:.5rem;background:#12181e;border-radius:4px}
+svg.chart polyline{fill:none;stroke-width:1.5;vector-effect:non-scaling-stroke}
+svg.chart .health{stroke:var(--ok)}svg.chart .weight{stroke:var(--info)}svg.chart .replicas{stroke:var(--warn)}
+.legend{display:flex;gap:.6rem;font-size:.7rem;color:var(--mut)}.legend i{display:inline-block;width:.6rem;height:2px;vertical-align:middle;margin-right:.2rem}
+.rep{color:var(--mut);font-size:.75rem}.bad{color:var(--bad)}.mut{color:var(--mut)}
 ol.events{list-style:none;margin:0;padding:0;font-size:.85rem;background:var(--card);border-radius:8px;max-height:22rem;overflow:auto}
-ol.events li{padding:.3rem .6rem;border-bottom:1px solid #2d333b;display:grid;grid-template-columns:7.5rem 9rem 1fr;gap:.6rem}
+ol.events li{padding:.3rem .6rem;border-bottom:1px solid #2d333b;display:grid;grid-template-columns:7.5rem 13rem 1fr;gap:.6rem}
 #status.stale{color:var(--bad)}
 .st{font-size:.75rem;padding:.1rem .45rem;border-radius:10px;background:#2d333b}
 .st.ok{background:var(--ok)}.st.warn{background:var(--warn);color:#111}.st.fail{background:var(--bad)}
@@ -99,8 +112,52 @@ const JS = `
     });
     return out;
   }
-  function renderMembers(clusters){
+  var SVG = 'http://www.w3.org/2000/svg';
+  var HEALTH_LEVEL = { Healthy: 1, Recovering: 0.66, Suspect: 0.33, Unhealthy: 0 };
+  // Three stacked step lines over the history: health (level), traffic weight (of full), replicas
+  // (of the most seen). The x axis spans the history held (at least 10 s, at most the window).
+  function chart(name, h, windowMs, fullWeight){
+    var svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('class', 'chart'); svg.setAttribute('data-member', name);
+    svg.setAttribute('viewBox', '0 0 300 66'); svg.setAttribute('preserveAspectRatio', 'none');
+    var n = h && h.t ? h.t.length : 0;
+    svg.setAttribute('data-points', String(n));
+    if (n === 0) return svg;
+    var end = h.t[n - 1], span = Math.min(windowMs, Math.max(10000, end - h.t[0])), start = end - span;
+    var maxRep = Math.max.apply(null, [1].concat(h.replicas));
+    function line(cls, band, ys){
+      var top = band * 22 + 3, height = 16, pts = [], prev = '';
+      for (var i = 0; i < n; i++) {
+        var x = (Math.max(0, (h.t[i] - start) / span) * 300).toFixed(1), y = (top + height - ys[i] * height).toFixed(1);
+        if (i > 0) pts.push(x + ',' + prev); // a step: the last value holds until the next sample
+        pts.push(x + ',' + y);
+        prev = y;
+      }
+      pts.push('300,' + prev);
+      var pl = document.createElementNS(SVG, 'polyline');
+      pl.setAttribute('class', cls); pl.setAttribute('data-series', cls); pl.setAttribute('points', pts.join(' '));
+      svg.appendChild(pl);
+    }
+    line('health', 0, h.health.map(function(s){ return HEALTH_LEVEL[s] === undefined ? 0 : HEALTH_LEVEL[s]; }));
+    line('weight', 1, h.weight.map(function(w){ return Math.min(1, w / (fullWeight || 256)); }));
+    line('replicas', 2, h.replicas.map(function(r){ return r / maxRep; }));
+    var title = document.createElementNS(SVG, 'title');
+    title.textContent = name + ', last ' + ago(span) + ': now ' + h.health[n - 1] + ', weight ' + h.weight[n - 1] + ', ' + h.replicas[n - 1] + ' replicas (max ' + maxRep + ')';
+    svg.appendChild(title);
+    svg.setAttribute('data-span', ago(span));
+    return svg;
+  }
+  function ago(ms){ return ms >= 120000 ? Math.round(ms / 60000) + ' min' : Math.round(ms / 1000) + ' s'; }
+  function legend(svg){
+    var items = [['health','var(--ok)'],['weight','var(--info)'],['replicas','var(--warn)']].map(function(p){
+      return el('span', null, [el('i', {style:'background:' + p[1]}), document.createTextNode(p[0])]);
+    });
+    items.push(el('span', {text: svg.getAttribute('data-span') ? 'last ' + svg.getAttribute('data-span') : 'no history yet'}));
+    return el('div', {'class':'legend'}, items);
+  }
+  function renderMembers(clusters, history){
     var box = $('members'); box.textContent = '';
+    var hist = (history && history.members) || {}, windowMs = (history && history.windowMs) || 900000;
     clusters.forEach(function(c){
       var h = c.health || 'Unknown', t = c.traffic || {};
       var rows = [
@@ -112,14 +169,17 @@ const JS = `
       if (c.capacity && typeof c.capacity.readyNodes === 'number') rows.push(el('dt', {text:'nodes'}), el('dd', {text: c.capacity.readyNodes + ' / ' + c.capacity.nodes + ' ready'}));
       rows = rows.concat(capRows(c.capacity));
       if (c.returning) rows.push(el('dt', {text:'failback'}), el('dd', {text:'replicas returning'}));
+      var svg = chart(c.name, hist[c.name], windowMs, t.fullWeight);
       box.appendChild(el('section', {'class':'card ' + h, 'data-member': c.name, 'data-health': h}, [
         el('h3', null, [el('span', {text: c.name}), el('span', {'class':'badge ' + h, 'data-field':'health', text: h})]),
-        el('dl', {'class':'kv'}, rows)
+        el('dl', {'class':'kv'}, rows),
+        svg,
+        legend(svg)
       ]));
     });
   }
   function renderApps(apps, names){
-    var head = el('tr', null, [el('th', {text:'app'}), el('th', {text:'desired'})].concat(names.map(function(n){ return el('th', {text:n}); })).concat([el('th', {text:'unschedulable'})]));
+    var head = el('tr', null, [el('th', {text:'app'}), el('th', {'class':'num', text:'desired'})].concat(names.map(function(n){ return el('th', {'class':'num', text:n}); })).concat([el('th', {'class':'num', text:'unschedulable'})]));
     var body = apps.map(function(a){
       var cells = [el('td', {text:a.key}), el('td', {'class':'num', text: dash(a.desired)})];
       names.forEach(function(n){
@@ -156,7 +216,7 @@ const JS = `
       ol.appendChild(el('li', null, [
         el('span', {'class':'mut', text: new Date(e.at).toLocaleTimeString()}),
         el('span', {text: e.type + (e.member ? ' \\u00b7 ' + e.member : '') + (e.app ? ' \\u00b7 ' + e.app : '')}),
-        el('span', {text: e.message})
+        el('span', null, [document.createTextNode(e.message), e.repeats > 1 ? el('span', {'class':'rep', text: ' \u00d7' + e.repeats}) : null])
       ]));
     });
     if (events.length === 0) ol.appendChild(el('li', {'class':'mut', text:'no events yet'}));
@@ -167,7 +227,7 @@ const JS = `
     $('fed').textContent = s.federation ? 'federation ' + s.federation : '';
     $('role').textContent = (s.leader ? 'leader' : 'follower') + (s.ready === false ? ' \\u00b7 not ready' : '');
     var clusters = s.clusters || [];
-    renderMembers(clusters);
+    renderMembers(clusters, s.history);
     renderApps(s.apps || [], clusters.map(function(c){ return c.name; }));
     renderDay2(s.day2 || []);
     renderEvents(s.events || []);

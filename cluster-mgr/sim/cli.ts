@@ -1,8 +1,9 @@
 // `cluster-mgr sim`: start simulated member clusters and keep them running until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { action } from '../../scripts/cli/program';
-import { ExitCode, UserError } from '../../scripts/cli/exit';
+// The CLI is the composition root: it injects the front renderer the simulator itself never imports.
+import { renderFrontHaproxy } from '../../infra/render/front';
+import { action, ExitCode, UserError } from '../cli/exit';
 import { SimConfigError, startSim, type SimOptions } from './index';
 
 const OptionsSchema = z.object({
@@ -69,7 +70,7 @@ export function registerSim(program: Command): void {
         const opts = simOptionsFromFlags(raw);
         let sim;
         try {
-          sim = await startSim(opts);
+          sim = await startSim({ ...opts, renderFront: renderFrontHaproxy });
         } catch (err) {
           if (err instanceof SimConfigError) throw new UserError(err.message, ExitCode.BadInput);
           throw err;
@@ -81,8 +82,7 @@ export function registerSim(program: Command): void {
         out.write(`wrote ${sim.simFile}\n`);
         for (const m of sim.members) out.write(`wrote ${m.kubeconfig}\n`);
         if (sim.haproxyFile) out.write(`wrote ${sim.haproxyFile} (front HAProxy over the ingress endpoints: haproxy -f ${sim.haproxyFile})\n`);
-        else if (sim.haproxyError) out.write(`haproxy.cfg not written: ${sim.haproxyError}\n`);
-        else out.write(`haproxy.cfg not written: ${sim.haproxyError ? `renderFrontHaproxy failed: ${sim.haproxyError}` : 'infra/render has no renderFrontHaproxy'}\n`);
+        else out.write(`haproxy.cfg not written: renderFrontHaproxy failed: ${sim.haproxyError ?? 'no output'}\n`);
         const m0 = sim.members[0]!;
         out.write(`try:\n  kubectl --kubeconfig ${m0.kubeconfig} get nodes\n`);
         out.write(`  curl -s -X POST -d '{"mode":"down"}' ${m0.fault}    # modes: none down hang slow 5xx partition\n`);

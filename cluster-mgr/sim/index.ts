@@ -54,8 +54,29 @@ export interface SimOptions {
   slowMs?: number;
   /** Seed the example app's namespace and ConfigMap in the first member (the propagation source). @default true */
   seedExample?: boolean;
-  /** Write haproxy.cfg when infra/render provides renderFrontHaproxy; front listens here. @default - a free port */
+  /**
+   * Renders the front HAProxy config over the members' ingress endpoints (infra/render's
+   * `renderFrontHaproxy`; the caller injects it, the simulator does not reach into infra/).
+   * @default - no haproxy.cfg is written
+   */
+  renderFront?: (input: SimFrontInput) => string;
+  /** Where the front listens (with `renderFront`). @default - a free port */
   frontPort?: number;
+}
+
+/** What the simulator asks the front renderer for: one HTTP backend over every member's ingress. */
+export interface SimFrontInput {
+  readonly comment: readonly string[];
+  readonly backends: readonly {
+    readonly name: string;
+    readonly mode: 'http';
+    readonly bindAddress: string;
+    readonly bindPort: number;
+    readonly servers: readonly { readonly name: string; readonly address: string; readonly port: number }[];
+    readonly healthCheck: { readonly path: string };
+  }[];
+  readonly socketPath: string;
+  readonly log: string;
 }
 
 export interface Sim {
@@ -64,7 +85,7 @@ export interface Sim {
   federationFile: string;
   /** sim.json: `{"members": {"<name>": {"api", "ingress", "fault"}}}`. */
   simFile: string;
-  /** haproxy.cfg in front of the ingress endpoints, when the renderer is available. */
+  /** haproxy.cfg in front of the ingress endpoints, when `renderFront` was given. */
   haproxyFile?: string;
   /** Why haproxy.cfg could not be rendered (the renderer threw). */
   haproxyError?: string;
@@ -146,17 +167,6 @@ export function federationDoc(names: readonly string[]): Record<string, unknown>
   };
 }
 
-type FrontRenderer = (input: unknown) => string;
-
-async function frontRenderer(): Promise<FrontRenderer | undefined> {
-  try {
-    const mod = (await import('../../infra/render/index')) as Record<string, unknown>;
-    return typeof mod.renderFrontHaproxy === 'function' ? (mod.renderFrontHaproxy as FrontRenderer) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function freeLoopbackPort(host: string): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((res, rej) => {
@@ -227,7 +237,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
 
   let haproxyFile: string | undefined;
   let haproxyError: string | undefined;
-  const render = await frontRenderer();
+  const render = opts.renderFront;
   if (render) {
     try {
     const port = opts.frontPort ?? (await freeLoopbackPort(host));

@@ -12,6 +12,7 @@ import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { haproxyCommand } from '../../cluster-mgr/adapters/haproxy';
 import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
 import type { Site } from '../../infra/site/index';
+import { renderFrontHaproxy } from '../../infra/render/front';
 
 export interface DemoOptions {
   readonly site: Site;
@@ -75,7 +76,7 @@ export async function startDemoFederation(o: DemoOptions): Promise<DemoRunning> 
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });
   const names = o.site.spec.clusters.map((c) => c.name);
-  const sim = await startSim({ names, outDir: dir, podReadyDelayMs: 500 });
+  const sim = await startSim({ names, outDir: dir, podReadyDelayMs: 500, renderFront: renderFrontHaproxy });
   let haproxy: ChildProcess | undefined;
   const stops: (() => Promise<void>)[] = [async () => sim.stop()];
   const stopAll = async () => {

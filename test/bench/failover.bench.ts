@@ -39,9 +39,6 @@ export default async function bench(): Promise<BenchResult[]> {
       let readyAt = 0;
       const load = await runLoad({
         url: s.frontUrl,
-        total: 2000,
-        concurrency: 8,
-        deadlineMs: 30_000,
         spreadOverMs: 3000,
         at: {
           index: 400,

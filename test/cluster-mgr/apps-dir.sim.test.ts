@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { waitFor } from '../lab/wait';
+import { federatedAppYaml } from './app-doc';
 import { startEnv, type Env } from './harness';
 
 let env: Env | undefined;
@@ -14,21 +15,8 @@ afterAll(async () => {
   await env?.sim.stop();
 });
 
-const doc = (name: string, replicas: number | string) => `apiVersion: flotilla.dev/v1alpha1
-kind: FederatedApp
-metadata: { name: ${name}, namespace: tools }
-spec:
-  replicas: ${replicas}
-  template:
-    apiVersion: apps/v1
-    kind: Deployment
-    spec:
-      selector: { matchLabels: { app: ${name} } }
-      template:
-        metadata: { labels: { app: ${name} } }
-        spec: { containers: [{ name: c, image: registry.example.com/${name}:1, resources: { requests: { cpu: 100m, memory: 64Mi } } }] }
-  placement: { spread: weighted }
-`;
+const doc = (name: string, replicas: number | string) =>
+  federatedAppYaml(name, { namespace: 'tools', replicas, image: `registry.example.com/${name}:1`, requests: '{ cpu: 100m, memory: 64Mi }' });
 
 it('picks up, updates and keeps apps from a watched folder', async () => {
   env = await startEnv({ names: ['sim-1', 'sim-2'] }, { health: { interval: '500ms', timeout: '400ms' } });

@@ -7,6 +7,7 @@ import { parseFederation } from '../../cluster-mgr/config/index';
 import { CapacitySchema } from '../../cluster-mgr/config/schema';
 import { run } from '../lab/exec';
 import { sharedPath } from '../lab/shared';
+import { federatedAppYaml } from './app-doc';
 
 const cm = (...args: string[]) => run('node', ['bin/cluster-mgr.mjs', ...args], { timeoutMs: 30_000 });
 const example = readFileSync(sharedPath('contract', 'federation.example.yaml'), 'utf8');
@@ -90,21 +91,7 @@ describe('Federation config', () => {
   it('FederatedApp documents from --apps are planned too; a bad one is exit 2', async () => {
     const apps = join(dir, 'apps');
     mkdirSync(apps, { recursive: true });
-    const doc = (name: string, extra = '') => `apiVersion: flotilla.dev/v1alpha1
-kind: FederatedApp
-metadata: { name: ${name}, namespace: shop }
-spec:
-  replicas: 4
-  template:
-    apiVersion: apps/v1
-    kind: Deployment
-    spec:
-      selector: { matchLabels: { app: ${name} } }
-      template:
-        metadata: { labels: { app: ${name} } }
-        spec: { containers: [{ name: c, image: x, resources: { requests: { cpu: 100m } } }] }
-  placement: { spread: weighted${extra} }
-`;
+    const doc = (name: string, placementExtra = '') => federatedAppYaml(name, { namespace: 'shop', replicas: 4, placementExtra });
     writeFileSync(join(apps, 'api.yaml'), doc('api'));
     const r = await cm('plan', '--config', join(dir, 'federation.yaml'), '--capacity', join(dir, 'capacity.json'), '--apps', apps);
     expect(r.stderr).toBe('');

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../infra/day2/evaluate';
 import { parseFederation, type Federation } from '../../cluster-mgr/config/index';
 import { Daemon } from '../../cluster-mgr/daemon/index';
-import type { Alert, Alerter, ClusterApi, KubeObject, ScheduledJob, Scheduler } from '../../cluster-mgr/ports/index';
+import type { Alert, Alerter, ClusterApi, KubeObject, ScheduledJob, Scheduler } from '../../cluster-mgr/contracts/index';
 import { waitFor } from '../lab/index';
 
 const log = pino({ level: 'silent' });

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
-import { freePort, makeDir, missingTools, requireTools, runOk, startDaemon, waitFor, type Daemon } from '../lab/index';
+import { startClusterMgr, writeFederation } from './harness';
+import { startSim, type Sim } from '../../cluster-mgr/sim/index';
+import { makeDir, missingTools, requireTools, runOk, waitFor, type Daemon } from '../lab/index';
 import { startReceiver, type Receiver } from '../traffic/receiver';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -63,26 +63,16 @@ describe('spec.day2 in cluster-mgr run (real daemon, real TLS endpoint, every se
     writeFileSync(join(dir, 'backups', 'daily', 'db.tar'), 'x');
     const t = Date.now() / 1000 - 3600;
     utimesSync(join(dir, 'backups', 'daily', 'db.tar'), t, t);
-    const doc = federationDoc(['d2-a']) as { spec: Record<string, unknown> };
-    doc.spec.alerting = { webhooks: [{ url: hook.url }] };
-    doc.spec.day2 = {
-      checks: [
-        { name: 'registry-tls', kind: 'certExpiry', schedule: '* * * * * *', endpoints: [target], timeout: '2s' },
-        { name: 'db-backup', kind: 'backupFreshness', schedule: '* * * * * *', path: './backups', maxAge: '26h' },
-      ],
-    };
-    const configFile = join(dir, 'federation-day2.yaml');
-    writeFileSync(configFile, stringify(doc));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    cm = startDaemon({ name: 'cluster-mgr-day2', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', `127.0.0.1:${port}`] });
-    await waitFor(
-      async () => {
-        if (!cm!.isRunning()) throw new Error(`cluster-mgr exited:\n${cm!.logs().slice(-2000)}`);
-        return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok;
+    const configFile = writeFederation(join(dir, 'federation-day2.yaml'), ['d2-a'], {
+      alerting: { webhooks: [{ url: hook.url }] },
+      day2: {
+        checks: [
+          { name: 'registry-tls', kind: 'certExpiry', schedule: '* * * * * *', endpoints: [target], timeout: '2s' },
+          { name: 'db-backup', kind: 'backupFreshness', schedule: '* * * * * *', path: './backups', maxAge: '26h' },
+        ],
       },
-      { what: 'cluster-mgr to listen', timeoutMs: 30_000 },
-    );
+    });
+    ({ proc: cm, url } = await startClusterMgr(configFile, { name: 'cluster-mgr-day2' }));
   }, 60_000);
 
   afterAll(async () => {

@@ -45,19 +45,46 @@ export async function startInProcess(env: Env): Promise<Running> {
   return runDaemon({ federation: env.federation, configFile: env.configFile, apps: env.federation.spec.apps, listen: { host: '127.0.0.1', port: 0 }, log });
 }
 
-/** cluster-mgr as a real child process through the package bin. */
-export async function startChild(env: Env, name: string): Promise<{ proc: Proc; url: string }> {
+/** Writes the simulator's Federation for `names` with `spec` fields replaced (health, traffic, alerting …). */
+export function writeFederation(file: string, names: readonly string[], spec: Record<string, unknown>): string {
+  const doc = federationDoc([...names]) as { spec: Record<string, unknown> };
+  Object.assign(doc.spec, spec);
+  writeFileSync(file, stringify(doc, { aliasDuplicateObjects: false }));
+  return file;
+}
+
+/**
+ * `cluster-mgr run --config FILE` as a real child process through the package bin, on a free
+ * loopback port; resolves once `ready(url)` holds (default: /healthz answers). Fails at once, with
+ * its log, if the process exits (and stops it when it never gets ready).
+ */
+export async function startClusterMgr(
+  configFile: string,
+  o: { name?: string; ready?: (url: string) => Promise<boolean | undefined>; what?: string } = {},
+): Promise<{ proc: Proc; url: string }> {
+  const name = o.name ?? 'cluster-mgr';
   const port = await freePort();
-  const proc = startDaemon({ name, command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', env.configFile, '--listen', `127.0.0.1:${port}`] });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (!proc.isRunning()) throw new Error(`${name} exited:\n${proc.logs().slice(-2000)}`);
-      return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok;
-    },
-    { timeoutMs: 30_000, what: `${name} to listen` },
-  );
+  const proc = startDaemon({ name, command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', `127.0.0.1:${port}`] });
+  const ready = o.ready ?? (async (u: string) => (await fetch(`${u}/healthz`).catch(() => undefined))?.ok);
+  try {
+    await waitFor(
+      async () => {
+        if (!proc.isRunning()) throw new Error(`${name} exited:\n${proc.logs().slice(-2000)}`);
+        return ready(url);
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: o.what ?? `${name} to listen` },
+    );
+  } catch (err) {
+    await proc.stop(10_000).catch(() => undefined);
+    throw err;
+  }
   return { proc, url };
+}
+
+/** cluster-mgr as a real child process through the package bin. */
+export function startChild(env: Env, name: string): Promise<{ proc: Proc; url: string }> {
+  return startClusterMgr(env.configFile, { name });
 }
 
 export interface AppState {

@@ -2,12 +2,12 @@
 // `alerting.alertmanager` = a real Alertmanager that delivers to a test webhook receiver, and
 // `alerting.webhooks` = a second receiver called directly. A member fault → FederationMemberUnhealthy
 // and FederationFailoverDone arrive at both; recovery → the unhealthy alert is delivered as resolved.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, missingTools, requireTools, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
-import { startReceiver, type Receiver } from '../traffic/receiver';
+import { missingTools, requireTools, waitFor, type Daemon } from '../lab/index';
+import { startAlertmanager, startReceiver, type Receiver } from '../traffic/receiver';
 import { startStack, type Stack } from './stack';
 
 const TOOLS = ['haproxy', 'prometheus-alertmanager'];
@@ -33,18 +33,9 @@ describe('alerting end to end (cluster-mgr run → Alertmanager → receiver; pl
     amReceiver = await startReceiver();
     hook = await startReceiver();
     const dir = mkdtempSync(join(tmpdir(), 'e2e-am-'));
-    const amPort = await freePort();
-    writeFileSync(
-      join(dir, 'alertmanager.yml'),
-      `route:\n  receiver: hook\n  group_by: [alertname, member]\n  group_wait: 100ms\n  group_interval: 500ms\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: ${amReceiver.url}\n        send_resolved: true\n`,
-    );
-    am = startDaemon({
-      name: 'alertmanager',
-      command: 'prometheus-alertmanager',
-      dir,
-      args: [`--config.file=${dir}/alertmanager.yml`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=', `--storage.path=${dir}/data`],
-    });
-    await waitForPort('127.0.0.1', amPort, { timeoutMs: 10_000 });
+    const started = await startAlertmanager(dir, amReceiver.url);
+    am = started.daemon;
+    const amPort = started.port;
     stack = await startStack({
       health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' },
       alerting: { alertmanager: { url: `http://127.0.0.1:${amPort}` }, webhooks: [{ url: hook.url }] },

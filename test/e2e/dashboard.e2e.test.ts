@@ -4,12 +4,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, missingTools, requireTools, startDaemon, waitFor } from '../lab/index';
+import { chartPoints, CHROMIUM, duplicateEventRows, launchChromium, misalignedColumns, watchedPage } from './browser';
 import { startStack, type Stack } from './stack';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOOLS = [CHROMIUM, 'haproxy'];
 
 describe('dashboard of the real daemon', () => {
@@ -29,19 +29,8 @@ describe('dashboard of the real daemon', () => {
   it('lists the members; a faulted member turns unhealthy on the page without a reload', async (ctx) => {
     requireTools(ctx, TOOLS);
     const s = stack!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const foreign: string[] = [];
-    page.on('request', (r) => {
-      if (!r.url().startsWith(s.apiUrl)) foreign.push(r.url());
-    });
-    let navigations = 0;
-    page.on('framenavigated', (f) => {
-      if (f === page.mainFrame()) navigations++;
-    });
+    browser = await launchChromium();
+    const { page, foreign, navigations } = await watchedPage(browser, s.apiUrl);
     await page.goto(`${s.apiUrl}/`);
     const card = (name: string) => page.locator(`section.card[data-member="${name}"]`);
     await card('sh1-a').waitFor({ timeout: 10_000 });
@@ -58,8 +47,17 @@ describe('dashboard of the real daemon', () => {
       await page.waitForSelector('section.card[data-member="sh1-a"][data-health="Unhealthy"]', { timeout: 5000 });
       await waitFor(async () => (await card('sh1-a').locator('[data-field="traffic"]').textContent()) === 'drain · weight 0', { what: 'drain shown on the card', timeoutMs: 3000 });
       await page.getByText('sh1-a: traffic drained').first().waitFor({ timeout: 3000 });
-      expect(navigations).toBe(1);
+      expect(navigations()).toBe(1);
       expect(foreign).toEqual([]);
+      // Columns under their headers, no repeated event rows, a chart with points per member (daemon history).
+      await page.locator('#apps tbody tr').first().waitFor({ timeout: 3000 });
+      expect(await misalignedColumns(page, ['apps', 'day2'])).toEqual([]);
+      expect(await duplicateEventRows(page)).toEqual([]);
+      const points = await chartPoints(page);
+      expect(Object.keys(points).sort()).toEqual(['sh1-a', 'sh1-b']);
+      for (const n of Object.values(points)) expect(n).toBeGreaterThanOrEqual(2);
+      const state = (await (await fetch(`${s.apiUrl}/api/state`)).json()) as { history: { members: Record<string, { health: string[] }> } };
+      expect(state.history.members['sh1-a']!.health).toContain('Unhealthy');
       mkdirSync('test-artifacts', { recursive: true });
       await page.screenshot({ path: 'test-artifacts/dashboard-e2e.png', fullPage: true });
     } finally {

@@ -4,9 +4,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
+import { startClusterMgr, writeFederation } from '../cluster-mgr/harness';
+import { startSim, type Sim } from '../../cluster-mgr/sim/index';
 import { freePort, missingTools, requireTools, runOk, startDaemon, waitFor, type Daemon } from '../lab/index';
 
 const TOOLS = ['named', 'nsupdate', 'dig', 'tsig-keygen'];
@@ -38,22 +38,17 @@ describe('DNS traffic switch driven by the daemon', () => {
     await waitFor(async () => (await dig()).length === 2, { what: 'named to serve the zone', timeoutMs: 10_000 });
 
     sim = await startSim({ names: ['dn-a', 'dn-b'], outDir: dir, bookmarkIntervalMs: 1000 });
-    const doc = federationDoc(['dn-a', 'dn-b']) as { spec: Record<string, unknown> };
-    doc.spec.health = { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' };
-    doc.spec.traffic = { dns: { server: `127.0.0.1:${port}`, zone: 'example.test', record: 'shop.example.test', tsigKeyFile: join(dir, 'tsig.key'), ttl: 5, members: { 'dn-a': ['127.0.1.1'], 'dn-b': ['127.0.2.1'] } } };
-    const configFile = join(dir, 'federation-dns.yaml');
-    writeFileSync(configFile, stringify(doc));
-    const cmPort = await freePort();
-    apiUrl = `http://127.0.0.1:${cmPort}`;
-    cm = startDaemon({ name: 'cluster-mgr', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', `127.0.0.1:${cmPort}`] });
-    await waitFor(
-      async () => {
-        if (!cm!.isRunning()) throw new Error(`cluster-mgr exited:\n${cm!.logs().slice(-2000)}`);
-        const s = (await (await fetch(`${apiUrl}/api/state`).catch(() => undefined))?.json().catch(() => undefined)) as { clusters: { traffic: { weight: number } }[] } | undefined;
+    const configFile = writeFederation(join(dir, 'federation-dns.yaml'), ['dn-a', 'dn-b'], {
+      health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' },
+      traffic: { dns: { server: `127.0.0.1:${port}`, zone: 'example.test', record: 'shop.example.test', tsigKeyFile: join(dir, 'tsig.key'), ttl: 5, members: { 'dn-a': ['127.0.1.1'], 'dn-b': ['127.0.2.1'] } } },
+    });
+    ({ proc: cm, url: apiUrl } = await startClusterMgr(configFile, {
+      ready: async (url) => {
+        const s = (await (await fetch(`${url}/api/state`).catch(() => undefined))?.json().catch(() => undefined)) as { clusters: { traffic: { weight: number } }[] } | undefined;
         return s?.clusters.every((c) => c.traffic.weight === 256);
       },
-      { what: 'cluster-mgr settled on the DNS switch', timeoutMs: 30_000, intervalMs: 100 },
-    );
+      what: 'cluster-mgr settled on the DNS switch',
+    }));
   }, 60_000);
 
   afterAll(async () => {

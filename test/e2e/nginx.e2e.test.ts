@@ -5,10 +5,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClusterMgr, writeFederation } from '../cluster-mgr/harness';
 import { parseUpstream, renderUpstream } from '../../cluster-mgr/adapters/nginx';
-import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
+import { startSim, type Sim } from '../../cluster-mgr/sim/index';
 import { freePort, missingTools, requireTools, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
 import { runLoad } from '../traffic/helpers';
 
@@ -40,22 +40,17 @@ describe('nginx traffic switch driven by the daemon', () => {
     nginx = startDaemon({ name: 'nginx', command: 'nginx', dir, args: [...args, '-g', 'daemon off;'] });
     await waitForPort('127.0.0.1', port, { timeoutMs: 5000 });
 
-    const doc = federationDoc(['ng-a', 'ng-b']) as { spec: Record<string, unknown> };
-    doc.spec.health = { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' };
-    doc.spec.traffic = { nginx: { upstreamFile, upstream: 'web', test: ['nginx', ...args, '-t'], reload: ['nginx', ...args, '-s', 'reload'], servers } };
-    const configFile = join(dir, 'federation-nginx.yaml');
-    writeFileSync(configFile, stringify(doc));
-    const cmPort = await freePort();
-    apiUrl = `http://127.0.0.1:${cmPort}`;
-    cm = startDaemon({ name: 'cluster-mgr', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', `127.0.0.1:${cmPort}`] });
-    await waitFor(
-      async () => {
-        if (!cm!.isRunning()) throw new Error(`cluster-mgr exited:\n${cm!.logs().slice(-2000)}`);
+    const configFile = writeFederation(join(dir, 'federation-nginx.yaml'), ['ng-a', 'ng-b'], {
+      health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' },
+      traffic: { nginx: { upstreamFile, upstream: 'web', test: ['nginx', ...args, '-t'], reload: ['nginx', ...args, '-s', 'reload'], servers } },
+    });
+    ({ proc: cm, url: apiUrl } = await startClusterMgr(configFile, {
+      ready: async () => {
         const up = parseUpstream(readFileSync(upstreamFile, 'utf8'), 'web');
         return up.length === 2 && up.every((u) => !u.down && u.weight === 256);
       },
-      { what: 'cluster-mgr to set both upstream servers to weight 256', timeoutMs: 30_000, intervalMs: 100 },
-    );
+      what: 'cluster-mgr to set both upstream servers to weight 256',
+    }));
   }, 60_000);
 
   afterAll(async () => {
@@ -71,9 +66,7 @@ describe('nginx traffic switch driven by the daemon', () => {
     let faulted = false;
     const load = runLoad({
       url: frontUrl,
-      total: 2000,
       concurrency: 6,
-      deadlineMs: 30_000,
       spreadOverMs: 4000,
       retries: 2,
       at: {

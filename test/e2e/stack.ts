@@ -1,15 +1,16 @@
 // End-to-end stack: `cluster-mgr sim` members on loopback, a real front HAProxy running the config the
-// simulator renders with infra/render's renderFrontHaproxy, and a real `cluster-mgr run` child process
+// simulator renders with infra/render's renderFrontHaproxy (injected as `renderFront`), and a real `cluster-mgr run` child process
 // whose Federation points `traffic.haproxy.socket` at that HAProxy's admin socket.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { renderFrontHaproxy } from '../../infra/render/front';
 import { HaproxySwitch, haproxyCommand } from '../../cluster-mgr/adapters/haproxy';
 import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
-import type { MemberTraffic } from '../../cluster-mgr/ports/index';
-import { freePort, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
+import { startClusterMgr, writeFederation } from '../cluster-mgr/harness';
+import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
+import { startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
 
 export interface StackOptions {
   readonly names?: readonly string[];
@@ -53,9 +54,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const sim = await startSim({ names: [...names], outDir: dir, bookmarkIntervalMs: 1000, ...(o.podReadyDelayMs !== undefined ? { podReadyDelayMs: o.podReadyDelayMs } : {}) });
+    const sim = await startSim({ names: [...names], outDir: dir, bookmarkIntervalMs: 1000, renderFront: renderFrontHaproxy, ...(o.podReadyDelayMs !== undefined ? { podReadyDelayMs: o.podReadyDelayMs } : {}) });
     stops.push(() => sim.stop());
-    if (!sim.haproxyFile) throw new Error(`the simulator wrote no haproxy.cfg: ${sim.haproxyError ?? 'renderFrontHaproxy missing'}`);
+    if (!sim.haproxyFile) throw new Error(`the simulator wrote no haproxy.cfg: ${sim.haproxyError ?? 'no output'}`);
     const cfg = readFileSync(sim.haproxyFile, 'utf8');
     const socket = /stats socket (\S+)/.exec(cfg)![1]!;
     const bind = /bind ([\d.]+):(\d+)/.exec(cfg)!;
@@ -66,33 +67,32 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const sw = new HaproxySwitch({ socket, backends: ['web'] });
     await waitFor(async () => Object.values(await sw.observe()).filter((t) => t.checkUp).length === names.length, { what: 'every member UP at the front', timeoutMs: 5000 });
 
-    const doc = federationDoc(names) as { spec: Record<string, unknown> };
-    doc.spec.health = o.health;
-    doc.spec.traffic = { haproxy: { socket, backends: ['web'] }, ...(o.witness ? { witness: { url: o.witness } } : {}), ...(o.secondOpinion ? { secondOpinion: o.secondOpinion } : {}) };
-    if (o.alerting) doc.spec.alerting = o.alerting;
-    if (o.replicas !== undefined) (doc.spec.apps as Record<string, unknown>[])[0]!.replicas = o.replicas;
-    const configFile = join(dir, 'federation-e2e.yaml');
-    writeFileSync(configFile, stringify(doc));
-    const port = await freePort();
-    const cm = startDaemon({ name: 'cluster-mgr', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', `127.0.0.1:${port}`] });
-    stops.push(() => cm.stop(10_000));
-    const apiUrl = `http://127.0.0.1:${port}`;
+    const apps = (federationDoc(names) as { spec: { apps: Record<string, unknown>[] } }).spec.apps.map((a, i) => (i === 0 && o.replicas !== undefined ? { ...a, replicas: o.replicas } : a));
+    const configFile = writeFederation(join(dir, 'federation-e2e.yaml'), names, {
+      health: o.health,
+      traffic: { haproxy: { socket, backends: ['web'] }, ...(o.witness ? { witness: { url: o.witness } } : {}), ...(o.secondOpinion ? { secondOpinion: o.secondOpinion } : {}) },
+      ...(o.alerting ? { alerting: o.alerting } : {}),
+      apps,
+    });
+    let apiUrl = '';
     const state = async () => (await (await fetch(`${apiUrl}/api/state`)).json()) as StateDoc;
-    await waitFor(
-      async () => {
-        if (!cm.isRunning()) throw new Error(`cluster-mgr exited:\n${cm.logs().slice(-2000)}`);
+    const { proc: cm, url } = await startClusterMgr(configFile, {
+      ready: async (u) => {
+        apiUrl = u;
         const s = await state().catch(() => undefined);
         // Settled: every member at full weight and the app's replicas ready where assigned.
         const front = await sw.observe().catch(() => ({}) as Record<string, MemberTraffic>);
         return (
-          s &&
+          !!s &&
           names.every((n) => front[n]?.state === 'ready' && front[n]?.weight === 256) &&
           s.clusters.every((c) => c.health === 'Healthy' && c.traffic.weight === 256) &&
           s.apps.every((a) => Object.entries(a.assignments).every(([m, n]) => (a.running[m]?.ready ?? 0) === n && n > 0))
         );
       },
-      { what: 'cluster-mgr to settle (members Healthy at weight 256 at the front, replicas ready)', timeoutMs: 30_000, intervalMs: 100 },
-    );
+      what: 'cluster-mgr to settle (members Healthy at weight 256 at the front, replicas ready)',
+    });
+    apiUrl = url;
+    stops.push(() => cm.stop(10_000));
     return {
       sim,
       dir,

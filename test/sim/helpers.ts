@@ -1,5 +1,18 @@
-// Small HTTP helpers for talking to a simulated member in tests (loopback only).
-import { waitFor } from '../lab';
+// Small HTTP helpers for talking to a simulated member in tests (loopback only), and kubectl against one.
+import { execFile } from 'node:child_process';
+import { waitFor, which } from '../lab';
+
+/** The real kubectl with `kubeconfig` and a throwaway HOME (no user config leaks in); never rejects. */
+export function runKubectl(kubeconfig: string, home: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      which('kubectl') ?? 'kubectl',
+      ['--kubeconfig', kubeconfig, '--request-timeout', '5s', ...args],
+      { env: { ...process.env, HOME: home, KUBECONFIG: '' }, timeout: 20_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 export interface Resp {
   status: number;

@@ -1,13 +1,13 @@
 // The "kubectl against the simulator" check end to end: cluster-mgr (in process) spreads the
 // example app over two simulated members, and the real kubectl shows what it wrote on each member.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Running } from '../../cluster-mgr/daemon/main';
 import { readyPods, startEnv, startInProcess, type Env } from '../cluster-mgr/harness';
-import { requireTools, waitFor, which } from '../lab';
+import { requireTools, waitFor } from '../lab';
+import { runKubectl } from './helpers';
 
 let env: Env;
 let cm: Running;
@@ -26,15 +26,7 @@ afterAll(async () => {
 });
 
 function kubectl(member: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const kubeconfig = env.sim.members.find((m) => m.name === member)!.kubeconfig;
-  return new Promise((resolve) => {
-    execFile(
-      which('kubectl') ?? 'kubectl',
-      ['--kubeconfig', kubeconfig, '--request-timeout', '5s', ...args],
-      { env: { ...process.env, HOME: home, KUBECONFIG: '' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runKubectl(env.sim.members.find((m) => m.name === member)!.kubeconfig, home, args);
 }
 
 describe('kubectl shows what cluster-mgr wrote', () => {

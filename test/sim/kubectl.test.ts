@@ -1,12 +1,13 @@
 // The real kubectl (1.32) against a simulated member: discovery, Table output, describe, server-side
 // apply, scale, delete, watch. Each command runs with its own HOME (no cache leaks) and a request timeout.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type Sim } from '../../cluster-mgr/sim';
 import { requireTools, waitFor, which } from '../lab';
+import { runKubectl } from './helpers';
 
 let sim: Sim;
 let home: string;
@@ -27,14 +28,7 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 function kubectlWith(config: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      which('kubectl') ?? 'kubectl',
-      ['--kubeconfig', config, '--request-timeout', '5s', ...args],
-      { env: { ...process.env, HOME: home, KUBECONFIG: '' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runKubectl(config, home, args);
 }
 
 async function ok(...args: string[]): Promise<string> {

@@ -95,28 +95,16 @@ describe('field sets', () => {
 
 describe('selectors', () => {
   const o = { metadata: { name: 'n', namespace: 'ns', labels: { app: 'web', tier: 'fe' } }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } };
-  it.each([
-    ['app=web', true],
-    ['app==web', true],
-    ['app!=web', false],
-    ['app in (web,db)', true],
-    ['app notin (web)', false],
-    ['tier', true],
-    ['!tier', false],
-    ['missing!=x', true],
-    ['app=web,tier=be', false],
-    ['', true],
-  ])('label selector %j → %s', (sel, want) => {
-    expect(labelMatcher(sel)(o)).toBe(want);
-  });
-  it.each([
-    ['metadata.name=n', true],
-    ['spec.nodeName=n1,status.phase!=Failed,status.phase!=Succeeded', true],
-    ['status.phase=Pending', false],
-    ['metadata.namespace==ns', true],
-  ])('field selector %j → %s', (sel, want) => {
-    expect(fieldMatcher(sel)(o)).toBe(want);
-  });
+  const cases = {
+    label: { match: labelMatcher, want: { 'app=web': true, 'app==web': true, 'app!=web': false, 'app in (web,db)': true, 'app notin (web)': false, tier: true, '!tier': false, 'missing!=x': true, 'app=web,tier=be': false, '': true } },
+    field: { match: fieldMatcher, want: { 'metadata.name=n': true, 'spec.nodeName=n1,status.phase!=Failed,status.phase!=Succeeded': true, 'status.phase=Pending': false, 'metadata.namespace==ns': true } },
+  };
+  it.each(Object.entries(cases).flatMap(([kind, c]) => Object.entries(c.want).map(([sel, want]) => [kind as keyof typeof cases, sel, want] as const)))(
+    '%s selector %j → %s',
+    (kind, sel, want) => {
+      expect(cases[kind].match(sel)(o)).toBe(want);
+    },
+  );
   it('structured selectors', () => {
     expect(selectorMatches({ matchLabels: { app: 'web' } }, { app: 'web' })).toBe(true);
     expect(selectorMatches({ matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] }, { app: 'web' })).toBe(false);

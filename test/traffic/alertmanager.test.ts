@@ -1,14 +1,12 @@
 // Alerting end to end: the Alertmanager adapter posts to a real Alertmanager (v2 API), which
 // delivers to a test webhook receiver; resolve delivers a resolved notification. The plain webhook
 // adapter posts its own payload.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertmanagerAlerter, toPostableAlert } from '../../cluster-mgr/adapters/alertmanager';
 import { WebhookAlerter, type WebhookPayload } from '../../cluster-mgr/adapters/webhook';
-import { alerts, AlertName } from '../../cluster-mgr/ports/alerts';
-import { freePort, isCI, makeDir, missingTools, requireTools, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
-import { startReceiver, type Receiver } from './receiver';
+import { alerts, AlertName } from '../../cluster-mgr/contracts/alerts';
+import { freePort, isCI, makeDir, missingTools, requireTools, waitFor, type Daemon } from '../lab/index';
+import { startAlertmanager, startReceiver, type Receiver } from './receiver';
 
 interface AmNotification {
   status: 'firing' | 'resolved';
@@ -26,29 +24,7 @@ describe('Alertmanager alerter', () => {
     if (!available && !isCI()) return;
     receiver = await startReceiver();
     const dir = makeDir('alertmanager');
-    amPort = await freePort();
-    writeFileSync(
-      join(dir, 'alertmanager.yml'),
-      `route:
-  receiver: hook
-  group_by: [alertname, member]
-  group_wait: 100ms
-  group_interval: 500ms
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: ${receiver.url}
-        send_resolved: true
-`,
-    );
-    am = startDaemon({
-      name: 'alertmanager',
-      command: 'prometheus-alertmanager',
-      dir,
-      args: [`--config.file=${dir}/alertmanager.yml`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=', `--storage.path=${dir}/data`],
-    });
-    await waitForPort('127.0.0.1', amPort, { timeoutMs: 10_000 });
+    ({ daemon: am, port: amPort } = await startAlertmanager(dir, receiver.url));
   });
 
   afterAll(async () => {

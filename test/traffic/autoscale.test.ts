@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatError, parseFederation } from '../../cluster-mgr/config/index';
 import { decideReplicas, recommend, type AutoscaleSpec, type AutoscaleState, type QueryOutcome } from '../../cluster-mgr/core/autoscale';
-import { AlertName } from '../../cluster-mgr/ports/alerts';
+import { AlertName } from '../../cluster-mgr/contracts/alerts';
 import { scalarFromResponse } from '../../cluster-mgr/adapters/prometheus';
 import { sharedPath } from '../lab/shared';
 

@@ -4,16 +4,17 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerGuard, dashboardHtml, requireBearer, type DashboardState } from '../../cluster-mgr/dashboard/index';
 import { requireTools } from '../lab/index';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { chartPoints, CHROMIUM, duplicateEventRows, launchChromium, misalignedColumns, watchedPage } from '../e2e/browser';
 const TOKEN = 'test-token-4f1c';
 
 function fakeState(unhealthy: boolean): DashboardState {
   const gi = 1024 ** 3;
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const t = [0, 60_000, 120_000, 125_000].map((d) => t0 + d);
   return {
     federation: 'prod',
     leader: true,
@@ -41,8 +42,16 @@ function fakeState(unhealthy: boolean): DashboardState {
     apps: [{ key: 'shop/web', desired: 10, assignments: unhealthy ? { 'bj1-a': 0, 'sh1-a': 10 } : { 'bj1-a': 6, 'sh1-a': 4 }, unschedulable: 0, running: { 'bj1-a': { replicas: 6, ready: 6 } } }],
     events: [
       ...(unhealthy ? [{ at: '2026-01-01T00:00:05Z', type: 'unhealthy', member: 'bj1-a', message: 'bj1-a is Unhealthy <script>alert(1)</script>' }] : []),
+      { at: '2026-01-01T00:00:03Z', type: 'traffic-error', member: 'sh1-a', message: 'sh1-a: set failed: timeout', repeats: 4 },
       { at: '2026-01-01T00:00:00Z', type: 'started', message: 'cluster-mgr started' },
     ],
+    history: {
+      windowMs: 15 * 60_000,
+      members: {
+        'bj1-a': { t, health: ['Healthy', 'Healthy', 'Suspect', unhealthy ? 'Unhealthy' : 'Healthy'], weight: [256, 256, 256, unhealthy ? 0 : 256], replicas: [6, 6, 6, unhealthy ? 0 : 6] },
+        'sh1-a': { t, health: ['Healthy', 'Healthy', 'Healthy', 'Healthy'], weight: [256, 256, 256, 256], replicas: [4, 4, 4, unhealthy ? 10 : 4] },
+      },
+    },
   };
 }
 
@@ -79,20 +88,9 @@ describe('dashboard page', () => {
 
   it('lists the members and shows a member turning unhealthy without a reload', async (ctx) => {
     requireTools(ctx, [CHROMIUM]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    browser = await launchChromium();
     // Air-gapped: the page must not ask for anything but itself and /api/state.
-    const foreign: string[] = [];
-    page.on('request', (r) => {
-      if (!r.url().startsWith(base)) foreign.push(r.url());
-    });
-    let navigations = 0;
-    page.on('framenavigated', (f) => {
-      if (f === page.mainFrame()) navigations++;
-    });
+    const { page, foreign, navigations } = await watchedPage(browser, base, 800);
     await page.goto(`${base}/#token=${TOKEN}`);
     const card = (name: string) => page.locator(`section.card[data-member="${name}"]`);
     await card('bj1-a').waitFor({ timeout: 10_000 });
@@ -109,8 +107,12 @@ describe('dashboard page', () => {
     // The event text is shown as text, not parsed as HTML.
     await page.getByText('bj1-a is Unhealthy <script>alert(1)</script>').waitFor({ timeout: 2000 });
     expect(stateRequests).toBeGreaterThan(before);
-    expect(navigations).toBe(1);
+    expect(navigations()).toBe(1);
     expect(foreign).toEqual([]);
+    expect(await misalignedColumns(page, ['apps', 'day2'])).toEqual([]);
+    expect(await duplicateEventRows(page)).toEqual([]);
+    expect(await page.getByText('sh1-a: set failed: timeout ×4').count()).toBe(1);
+    expect(await chartPoints(page)).toEqual({ 'bj1-a': 4, 'sh1-a': 4 });
 
     mkdirSync('test-artifacts', { recursive: true });
     await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { committedPhases, executePlan } from '../../cluster-mgr/adapters/traffic-executor';
 import { planTraffic } from '../../cluster-mgr/core/traffic-plan';
-import type { Alert, MemberTraffic, ServingState, TrafficSwitch } from '../../cluster-mgr/ports/index';
+import type { Alert, MemberTraffic, ServingState, TrafficSwitch } from '../../cluster-mgr/contracts/index';
 
 class MemorySwitch implements TrafficSwitch {
   readonly kind = 'none' as const;

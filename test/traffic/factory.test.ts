@@ -7,7 +7,7 @@ import { buildAlerter, buildTrafficSwitch, buildWitness, MultiSwitch } from '../
 import { HaproxySwitch } from '../../cluster-mgr/adapters/haproxy';
 import { NginxSwitch } from '../../cluster-mgr/adapters/nginx';
 import { FanoutAlerter } from '../../cluster-mgr/adapters/webhook';
-import type { MemberTraffic, ServingState, TrafficSwitch } from '../../cluster-mgr/ports/index';
+import type { MemberTraffic, ServingState, TrafficSwitch } from '../../cluster-mgr/contracts/index';
 
 const members = [{ name: 'bj1-a', traffic: { server: 'bj1-a' } }, { name: 'sh1-a' }];
 

@@ -6,18 +6,13 @@
 // once it is Healthy again (failbackAfter), ramped in failbackSteps steps to full weight. A partition
 // that only cluster-mgr sees (the front still reaches the member) is not drained.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemberTraffic } from '../../cluster-mgr/ports/index';
+import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
 import { missingTools, requireTools, waitFor } from '../lab/index';
 import { startStack, type Stack } from '../e2e/stack';
 import { runLoad, type LoadResult } from './helpers';
 
-const INTERVAL = 250;
-const THRESHOLD = 3;
-const SUCCESS = 3;
-const FAILBACK = 2000;
-const STEPS = 4;
-/** Full weight at the front (the rendered front config's server weight). */
-const FULL = 256;
+/** The health settings under test (ms where a time); `full`: the rendered front config's server weight. */
+const T = { interval: 250, threshold: 3, success: 3, failback: 2000, steps: 4, full: 256 } as const;
 
 /** Front changes of the members after the first poll (`state weight`, with performance.now()), polled every 20 ms. */
 function watchFront(s: Stack) {
@@ -57,7 +52,7 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
   beforeAll(async () => {
     if (missingTools(['haproxy']).length > 0) return; // each test then fails (CI) or skips via requireTools
     stack = await startStack({
-      health: { interval: `${INTERVAL}ms`, timeout: '200ms', failureThreshold: THRESHOLD, successThreshold: SUCCESS, failbackAfter: `${FAILBACK}ms`, failbackSteps: STEPS },
+      health: { interval: `${T.interval}ms`, timeout: '200ms', failureThreshold: T.threshold, successThreshold: T.success, failbackAfter: `${T.failback}ms`, failbackSteps: T.steps },
       secondOpinion: 'front',
     });
   }, 60_000);
@@ -68,7 +63,7 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
   const settled = async (s: Stack) => {
     const st = await s.state();
     const front = await s.front();
-    return st.clusters.every((c) => c.health === 'Healthy' && front[c.name]?.state === 'ready' && front[c.name]?.weight === FULL);
+    return st.clusters.every((c) => c.health === 'Healthy' && front[c.name]?.state === 'ready' && front[c.name]?.weight === T.full);
   };
 
   it('drains a downed member within interval × failureThreshold + 0.5 s (not before failureThreshold probes) with 0 failed requests, and fails back', async (ctx) => {
@@ -81,9 +76,6 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
       let drainedAt: Promise<number> | undefined;
       const load = await runLoad({
         url: s.frontUrl,
-        total: 2000,
-        concurrency: 8,
-        deadlineMs: 30_000,
         // Paced over 4 s with the fault at 20 %: requests keep flowing through detection and drain.
         spreadOverMs: 4000,
         at: {
@@ -106,10 +98,10 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
       expect(load.durationMs).toBeGreaterThan(drainMs + 0.2 * 4000);
       expect(load.failed, load.errors.join('\n')).toBe(0);
       expect(answeredBy(load, victim)).toBeGreaterThan(0);
-      expect(drainMs).toBeLessThanOrEqual(INTERVAL * THRESHOLD + 500);
+      expect(drainMs).toBeLessThanOrEqual(T.interval * T.threshold + 500);
       // Drained only after failureThreshold failed probes: the first may land right at the fault, the
       // others one interval apart. Earlier would be draining on fewer failures than configured.
-      expect(drainMs).toBeGreaterThanOrEqual((THRESHOLD - 1) * INTERVAL - 25);
+      expect(drainMs).toBeGreaterThanOrEqual((T.threshold - 1) * T.interval - 25);
       const st = await s.state();
       expect(st.clusters.find((c) => c.name === victim)!.traffic).toMatchObject({ phase: 'drained', weight: 0 });
       expect(st.clusters.find((c) => c.name === victim)!.health).toBe('Unhealthy');
@@ -118,25 +110,25 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
       // success; the replicas return, then the traffic ramps in failbackSteps steps to full weight.
       const upAt = performance.now();
       await s.sim.setFault(victim, 'none');
-      await waitFor(async () => (await s.front())[victim]?.state === 'ready' && (await s.front())[victim]?.weight === FULL, {
+      await waitFor(async () => (await s.front())[victim]?.state === 'ready' && (await s.front())[victim]?.weight === T.full, {
         what: `${victim} back at full weight`,
-        timeoutMs: FAILBACK * 2 + INTERVAL * (SUCCESS + STEPS) + 6000,
+        timeoutMs: T.failback * 2 + T.interval * (T.success + T.steps) + 6000,
         intervalMs: 20,
       });
       const backMs = performance.now() - upAt;
       await front.stop();
       const ramp = front.seen.filter((c) => c.member === victim && c.at >= upAt);
       console.log(`failback: recovery → full weight ${backMs.toFixed(0)} ms via ${ramp.map((c) => `${c.state} ${c.weight} @${(c.at - upAt).toFixed(0)}`).join(', ')}`);
-      expect(ramp.map((c) => `${c.state} ${c.weight}`)).toEqual(Array.from({ length: STEPS }, (_, i) => `ready ${(FULL * (i + 1)) / STEPS}`));
+      expect(ramp.map((c) => `${c.state} ${c.weight}`)).toEqual(Array.from({ length: T.steps }, (_, i) => `ready ${(T.full * (i + 1)) / T.steps}`));
       // No traffic before the member is Healthy again (failbackAfter since the first good probe) …
-      expect(ramp[0]!.at - upAt).toBeGreaterThanOrEqual(FAILBACK);
+      expect(ramp[0]!.at - upAt).toBeGreaterThanOrEqual(T.failback);
       // … and the ramp spreads over failbackAfter (rampStep: full weight once failbackAfter has
       // elapsed since the first step; the first step's observation may lag by a poll).
-      expect(ramp[ramp.length - 1]!.at - ramp[0]!.at).toBeGreaterThanOrEqual(FAILBACK - 100);
-      expect(backMs).toBeGreaterThanOrEqual(2 * FAILBACK);
+      expect(ramp[ramp.length - 1]!.at - ramp[0]!.at).toBeGreaterThanOrEqual(T.failback - 100);
+      expect(backMs).toBeGreaterThanOrEqual(2 * T.failback);
       // Upper bound: Healthy after failbackAfter (+ an interval of probe phase), replicas back in
       // failbackSteps intervals (pods ready within ~2 intervals), then the ramp.
-      expect(backMs).toBeLessThanOrEqual(FAILBACK + INTERVAL * (1 + STEPS + 2) + FAILBACK + 1000);
+      expect(backMs).toBeLessThanOrEqual(T.failback + T.interval * (1 + T.steps + 2) + T.failback + 1000);
       expect((await s.state()).clusters.find((c) => c.name === victim)!.health).toBe('Healthy');
     } finally {
       await front.stop();
@@ -150,16 +142,16 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
     const member = s.sim.members[1]!.name;
     const blocked = async () => (await s.state()).alerts.some((a) => a.name === 'FederationFailoverBlocked' && a.labels.member === member);
     const front = watchFront(s);
-    await waitFor(async () => (await s.front())[member]?.weight === FULL, { what: 'front baseline polled', timeoutMs: 2000 });
+    await waitFor(async () => (await s.front())[member]?.weight === T.full, { what: 'front baseline polled', timeoutMs: 2000 });
     await s.sim.setFault(member, 'partition');
     try {
-      await waitFor(blocked, { what: 'FederationFailoverBlocked fired', timeoutMs: INTERVAL * THRESHOLD + 2000 });
+      await waitFor(blocked, { what: 'FederationFailoverBlocked fired', timeoutMs: T.interval * T.threshold + 2000 });
       expect((await s.state()).clusters.find((c) => c.name === member)!.health).toBe('Unhealthy');
       // Several more passes: still serving at the front, its own check up, no traffic change.
-      const load = await runLoad({ url: s.frontUrl, total: 200, concurrency: 4, deadlineMs: 10_000, spreadOverMs: INTERVAL * 4 });
+      const load = await runLoad({ url: s.frontUrl, total: 200, concurrency: 4, deadlineMs: 10_000, spreadOverMs: T.interval * 4 });
       expect(load.failed, load.errors.join('\n')).toBe(0);
       expect(answeredBy(load, member)).toBeGreaterThan(50);
-      expect((await s.front())[member]).toMatchObject({ state: 'ready', weight: FULL, checkUp: true });
+      expect((await s.front())[member]).toMatchObject({ state: 'ready', weight: T.full, checkUp: true });
       await front.stop();
       expect(front.seen.filter((c) => c.member === member)).toEqual([]);
       expect((await s.state()).apps[0]!.assignments[member]).toBeGreaterThan(0);
@@ -167,6 +159,6 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
       await front.stop();
       await s.sim.setFault(member, 'none');
     }
-    await waitFor(async () => !(await blocked()), { what: 'blocked alert resolved', timeoutMs: INTERVAL * 6 + FAILBACK + 4000 });
+    await waitFor(async () => !(await blocked()), { what: 'blocked alert resolved', timeoutMs: T.interval * 6 + T.failback + 4000 });
   }, 60_000);
 });

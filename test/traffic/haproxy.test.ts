@@ -167,9 +167,6 @@ describe('HAProxy traffic switch', () => {
     let drainedAt = 0;
     const r = await runLoad({
       url: `http://127.0.0.1:${front}/`,
-      total: 2000,
-      concurrency: 8,
-      deadlineMs: 30_000,
       spreadOverMs: 3000,
       at: {
         index: 700,

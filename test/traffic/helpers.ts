@@ -61,20 +61,24 @@ export function get(url: string, agent?: Agent, timeoutMs = 5000): Promise<strin
 }
 
 /**
- * Sends `total` GETs with `concurrency` workers; `during(i)` is called once when request i is about
- * to be sent (to inject a change mid-load). Bounded in count and by `deadlineMs`.
+ * Sends `total` GETs with `concurrency` workers; `at.run` is called once when request `at.index` is
+ * about to be sent (to inject a change mid-load). Bounded in count and by `deadlineMs`.
  */
-export async function runLoad(opts: {
+export async function runLoad(o: {
   url: string;
-  total: number;
-  concurrency: number;
-  deadlineMs: number;
+  /** @default 2000 (the traffic tests' standard load) */
+  total?: number;
+  /** @default 8 */
+  concurrency?: number;
+  /** @default 30_000 */
+  deadlineMs?: number;
   /** Retries per request on connection reset/refused (idempotent GET). @default 0 */
   retries?: number;
   /** Spread the requests evenly over about this long (a paced load, so a fault lands mid-load). */
   spreadOverMs?: number;
   at?: { index: number; run: () => Promise<void> };
 }): Promise<LoadResult & { atDone?: Promise<void> }> {
+  const opts = { total: 2000, concurrency: 8, deadlineMs: 30_000, ...o };
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const deadline = performance.now() + opts.deadlineMs;
   let next = 0;

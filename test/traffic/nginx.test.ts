@@ -114,8 +114,6 @@ http {
     const hitsBefore = a.hits;
     const r = await runLoad({
       url: `http://127.0.0.1:${port}/`,
-      total: 2000,
-      concurrency: 8,
       deadlineMs: 60_000,
       retries: 3,
       spreadOverMs: 4000,

@@ -1,6 +1,10 @@
-// A loopback HTTP receiver that records JSON POST bodies (webhook / Alertmanager receiver target).
+// A loopback HTTP receiver that records JSON POST bodies (webhook / Alertmanager receiver target), and
+// a real Alertmanager that delivers to one.
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { freePort, startDaemon, waitForPort, type Daemon } from '../lab/index';
 
 export interface Receiver {
   readonly url: string;
@@ -34,4 +38,37 @@ export async function startReceiver(): Promise<Receiver> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A real Alertmanager on a free loopback port (state under `dir`) that routes every alert, grouped by
+ * alertname and member within 100 ms, to `receiverUrl` (resolved notifications included).
+ */
+export async function startAlertmanager(dir: string, receiverUrl: string): Promise<{ daemon: Daemon; port: number }> {
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'alertmanager.yml'),
+    [
+      'route:',
+      '  receiver: hook',
+      '  group_by: [alertname, member]',
+      '  group_wait: 100ms',
+      '  group_interval: 500ms',
+      '  repeat_interval: 1h',
+      'receivers:',
+      '  - name: hook',
+      '    webhook_configs:',
+      `      - url: ${receiverUrl}`,
+      '        send_resolved: true',
+      '',
+    ].join('\n'),
+  );
+  const daemon = startDaemon({
+    name: 'alertmanager',
+    command: 'prometheus-alertmanager',
+    dir,
+    args: [`--config.file=${dir}/alertmanager.yml`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', `--storage.path=${dir}/data`],
+  });
+  await waitForPort('127.0.0.1', port, { timeoutMs: 10_000 });
+  return { daemon, port };
 }

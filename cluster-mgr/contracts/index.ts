@@ -1,4 +1,4 @@
-// Ports: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
+// Contracts: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
 // (adapters/), the simulator and tests provide fakes. Keep these small and stable.
 
 /** Injected time source; core logic never reads the wall clock itself. */

@@ -1,0 +1,175 @@
+// The apps loop's worker: reconciles one app (work-queue key) from OBSERVED state — informer caches,
+// member health and capacity — into the replica split (core/spread), paced while a recovered member's
+// replicas return, and writes Deployments (and propagated objects) only while this daemon leads.
+import type { App } from '../config/schema';
+import { isServing } from '../core/health';
+import { checkCapacity, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { divideReplicas, paceReturn } from '../core/spread';
+import { alerts } from '../contracts/alerts';
+import type { ClusterApi } from '../contracts/index';
+import { deploymentName, type AppStatus, type DaemonContext } from './context';
+import { deploymentFor, templateHash, type Propagator } from './propagation';
+
+export class AppReconciler {
+  private readonly lastCapacity = new Map<string, MemberCapacity>();
+  /** The capacity problems last logged per member (logged again only when they change). */
+  private readonly capacityProblems = new Map<string, string>();
+
+  constructor(
+    private readonly c: DaemonContext,
+    private readonly propagation: Propagator,
+  ) {}
+
+  /** Members replicas may run on now: serving, or Unhealthy but not yet drained (traffic first). */
+  schedulable(name: string): boolean {
+    const st = this.c.memberState.get(name)!;
+    return isServing(st.health.state) || (st.health.state === 'Unhealthy' && !st.drained);
+  }
+
+  private capacityOf(name: string, api: ClusterApi): MemberCapacity {
+    const healthy = this.schedulable(name) && api.synced();
+    if (api.synced()) {
+      const c = api.capacity();
+      const { capacity: cap, problems } = checkCapacity({ healthy, allocatable: c.allocatable, allocated: c.allocated });
+      const said = problems.join('; ');
+      if (said !== (this.capacityProblems.get(name) ?? '')) {
+        if (said) this.c.o.log.warn({ member: name, problems }, 'capacity amounts that are not finite numbers >= 0: member gets no replicas until they are');
+        this.capacityProblems.set(name, said);
+      }
+      this.lastCapacity.set(name, cap);
+      return cap;
+    }
+    const last = this.lastCapacity.get(name);
+    return last ? { ...last, healthy } : { healthy: false, allocatable: { cpu: 0, memory: 0, pods: 0 }, allocated: { cpu: 0, memory: 0, pods: 0 } };
+  }
+
+  /** The work-queue handler. */
+  async reconcile(key: string): Promise<void> {
+    const app = this.c.apps().get(key);
+    if (!app || this.c.root.signal.aborted) return;
+    const end = this.c.metrics.reconcileDuration.startTimer();
+    try {
+      await this.reconcileApp(key, app);
+    } finally {
+      end();
+    }
+  }
+
+  private async reconcileApp(key: string, app: App): Promise<void> {
+    const { o, memberState, metrics } = this.c;
+    const fedMembers = o.federation.spec.members;
+    // Never decide from a partial view: a serving member whose caches have not listed yet would look
+    // empty and lose its replicas (fatal after a restart). The periodic resync retries.
+    if (fedMembers.some((m) => this.schedulable(m.name) && !o.members.get(m.name)!.synced())) return;
+    const depName = deploymentName(app);
+    const capacity: Record<string, MemberCapacity> = {};
+    const current: Record<string, number> = {};
+    const observed: Record<string, { replicas: number; hash?: string } | undefined> = {};
+    for (const m of fedMembers) {
+      const api = o.members.get(m.name)!;
+      capacity[m.name] = this.capacityOf(m.name, api);
+      const d = api.findOwned(app.namespace, depName);
+      observed[m.name] = d ? { replicas: d.replicas, ...(d.templateHash ? { hash: d.templateHash } : {}) } : undefined;
+      // A member that is not serving contributes nothing now (its replicas are being replaced).
+      current[m.name] = this.schedulable(m.name) ? (d?.replicas ?? 0) : 0;
+    }
+    const desired = o.desiredOverride?.(key) ?? app.replicas;
+    const result = divideReplicas(spreadInputFor(app, desired, fedMembers, capacity, current));
+    const returning = new Set(fedMembers.filter((m) => memberState.get(m.name)!.returning).map((m) => m.name));
+    const status: AppStatus = this.c.appStatus.get(key) ?? { desired, applied: {}, pacedAt: {}, full: {} };
+    let target = result.assignments;
+    let goal = result.assignments;
+    if (returning.size > 0) {
+      // Failback: the goal is the exact fair split (no tolerance), reached in paced steps — a
+      // returning member gains at most `step` replicas per interval.
+      goal = divideReplicas({ ...spreadInputFor(app, desired, fedMembers, capacity, current), exact: true }).assignments;
+      const now = this.c.clock.now();
+      const steps = o.federation.spec.health.failbackSteps;
+      const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.c.intervalMs ? Math.max(1, Math.ceil((goal[n] ?? 0) / steps)) : 0));
+      target = paceReturn(current, goal, returning, Math.min(...limits));
+      for (const n of returning) if ((target[n] ?? 0) > (current[n] ?? 0)) status.pacedAt[n] = now;
+    }
+    for (const m of fedMembers) status.full[m.name] = (target[m.name] ?? 0) >= (goal[m.name] ?? 0);
+    status.desired = desired;
+    status.result = { ...result, assignments: target };
+    this.c.appStatus.set(key, status);
+    for (const m of fedMembers) metrics.assigned.set({ app: key, member: m.name }, target[m.name] ?? 0);
+    metrics.unschedulable.set({ app: key }, result.unschedulable);
+    const unsched = alerts.replicasUnschedulable(app.namespace, app.name, result.unschedulable, result.unschedulableReason ?? 'no member has room');
+    if (result.unschedulable > 0) void this.c.alertOnce('fire', unsched);
+    else void this.c.alertOnce('resolve', unsched);
+
+    if (!this.c.isLeader()) return;
+    const hash = templateHash(app);
+    const errors: string[] = [];
+    const otherServing = fedMembers.some((m) => isServing(memberState.get(m.name)!.health.state));
+    const opSignal = () => AbortSignal.any([this.c.root.signal, AbortSignal.timeout(60_000)]);
+    await Promise.all(
+      fedMembers.map(async (m) => {
+        const api = o.members.get(m.name)!;
+        const state = memberState.get(m.name)!.health.state;
+        let want = target[m.name] ?? 0;
+        const obs = observed[m.name];
+        if (!this.schedulable(m.name)) {
+          // Unreachable (Unhealthy) members are not written; a Recovering member (its API answers)
+          // is scaled to 0 so that its replicas return later in paced steps — unless nothing else serves.
+          if (state !== 'Recovering' || !otherServing || !obs || obs.replicas === 0) return;
+          want = 0;
+        }
+        if (!selects(app, m) && !obs) return;
+        if (obs && obs.replicas === want && obs.hash === hash) return;
+        try {
+          const signal = opSignal();
+          if (!obs && want > 0) await this.propagation.propagate(app, api, signal);
+          if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal);
+          await api.apply(deploymentFor(app, want, hash, o.federation.metadata.name), signal);
+          status.applied[m.name] = want;
+          o.log.info({ app: key, member: m.name, replicas: want, was: obs?.replicas ?? null }, 'applied deployment');
+          if (obs && obs.replicas !== want) this.c.event('scaled', `${key} on ${m.name}: ${obs.replicas} → ${want}`, { member: m.name, app: key });
+        } catch (err) {
+          errors.push(`${m.name}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    // Propagated objects are refreshed on every member the app runs in (cheap: SSA is idempotent).
+    for (const m of fedMembers) {
+      if ((target[m.name] ?? 0) > 0 && this.schedulable(m.name) && observed[m.name] && status.applied[`propagated:${m.name}`] !== 1) {
+        try {
+          await this.propagation.propagate(app, o.members.get(m.name)!, opSignal());
+          status.applied[`propagated:${m.name}`] = 1;
+        } catch (err) {
+          errors.push(`${m.name}: propagate: ${(err as Error).message}`);
+        }
+      }
+    }
+    // Failback: once a returning member has its full share in every app and it is ready, the next
+    // traffic pass ramps its traffic back over failbackAfter.
+    for (const name of returning) {
+      const st = memberState.get(name)!;
+      if (st.returning && this.allReturned(name)) {
+        st.returning = undefined;
+        this.c.event('replicas-returned', `${name}: replicas back and ready; traffic ramps over ${o.federation.spec.health.failbackAfter}`, { member: name });
+      }
+    }
+    if (errors.length > 0) {
+      status.lastError = errors.join('; ');
+      throw new Error(errors.join('; '));
+    }
+    status.lastError = undefined;
+  }
+
+  /** A returning member has its full share of every app, and those replicas are ready. */
+  allReturned(member: string): boolean {
+    const api = this.c.o.members.get(member)!;
+    const apps = this.c.apps();
+    for (const [key, st] of this.c.appStatus) {
+      if (st.full[member] === false) return false;
+      const app = apps.get(key);
+      const want = st.result?.assignments[member] ?? 0;
+      if (!app || want === 0) continue;
+      const d = api.findOwned(app.namespace, deploymentName(app));
+      if (!d || d.readyReplicas < want) return false;
+    }
+    return true;
+  }
+}
