@@ -380,8 +380,18 @@ export class ApiServer {
         else if (before) write('DELETED', { ...ev.prev!, metadata: { ...ev.prev!.metadata, resourceVersion: ev.obj.metadata.resourceVersion } });
       }
     };
-    if (backlog) for (const ev of backlog) deliver(ev);
+    // Streaming lists (client-go's WatchList, used by kubectl ≥ 1.35): `sendInitialEvents=true` sends
+    // the current objects as ADDED, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"`.
+    const initialEvents = q.get('sendInitialEvents') === 'true';
+    if (backlog && !initialEvents) for (const ev of backlog) deliver(ev);
     else for (const o of this.store.list(route.res, route.ns, match)) write('ADDED', o);
+    if (initialEvents) {
+      write('BOOKMARK', {
+        kind: route.res.kind,
+        apiVersion: groupVersion(route.res),
+        metadata: { resourceVersion: String(this.store.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } },
+      });
+    }
     const unsubscribe = this.store.subscribe(deliver);
     const timers: NodeJS.Timeout[] = [];
     if (q.get('allowWatchBookmarks') === 'true') {

@@ -9,7 +9,7 @@ import { groupVersion, RESOURCES } from './resources';
 const param = (name: string) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } });
 const WRITE_PARAMS = ['dryRun', 'fieldManager', 'fieldValidation'].map(param);
 const PATCH_PARAMS = [...WRITE_PARAMS, param('force')];
-const LIST_PARAMS = ['labelSelector', 'fieldSelector', 'resourceVersion', 'timeoutSeconds', 'watch', 'allowWatchBookmarks', 'limit', 'continue'].map(param);
+const LIST_PARAMS = ['labelSelector', 'fieldSelector', 'resourceVersion', 'timeoutSeconds', 'watch', 'allowWatchBookmarks', 'sendInitialEvents', 'resourceVersionMatch', 'limit', 'continue'].map(param);
 const OK = { responses: { '200': { description: 'OK' } } };
 
 /** Path of the group-version document ("api/v1", "apis/apps/v1"). */
