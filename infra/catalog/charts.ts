@@ -5,7 +5,7 @@
 import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from '../../constructs/index';
 import { nodesWithRole, type Cluster, type Site } from '../site/index';
 import type { ChartRelease, SynthOptions } from '../synth/types';
-import { formatImageRef, parseImageRef, type ImageRef as ParsedImageRef } from './image-ref';
+import { formatImageRef, mirrorImage, parseImageRef, type ImageRef as ParsedImageRef } from '../lib/image';
 
 export const VERSIONS = {
   calico: 'v3.32.1',
@@ -51,18 +51,12 @@ export const CALICO_IMAGES = ['apiserver', 'cni', 'csi', 'goldmane', 'kube-contr
 export type ImageRef = ParsedImageRef & { readonly tag: string };
 
 /** Parses a catalog image reference; the catalog's references are constants, so a bad one is a bug. */
-export function parseImage(ref: string): ImageRef {
+function parseImage(ref: string): ImageRef {
   const r = parseImageRef(ref);
   if (!r) throw new Error(`catalog: invalid image reference ${JSON.stringify(ref)}`);
   return { ...r, tag: r.tag ?? 'latest' };
 }
 
-export const formatImage = (i: ParsedImageRef): string => formatImageRef(i);
-
-/** The image as pulled from `registryHost` (same repository path and tag). */
-export function mirrorImage(ref: string, registryHost: string): string {
-  return formatImage({ ...parseImage(ref), registry: registryHost });
-}
 
 export interface ChartsOptions extends SynthOptions {
   /**
@@ -75,8 +69,8 @@ export interface ChartsOptions extends SynthOptions {
 /** Every chart release one cluster needs, sorted by id. Pure. */
 export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}): ChartRelease[] {
   const reg = opts.airGapped ? site.spec.registry.host : undefined;
-  const img = (ref: string): ImageRef => (reg ? { ...parseImage(ref), registry: reg } : parseImage(ref));
-  const full = (ref: string): string => formatImage(img(ref));
+  const img = (ref: string): ImageRef => parseImage(reg ? mirrorImage(ref, reg) : ref);
+  const full = (ref: string): string => formatImageRef(img(ref));
   /** `{ repository: 'registry/repo', tag }` for charts that take the registry inside the repository. */
   const repoTag = (ref: string) => {
     const i = img(ref);
@@ -104,7 +98,7 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
       tigeraOperator: { registry: op.registry, image: op.repository, version: op.tag },
       resources: res('100m', '128Mi', '500m', '512Mi'),
     },
-    images: [formatImage(op), ...CALICO_IMAGES.map(full)],
+    images: [formatImageRef(op), ...CALICO_IMAGES.map(full)],
   });
 
   // --- cert-manager
@@ -161,7 +155,7 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
         defaultHttpRetryPolicy: meshRetryPolicy(tp.retries.attempts, tp.retries.perTryTimeout),
       },
     },
-    images: [formatImage(pilot), proxy],
+    images: [formatImageRef(pilot), proxy],
   });
   const edges = nodesWithRole(cluster, 'edge');
   if (edges.length > 0) {

@@ -7,7 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { RenderedFile } from '../render/index';
 import { formatError, type Cluster, type PositionedError, type Site as SiteModel } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
-import { parseDuration } from '../site/units';
+import { parseDuration } from '../lib/units';
 import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';

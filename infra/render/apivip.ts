@@ -3,6 +3,7 @@
 // on 6443. Files per master: keepalived.conf, check_apiserver.sh, haproxy.cfg and the two static
 // pods for /etc/kubernetes/manifests/.
 import { stringify } from 'yaml';
+import { HOST_PATHS } from '../lib/host-files';
 import type { Cluster, Site, SiteNode } from '../site/index';
 import { nodesWithRole } from '../site/index';
 import { addressOf, blocks, header } from './common';
@@ -51,8 +52,8 @@ export function resolveApiVipOptions(opts: ApiVipOptions = {}): Resolved {
     keepalivedImage: opts.keepalivedImage ?? API_VIP_IMAGES.keepalived,
     haproxyImage: opts.haproxyImage ?? API_VIP_IMAGES.haproxy,
     checkScriptPath: opts.checkScriptPath ?? DEFAULT_CHECK_APISERVER_PATH,
-    keepalivedConfPath: opts.keepalivedConfPath ?? '/etc/keepalived/keepalived.conf',
-    haproxyCfgPath: opts.haproxyCfgPath ?? '/etc/haproxy/haproxy.cfg',
+    keepalivedConfPath: opts.keepalivedConfPath ?? HOST_PATHS.apiKeepalivedConf,
+    haproxyCfgPath: opts.haproxyCfgPath ?? HOST_PATHS.apiHaproxyCfg,
     pidDir: opts.pidDir ?? '/run/keepalived-apiserver',
   };
   if (r.frontendPort === r.apiserverPort) {

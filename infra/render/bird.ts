@@ -4,7 +4,7 @@
 // cluster's pod blocks (podCIDR, prefixes blockSize–32) and service CIDR (when advertised), export
 // nothing — so one cluster can never announce another's ranges.
 import { clusterAddressing, type Cluster, type Router, type Site, type SiteNode } from '../site/index';
-import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../site/net';
+import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../lib/net';
 import { blocks, dq, header } from './common';
 
 export interface BgpTimers {

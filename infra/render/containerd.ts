@@ -1,6 +1,7 @@
 // containerd registry host configs (`/etc/containerd/certs.d/<registry>/hosts.toml`) per node: the
 // site registry itself, and the public registries and mirrored sites' registries pulled through the
 // site registry, so air-gapped nodes pull everything from it.
+import { HOST_PATHS } from '../lib/host-files';
 import type { Site } from '../site/index';
 import { dq, header } from './common';
 
@@ -49,7 +50,7 @@ export interface HostsToml {
 /** Every hosts.toml a node needs, sorted by registry name. Same for every node of the site. */
 export function renderContainerdHosts(site: Site, opts: ContainerdOptions = {}): HostsToml[] {
   const reg = site.spec.registry.host;
-  const certsDir = opts.certsDir ?? '/etc/containerd/certs.d';
+  const certsDir = opts.certsDir ?? HOST_PATHS.containerdCertsDir;
   const ca = opts.caFile ?? (site.spec.certificates.issuer === 'ca' ? `${certsDir}/${reg}/ca.crt` : undefined);
   const caLine = ca ? [`  ca = ${dq(ca)}`] : [];
   const siteUrl = `https://${reg}`;

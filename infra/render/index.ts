@@ -1,5 +1,7 @@
 // Host and network config renderers (pure functions): inventory model → file contents.
 // The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
+import { HOST_PATHS } from '../lib/host-files';
+import { mirrorImage } from '../lib/image';
 import type { Cluster, Site, SiteNode } from '../site/index';
 import {
   API_VIP_IMAGES,
@@ -47,17 +49,7 @@ export interface HostFilesOptions {
 }
 
 /** Host path of the edge keepalived config (mounted into the EdgeGateway DaemonSet). */
-export const EDGE_KEEPALIVED_HOST_PATH = '/etc/keepalived/keepalived-edge.conf';
-
-/** `docker.io/library/haproxy:2.8` → `<registry>/library/haproxy:2.8` (references as in API_VIP_IMAGES). */
-export function mirrorHostImage(ref: string, registry: string): string {
-  const parts = ref.split('/');
-  const first = parts[0]!;
-  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  const path = hasRegistry ? parts.slice(1) : parts;
-  if (path.length === 1) path.unshift('library');
-  return `${registry}/${path.join('/')}`;
-}
+export const EDGE_KEEPALIVED_HOST_PATH = HOST_PATHS.edgeKeepalivedConf;
 
 /** Images the host files of a site need (the API-VIP static pods), sorted. */
 export function hostFileImages(site: Site, opts: HostFilesOptions = {}): string[] {
@@ -72,8 +64,8 @@ function apiVipOptions(opts: HostFilesOptions): NonNullable<HostFilesOptions['ap
   const reg = opts.imageRegistry;
   return {
     ...a,
-    keepalivedImage: mirrorHostImage(a.keepalivedImage ?? API_VIP_IMAGES.keepalived, reg),
-    haproxyImage: mirrorHostImage(a.haproxyImage ?? API_VIP_IMAGES.haproxy, reg),
+    keepalivedImage: mirrorImage(a.keepalivedImage ?? API_VIP_IMAGES.keepalived, reg),
+    haproxyImage: mirrorImage(a.haproxyImage ?? API_VIP_IMAGES.haproxy, reg),
   };
 }
 
@@ -88,8 +80,8 @@ function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFil
     },
     { path: `${dir}/check_apiserver.sh`, hostPath: o.checkScriptPath, mode: 0o755, content: renderCheckApiserver(site, cluster, node, opts) },
     { path: `${dir}/haproxy.cfg`, hostPath: o.haproxyCfgPath, content: renderApiHaproxy(site, cluster, node, opts) },
-    { path: `${dir}/manifests/keepalived.yaml`, hostPath: '/etc/kubernetes/manifests/keepalived.yaml', content: renderApiKeepalivedPod(site, cluster, node, opts) },
-    { path: `${dir}/manifests/haproxy.yaml`, hostPath: '/etc/kubernetes/manifests/haproxy.yaml', content: renderApiHaproxyPod(site, cluster, node, opts) },
+    { path: `${dir}/manifests/keepalived.yaml`, hostPath: `${HOST_PATHS.staticPods}/keepalived.yaml`, content: renderApiKeepalivedPod(site, cluster, node, opts) },
+    { path: `${dir}/manifests/haproxy.yaml`, hostPath: `${HOST_PATHS.staticPods}/haproxy.yaml`, content: renderApiHaproxyPod(site, cluster, node, opts) },
   ];
 }
 
@@ -101,7 +93,7 @@ function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFil
  */
 export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): RenderedFile[] {
   const files: RenderedFile[] = [];
-  const certsDir = opts.containerd?.certsDir ?? '/etc/containerd/certs.d';
+  const certsDir = opts.containerd?.certsDir ?? HOST_PATHS.containerdCertsDir;
   const hostsTomls = renderContainerdHosts(site, opts.containerd);
   for (const cluster of site.spec.clusters) {
     for (const node of cluster.nodes) {

@@ -2,6 +2,7 @@
 // inventory has — the kube-apiserver VIP on masters (kubeadm HA style) and the edge VIPs in front of
 // the Istio ingress gateways. VRRP version 3 with sub-second adverts (DESIGN.md: 0.7 s failover with
 // `advert_int 0.2`, ~3.1 s with v2 and 1 s adverts), unicast between the holders.
+import { HOST_PATHS } from '../lib/host-files';
 import type { Cluster, Site, SiteNode } from '../site/index';
 import { nodesWithRole } from '../site/index';
 import { blocks, dq, header, indent } from './common';
@@ -234,7 +235,7 @@ export interface ApiKeepalivedOptions {
   readonly instance?: string;
 }
 
-export const DEFAULT_CHECK_APISERVER_PATH = '/etc/keepalived/check_apiserver.sh';
+export const DEFAULT_CHECK_APISERVER_PATH = HOST_PATHS.checkApiserver;
 
 /**
  * The KeepalivedInput of one master for the API VIP. A failing apiserver check lowers the master's
@@ -302,7 +303,7 @@ export function keepalivedArgs(opts: KeepalivedRunOptions): string[] {
     '--log-console',
     '--log-detail',
     '--vrrp',
-    `--use-file=${opts.configFile ?? '/etc/keepalived/keepalived.conf'}`,
+    `--use-file=${opts.configFile ?? HOST_PATHS.apiKeepalivedConf}`,
     `--pid=${opts.pidFile}`,
     `--vrrp_pid=${opts.vrrpPidFile}`,
   ];

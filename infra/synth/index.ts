@@ -21,7 +21,9 @@ import {
   Storage,
   StorageBackend,
 } from '../../constructs/index';
-import { chartsFor, mirrorImage } from '../catalog/charts';
+import { canonical, canonicalJson } from '../lib/canonical';
+import { mirrorImage } from '../lib/image';
+import { chartsFor } from '../catalog/charts';
 import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { clusterAddressing, nodesWithRole, type Cluster, type Site } from '../site/index';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
@@ -220,24 +222,6 @@ export function synthesizeSite(site: Site, opts: SynthOptions = {}): SiteSynth {
   };
 }
 
-const TOP = ['apiVersion', 'kind', 'metadata'];
-/** Deep copy with map keys sorted (top level: apiVersion, kind, metadata first). */
-export function canonical(value: unknown, top = false): unknown {
-  if (Array.isArray(value)) return value.map((v) => canonical(v));
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value as object).sort((a, b) => {
-      if (top) {
-        const ia = TOP.indexOf(a);
-        const ib = TOP.indexOf(b);
-        if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-      }
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
-    return Object.fromEntries(keys.map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
-  }
-  return value;
-}
-
 /** Multi-document YAML of a component's objects, deterministic. */
 export function toYaml(objects: readonly K8sObject[]): string {
   return objects.map((o) => stringify(canonical(o, true), { lineWidth: 0 })).join('---\n');
@@ -275,7 +259,7 @@ export function siteTreeFiles(synth: SiteSynth): Array<{ path: string; content: 
   const charts = synth.clusters
     .flatMap((c) => c.charts.map((ch) => ({ cluster: c.cluster, ...ch })))
     .sort((a, b) => (a.cluster + '\0' + a.id < b.cluster + '\0' + b.id ? -1 : 1));
-  files.push({ path: `${root}/charts.json`, content: `${JSON.stringify(canonical({ charts }), null, 2)}\n` });
+  files.push({ path: `${root}/charts.json`, content: canonicalJson({ charts }) });
   files.push({ path: `${root}/summary.json`, content: `${JSON.stringify(summarize(synth), null, 2)}\n` });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

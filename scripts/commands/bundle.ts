@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
 import { action } from '../cli/program';
 import { buildBundle, loadPrivateKey, loadPublicKey, readImagesTxt, verifyBundle } from '../delivery/bundle';
-import { parseImageRef } from '../delivery/oci';
+import { parseImageRef } from '../../infra/lib/image';
 import { collect, endpointsFrom, parseOptions, requireSite, runSynth, siteDirOf } from '../delivery/common';
 
 const BuildOptions = z.strictObject({

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { evaluateSync, probeCertificate, readSyncStatus, type CheckResult } from '../../infra/day2/index';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { ExitCode, UserError } from '../cli/exit';
 import { action } from '../cli/program';
 import { parseBackupSpec, probeBackup, siteEndpoints, type BackupSpec } from '../delivery/check';

@@ -1,7 +1,7 @@
 // `flotilla preflight FILE`: host checks over SSH; exit 0 pass, 2 bad input, 3 any fail, 4 warnings only.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { ExitCode } from '../cli/exit';
 import { action } from '../cli/program';
 import { collect, parseOptions, requireSite, sshConfigFromSite } from '../delivery/common';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { formatError, loadSite, resolveFrom, type Site } from '../../infra/site/index';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { ExitCode, UserError } from '../cli/exit';
 import { parseEndpoints } from './oci';
 import type { SshConfig } from './ssh';

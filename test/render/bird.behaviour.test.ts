@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderRouterBird } from '../../infra/render/index';
-import { formatIPv4, parseCidr } from '../../infra/site/net';
+import { formatIPv4, parseCidr } from '../../infra/lib/net';
 import { synthesizeCluster } from '../../infra/synth/index';
 import type { Site } from '../../infra/site/index';
 import { createLab, makeDir, requireTools, run, startDaemon, waitFor, type Daemon } from '../lab/index';

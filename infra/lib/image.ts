@@ -1,5 +1,6 @@
 // Container image references (`[registry/]path[:tag][@digest]`), parsed the way docker does: short
-// names are docker.io/library. One parser for the catalog, synthesis and the delivery OCI client.
+// names are docker.io/library. One parser and one mirror rewrite for the chart catalog, synthesis,
+// the host-file renderers and the delivery OCI client.
 
 export interface ImageRef {
   /** Registry host[:port] as written (docker.io for short names). */
@@ -34,4 +35,15 @@ export function parseImageRef(ref: string): ImageRef | undefined {
 
 export function formatImageRef(r: ImageRef): string {
   return `${r.registry}/${r.repository}${r.tag ? `:${r.tag}` : ''}${r.digest ? `@${r.digest}` : ''}`;
+}
+
+/**
+ * The image as pulled from `registryHost`: same repository path, tag and digest
+ * (`quay.io/a/b:1` → `reg.example/a/b:1`, `haproxy:2.8` → `reg.example/library/haproxy:2.8`).
+ * Throws on a malformed reference (callers pass catalog constants or validated values).
+ */
+export function mirrorImage(ref: string, registryHost: string): string {
+  const r = parseImageRef(ref);
+  if (!r) throw new Error(`invalid image reference ${JSON.stringify(ref)}`);
+  return formatImageRef({ ...r, registry: registryHost });
 }
