@@ -2,9 +2,9 @@
 // values for that cluster and every image it deploys with those values. Versions follow the CRD
 // sources in ../shared/crds/*/SOURCE.txt (see docs/versions.md). Image tags are set explicitly in
 // the values, so `images` is exactly what the chart pulls and air-gapped sites can rewrite them.
-import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from '../../constructs/index';
 import { nodesWithRole, type Cluster, type Site } from '../site/index';
 import type { ChartRelease, SynthOptions } from '../synth/types';
+import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from './values';
 import { formatImageRef, mirrorImage, parseImageRef, type ImageRef as ParsedImageRef } from '../lib/image';
 
 export const VERSIONS = {
