@@ -3,7 +3,7 @@
 // sources in ../shared/crds/*/SOURCE.txt (see docs/versions.md). Image tags are set explicitly in
 // the values, so `images` is exactly what the chart pulls and air-gapped sites can rewrite them.
 import { nodesWithRole, type Cluster, type Site } from '../site/index';
-import type { ChartRelease, SynthOptions } from '../synth/types';
+import type { ChartRelease } from './types';
 import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from './values';
 import { formatImageRef, mirrorImage, parseImageRef, type ImageRef as ParsedImageRef } from '../lib/image';
 
@@ -58,7 +58,13 @@ function parseImage(ref: string): ImageRef {
 }
 
 
-export interface ChartsOptions extends SynthOptions {
+export interface ChartsOptions {
+  /**
+   * Air-gapped mode: every image the values name is pulled from the site registry
+   * (`<registry.host>/<original path>`).
+   * @default - images keep their upstream references
+   */
+  readonly airGapped?: boolean;
   /**
    * Include the federation control plane's charts (none today; kept for symmetry with synth).
    * @default - false
