@@ -2,7 +2,8 @@
 // The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
 import { HOST_PATHS } from '../lib/host-files';
 import { mirrorImage } from '../lib/image';
-import type { Cluster, Site, SiteNode } from '../site/index';
+import type { Cluster, SiteNode } from '../site/index';
+import { resolved, type ResolvedSite, type SiteSource } from '../site/resolve';
 import {
   API_VIP_IMAGES,
   renderApiHaproxy,
@@ -52,13 +53,13 @@ export interface HostFilesOptions {
 export const EDGE_KEEPALIVED_HOST_PATH = HOST_PATHS.edgeKeepalivedConf;
 
 /** Images the host files of a site need (the API-VIP static pods), sorted. */
-export function hostFileImages(site: Site, opts: HostFilesOptions = {}): string[] {
-  if (!site.spec.clusters.some((c) => c.nodes.some((n) => n.roles.includes('master')))) return [];
+export function hostFileImages(site: SiteSource, opts: HostFilesOptions = {}): string[] {
+  if (!resolved(site).clusters.some((c) => c.apiVip.holders.length > 0)) return [];
   const o = resolveApiVipOptions(apiVipOptions(opts));
   return [...new Set([o.keepalivedImage, o.haproxyImage])].sort();
 }
 
-function apiVipOptions(opts: HostFilesOptions): NonNullable<HostFilesOptions['apiVip']> {
+function apiVipOptions(opts: HostFilesOptions): ApiVipOptions & Pick<ApiKeepalivedOptions, 'advertInterval' | 'checkInterval' | 'checkFall' | 'checkRise'> {
   const a = opts.apiVip ?? {};
   if (!opts.imageRegistry) return a;
   const reg = opts.imageRegistry;
@@ -69,8 +70,8 @@ function apiVipOptions(opts: HostFilesOptions): NonNullable<HostFilesOptions['ap
   };
 }
 
-function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFilesOptions['apiVip'] = {}): RenderedFile[] {
-  const o = resolveApiVipOptions(opts);
+function masterFiles(site: ResolvedSite, cluster: Cluster, node: SiteNode, o: ReturnType<typeof resolveApiVipOptions<ReturnType<typeof apiVipOptions>>>): RenderedFile[] {
+  const opts = o;
   const dir = `hosts/${node.name}`;
   return [
     {
@@ -91,13 +92,15 @@ function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFil
  * session per router, the global front haproxy.cfg. Deterministic: same site, same files, sorted by
  * path.
  */
-export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): RenderedFile[] {
+export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}): RenderedFile[] {
+  const site = resolved(input);
   const files: RenderedFile[] = [];
+  const apiVip = site.clusters.some((c) => c.apiVip.holders.length > 0) ? resolveApiVipOptions(apiVipOptions(opts)) : undefined;
   const certsDir = opts.containerd?.certsDir ?? HOST_PATHS.containerdCertsDir;
   const hostsTomls = renderContainerdHosts(site, opts.containerd);
-  for (const cluster of site.spec.clusters) {
+  for (const { cluster } of site.clusters) {
     for (const node of cluster.nodes) {
-      if (node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVipOptions(opts)));
+      if (apiVip && node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVip));
       if (node.roles.includes('edge') && cluster.edge.vips.length > 0) {
         files.push({
           path: `hosts/${node.name}/keepalived-edge.conf`,
@@ -114,7 +117,7 @@ export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): Render
       }
     }
   }
-  for (const router of site.spec.network.routers) {
+  for (const { router } of site.routers) {
     files.push({ path: `network/${router.name}.bird.conf`, content: renderRouterBird(site, router, opts.bird) });
   }
   const front = frontInputFromSite(site, opts.front);
@@ -127,6 +130,6 @@ export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): Render
  * instance per edge VIP of the cluster, unicast to the other edge nodes, priority by node order,
  * tracking the local ingress gateway's readiness.
  */
-export function renderEdgeKeepalived(site: Site, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
+export function renderEdgeKeepalived(site: SiteSource, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
   return renderEdgeKeepalivedConf(site, cluster, node, opts);
 }

@@ -37,3 +37,4 @@ export function summarizeSite(site: Site): string {
   const cl = site.spec.clusters.length;
   return `site ${site.metadata.name} (${site.spec.environment}): ${cl} cluster${cl === 1 ? '' : 's'}, ${nodes.length} nodes (${count('master')} master, ${count('edge')} edge, ${count('worker')} worker), ${vips} edge VIP${vips === 1 ? '' : 's'}, storage ${site.spec.storage.default}, issuer ${site.spec.certificates.issuer}`;
 }
+export * from './resolve';
