@@ -2,7 +2,8 @@
 // values for that cluster and every image it deploys with those values. Versions follow the CRD
 // sources in ../shared/crds/*/SOURCE.txt (see docs/versions.md). Image tags are set explicitly in
 // the values, so `images` is exactly what the chart pulls and air-gapped sites can rewrite them.
-import { nodesWithRole, type Cluster, type Site } from '../site/index';
+import type { Cluster } from '../site/index';
+import { resolved, type SiteSource } from '../site/resolve';
 import type { ChartRelease } from './types';
 import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from './values';
 import { formatImageRef, mirrorImage, parseImageRef, type ImageRef as ParsedImageRef } from '../lib/image';
@@ -73,8 +74,10 @@ export interface ChartsOptions {
 }
 
 /** Every chart release one cluster needs, sorted by id. Pure. */
-export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}): ChartRelease[] {
-  const reg = opts.airGapped ? site.spec.registry.host : undefined;
+export function chartsFor(input: SiteSource, cluster: Cluster, opts: ChartsOptions = {}): ChartRelease[] {
+  const r = resolved(input);
+  const { site } = r;
+  const reg = opts.airGapped ? r.registry.host : undefined;
   const img = (ref: string): ImageRef => parseImage(reg ? mirrorImage(ref, reg) : ref);
   const full = (ref: string): string => formatImageRef(img(ref));
   /** `{ repository: 'registry/repo', tag }` for charts that take the registry inside the repository. */
@@ -163,7 +166,7 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
     },
     images: [formatImageRef(pilot), proxy],
   });
-  const edges = nodesWithRole(cluster, 'edge');
+  const edges = r.cluster(cluster.name).edgeVip.holders;
   if (edges.length > 0) {
     add({
       id: 'istio-ingressgateway',
@@ -287,7 +290,7 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
   }
   if (s.ceph) {
     const ceph = s.ceph;
-    const csiConfig = [{ clusterID: ceph.clusterID ?? site.metadata.name, monitors: [...ceph.monitors] }];
+    const csiConfig = [{ clusterID: ceph.clusterID ?? r.name, monitors: [...ceph.monitors] }];
     const cephImgs = {
       cephcsi: `quay.io/cephcsi/cephcsi:v${VERSIONS.cephCsi}`,
       provisioner: sc('csi-provisioner', VERSIONS.csiProvisioner),
