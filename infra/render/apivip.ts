@@ -145,6 +145,16 @@ export function renderApiHaproxy(site: SiteSource, cluster: Cluster, node: SiteN
 
 type Obj = Record<string, unknown>;
 
+/** A host-network static pod in kube-system with one container named as the pod. */
+function controlPlanePod(name: string, container: Obj, volumes: readonly Obj[]): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'kube-system', labels: { component: name, tier: 'control-plane', 'app.kubernetes.io/managed-by': 'flotilla' } },
+    spec: { hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name, ...container }], volumes: [...volumes] },
+  };
+}
+
 function staticPod(comment: readonly string[], pod: Obj): string {
   return header(comment) + stringify(pod, { lineWidth: 0, sortMapEntries: false });
 }
@@ -152,16 +162,7 @@ function staticPod(comment: readonly string[], pod: Obj): string {
 /** keepalived static pod (core/v1 Pod) for /etc/kubernetes/manifests/keepalived.yaml. */
 export function apiKeepalivedPod(cluster: Cluster, opts: ApiVipOptions = {}): Obj {
   const o = resolveApiVipOptions(opts);
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'keepalived', namespace: 'kube-system', labels: { component: 'keepalived', tier: 'control-plane', 'app.kubernetes.io/managed-by': 'flotilla' } },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      containers: [
-        {
-          name: 'keepalived',
+  return controlPlanePod('keepalived', {
           image: o.keepalivedImage,
           command: ['keepalived'],
           args: keepalivedArgs({
@@ -179,30 +180,17 @@ export function apiKeepalivedPod(cluster: Cluster, opts: ApiVipOptions = {}): Ob
             { name: 'check', mountPath: o.checkScriptPath, readOnly: true },
             { name: 'run', mountPath: o.pidDir },
           ],
-        },
-      ],
-      volumes: [
-        { name: 'config', hostPath: { path: o.keepalivedConfPath, type: 'File' } },
-        { name: 'check', hostPath: { path: o.checkScriptPath, type: 'File' } },
-        { name: 'run', hostPath: { path: o.pidDir, type: 'DirectoryOrCreate' } },
-      ],
-    },
-  };
+  }, [
+    { name: 'config', hostPath: { path: o.keepalivedConfPath, type: 'File' } },
+    { name: 'check', hostPath: { path: o.checkScriptPath, type: 'File' } },
+    { name: 'run', hostPath: { path: o.pidDir, type: 'DirectoryOrCreate' } },
+  ]);
 }
 
 /** HAProxy static pod (core/v1 Pod) for /etc/kubernetes/manifests/haproxy.yaml. */
 export function apiHaproxyPod(cluster: Cluster, opts: ApiVipOptions = {}): Obj {
   const o = resolveApiVipOptions(opts);
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'haproxy', namespace: 'kube-system', labels: { component: 'haproxy', tier: 'control-plane', 'app.kubernetes.io/managed-by': 'flotilla' } },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      containers: [
-        {
-          name: 'haproxy',
+  return controlPlanePod('haproxy', {
           image: o.haproxyImage,
           args: ['-W', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
           command: ['haproxy'],
@@ -217,11 +205,7 @@ export function apiHaproxyPod(cluster: Cluster, opts: ApiVipOptions = {}): Obj {
             capabilities: { drop: ['ALL'] },
           },
           volumeMounts: [{ name: 'haproxyconf', mountPath: '/usr/local/etc/haproxy/haproxy.cfg', readOnly: true }],
-        },
-      ],
-      volumes: [{ name: 'haproxyconf', hostPath: { path: o.haproxyCfgPath, type: 'File' } }],
-    },
-  };
+  }, [{ name: 'haproxyconf', hostPath: { path: o.haproxyCfgPath, type: 'File' } }]);
 }
 
 export function renderApiKeepalivedPod(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
