@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatImageRef, mirrorImage, parseImageRef } from './image';
+import { formatImageRef, mirrorImage, parseImageRef, splitImage } from './image';
 
 describe('image references', () => {
   it.each([
@@ -26,4 +26,18 @@ describe('image references', () => {
     [`quay.io/a/b@sha256:${'b'.repeat(64)}`, 'r.example', `r.example/a/b@sha256:${'b'.repeat(64)}`],
   ])('mirrorImage(%s, %s) keeps path, tag and digest', (ref, reg, want) => expect(mirrorImage(ref, reg)).toBe(want));
   it('mirrorImage rejects a malformed reference', () => expect(() => mirrorImage('a:b:c', 'r')).toThrow(/invalid image reference/));
+});
+
+describe('splitImage', () => {
+  it.each([
+    ['nginx', 'docker.io', 'library/nginx'],
+    ['nginx:1.27', 'docker.io', 'library/nginx:1.27'],
+    ['grafana/grafana:11', 'docker.io', 'grafana/grafana:11'],
+    ['quay.io/jetstack/cert-manager-controller:v1.16.2', 'quay.io', 'jetstack/cert-manager-controller:v1.16.2'],
+    ['localhost:5000/a/b', 'localhost:5000', 'a/b'],
+    ['localhost/a', 'localhost', 'a'],
+    ['registry.k8s.io/pause@sha256:abc', 'registry.k8s.io', 'pause@sha256:abc'],
+  ])('splitImage(%s)', (ref, registry, path) => {
+    expect(splitImage(ref)).toEqual({ registry, path });
+  });
 });

@@ -12,23 +12,28 @@ export interface ImageRef {
   readonly digest?: string;
 }
 
+/**
+ * Splits a reference into registry host and the rest, docker's rule without validating: the first
+ * component is a registry when it has a `.` or `:` or is `localhost`; else `docker.io`, and a bare
+ * name gets `library/`.
+ */
+export function splitImage(ref: string): { registry: string; path: string } {
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  if (slash > 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    return { registry: first, path: ref.slice(slash + 1) };
+  }
+  return { registry: 'docker.io', path: slash < 0 ? `library/${ref}` : ref };
+}
+
 /** Parses `[registry/]path[:tag][@digest]` the way docker does (short names → docker.io/library). */
 export function parseImageRef(ref: string): ImageRef | undefined {
   const m = /^([^@]+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ref.trim());
   if (!m) return undefined;
-  let name = m[1]!;
   const tag = m[2];
   const digest = m[3];
-  if (name.includes(':') && !name.includes('/')) return undefined;
-  const parts = name.split('/');
-  let registry = 'docker.io';
-  const first = parts[0]!;
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    registry = first;
-    name = parts.slice(1).join('/');
-  } else if (parts.length === 1) {
-    name = `library/${name}`;
-  }
+  if (m[1]!.includes(':') && !m[1]!.includes('/')) return undefined;
+  const { registry, path: name } = splitImage(m[1]!);
   if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(name)) return undefined;
   return { registry, repository: name, tag: tag ?? (digest ? undefined : 'latest'), digest };
 }

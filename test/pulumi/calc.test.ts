@@ -2,7 +2,7 @@
 // examples (infra/synth: the constructs and the chart catalog in infra/catalog): chart sources and
 // the air-gap guard, dependency plan, secrets, host plans, stack settings and environment overrides.
 import { describe, expect, it } from 'vitest';
-import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, splitImage } from '../../infra/pulumi/airgap';
+import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts } from '../../infra/pulumi/airgap';
 import { applyEnvironment, parseStackConfig, SECRET_KEYS } from '../../infra/pulumi/config';
 import { parse as parseYaml } from 'yaml';
 import { hostKeyFor, installScript, parseKnownHosts, planHosts } from '../../infra/pulumi/hosts';
@@ -28,20 +28,6 @@ const release = (id: string) => {
   if (!r) throw new Error(`no chart release ${id} in the synthesis of ${bj1a.name}: ${synth.charts.map((c) => c.id).join(', ')}`);
   return r;
 };
-
-describe('image references', () => {
-  it.each([
-    ['nginx', 'docker.io', 'library/nginx'],
-    ['nginx:1.27', 'docker.io', 'library/nginx:1.27'],
-    ['grafana/grafana:11', 'docker.io', 'grafana/grafana:11'],
-    ['quay.io/jetstack/cert-manager-controller:v1.16.2', 'quay.io', 'jetstack/cert-manager-controller:v1.16.2'],
-    ['localhost:5000/a/b', 'localhost:5000', 'a/b'],
-    ['localhost/a', 'localhost', 'a'],
-    ['registry.k8s.io/pause@sha256:abc', 'registry.k8s.io', 'pause@sha256:abc'],
-  ])('splitImage(%s)', (ref, registry, path) => {
-    expect(splitImage(ref)).toEqual({ registry, path });
-  });
-});
 
 describe('air-gap guard (foreignImageRefs) on the real synthesis', () => {
   it('finds references outside the site registry in every shape charts use', () => {
