@@ -32,6 +32,10 @@ export class PropError extends Error {
 export function checkLabel(construct: string, prop: string, value: string): void {
   if (!isDnsLabel(value)) throw new PropError(construct, prop, value, 'a DNS-1123 label (lowercase letters, digits, "-")');
 }
+/** checkLabel for every prop → value, in order. */
+export function checkLabels(construct: string, values: Readonly<Record<string, string>>): void {
+  for (const [prop, value] of Object.entries(values)) checkLabel(construct, prop, value);
+}
 export function checkDnsName(construct: string, prop: string, value: string): void {
   if (!isDnsName(value)) throw new PropError(construct, prop, value, 'a DNS name such as "bj1.example.com"');
 }

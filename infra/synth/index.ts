@@ -7,20 +7,7 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import {
-  BgpMode,
-  CalicoNetwork,
-  CertManagerIssuers,
-  EdgeGateway,
-  FederationControl,
-  IstioMesh,
-  Logging,
-  Monitoring,
-  Registry,
-  SiteIssuer,
-  Storage,
-  StorageBackend,
-} from '../../constructs/index';
+import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
