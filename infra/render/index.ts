@@ -49,8 +49,6 @@ export interface HostFilesOptions {
   readonly containerd?: ContainerdOptions;
 }
 
-/** Host path of the edge keepalived config (mounted into the EdgeGateway DaemonSet). */
-export const EDGE_KEEPALIVED_HOST_PATH = HOST_PATHS.edgeKeepalivedConf;
 
 /** Images the host files of a site need (the API-VIP static pods), sorted. */
 export function hostFileImages(site: SiteSource, opts: HostFilesOptions = {}): string[] {
@@ -104,7 +102,7 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
       if (node.roles.includes('edge') && cluster.edge.vips.length > 0) {
         files.push({
           path: `hosts/${node.name}/keepalived-edge.conf`,
-          hostPath: EDGE_KEEPALIVED_HOST_PATH,
+          hostPath: HOST_PATHS.edgeKeepalivedConf,
           content: renderEdgeKeepalived(site, cluster, node, opts.edge),
         });
       }

@@ -51,11 +51,6 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
   };
 }
 
-/** The cluster that runs the federation control plane: the site's first cluster. */
-export function federationHost(site: SiteSource): string {
-  return resolved(site).clusters.find((c) => c.runsSiteServices)!.cluster.name;
-}
-
 type Builder = (scope: Construct, site: ResolvedSite, rc: ResolvedCluster, opts: SynthOptions) => boolean;
 
 const BUILDERS: Record<ComponentName, Builder> = {
