@@ -2,6 +2,7 @@
 // pinning, image references, repository patterns, host file placement, deterministic JSON.
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { hostFileDestination } from '../../infra/lib/host-files';
 import { hostPath, parseSha256sum, planHostFiles } from '../../scripts/delivery/hosts';
 import { parseEndpoints, registryUrl } from '../../scripts/delivery/oci';
 import { checkHost, compareVersions, crossChecks, parseProbe, portsFor, type HostFacts } from '../../scripts/delivery/preflight';
@@ -199,15 +200,9 @@ describe('images, endpoints and repository patterns (pure)', () => {
 describe('host files and bundle index (pure)', () => {
   it('places synthesized host files; containerd first', () => {
     const plan = planHostFiles(['keepalived.conf', 'keepalived-edge.conf', 'manifests/haproxy.yaml', 'containerd/certs.d/reg.example.com/hosts.toml', 'containerd/certs.d/reg.example.com/ca.crt', 'check_apiserver.sh', 'haproxy.cfg', 'notes.txt']);
-    expect(plan.files.map((f) => [f.dest, f.mode, f.step])).toEqual([
-      ['/etc/containerd/certs.d/reg.example.com/ca.crt', '0644', 'containerd'],
-      ['/etc/containerd/certs.d/reg.example.com/hosts.toml', '0644', 'containerd'],
-      ['/etc/haproxy/haproxy.cfg', '0644', 'api-vip'],
-      ['/etc/keepalived/check_apiserver.sh', '0755', 'api-vip'],
-      ['/etc/keepalived/keepalived.conf', '0644', 'api-vip'],
-      ['/etc/kubernetes/manifests/haproxy.yaml', '0600', 'api-vip'],
-      ['/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
-    ]);
+    // where each goes is infra/lib/host-files (tested there); here: the order (by step, then destination)
+    expect(plan.files.map((f) => f.src)).toEqual(['containerd/certs.d/reg.example.com/ca.crt', 'containerd/certs.d/reg.example.com/hosts.toml', 'haproxy.cfg', 'check_apiserver.sh', 'keepalived.conf', 'manifests/haproxy.yaml', 'keepalived-edge.conf']);
+    expect(plan.files.map((f) => ({ dest: f.dest, mode: f.mode, step: f.step }))).toEqual(plan.files.map((f) => hostFileDestination(f.src)));
     expect(plan.ignored).toEqual(['notes.txt']);
     expect(hostPath('/', 'n1', '/etc/x')).toBe('/etc/x');
     expect(hostPath('/stage/{node}', 'n1', '/etc/x')).toBe('/stage/n1/etc/x');
