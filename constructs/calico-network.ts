@@ -3,6 +3,7 @@
 import { Construct } from 'constructs';
 import { BgpConfiguration, BgpPeer } from './imports/crd.projectcalico.org';
 import { apiObject, checkLabel, PropError } from './common';
+import { parseCidr, parseIPv4 } from '../infra/lib/net';
 
 const NAME = 'CalicoNetwork';
 export const ENCAPSULATIONS = ['None', 'IPIP', 'VXLAN', 'IPIPCrossSubnet', 'VXLANCrossSubnet'] as const;
@@ -26,7 +27,7 @@ export class BgpMode {
   static routeReflectors(nodes: readonly string[], clusterId = '244.0.0.1'): BgpMode {
     if (nodes.length === 0) throw new PropError(NAME, 'bgpMode', nodes, 'at least one route-reflector node name (or BgpMode.fullMesh())');
     for (const n of nodes) checkLabel(NAME, 'bgpMode.routeReflectors[]', n);
-    if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(clusterId) || clusterId.split('.').some((o) => Number(o) > 255)) {
+    if (parseIPv4(clusterId) === undefined) {
       throw new PropError(NAME, 'bgpMode.clusterId', clusterId, 'an IPv4-formatted cluster id such as "244.0.0.1"');
     }
     return new BgpMode([...nodes], clusterId);
@@ -91,19 +92,10 @@ export interface CalicoNetworkProps {
   readonly registry?: string;
 }
 
-function ipv4(v: string): number[] | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
-  if (!m) return undefined;
-  const o = m.slice(1).map(Number);
-  return o.every((x) => x <= 255) ? o : undefined;
-}
 function checkCidr(prop: string, v: string): number {
-  const [addr, len] = v.split('/');
-  const prefix = Number(len);
-  if (!addr || !ipv4(addr) || len === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
-    throw new PropError(NAME, prop, v, 'an IPv4 CIDR such as "10.244.0.0/16"');
-  }
-  return prefix;
+  const c = parseCidr(v);
+  if (!c) throw new PropError(NAME, prop, v, 'an IPv4 CIDR such as "10.244.0.0/16"');
+  return c.prefix;
 }
 
 export class CalicoNetwork extends Construct {
@@ -127,7 +119,7 @@ export class CalicoNetwork extends Construct {
     const seen = new Set<string>();
     for (const [i, r] of routers.entries()) {
       checkLabel(NAME, `routers[${i}].name`, r.name);
-      if (!ipv4(r.address)) throw new PropError(NAME, `routers[${i}].address`, r.address, 'an IPv4 address');
+      if (parseIPv4(r.address) === undefined) throw new PropError(NAME, `routers[${i}].address`, r.address, 'an IPv4 address');
       if (seen.has(r.name)) throw new PropError(NAME, `routers[${i}].name`, r.name, 'a router name used once');
       seen.add(r.name);
     }

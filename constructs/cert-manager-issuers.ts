@@ -2,7 +2,7 @@
 // (self-signed issuer → CA certificate → CA ClusterIssuer) — and the wildcard certificate for the
 // site domain, placed where the ingress gateway reads it.
 import { Construct } from 'constructs';
-import { checkDnsName, checkLabel, PropError } from './common';
+import { checkDnsName, checkLabel, checkLabels, PropError } from './common';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, ClusterIssuer } from './imports/cert-manager.io';
 
 const NAME = 'CertManagerIssuers';
@@ -86,10 +86,7 @@ export class CertManagerIssuers extends Construct {
     this.secretName = props.secretName ?? 'site-wildcard-tls';
     const certNs = props.certificateNamespace ?? 'istio-ingress';
     const ns = props.namespace ?? 'cert-manager';
-    checkLabel(NAME, 'issuerName', this.issuerName);
-    checkLabel(NAME, 'secretName', this.secretName);
-    checkLabel(NAME, 'certificateNamespace', certNs);
-    checkLabel(NAME, 'namespace', ns);
+    checkLabels(NAME, { issuerName: this.issuerName, secretName: this.secretName, certificateNamespace: certNs, namespace: ns });
 
     if (props.issuer.kind === 'acme') {
       new ClusterIssuer(this, 'Resource', {

@@ -5,7 +5,8 @@ import { ApiObject, JsonPatch, Size, type ApiObjectProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
-import { parseDuration, parseQuantity } from '../infra/site/units';
+import { isDnsLabel, isDnsName } from '../infra/lib/dns';
+import { parseDuration, parseQuantity } from '../infra/lib/units';
 
 /** A Kubernetes object with apiVersion/kind (kubernetes-models interfaces satisfy this). */
 export interface TypedObject {
@@ -27,14 +28,16 @@ export class PropError extends Error {
   }
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function checkLabel(construct: string, prop: string, value: string): void {
-  if (value.length > 63 || !DNS_LABEL.test(value)) throw new PropError(construct, prop, value, 'a DNS-1123 label (lowercase letters, digits, "-")');
+  if (!isDnsLabel(value)) throw new PropError(construct, prop, value, 'a DNS-1123 label (lowercase letters, digits, "-")');
+}
+/** checkLabel for every prop → value, in order. */
+export function checkLabels(construct: string, values: Readonly<Record<string, string>>): void {
+  for (const [prop, value] of Object.entries(values)) checkLabel(construct, prop, value);
 }
 export function checkDnsName(construct: string, prop: string, value: string): void {
-  if (value.length > 253 || !DNS_NAME.test(value)) throw new PropError(construct, prop, value, 'a DNS name such as "bj1.example.com"');
+  if (!isDnsName(value)) throw new PropError(construct, prop, value, 'a DNS name such as "bj1.example.com"');
 }
 export function checkPositiveInt(construct: string, prop: string, value: number, max = 1_000_000): void {
   if (!Number.isInteger(value) || value < 1 || value > max) throw new PropError(construct, prop, value, `a whole number from 1 to ${max}`);

@@ -1,10 +1,10 @@
 // EdgeGateway: keepalived on the edge nodes (a hostNetwork DaemonSet holding the edge VIPs, one
-// rendered keepalived.conf per node in a ConfigMap) plus the values that pin the Istio ingress
-// gateway to the edge nodes on 80/443 and every extra VIP port.
+// rendered keepalived.conf per node in a ConfigMap). The Helm values that pin the Istio ingress
+// gateway to the edge nodes are the chart catalog's (infra/catalog/values.ts ingressGatewayValues).
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, PropError, resources, selectByLabels } from './common';
+import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, PropError, selectByLabels } from './common';
 
 const NAME = 'EdgeGateway';
 
@@ -46,54 +46,6 @@ export const INGRESS_GATEWAY_SELECTOR = { istio: 'ingressgateway' } as const;
 export const INGRESS_STATUS_PORT = 15021;
 /** Node-local Service in front of the gateway's status port (the keepalived track target). */
 export const LOCAL_STATUS_SERVICE = 'istio-ingressgateway-local';
-
-/** Affinity that pins pods to the named nodes. */
-export function pinToNodes(nodes: readonly string[]) {
-  return {
-    nodeAffinity: {
-      requiredDuringSchedulingIgnoredDuringExecution: {
-        nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [...nodes] }] }],
-      },
-    },
-  };
-}
-
-/**
- * Helm values for the Istio `gateway` chart: pinned to edge nodes, one replica per edge node, the
- * VIPs as external IPs on 80/443 plus every extra VIP TCP port, status port reachable on the node.
- */
-export function ingressGatewayValues(nodes: readonly EdgeNode[], vips: readonly EdgeVipSpec[]): Record<string, unknown> {
-  const ports = new Map<number, string>([
-    [80, 'http2'],
-    [443, 'https'],
-  ]);
-  for (const v of vips) for (const p of v.ports) if (!ports.has(p)) ports.set(p, `tcp-${v.name}-${p}`);
-  const sorted = [...ports.entries()].sort((a, b) => a[0] - b[0]);
-  return {
-    name: 'istio-ingressgateway',
-    labels: { ...INGRESS_GATEWAY_SELECTOR },
-    replicaCount: nodes.length,
-    autoscaling: { enabled: false },
-    affinity: {
-      ...pinToNodes(nodes.map((n) => n.name)),
-      podAntiAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: [
-          { labelSelector: { matchLabels: { ...INGRESS_GATEWAY_SELECTOR } }, topologyKey: 'kubernetes.io/hostname' },
-        ],
-      },
-    },
-    tolerations: [{ key: 'node-role.kubernetes.io/edge', operator: 'Exists', effect: 'NoSchedule' }],
-    resources: resources('500m', '512Mi', '2', '1Gi'),
-    service: {
-      type: 'ClusterIP',
-      externalIPs: vips.map((v) => v.address.split('/')[0]).sort(),
-      ports: [
-        { name: 'status-port', port: INGRESS_STATUS_PORT, protocol: 'TCP', targetPort: INGRESS_STATUS_PORT },
-        ...sorted.map(([port, name]) => ({ name, port, protocol: 'TCP', targetPort: port === 80 ? 8080 : port === 443 ? 8443 : port })),
-      ],
-    },
-  };
-}
 
 export class EdgeGateway extends Construct {
   constructor(scope: Construct, id: string, props: EdgeGatewayProps) {

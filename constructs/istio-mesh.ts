@@ -57,11 +57,6 @@ export interface IstioMeshProps {
   readonly monitoringLabels?: Readonly<Record<string, string>>;
 }
 
-/** istiod `meshConfig.defaultHttpRetryPolicy` from the inventory's retries. */
-export function meshRetryPolicy(attempts: number, perTryTimeout: string): Record<string, unknown> {
-  return { attempts, perTryTimeout, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes,5xx' };
-}
-
 export class IstioMesh extends Construct {
   constructor(scope: Construct, id: string, props: IstioMeshProps) {
     super(scope, id);

@@ -6,21 +6,7 @@ import { Construct } from 'constructs';
 import { Beat } from './imports/beat.k8s.elastic.co';
 import { Elasticsearch, ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests } from './imports/elasticsearch.k8s.elastic.co';
 import { Kibana } from './imports/kibana.k8s.elastic.co';
-import {
-  apiObject,
-  checkDnsName,
-  checkLabel,
-  checkPositiveInt,
-  checkQuantity,
-  containerResources,
-  dropAddressLabel,
-  hardenPod,
-  labels,
-  podSecurity,
-  PropError,
-  resources,
-  secureContainer,
-} from './common';
+import { apiObject, checkDnsName, checkLabel, checkPositiveInt, checkQuantity, containerResources, dropAddressLabel, hardenPod, labels, podSecurity, PropError, resources, secureContainer } from './common';
 
 const NAME = 'Logging';
 /** Elastic Stack version the ECK operator deploys (ECK 3.5 supports 8.x and 9.x stacks). */

@@ -129,28 +129,9 @@ export function platformRuleGroups(): RuleGroup[] {
   ];
 }
 
-/** Regex-escapes a literal for blackbox `fail_if_body_matches_regexp`. */
-export function regexLiteral(s: string): string {
-  return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
-}
-
 /** Blackbox module name for a probe. */
 export function probeModule(p: UrlProbe): string {
   return p.bodyMustNotContain ? `http_2xx_${p.name.replaceAll('-', '_')}` : 'http_2xx';
-}
-
-/** Blackbox exporter `modules:` for the probes (values of the prometheus-blackbox-exporter chart). */
-export function blackboxModules(probes: readonly UrlProbe[]): Record<string, unknown> {
-  const http = (extra: Record<string, unknown> = {}) => ({
-    prober: 'http',
-    timeout: '5s',
-    http: { valid_status_codes: [], preferred_ip_protocol: 'ip4', follow_redirects: true, ...extra },
-  });
-  const modules: Record<string, unknown> = { http_2xx: http() };
-  for (const p of probes) {
-    if (p.bodyMustNotContain) modules[probeModule(p)] = http({ fail_if_body_matches_regexp: [regexLiteral(p.bodyMustNotContain)] });
-  }
-  return Object.fromEntries(Object.entries(modules).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export class Monitoring extends Construct {

@@ -3,21 +3,7 @@
 import { ApiObject, Cron, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import {
-  apiObject,
-  checkDnsName,
-  checkLabel,
-  checkQuantity,
-  containerResources,
-  dropAddressLabel,
-  hardenPod,
-  labels,
-  podLabels,
-  podSecurity,
-  PropError,
-  secureContainer,
-  selectByLabels,
-} from './common';
+import { apiObject, checkDnsName, checkLabel, checkLabels, checkQuantity, containerResources, dropAddressLabel, hardenPod, labels, podLabels, podSecurity, PropError, secureContainer, selectByLabels } from './common';
 import { INGRESS_GATEWAY_SELECTOR } from './edge-gateway';
 import { Certificate } from './imports/cert-manager.io';
 
@@ -99,8 +85,7 @@ export class Registry extends Construct {
     const storage = props.storage ?? '100Gi';
     const schedule = props.syncSchedule ?? '*/15 * * * *';
     checkDnsName(NAME, 'host', props.host);
-    checkLabel(NAME, 'issuerName', props.issuerName);
-    checkLabel(NAME, 'namespace', ns);
+    checkLabels(NAME, { issuerName: props.issuerName, namespace: ns });
     checkQuantity(NAME, 'storage', storage);
     if (schedule.trim().split(/\s+/).length !== 5) throw new PropError(NAME, 'syncSchedule', schedule, 'a 5-field cron expression');
     const mirrors = props.mirrors ?? [];

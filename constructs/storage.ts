@@ -3,6 +3,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { apiObject, checkDnsName, PropError } from './common';
+import { parseIPv4 } from '../infra/lib/net';
 
 const NAME = 'Storage';
 export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
@@ -148,6 +149,6 @@ new kplus.Secret(this, id, {
 }
 
 function checkDnsNameOrIp(prop: string, v: string): void {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v) && v.split('.').every((o) => Number(o) <= 255)) return;
+  if (parseIPv4(v) !== undefined) return;
   checkDnsName(NAME, prop, v);
 }

@@ -2,10 +2,11 @@
 // values for that cluster and every image it deploys with those values. Versions follow the CRD
 // sources in ../shared/crds/*/SOURCE.txt (see docs/versions.md). Image tags are set explicitly in
 // the values, so `images` is exactly what the chart pulls and air-gapped sites can rewrite them.
-import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from '../../constructs/index';
-import { nodesWithRole, type Cluster, type Site } from '../site/index';
-import type { ChartRelease, SynthOptions } from '../synth/types';
-import { formatImageRef, parseImageRef, type ImageRef as ParsedImageRef } from './image-ref';
+import type { Cluster } from '../site/index';
+import { resolved, type SiteSource } from '../site/resolve';
+import type { ChartRelease } from './types';
+import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from './values';
+import { formatImageRef, mirrorImage, parseImageRef, type ImageRef as ParsedImageRef } from '../lib/image';
 
 export const VERSIONS = {
   calico: 'v3.32.1',
@@ -51,20 +52,20 @@ export const CALICO_IMAGES = ['apiserver', 'cni', 'csi', 'goldmane', 'kube-contr
 export type ImageRef = ParsedImageRef & { readonly tag: string };
 
 /** Parses a catalog image reference; the catalog's references are constants, so a bad one is a bug. */
-export function parseImage(ref: string): ImageRef {
+function parseImage(ref: string): ImageRef {
   const r = parseImageRef(ref);
   if (!r) throw new Error(`catalog: invalid image reference ${JSON.stringify(ref)}`);
   return { ...r, tag: r.tag ?? 'latest' };
 }
 
-export const formatImage = (i: ParsedImageRef): string => formatImageRef(i);
 
-/** The image as pulled from `registryHost` (same repository path and tag). */
-export function mirrorImage(ref: string, registryHost: string): string {
-  return formatImage({ ...parseImage(ref), registry: registryHost });
-}
-
-export interface ChartsOptions extends SynthOptions {
+export interface ChartsOptions {
+  /**
+   * Air-gapped mode: every image the values name is pulled from the site registry
+   * (`<registry.host>/<original path>`).
+   * @default - images keep their upstream references
+   */
+  readonly airGapped?: boolean;
   /**
    * Include the federation control plane's charts (none today; kept for symmetry with synth).
    * @default - false
@@ -73,10 +74,12 @@ export interface ChartsOptions extends SynthOptions {
 }
 
 /** Every chart release one cluster needs, sorted by id. Pure. */
-export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}): ChartRelease[] {
-  const reg = opts.airGapped ? site.spec.registry.host : undefined;
-  const img = (ref: string): ImageRef => (reg ? { ...parseImage(ref), registry: reg } : parseImage(ref));
-  const full = (ref: string): string => formatImage(img(ref));
+export function chartsFor(input: SiteSource, cluster: Cluster, opts: ChartsOptions = {}): ChartRelease[] {
+  const r = resolved(input);
+  const { site } = r;
+  const reg = opts.airGapped ? r.registry.host : undefined;
+  const img = (ref: string): ImageRef => parseImage(reg ? mirrorImage(ref, reg) : ref);
+  const full = (ref: string): string => formatImageRef(img(ref));
   /** `{ repository: 'registry/repo', tag }` for charts that take the registry inside the repository. */
   const repoTag = (ref: string) => {
     const i = img(ref);
@@ -104,7 +107,7 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
       tigeraOperator: { registry: op.registry, image: op.repository, version: op.tag },
       resources: res('100m', '128Mi', '500m', '512Mi'),
     },
-    images: [formatImage(op), ...CALICO_IMAGES.map(full)],
+    images: [formatImageRef(op), ...CALICO_IMAGES.map(full)],
   });
 
   // --- cert-manager
@@ -161,9 +164,9 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
         defaultHttpRetryPolicy: meshRetryPolicy(tp.retries.attempts, tp.retries.perTryTimeout),
       },
     },
-    images: [formatImage(pilot), proxy],
+    images: [formatImageRef(pilot), proxy],
   });
-  const edges = nodesWithRole(cluster, 'edge');
+  const edges = r.cluster(cluster.name).edgeVip.holders;
   if (edges.length > 0) {
     add({
       id: 'istio-ingressgateway',
@@ -287,7 +290,7 @@ export function chartsFor(site: Site, cluster: Cluster, opts: ChartsOptions = {}
   }
   if (s.ceph) {
     const ceph = s.ceph;
-    const csiConfig = [{ clusterID: ceph.clusterID ?? site.metadata.name, monitors: [...ceph.monitors] }];
+    const csiConfig = [{ clusterID: ceph.clusterID ?? r.name, monitors: [...ceph.monitors] }];
     const cephImgs = {
       cephcsi: `quay.io/cephcsi/cephcsi:v${VERSIONS.cephCsi}`,
       provisioner: sc('csi-provisioner', VERSIONS.csiProvisioner),

@@ -3,17 +3,8 @@
 // done by synthesis (the chart catalog and the constructs, `airGapped: true`); nothing here rewrites.
 // No I/O except the injected `exists` used to check a bundle.
 import { join } from 'node:path';
+import { splitImage } from '../lib/image';
 import type { ChartRelease } from '../synth/types';
-
-/** Splits an image reference into registry host and path (`docker.io` + `library/` for bare names). */
-export function splitImage(ref: string): { registry: string; path: string } {
-  const slash = ref.indexOf('/');
-  const first = slash < 0 ? '' : ref.slice(0, slash);
-  if (slash > 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    return { registry: first, path: ref.slice(slash + 1) };
-  }
-  return { registry: 'docker.io', path: slash < 0 ? `library/${ref}` : ref };
-}
 
 const hasDomain = (s: string) => splitImage(s).registry !== 'docker.io' || s.startsWith('docker.io/');
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -2,6 +2,8 @@
 // shell script that installs them atomically, the content hash that triggers a re-run, and the
 // pinned host key from known_hosts.
 import { createHash } from 'node:crypto';
+import { hostFileDestination } from '../lib/host-files';
+import { shq } from '../lib/shell';
 import type { RenderedFile } from '../render/index';
 import type { Site } from '../site/index';
 import { pinnedKey, type KnownHostEntry } from '../site/known-hosts';
@@ -30,24 +32,6 @@ export interface HostPlan {
   readonly hostKey?: string;
 }
 
-/**
- * Remote location of a rendered host file (path after `hosts/<host>/`):
- * `manifests/X` → `/etc/kubernetes/manifests/X` (kubelet static pods), `keepalived.conf` and
- * `check_apiserver.sh` → `/etc/keepalived/`, `haproxy.cfg` → `/etc/haproxy/`,
- * `containerd/certs.d/<registry>/hosts.toml` → `/etc/containerd/certs.d/<registry>/hosts.toml`,
- * anything else → `/etc/flotilla/<path>`.
- */
-export function remotePathFor(rel: string): { remotePath: string; mode: string } {
-  if (rel.startsWith('manifests/')) return { remotePath: `/etc/kubernetes/${rel}`, mode: '0600' };
-  if (rel === 'keepalived.conf') return { remotePath: '/etc/keepalived/keepalived.conf', mode: '0644' };
-  if (rel.endsWith('.sh')) return { remotePath: `/etc/keepalived/${rel.split('/').pop()}`, mode: '0755' };
-  if (rel === 'haproxy.cfg') return { remotePath: '/etc/haproxy/haproxy.cfg', mode: '0644' };
-  if (rel.startsWith('containerd/')) return { remotePath: `/etc/${rel}`, mode: '0644' };
-  return { remotePath: `/etc/flotilla/${rel}`, mode: '0644' };
-}
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** The install script: every file written to a temp file in its folder and renamed into place. */
 export function installScript(files: readonly HostFile[]): string {
   // Static pod manifests go last, so the pods start with their config already in place. Temp
@@ -57,7 +41,7 @@ export function installScript(files: readonly HostFile[]): string {
     'set -eu',
     'umask 077',
     'put() { d=$(dirname "$2"); mkdir -p "$d"; t=$(mktemp "$d/.flotilla.XXXXXX"); printf %s "$3" | base64 -d > "$t"; chmod "$1" "$t"; mv -f "$t" "$2"; }',
-    ...ordered.map((f) => `put ${f.mode} ${shellQuote(f.remotePath)} ${Buffer.from(f.content, 'utf8').toString('base64')}`),
+    ...ordered.map((f) => `put ${f.mode} ${shq(f.remotePath)} ${Buffer.from(f.content, 'utf8').toString('base64')}`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -87,11 +71,13 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
       if (!rendered) continue;
       const hostFiles = rendered.map((f) => {
         const rel = f.path.slice(`hosts/${node.name}/`.length);
-        const fallback = remotePathFor(rel);
+        const table = hostFileDestination(rel);
+        const remotePath = f.hostPath ?? table?.dest;
+        if (remotePath === undefined) throw new Error(`${f.path}: not a host file (no hostPath, and hosts/<node>/${rel} is not in infra/lib/host-files)`);
         return {
           source: f.path,
-          remotePath: f.hostPath ?? fallback.remotePath,
-          mode: f.mode !== undefined ? f.mode.toString(8).padStart(4, '0') : fallback.mode,
+          remotePath,
+          mode: f.mode !== undefined ? f.mode.toString(8).padStart(4, '0') : (table?.mode ?? '0644'),
           content: f.content,
         };
       });

@@ -5,9 +5,9 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { RenderedFile } from '../render/index';
-import { formatError, type Cluster, type PositionedError, type Site as SiteModel } from '../site/index';
+import { formatError, resolveSite, type Cluster, type PositionedError, type Site as SiteModel, type SiteSource } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
-import { parseDuration } from '../site/units';
+import { parseDuration } from '../lib/units';
 import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';
@@ -16,8 +16,8 @@ import { clusterEndpoints, planCluster, planSecrets, requiredSecrets, type Clust
 
 /** The synthesis functions the program uses (the real ones in infra/index.ts; fixtures in tests). */
 export interface ProgramDeps {
-  synthesizeCluster(site: SiteModel, cluster: Cluster, opts?: SynthOptions): ClusterSynth;
-  renderHostFiles(site: SiteModel): RenderedFile[];
+  synthesizeCluster(site: SiteSource, cluster: Cluster, opts?: SynthOptions): ClusterSynth;
+  renderHostFiles(site: SiteSource): RenderedFile[];
 }
 
 export interface PreparedCluster {
@@ -76,7 +76,8 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   if (bundleDir !== undefined && !exists(bundleDir)) return { ok: false, errors: [settingError('bundle', `bundle directory ${JSON.stringify(cfg.bundle)} not found (${bundleDir}): unpack the bundle there first`)] };
   const registry = bundleDir === undefined ? undefined : site.spec.registry.host;
 
-  const hostFiles = deps.renderHostFiles(site);
+  const resolved = resolveSite(site); // once: synthesis of every cluster and the host files read it
+  const hostFiles = deps.renderHostFiles(resolved);
   const strays = unknownHosts(site, hostFiles);
   if (strays.length > 0) return { ok: false, errors: [settingError('inventory', `rendered host files for hosts not in the inventory: ${strays.join(', ')}`)] };
   const known = loaded.value.files.knownHosts ? parseKnownHosts(readFileSync(loaded.value.files.knownHosts, 'utf8')) : [];
@@ -86,7 +87,7 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   const errors: PositionedError[] = [];
   for (const cluster of site.spec.clusters) {
     // Synthesis does the air-gap rewriting of objects and chart values; below we only verify it.
-    const synth: ClusterSynth = deps.synthesizeCluster(site, cluster, { airGapped: registry !== undefined });
+    const synth: ClusterSynth = deps.synthesizeCluster(resolved, cluster, { airGapped: registry !== undefined });
     if (registry !== undefined && bundleDir !== undefined) {
       const absent = missingBundleCharts(synth.charts, bundleDir, exists);
       if (absent.length > 0) errors.push(settingError('bundle', `cluster ${cluster.name}: the bundle lacks ${absent.map((p) => relative(bundleDir, p)).join(', ')}: rebuild it with \`flotilla bundle\``));

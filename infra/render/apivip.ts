@@ -3,8 +3,9 @@
 // on 6443. Files per master: keepalived.conf, check_apiserver.sh, haproxy.cfg and the two static
 // pods for /etc/kubernetes/manifests/.
 import { stringify } from 'yaml';
-import type { Cluster, Site, SiteNode } from '../site/index';
-import { nodesWithRole } from '../site/index';
+import { HOST_PATHS } from '../lib/host-files';
+import type { Cluster, SiteNode } from '../site/index';
+import { resolved, type SiteSource } from '../site/resolve';
 import { addressOf, blocks, header } from './common';
 import { DEFAULT_CHECK_APISERVER_PATH, keepalivedArgs } from './keepalived';
 
@@ -33,7 +34,11 @@ export const API_VIP_IMAGES = {
   haproxy: 'docker.io/library/haproxy:2.8.5-alpine',
 } as const;
 
-interface Resolved {
+const RESOLVED = Symbol('resolved ApiVipOptions');
+
+/** ApiVipOptions with every default applied (see resolveApiVipOptions). */
+export interface ResolvedApiVipOptions {
+  readonly [RESOLVED]: true;
   frontendPort: number;
   apiserverPort: number;
   keepalivedImage: string;
@@ -44,15 +49,23 @@ interface Resolved {
   pidDir: string;
 }
 
-export function resolveApiVipOptions(opts: ApiVipOptions = {}): Resolved {
-  const r: Resolved = {
+/**
+ * Applies the defaults and checks the ports. Resolve once per synthesis (renderHostFiles does) and
+ * pass the result on: options that are already resolved come back as they are (extra fields of
+ * the caller's, e.g. ApiKeepalivedOptions, are kept).
+ */
+export function resolveApiVipOptions<T extends ApiVipOptions>(opts: T | (T & ResolvedApiVipOptions) = {} as T): T & ResolvedApiVipOptions {
+  if ((opts as Partial<ResolvedApiVipOptions>)[RESOLVED]) return opts as T & ResolvedApiVipOptions;
+  const r: T & ResolvedApiVipOptions = {
+    ...opts,
+    [RESOLVED]: true,
     frontendPort: opts.frontendPort ?? 8443,
     apiserverPort: opts.apiserverPort ?? 6443,
     keepalivedImage: opts.keepalivedImage ?? API_VIP_IMAGES.keepalived,
     haproxyImage: opts.haproxyImage ?? API_VIP_IMAGES.haproxy,
     checkScriptPath: opts.checkScriptPath ?? DEFAULT_CHECK_APISERVER_PATH,
-    keepalivedConfPath: opts.keepalivedConfPath ?? '/etc/keepalived/keepalived.conf',
-    haproxyCfgPath: opts.haproxyCfgPath ?? '/etc/haproxy/haproxy.cfg',
+    keepalivedConfPath: opts.keepalivedConfPath ?? HOST_PATHS.apiKeepalivedConf,
+    haproxyCfgPath: opts.haproxyCfgPath ?? HOST_PATHS.apiHaproxyCfg,
     pidDir: opts.pidDir ?? '/run/keepalived-apiserver',
   };
   if (r.frontendPort === r.apiserverPort) {
@@ -64,13 +77,13 @@ export function resolveApiVipOptions(opts: ApiVipOptions = {}): Resolved {
 }
 
 /** keepalived's track script on a master: healthy while the apiserver answers through HAProxy. */
-export function renderCheckApiserver(site: Site, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
+export function renderCheckApiserver(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
   const o = resolveApiVipOptions(opts);
   const vip = addressOf(cluster.apiVIP.address);
   return [
     '#!/bin/sh',
     header([
-      `keepalived track script on master ${node.name} (cluster ${cluster.name}, site ${site.metadata.name}):`,
+      `keepalived track script on master ${node.name} (cluster ${cluster.name}, site ${resolved(site).name}):`,
       `healthy while https://localhost:${o.frontendPort}/healthz answers 2xx through HAProxy (and through the VIP`,
       'when this node holds it). Install root-owned, mode 0755 (keepalived enable_script_security).',
     ]).trimEnd(),
@@ -92,12 +105,12 @@ export function renderCheckApiserver(site: Site, cluster: Cluster, node: SiteNod
 }
 
 /** haproxy.cfg on a master: VIP:frontendPort → every master's apiserver, checked on /healthz. */
-export function renderApiHaproxy(site: Site, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
+export function renderApiHaproxy(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
   const o = resolveApiVipOptions(opts);
-  const masters = nodesWithRole(cluster, 'master');
+  const masters = resolved(site).cluster(cluster.name).apiVip.holders;
   return blocks([
     header([
-      `HAProxy for the kube-apiserver VIP ${cluster.apiVIP.address} of cluster ${cluster.name} (site ${site.metadata.name})`,
+      `HAProxy for the kube-apiserver VIP ${cluster.apiVIP.address} of cluster ${cluster.name} (site ${resolved(site).name})`,
       `on master ${node.name}: *:${o.frontendPort} → every master's apiserver on ${o.apiserverPort}.`,
     ]),
     ['global', '  log stdout format raw local0', '  maxconn 4000'].join('\n'),
@@ -132,6 +145,16 @@ export function renderApiHaproxy(site: Site, cluster: Cluster, node: SiteNode, o
 
 type Obj = Record<string, unknown>;
 
+/** A host-network static pod in kube-system with one container named as the pod. */
+function controlPlanePod(name: string, container: Obj, volumes: readonly Obj[]): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'kube-system', labels: { component: name, tier: 'control-plane', 'app.kubernetes.io/managed-by': 'flotilla' } },
+    spec: { hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name, ...container }], volumes: [...volumes] },
+  };
+}
+
 function staticPod(comment: readonly string[], pod: Obj): string {
   return header(comment) + stringify(pod, { lineWidth: 0, sortMapEntries: false });
 }
@@ -139,16 +162,7 @@ function staticPod(comment: readonly string[], pod: Obj): string {
 /** keepalived static pod (core/v1 Pod) for /etc/kubernetes/manifests/keepalived.yaml. */
 export function apiKeepalivedPod(cluster: Cluster, opts: ApiVipOptions = {}): Obj {
   const o = resolveApiVipOptions(opts);
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'keepalived', namespace: 'kube-system', labels: { component: 'keepalived', tier: 'control-plane', 'app.kubernetes.io/managed-by': 'flotilla' } },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      containers: [
-        {
-          name: 'keepalived',
+  return controlPlanePod('keepalived', {
           image: o.keepalivedImage,
           command: ['keepalived'],
           args: keepalivedArgs({
@@ -166,30 +180,17 @@ export function apiKeepalivedPod(cluster: Cluster, opts: ApiVipOptions = {}): Ob
             { name: 'check', mountPath: o.checkScriptPath, readOnly: true },
             { name: 'run', mountPath: o.pidDir },
           ],
-        },
-      ],
-      volumes: [
-        { name: 'config', hostPath: { path: o.keepalivedConfPath, type: 'File' } },
-        { name: 'check', hostPath: { path: o.checkScriptPath, type: 'File' } },
-        { name: 'run', hostPath: { path: o.pidDir, type: 'DirectoryOrCreate' } },
-      ],
-    },
-  };
+  }, [
+    { name: 'config', hostPath: { path: o.keepalivedConfPath, type: 'File' } },
+    { name: 'check', hostPath: { path: o.checkScriptPath, type: 'File' } },
+    { name: 'run', hostPath: { path: o.pidDir, type: 'DirectoryOrCreate' } },
+  ]);
 }
 
 /** HAProxy static pod (core/v1 Pod) for /etc/kubernetes/manifests/haproxy.yaml. */
 export function apiHaproxyPod(cluster: Cluster, opts: ApiVipOptions = {}): Obj {
   const o = resolveApiVipOptions(opts);
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'haproxy', namespace: 'kube-system', labels: { component: 'haproxy', tier: 'control-plane', 'app.kubernetes.io/managed-by': 'flotilla' } },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      containers: [
-        {
-          name: 'haproxy',
+  return controlPlanePod('haproxy', {
           image: o.haproxyImage,
           args: ['-W', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
           command: ['haproxy'],
@@ -204,23 +205,19 @@ export function apiHaproxyPod(cluster: Cluster, opts: ApiVipOptions = {}): Obj {
             capabilities: { drop: ['ALL'] },
           },
           volumeMounts: [{ name: 'haproxyconf', mountPath: '/usr/local/etc/haproxy/haproxy.cfg', readOnly: true }],
-        },
-      ],
-      volumes: [{ name: 'haproxyconf', hostPath: { path: o.haproxyCfgPath, type: 'File' } }],
-    },
-  };
+  }, [{ name: 'haproxyconf', hostPath: { path: o.haproxyCfgPath, type: 'File' } }]);
 }
 
-export function renderApiKeepalivedPod(site: Site, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
+export function renderApiKeepalivedPod(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
   return staticPod(
-    [`keepalived static pod for the kube-apiserver VIP of cluster ${cluster.name} on ${node.name} (site ${site.metadata.name}).`],
+    [`keepalived static pod for the kube-apiserver VIP of cluster ${cluster.name} on ${node.name} (site ${resolved(site).name}).`],
     apiKeepalivedPod(cluster, opts),
   );
 }
 
-export function renderApiHaproxyPod(site: Site, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
+export function renderApiHaproxyPod(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiVipOptions = {}): string {
   return staticPod(
-    [`HAProxy static pod for the kube-apiserver VIP of cluster ${cluster.name} on ${node.name} (site ${site.metadata.name}).`],
+    [`HAProxy static pod for the kube-apiserver VIP of cluster ${cluster.name} on ${node.name} (site ${resolved(site).name}).`],
     apiHaproxyPod(cluster, opts),
   );
 }

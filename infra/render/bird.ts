@@ -3,8 +3,8 @@
 // `routeReflectors`. eBGP in BIRD 2 needs explicit filters: from each node import only its own
 // cluster's pod blocks (podCIDR, prefixes blockSize–32) and service CIDR (when advertised), export
 // nothing — so one cluster can never announce another's ranges.
-import { clusterAddressing, type Cluster, type Router, type Site, type SiteNode } from '../site/index';
-import { cidrContains, formatCidr, parseCidr, parseIPv4 } from '../site/net';
+import type { Router } from '../site/index';
+import { resolved, type SiteSource } from '../site/resolve';
 import { blocks, dq, header } from './common';
 
 export interface BgpTimers {
@@ -61,30 +61,7 @@ export interface BirdInput {
   readonly multihop: boolean;
 }
 
-/** The nodes a router peers with: all nodes of the site, or only the route reflectors. */
-export function bgpPeersOfRouter(site: Site): SiteNode[] {
-  const nodes = site.spec.clusters.flatMap((c) => c.nodes);
-  const rr = site.spec.network.routeReflectors;
-  if (rr.length === 0) return nodes;
-  return rr.map((name) => {
-    const n = nodes.find((x) => x.name === name);
-    if (!n) throw new Error(`routeReflectors names ${JSON.stringify(name)}, which is not a node of site ${site.metadata.name}: use a node name`);
-    return n;
-  });
-}
-
-/** The prefix-set items a ToR accepts from one cluster's nodes: exactly its pod blocks and service CIDR. */
-export function importPrefixes(site: Site, cluster: Cluster): string[] {
-  const net = site.spec.network;
-  const a = clusterAddressing(site, cluster);
-  const pod = parseCidr(a.podCIDR)!;
-  const out = [`${formatCidr(pod)}{${Math.max(net.blockSize, pod.prefix)},32}`];
-  if (net.advertiseServiceCIDR) {
-    const svc = parseCidr(a.serviceCIDR)!;
-    out.push(`${formatCidr(svc)}{${svc.prefix},32}`);
-  }
-  return out;
-}
+export { bgpPeersOfRouter, importPrefixes } from '../site/resolve';
 
 /** BIRD filter name for a cluster's sessions. */
 export function birdFilterName(clusterName: string): string {
@@ -96,46 +73,29 @@ export function birdProtocolName(nodeName: string): string {
   return `node_${nodeName.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
-/**
- * Whether the router shares a subnet with the nodes (taken from the clusters' VIP prefixes): then
- * eBGP runs directly connected, otherwise multihop.
- */
-function routerIsAdjacent(site: Site, router: Router, peers: readonly SiteNode[]): boolean {
-  const r = parseIPv4(router.address)!;
-  return peers.every((n) => {
-    const cluster = site.spec.clusters.find((c) => c.nodes.includes(n))!;
-    const subnet = parseCidr(cluster.apiVIP.address)!;
-    return cidrContains(subnet, r) && cidrContains(subnet, parseIPv4(n.address)!);
-  });
-}
-
-export function birdInputOfRouter(site: Site, router: Router): BirdInput {
-  const net = site.spec.network;
-  const peers = bgpPeersOfRouter(site);
-  const clusterOf = (n: SiteNode) => site.spec.clusters.find((c) => c.nodes.includes(n))!;
-  const clusters = site.spec.clusters.filter((c) => peers.some((n) => clusterOf(n) === c));
-  const ases = [...new Set(clusters.map((c) => clusterAddressing(site, c).asNumber))];
+export function birdInputOfRouter(site: SiteSource, router: Router): BirdInput {
+  const r = resolved(site);
+  const rr = r.router(router.name);
+  const reflectors = r.site.spec.network.routeReflectors;
+  const ases = [...new Set(rr.clusters.map((c) => c.addressing.asNumber))];
   return {
     comment: [
-      `ToR ${router.name} (${router.address}, AS ${router.asNumber}): the router side of the BGP sessions with site ${site.metadata.name}`,
-      `(AS ${ases.join(', ')}); ${net.routeReflectors.length > 0 ? `one session per route reflector (${net.routeReflectors.join(', ')})` : 'one session per node'}.`,
+      `ToR ${router.name} (${router.address}, AS ${router.asNumber}): the router side of the BGP sessions with site ${r.name}`,
+      `(AS ${ases.join(', ')}); ${reflectors.length > 0 ? `one session per route reflector (${reflectors.join(', ')})` : 'one session per node'}.`,
       "Imports from each node only its own cluster's pod blocks and service CIDR, exports nothing.",
     ],
     routerId: router.address,
     localAddress: router.address,
     localAs: router.asNumber,
-    filters: clusters.map((c) => ({ name: birdFilterName(c.name), comment: `cluster ${c.name}`, prefixes: importPrefixes(site, c) })),
-    neighbors: peers.map((n) => {
-      const c = clusterOf(n);
-      return {
-        protocol: birdProtocolName(n.name),
-        description: `${c.name}/${n.name}`,
-        address: n.address,
-        asNumber: clusterAddressing(site, c).asNumber,
-        filter: birdFilterName(c.name),
-      };
-    }),
-    multihop: !routerIsAdjacent(site, router, peers),
+    filters: rr.clusters.map((c) => ({ name: birdFilterName(c.cluster.name), comment: `cluster ${c.cluster.name}`, prefixes: c.importPrefixes })),
+    neighbors: rr.peers.map(({ node, cluster: c }) => ({
+      protocol: birdProtocolName(node.name),
+      description: `${c.cluster.name}/${node.name}`,
+      address: node.address,
+      asNumber: c.addressing.asNumber,
+      filter: birdFilterName(c.cluster.name),
+    })),
+    multihop: !rr.adjacent,
   };
 }
 
@@ -198,6 +158,6 @@ export function renderBird(input: BirdInput, opts: BirdOptions = {}): string {
   ]);
 }
 
-export function renderRouterBird(site: Site, router: Router, opts: BirdOptions = {}): string {
+export function renderRouterBird(site: SiteSource, router: Router, opts: BirdOptions = {}): string {
   return renderBird(birdInputOfRouter(site, router), opts);
 }

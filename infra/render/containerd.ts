@@ -1,7 +1,8 @@
 // containerd registry host configs (`/etc/containerd/certs.d/<registry>/hosts.toml`) per node: the
 // site registry itself, and the public registries and mirrored sites' registries pulled through the
 // site registry, so air-gapped nodes pull everything from it.
-import type { Site } from '../site/index';
+import { HOST_PATHS } from '../lib/host-files';
+import { resolved, type SiteSource } from '../site/resolve';
 import { dq, header } from './common';
 
 /** A public registry pulled through the site registry. */
@@ -47,17 +48,18 @@ export interface HostsToml {
 }
 
 /** Every hosts.toml a node needs, sorted by registry name. Same for every node of the site. */
-export function renderContainerdHosts(site: Site, opts: ContainerdOptions = {}): HostsToml[] {
-  const reg = site.spec.registry.host;
-  const certsDir = opts.certsDir ?? '/etc/containerd/certs.d';
-  const ca = opts.caFile ?? (site.spec.certificates.issuer === 'ca' ? `${certsDir}/${reg}/ca.crt` : undefined);
+export function renderContainerdHosts(site: SiteSource, opts: ContainerdOptions = {}): HostsToml[] {
+  const r = resolved(site);
+  const reg = r.registry.host;
+  const certsDir = opts.certsDir ?? HOST_PATHS.containerdCertsDir;
+  const ca = opts.caFile ?? (r.registry.privateCa ? `${certsDir}/${reg}/ca.crt` : undefined);
   const caLine = ca ? [`  ca = ${dq(ca)}`] : [];
-  const siteUrl = `https://${reg}`;
+  const siteUrl = r.registry.url;
   const out: HostsToml[] = [
     {
       registry: reg,
       content: [
-        header([`containerd: the site registry of ${site.metadata.name}.`]),
+        header([`containerd: the site registry of ${r.name}.`]),
         `server = ${dq(siteUrl)}`,
         '',
         `[host.${dq(siteUrl)}]`,
@@ -69,7 +71,7 @@ export function renderContainerdHosts(site: Site, opts: ContainerdOptions = {}):
   ];
   const mirrored: Upstream[] = [
     ...(opts.upstreams ?? DEFAULT_UPSTREAMS),
-    ...site.spec.registry.mirrors.map((m) => ({ name: m.host, server: `https://${m.host}` })),
+    ...r.registry.mirrors.map((m) => ({ name: m.host, server: `https://${m.host}` })),
   ].filter((u) => u.name !== reg);
   const perUpstream = (opts.layout ?? 'flat') === 'per-upstream';
   const seen = new Set<string>([reg]);
@@ -81,7 +83,7 @@ export function renderContainerdHosts(site: Site, opts: ContainerdOptions = {}):
       registry: u.name,
       content: [
         header([
-          `containerd: pull ${u.name} images through the site registry ${reg} (site ${site.metadata.name});`,
+          `containerd: pull ${u.name} images through the site registry ${reg} (site ${r.name});`,
           `${u.server} is the fallback when the site registry does not have them.`,
         ]),
         `server = ${dq(u.server)}`,

@@ -4,7 +4,7 @@
 // requests (DESIGN.md: 0 of 2000 lost with these settings, ~30 without retries), and the admin
 // runtime socket cluster-mgr drives. `renderFrontHaproxy` takes a plain input so cluster-mgr's
 // simulator can render a front for loopback members too.
-import type { Site } from '../site/index';
+import { resolved, type SiteSource } from '../site/resolve';
 import { addressOf, blocks, header } from './common';
 
 export interface FrontServer {
@@ -180,7 +180,8 @@ export interface FrontSiteOptions {
  * The front of a site: per edge-VIP name and port one backend (HTTP for port 80, TCP otherwise)
  * with one server per cluster that has that VIP, named as the cluster, at the cluster's VIP.
  */
-export function frontInputFromSite(site: Site, opts: FrontSiteOptions = {}): FrontInput {
+export function frontInputFromSite(input: SiteSource, opts: FrontSiteOptions = {}): FrontInput {
+  const { site } = resolved(input);
   const byKey = new Map<string, { vip: string; port: number; servers: FrontServer[] }>();
   for (const c of site.spec.clusters) {
     for (const vip of c.edge.vips) {

@@ -1,6 +1,9 @@
 // Host and network config renderers (pure functions): inventory model → file contents.
 // The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
-import type { Cluster, Site, SiteNode } from '../site/index';
+import { HOST_PATHS } from '../lib/host-files';
+import { mirrorImage } from '../lib/image';
+import type { Cluster, SiteNode } from '../site/index';
+import { resolved, type ResolvedSite, type SiteSource } from '../site/resolve';
 import {
   API_VIP_IMAGES,
   renderApiHaproxy,
@@ -46,39 +49,27 @@ export interface HostFilesOptions {
   readonly containerd?: ContainerdOptions;
 }
 
-/** Host path of the edge keepalived config (mounted into the EdgeGateway DaemonSet). */
-export const EDGE_KEEPALIVED_HOST_PATH = '/etc/keepalived/keepalived-edge.conf';
-
-/** `docker.io/library/haproxy:2.8` → `<registry>/library/haproxy:2.8` (references as in API_VIP_IMAGES). */
-export function mirrorHostImage(ref: string, registry: string): string {
-  const parts = ref.split('/');
-  const first = parts[0]!;
-  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  const path = hasRegistry ? parts.slice(1) : parts;
-  if (path.length === 1) path.unshift('library');
-  return `${registry}/${path.join('/')}`;
-}
 
 /** Images the host files of a site need (the API-VIP static pods), sorted. */
-export function hostFileImages(site: Site, opts: HostFilesOptions = {}): string[] {
-  if (!site.spec.clusters.some((c) => c.nodes.some((n) => n.roles.includes('master')))) return [];
+export function hostFileImages(site: SiteSource, opts: HostFilesOptions = {}): string[] {
+  if (!resolved(site).clusters.some((c) => c.apiVip.holders.length > 0)) return [];
   const o = resolveApiVipOptions(apiVipOptions(opts));
   return [...new Set([o.keepalivedImage, o.haproxyImage])].sort();
 }
 
-function apiVipOptions(opts: HostFilesOptions): NonNullable<HostFilesOptions['apiVip']> {
+function apiVipOptions(opts: HostFilesOptions): ApiVipOptions & Pick<ApiKeepalivedOptions, 'advertInterval' | 'checkInterval' | 'checkFall' | 'checkRise'> {
   const a = opts.apiVip ?? {};
   if (!opts.imageRegistry) return a;
   const reg = opts.imageRegistry;
   return {
     ...a,
-    keepalivedImage: mirrorHostImage(a.keepalivedImage ?? API_VIP_IMAGES.keepalived, reg),
-    haproxyImage: mirrorHostImage(a.haproxyImage ?? API_VIP_IMAGES.haproxy, reg),
+    keepalivedImage: mirrorImage(a.keepalivedImage ?? API_VIP_IMAGES.keepalived, reg),
+    haproxyImage: mirrorImage(a.haproxyImage ?? API_VIP_IMAGES.haproxy, reg),
   };
 }
 
-function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFilesOptions['apiVip'] = {}): RenderedFile[] {
-  const o = resolveApiVipOptions(opts);
+function masterFiles(site: ResolvedSite, cluster: Cluster, node: SiteNode, o: ReturnType<typeof resolveApiVipOptions<ReturnType<typeof apiVipOptions>>>): RenderedFile[] {
+  const opts = o;
   const dir = `hosts/${node.name}`;
   return [
     {
@@ -88,8 +79,8 @@ function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFil
     },
     { path: `${dir}/check_apiserver.sh`, hostPath: o.checkScriptPath, mode: 0o755, content: renderCheckApiserver(site, cluster, node, opts) },
     { path: `${dir}/haproxy.cfg`, hostPath: o.haproxyCfgPath, content: renderApiHaproxy(site, cluster, node, opts) },
-    { path: `${dir}/manifests/keepalived.yaml`, hostPath: '/etc/kubernetes/manifests/keepalived.yaml', content: renderApiKeepalivedPod(site, cluster, node, opts) },
-    { path: `${dir}/manifests/haproxy.yaml`, hostPath: '/etc/kubernetes/manifests/haproxy.yaml', content: renderApiHaproxyPod(site, cluster, node, opts) },
+    { path: `${dir}/manifests/keepalived.yaml`, hostPath: `${HOST_PATHS.staticPods}/keepalived.yaml`, content: renderApiKeepalivedPod(site, cluster, node, opts) },
+    { path: `${dir}/manifests/haproxy.yaml`, hostPath: `${HOST_PATHS.staticPods}/haproxy.yaml`, content: renderApiHaproxyPod(site, cluster, node, opts) },
   ];
 }
 
@@ -99,17 +90,19 @@ function masterFiles(site: Site, cluster: Cluster, node: SiteNode, opts: HostFil
  * session per router, the global front haproxy.cfg. Deterministic: same site, same files, sorted by
  * path.
  */
-export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): RenderedFile[] {
+export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}): RenderedFile[] {
+  const site = resolved(input);
   const files: RenderedFile[] = [];
-  const certsDir = opts.containerd?.certsDir ?? '/etc/containerd/certs.d';
+  const apiVip = site.clusters.some((c) => c.apiVip.holders.length > 0) ? resolveApiVipOptions(apiVipOptions(opts)) : undefined;
+  const certsDir = opts.containerd?.certsDir ?? HOST_PATHS.containerdCertsDir;
   const hostsTomls = renderContainerdHosts(site, opts.containerd);
-  for (const cluster of site.spec.clusters) {
+  for (const { cluster } of site.clusters) {
     for (const node of cluster.nodes) {
-      if (node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVipOptions(opts)));
+      if (apiVip && node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVip));
       if (node.roles.includes('edge') && cluster.edge.vips.length > 0) {
         files.push({
           path: `hosts/${node.name}/keepalived-edge.conf`,
-          hostPath: EDGE_KEEPALIVED_HOST_PATH,
+          hostPath: HOST_PATHS.edgeKeepalivedConf,
           content: renderEdgeKeepalived(site, cluster, node, opts.edge),
         });
       }
@@ -122,7 +115,7 @@ export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): Render
       }
     }
   }
-  for (const router of site.spec.network.routers) {
+  for (const { router } of site.routers) {
     files.push({ path: `network/${router.name}.bird.conf`, content: renderRouterBird(site, router, opts.bird) });
   }
   const front = frontInputFromSite(site, opts.front);
@@ -135,6 +128,6 @@ export function renderHostFiles(site: Site, opts: HostFilesOptions = {}): Render
  * instance per edge VIP of the cluster, unicast to the other edge nodes, priority by node order,
  * tracking the local ingress gateway's readiness.
  */
-export function renderEdgeKeepalived(site: Site, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
+export function renderEdgeKeepalived(site: SiteSource, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
   return renderEdgeKeepalivedConf(site, cluster, node, opts);
 }

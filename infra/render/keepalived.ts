@@ -2,8 +2,9 @@
 // inventory has — the kube-apiserver VIP on masters (kubeadm HA style) and the edge VIPs in front of
 // the Istio ingress gateways. VRRP version 3 with sub-second adverts (DESIGN.md: 0.7 s failover with
 // `advert_int 0.2`, ~3.1 s with v2 and 1 s adverts), unicast between the holders.
-import type { Cluster, Site, SiteNode } from '../site/index';
-import { nodesWithRole } from '../site/index';
+import { HOST_PATHS } from '../lib/host-files';
+import type { Cluster, SiteNode } from '../site/index';
+import { holderPriority, resolved, type SiteSource } from '../site/resolve';
 import { blocks, dq, header, indent } from './common';
 
 export interface VrrpScript {
@@ -115,32 +116,7 @@ export function renderKeepalived(input: KeepalivedInput): string {
   return blocks([header(input.comment), daemon, global, ...scripts, ...instances]);
 }
 
-/**
- * VRRP priority of the holder at `index` (0 = preferred) among `count`: descending by node order,
- * 200, 190, 180 … (smaller steps for large groups), always within 1–254.
- */
-export function vrrpPriority(index: number, count: number): number {
-  if (count > 191) throw new Error(`${count} VRRP holders are too many: keepalived priorities allow at most 191 per VIP`);
-  if (index < 0 || index >= count) throw new Error(`holder index ${index} is outside 0–${count - 1}`);
-  const step = count <= 1 ? 0 : Math.max(1, Math.min(10, Math.floor(190 / (count - 1))));
-  return 200 - index * step;
-}
-
-/** The weight that drops a failing holder below every healthy one (so another takes the VIP). */
-export function failoverWeight(count: number): number {
-  if (count <= 1) return -10;
-  return -(vrrpPriority(0, count) - vrrpPriority(count - 1, count) + (vrrpPriority(0, count) - vrrpPriority(1, count)));
-}
-
-function holderIndex(holders: readonly SiteNode[], node: SiteNode, role: string, cluster: Cluster): number {
-  const i = holders.findIndex((n) => n.name === node.name);
-  if (i < 0) {
-    throw new Error(
-      `node ${JSON.stringify(node.name)} is not ${role === 'edge' ? 'an' : 'a'} ${role} node of cluster ${JSON.stringify(cluster.name)}: give it the ${role} role or render for one of ${holders.map((n) => n.name).join(', ') || '(none)'}`,
-    );
-  }
-  return i;
-}
+export { failoverWeight, vrrpPriority } from '../site/resolve';
 
 /** A keepalived identifier from a name (letters, digits, `_`, `-`). */
 export function keepalivedId(name: string): string {
@@ -175,14 +151,16 @@ export interface EdgeKeepalivedOptions {
 export const DEFAULT_TRACK_URL = 'http://127.0.0.1:15021/healthz/ready';
 
 /** The KeepalivedInput of one edge node: one VRRP instance per edge VIP of its cluster. */
-export function edgeKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): KeepalivedInput {
-  const edges = nodesWithRole(cluster, 'edge');
-  const index = holderIndex(edges, node, 'edge', cluster);
+export function edgeKeepalivedInput(site: SiteSource, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): KeepalivedInput {
+  const r = resolved(site);
+  const vip = r.cluster(cluster.name).edgeVip;
+  const edges = vip.holders;
+  const priority = holderPriority(vip, node, cluster.name);
   const command = opts.trackCommand ?? `/usr/bin/curl -sf -m 1 ${opts.trackUrl ?? DEFAULT_TRACK_URL}`;
   const peers = edges.filter((n) => n.name !== node.name).map((n) => n.address);
   return {
     comment: [
-      `keepalived for the edge VIPs of cluster ${cluster.name} (site ${site.metadata.name}) on edge node ${node.name}.`,
+      `keepalived for the edge VIPs of cluster ${cluster.name} (site ${r.name}) on edge node ${node.name}.`,
       `Holders in priority order: ${edges.map((n) => n.name).join(', ')}. A node whose ingress gateway is not`,
       'ready goes to FAULT and never holds a VIP.',
     ],
@@ -203,7 +181,7 @@ export function edgeKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode
       name: `VI_${keepalivedId(vip.name)}`,
       interface: vip.interface,
       virtualRouterId: vip.virtualRouterId,
-      priority: vrrpPriority(index, edges.length),
+      priority,
       address: vip.address,
       unicastSrcIp: node.address,
       unicastPeers: peers,
@@ -215,7 +193,7 @@ export function edgeKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode
 }
 
 /** keepalived.conf of one edge node's keepalived (run by the EdgeGateway DaemonSet). */
-export function renderEdgeKeepalivedConf(site: Site, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
+export function renderEdgeKeepalivedConf(site: SiteSource, cluster: Cluster, node: SiteNode, opts: EdgeKeepalivedOptions = {}): string {
   return renderKeepalived(edgeKeepalivedInput(site, cluster, node, opts));
 }
 
@@ -234,19 +212,21 @@ export interface ApiKeepalivedOptions {
   readonly instance?: string;
 }
 
-export const DEFAULT_CHECK_APISERVER_PATH = '/etc/keepalived/check_apiserver.sh';
+export const DEFAULT_CHECK_APISERVER_PATH = HOST_PATHS.checkApiserver;
 
 /**
  * The KeepalivedInput of one master for the API VIP. A failing apiserver check lowers the master's
  * priority below every healthy master (weight), so the VIP stays held even while all apiservers
  * are down (e.g. during `kubeadm init`).
  */
-export function apiKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode, opts: ApiKeepalivedOptions = {}): KeepalivedInput {
-  const masters = nodesWithRole(cluster, 'master');
-  const index = holderIndex(masters, node, 'master', cluster);
+export function apiKeepalivedInput(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiKeepalivedOptions = {}): KeepalivedInput {
+  const r = resolved(site);
+  const vip = r.cluster(cluster.name).apiVip;
+  const masters = vip.holders;
+  const priority = holderPriority(vip, node, cluster.name);
   return {
     comment: [
-      `keepalived for the kube-apiserver VIP ${cluster.apiVIP.address} of cluster ${cluster.name} (site ${site.metadata.name})`,
+      `keepalived for the kube-apiserver VIP ${cluster.apiVIP.address} of cluster ${cluster.name} (site ${r.name})`,
       `on master ${node.name}. Holders in priority order: ${masters.map((n) => n.name).join(', ')}.`,
     ],
     routerId: node.name,
@@ -259,7 +239,7 @@ export function apiKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode,
         timeout: 3,
         fall: opts.checkFall ?? 3,
         rise: opts.checkRise ?? 2,
-        weight: failoverWeight(masters.length),
+        weight: vip.failoverWeight,
       },
     ],
     instances: [
@@ -267,7 +247,7 @@ export function apiKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode,
         name: 'VI_apiserver',
         interface: cluster.apiVIP.interface,
         virtualRouterId: cluster.apiVIP.virtualRouterId,
-        priority: vrrpPriority(index, masters.length),
+        priority,
         address: cluster.apiVIP.address,
         unicastSrcIp: node.address,
         unicastPeers: masters.filter((n) => n.name !== node.name).map((n) => n.address),
@@ -279,7 +259,7 @@ export function apiKeepalivedInput(site: Site, cluster: Cluster, node: SiteNode,
   };
 }
 
-export function renderApiKeepalivedConf(site: Site, cluster: Cluster, node: SiteNode, opts: ApiKeepalivedOptions = {}): string {
+export function renderApiKeepalivedConf(site: SiteSource, cluster: Cluster, node: SiteNode, opts: ApiKeepalivedOptions = {}): string {
   return renderKeepalived(apiKeepalivedInput(site, cluster, node, opts));
 }
 
@@ -302,7 +282,7 @@ export function keepalivedArgs(opts: KeepalivedRunOptions): string[] {
     '--log-console',
     '--log-detail',
     '--vrrp',
-    `--use-file=${opts.configFile ?? '/etc/keepalived/keepalived.conf'}`,
+    `--use-file=${opts.configFile ?? HOST_PATHS.apiKeepalivedConf}`,
     `--pid=${opts.pidFile}`,
     `--vrrp_pid=${opts.vrrpPidFile}`,
   ];

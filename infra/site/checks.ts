@@ -1,6 +1,6 @@
 // Cross-field checks a data-center engineer expects of a Site inventory. Pure: takes the parsed
 // model, returns issues with paths into the original document.
-import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIPv4, type Cidr } from './net';
+import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIPv4, type Cidr } from '../lib/net';
 import { siteAddressing } from './addressing';
 import type { Site } from './schema';
 

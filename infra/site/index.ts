@@ -2,7 +2,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkSite } from './checks';
 import { loadYamlFile, loadYamlText, type LoadResult } from './document';
-import { SiteSchema, type Cluster, type Role, type Site, type SiteNode } from './schema';
+import { SiteSchema, type Role, type Site } from './schema';
 
 export * from './schema';
 export * from './addressing';
@@ -19,9 +19,6 @@ export function loadSite(file: string): Promise<LoadResult<Site>> {
   return loadYamlFile(SiteSchema, file, { checks: checkSite, what: 'Site' });
 }
 
-export function nodesWithRole(cluster: Cluster, role: Role): SiteNode[] {
-  return cluster.nodes.filter((n) => n.roles.includes(role));
-}
 
 /** Resolves a path from the inventory (kubeconfig, keys) relative to the inventory's folder. */
 export function resolveFrom(inventoryFile: string, p: string): string {
@@ -37,3 +34,4 @@ export function summarizeSite(site: Site): string {
   const cl = site.spec.clusters.length;
   return `site ${site.metadata.name} (${site.spec.environment}): ${cl} cluster${cl === 1 ? '' : 's'}, ${nodes.length} nodes (${count('master')} master, ${count('edge')} edge, ${count('worker')} worker), ${vips} edge VIP${vips === 1 ? '' : 's'}, storage ${site.spec.storage.default}, issuer ${site.spec.certificates.issuer}`;
 }
+export * from './resolve';

@@ -1,11 +1,10 @@
 // The Site inventory schema: one data center, one Pulumi stack. The single source of truth for the
 // inventory's shape; types come from z.infer and docs/site.schema.json is generated from it.
 import { z } from 'zod';
-import { parseCidr, parseHostPort, parseIPv4 } from './net';
-import { parseDuration, parseQuantity } from './units';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../lib/dns';
+import { parseCidr, parseHostPort, parseIPv4 } from '../lib/net';
+import { parseDuration, parseQuantity } from '../lib/units';
 
-export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const show = (v: unknown): string => JSON.stringify(v);
 

@@ -7,23 +7,13 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import {
-  BgpMode,
-  CalicoNetwork,
-  CertManagerIssuers,
-  EdgeGateway,
-  FederationControl,
-  IstioMesh,
-  Logging,
-  Monitoring,
-  Registry,
-  SiteIssuer,
-  Storage,
-  StorageBackend,
-} from '../../constructs/index';
-import { chartsFor, mirrorImage } from '../catalog/charts';
+import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import { canonical, canonicalJson } from '../lib/canonical';
+import { mirrorImage } from '../lib/image';
+import { chartsFor } from '../catalog/charts';
 import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
-import { clusterAddressing, nodesWithRole, type Cluster, type Site } from '../site/index';
+import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
+import type { Cluster } from '../site/index';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
 
 export * from './types';
@@ -36,7 +26,9 @@ export const EDGE_TRACK_URL = 'http://istio-ingressgateway-local.istio-ingress.s
 export const EDGE_KEEPALIVED_OPTIONS: EdgeKeepalivedOptions = { trackUrl: EDGE_TRACK_URL };
 
 /** The Federation document cluster-mgr runs with for a site (all its clusters as members). */
-export function federationFromSite(site: Site): Record<string, unknown> {
+export function federationFromSite(input: SiteSource): Record<string, unknown> {
+  const r = resolved(input);
+  const { site } = r;
   return {
     apiVersion: 'flotilla.dev/v1alpha1',
     kind: 'Federation',
@@ -50,7 +42,7 @@ export function federationFromSite(site: Site): Record<string, unknown> {
       })),
       health: { interval: '1s', timeout: '800ms', failureThreshold: 3, successThreshold: 3, failbackAfter: '60s' },
       // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
-      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(site).backends.map((b) => b.name) } },
+      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) } },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
       prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090' },
       leaderElection: { namespace: 'flotilla-system', leaseName: 'cluster-mgr' },
@@ -59,19 +51,12 @@ export function federationFromSite(site: Site): Record<string, unknown> {
   };
 }
 
-/** The cluster that runs the federation control plane: the site's first cluster. */
-export function federationHost(site: Site): string {
-  return site.spec.clusters[0]!.name;
-}
-
-type Builder = (scope: Construct, site: Site, cluster: Cluster, opts: SynthOptions) => boolean;
+type Builder = (scope: Construct, site: ResolvedSite, rc: ResolvedCluster, opts: SynthOptions) => boolean;
 
 const BUILDERS: Record<ComponentName, Builder> = {
-  calico: (scope, site, cluster, opts) => {
-    const n = site.spec.network;
-    const a = clusterAddressing(site, cluster);
-    const reflectors = n.routeReflectors.filter((r) => cluster.nodes.some((x) => x.name === r));
-    const index = site.spec.clusters.indexOf(cluster);
+  calico: (scope, site, rc, opts) => {
+    const n = site.site.spec.network;
+    const a = rc.addressing;
     new CalicoNetwork(scope, 'calico', {
       asNumber: a.asNumber,
       podCIDR: a.podCIDR,
@@ -81,13 +66,13 @@ const BUILDERS: Record<ComponentName, Builder> = {
       natOutgoing: n.natOutgoing,
       advertiseServiceCIDR: n.advertiseServiceCIDR,
       routers: n.routers,
-      bgpMode: reflectors.length > 0 ? BgpMode.routeReflectors(reflectors, `244.0.0.${index + 1}`) : BgpMode.fullMesh(),
-      ...(opts.airGapped ? { registry: site.spec.registry.host } : {}),
+      bgpMode: rc.routeReflectors.length > 0 ? BgpMode.routeReflectors(rc.routeReflectors, rc.routeReflectorClusterId) : BgpMode.fullMesh(),
+      ...(opts.airGapped ? { registry: site.registry.host } : {}),
     });
     return true;
   },
-  'edge-gateway': (scope, site, cluster) => {
-    const edges = nodesWithRole(cluster, 'edge');
+  'edge-gateway': (scope, site, { cluster, edgeVip }) => {
+    const edges = edgeVip.holders;
     if (edges.length === 0 || cluster.edge.vips.length === 0) return false;
     new EdgeGateway(scope, 'edge', {
       nodes: edges,
@@ -96,10 +81,10 @@ const BUILDERS: Record<ComponentName, Builder> = {
     });
     return true;
   },
-  istio: (scope, site, cluster) => {
+  istio: (scope, site, { cluster }) => {
     const tp = cluster.istio.trafficPolicy;
     new IstioMesh(scope, 'mesh', {
-      domain: site.spec.domain,
+      domain: site.site.spec.domain,
       tlsSecretName: 'site-wildcard-tls',
       loadBalancer: tp.loadBalancer,
       consecutive5xxErrors: tp.outlierDetection.consecutive5xxErrors,
@@ -113,7 +98,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
     });
     return true;
   },
-  'cert-manager': (scope, site) => {
+  'cert-manager': (scope, { site }) => {
     const c = site.spec.certificates;
     new CertManagerIssuers(scope, 'issuers', {
       domain: site.spec.domain,
@@ -122,7 +107,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
     });
     return true;
   },
-  logging: (scope, site) => {
+  logging: (scope, { site }) => {
     const l = site.spec.logging;
     new Logging(scope, 'logging', {
       nodes: l.elasticsearch.nodes,
@@ -133,7 +118,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
     });
     return true;
   },
-  monitoring: (scope, site) => {
+  monitoring: (scope, { site }) => {
     const m = site.spec.monitoring;
     new Monitoring(scope, 'monitoring', {
       receivers: m.receivers.map((r) => ({ name: r.name, webhookUrl: r.webhook?.url, emailTo: r.email?.to })),
@@ -141,21 +126,21 @@ const BUILDERS: Record<ComponentName, Builder> = {
     });
     return true;
   },
-  registry: (scope, site, cluster) => {
+  registry: (scope, site, { cluster, edgeVip, runsSiteServices }) => {
     // One site registry, run by the site's first cluster (the others pull from it).
-    if (cluster.name !== federationHost(site)) return false;
-    const r = site.spec.registry;
-    const exposed = nodesWithRole(cluster, 'edge').length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
+    if (!runsSiteServices) return false;
+    const r = site.registry;
+    const exposed = edgeVip.holders.length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
     new Registry(scope, 'registry', {
       host: r.host,
       issuerName: 'site-issuer',
-      storage: r.storage.size,
+      storage: site.site.spec.registry.storage.size,
       mirrors: r.mirrors,
       ...(exposed ? { ingressNamespace: 'istio-ingress' } : {}),
     });
     return true;
   },
-  storage: (scope, site) => {
+  storage: (scope, { site }) => {
     const s = site.spec.storage;
     const backends: StorageBackend[] = [];
     if (s.nfs) backends.push(StorageBackend.nfs(s.nfs));
@@ -163,8 +148,8 @@ const BUILDERS: Record<ComponentName, Builder> = {
     new Storage(scope, 'storage', { backends, defaultBackend: s.default });
     return true;
   },
-  federation: (scope, site, cluster) => {
-    if (cluster.name !== federationHost(site)) return false;
+  federation: (scope, site, { runsSiteServices }) => {
+    if (!runsSiteServices) return false;
     new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }) });
     return true;
   },
@@ -189,23 +174,26 @@ export function imagesOf(objects: readonly unknown[]): string[] {
 }
 
 /** All components of one cluster plus its charts. Pure: same input, same output. */
-export function synthesizeCluster(site: Site, cluster: Cluster, opts: SynthOptions = {}): ClusterSynth {
+export function synthesizeCluster(input: SiteSource, cluster: Cluster, opts: SynthOptions = {}): ClusterSynth {
+  const site = resolved(input);
+  const rc = site.cluster(cluster.name);
   const components: ComponentManifests[] = [];
   for (const component of COMPONENTS) {
     const app = new App({ outdir: '/nonexistent' });
     const chart = new Chart(app, component, { disableResourceNameHashes: true });
-    if (!BUILDERS[component](chart, site, cluster, opts)) continue;
+    if (!BUILDERS[component](chart, site, rc, opts)) continue;
     let objects = chart.toJson() as K8sObject[];
-    if (opts.airGapped) objects = objects.map((o) => mapImages(o, (ref) => mirrorImage(ref, site.spec.registry.host)) as K8sObject);
+    if (opts.airGapped) objects = objects.map((o) => mapImages(o, (ref) => mirrorImage(ref, site.registry.host)) as K8sObject);
     components.push({ component, objects });
   }
   return { cluster: cluster.name, components, charts: chartsFor(site, cluster, opts) };
 }
 
 /** The whole site: every cluster, the host/network files and the image list. Pure. */
-export function synthesizeSite(site: Site, opts: SynthOptions = {}): SiteSynth {
-  const clusters = site.spec.clusters.map((c) => synthesizeCluster(site, c, opts));
-  const hostOpts: HostFilesOptions = { edge: EDGE_KEEPALIVED_OPTIONS, ...(opts.airGapped ? { imageRegistry: site.spec.registry.host } : {}) };
+export function synthesizeSite(input: SiteSource, opts: SynthOptions = {}): SiteSynth {
+  const site = resolved(input); // once for the whole site
+  const clusters = site.clusters.map((c) => synthesizeCluster(site, c.cluster, opts));
+  const hostOpts: HostFilesOptions = { edge: EDGE_KEEPALIVED_OPTIONS, ...(opts.airGapped ? { imageRegistry: site.registry.host } : {}) };
   // host files: the API-VIP static pods' images
   const images = new Set<string>(hostFileImages(site, hostOpts));
   for (const c of clusters) {
@@ -213,29 +201,11 @@ export function synthesizeSite(site: Site, opts: SynthOptions = {}): SiteSynth {
     for (const ch of c.charts) for (const i of ch.images) images.add(i);
   }
   return {
-    site: site.metadata.name,
+    site: site.name,
     clusters,
     hostFiles: renderHostFiles(site, hostOpts),
     images: [...images].sort(),
   };
-}
-
-const TOP = ['apiVersion', 'kind', 'metadata'];
-/** Deep copy with map keys sorted (top level: apiVersion, kind, metadata first). */
-export function canonical(value: unknown, top = false): unknown {
-  if (Array.isArray(value)) return value.map((v) => canonical(v));
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value as object).sort((a, b) => {
-      if (top) {
-        const ia = TOP.indexOf(a);
-        const ib = TOP.indexOf(b);
-        if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-      }
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
-    return Object.fromEntries(keys.map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
-  }
-  return value;
 }
 
 /** Multi-document YAML of a component's objects, deterministic. */
@@ -275,7 +245,7 @@ export function siteTreeFiles(synth: SiteSynth): Array<{ path: string; content: 
   const charts = synth.clusters
     .flatMap((c) => c.charts.map((ch) => ({ cluster: c.cluster, ...ch })))
     .sort((a, b) => (a.cluster + '\0' + a.id < b.cluster + '\0' + b.id ? -1 : 1));
-  files.push({ path: `${root}/charts.json`, content: `${JSON.stringify(canonical({ charts }), null, 2)}\n` });
+  files.push({ path: `${root}/charts.json`, content: canonicalJson({ charts }) });
   files.push({ path: `${root}/summary.json`, content: `${JSON.stringify(summarize(synth), null, 2)}\n` });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -1,20 +1,9 @@
 // The synthesis contract between constructs/renderers and their consumers (flotilla synth, the
 // Pulumi program, the bundle). Implementations live in infra/synth/index.ts and infra/catalog/.
+import type { ChartRelease, ComponentName } from '../catalog/types';
 import type { RenderedFile } from '../render/index';
 
-/** Platform components, one cdk8s construct each; also the `<component>.k8s.yaml` file names. */
-export const COMPONENTS = [
-  'calico',
-  'edge-gateway',
-  'istio',
-  'cert-manager',
-  'logging',
-  'monitoring',
-  'registry',
-  'storage',
-  'federation',
-] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
+export { COMPONENTS, type ChartRelease, type ComponentName } from '../catalog/types';
 
 /** A plain Kubernetes object (apiVersion, kind, metadata, …) as cdk8s synthesizes it. */
 export type K8sObject = Record<string, unknown> & {
@@ -27,25 +16,6 @@ export interface ComponentManifests {
   readonly component: ComponentName;
   /** Objects in apply order (CRs after the namespaces/secrets they need). */
   readonly objects: readonly K8sObject[];
-}
-
-/** A pinned upstream Helm chart release for one cluster. */
-export interface ChartRelease {
-  /** Stable id, unique per cluster, e.g. `tigera-operator`, `istio-base`. */
-  readonly id: string;
-  /** The component whose objects depend on this chart. */
-  readonly component: ComponentName;
-  /** Chart name in its repository. */
-  readonly chart: string;
-  /** Upstream Helm repository URL (or OCI reference). */
-  readonly repository: string;
-  /** Exact chart version. */
-  readonly version: string;
-  readonly namespace: string;
-  /** Values for this cluster. */
-  readonly values: Record<string, unknown>;
-  /** Images this chart deploys with these values. */
-  readonly images: readonly string[];
 }
 
 export interface ClusterSynth {

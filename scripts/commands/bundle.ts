@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
 import { action } from '../cli/program';
 import { buildBundle, loadPrivateKey, loadPublicKey, readImagesTxt, verifyBundle } from '../delivery/bundle';
-import { parseImageRef } from '../delivery/oci';
-import { collect, endpointsFrom, parseOptions, requireSite, runSynth, siteDirOf } from '../delivery/common';
+import { parseImageRef } from '../../infra/lib/image';
+import { collect, endpointsFrom, parseOptions, runSynth, siteAction, siteDirOf } from '../delivery/common';
 
 const BuildOptions = z.strictObject({
   out: z.string().min(1, { error: 'required: the bundle folder to write' }),
@@ -41,9 +41,7 @@ export function registerBundle(program: Command): void {
     .option('--registry-endpoint <host=url>', 'reach registry HOST at URL (repeatable)', collect, [])
     .option('--concurrency <n>', 'images pulled at once', '4')
     .action(
-      action(async (file: string, raw: unknown) => {
-        const o = parseOptions(BuildOptions, raw);
-        const site = await requireSite(file);
+      siteAction(BuildOptions, async (file, o, site) => {
         const signingKey = await key('--signing-key', o.signingKey, loadPrivateKey);
         const endpoints = endpointsFrom(o.registryEndpoint);
         const synthDir = o.synthDir ?? (await runSynth(file));

@@ -2,11 +2,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { evaluateSync, probeCertificate, readSyncStatus, type CheckResult } from '../../infra/day2/index';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { ExitCode, UserError } from '../cli/exit';
-import { action } from '../cli/program';
 import { parseBackupSpec, probeBackup, siteEndpoints, type BackupSpec } from '../delivery/check';
-import { collect, parseOptions, requireSite, sshConfigFromSite } from '../delivery/common';
+import { collect, siteAction, sshConfigFromSite } from '../delivery/common';
 import { SshPool } from '../delivery/ssh';
 
 const Options = z.strictObject({
@@ -34,9 +33,7 @@ export function registerCheck(program: Command): void {
     .option('--accept-new-host-keys', 'pin unknown host keys (backup checks over SSH)')
     .option('--format <format>', 'human | json', 'human')
     .action(
-      action(async (file: string, raw: unknown) => {
-        const o = parseOptions(Options, raw);
-        const site = await requireSite(file);
+      siteAction(Options, async (file, o, site) => {
         const now = new Date();
         const backups: BackupSpec[] = [];
         const nodes = new Map(site.spec.clusters.flatMap((c) => c.nodes).map((n) => [n.name, n.address]));

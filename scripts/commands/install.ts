@@ -2,9 +2,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
-import { action } from '../cli/program';
 import { loadPublicKey } from '../delivery/bundle';
-import { collect, endpointsFrom, parseOptions, requireSite, sshConfigFromSite } from '../delivery/common';
+import { collect, endpointsFrom, siteAction, sshConfigFromSite } from '../delivery/common';
 import { install, type InstallResult } from '../delivery/install';
 import { SshPool } from '../delivery/ssh';
 
@@ -69,9 +68,7 @@ export function registerInstall(program: Command): void {
     .option('--stack <name>', 'Pulumi stack (default: the site name)')
     .option('--format <format>', 'human | json', 'human')
     .action(
-      action(async (file: string, raw: unknown) => {
-        const o = parseOptions(Options, raw);
-        const site = await requireSite(file);
+      siteAction(Options, async (file, o, site) => {
         let publicKey;
         try {
           publicKey = await loadPublicKey(o.publicKey);

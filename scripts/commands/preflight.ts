@@ -1,10 +1,9 @@
 // `flotilla preflight FILE`: host checks over SSH; exit 0 pass, 2 bad input, 3 any fail, 4 warnings only.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { ExitCode } from '../cli/exit';
-import { action } from '../cli/program';
-import { collect, parseOptions, requireSite, sshConfigFromSite } from '../delivery/common';
+import { collect, siteAction, sshConfigFromSite } from '../delivery/common';
 import { runPreflight, type HostPreflight } from '../delivery/preflight';
 import { SshPool } from '../delivery/ssh';
 
@@ -47,9 +46,7 @@ export function registerPreflight(program: Command): void {
     .option('--timeout <duration>', 'per-host SSH connect timeout (default spec.ssh.timeout)')
     .option('--verbose', 'also list passing checks')
     .action(
-      action(async (file: string, raw: unknown) => {
-        const o = parseOptions(Options, raw);
-        const site = await requireSite(file);
+      siteAction(Options, async (file, o, site) => {
         const cfg = await sshConfigFromSite(site, file, { acceptNewHostKeys: o.acceptNewHostKeys, timeoutMs: o.timeout ? parseDuration(o.timeout) : undefined });
         const pool = await SshPool.open(cfg);
         const tty = process.stderr.isTTY && o.format === 'human';

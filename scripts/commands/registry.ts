@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
-import { action } from '../cli/program';
-import { collect, endpointsFrom, parseOptions, requireSite } from '../delivery/common';
+import { collect, endpointsFrom, siteAction } from '../delivery/common';
 import { RegistryClient, registryUrl } from '../delivery/oci';
 import { syncRegistries, writeSyncStatus } from '../delivery/sync';
 
@@ -23,9 +22,7 @@ export function registerRegistry(program: Command): void {
     .option('--registry-endpoint <host=url>', 'reach registry HOST at URL (repeatable)', collect, [])
     .option('--format <format>', 'human | json', 'human')
     .action(
-      action(async (file: string, raw: unknown) => {
-        const o = parseOptions(SyncOptions, raw);
-        const site = await requireSite(file);
+      siteAction(SyncOptions, async (file, o, site) => {
         const endpoints = endpointsFrom(o.registryEndpoint);
         if (site.spec.registry.mirrors.length === 0) throw new UserError(`${file}: spec.registry.mirrors is empty: nothing to sync`, ExitCode.BadInput);
         const target = new RegistryClient(registryUrl(site.spec.registry.host, endpoints));

@@ -10,10 +10,10 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { join, relative, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { parse as parseYaml } from 'yaml';
+import { canonicalJson } from '../../infra/lib/canonical';
+import { formatImageRef, parseImageRef } from '../../infra/lib/image';
 import {
-  formatImageRef,
   MediaTypes,
-  parseImageRef,
   referencedDescriptors,
   RegistryClient,
   registryUrl,
@@ -73,21 +73,6 @@ export async function walk(root: string): Promise<string[]> {
   };
   await visit(root);
   return out.sort();
-}
-
-/** Deterministic JSON: sorted object keys, 2-space indent, trailing newline. */
-export function canonicalJson(v: unknown): string {
-  const norm = (x: unknown): unknown =>
-    Array.isArray(x)
-      ? x.map(norm)
-      : x && typeof x === 'object'
-        ? Object.fromEntries(
-            Object.keys(x as object)
-              .sort()
-              .map((k) => [k, norm((x as Record<string, unknown>)[k])]),
-          )
-        : x;
-  return `${JSON.stringify(norm(v), null, 2)}\n`;
 }
 
 // ---------- OCI layout ----------

@@ -3,7 +3,8 @@
 // scheduled checks); what stays here is what needs the inventory or SSH.
 import { evaluateBackup, type CheckResult } from '../../infra/day2/index';
 import type { Site } from '../../infra/site/index';
-import { shq, type SshPool } from './ssh';
+import { shq } from '../../infra/lib/shell';
+import type { SshPool } from './ssh';
 
 export { evaluateBackup, evaluateCertificate, evaluateSync, probeCertificate, type CheckResult, type Severity } from '../../infra/day2/index';
 

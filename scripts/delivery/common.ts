@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { formatError, loadSite, resolveFrom, type Site } from '../../infra/site/index';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { ExitCode, UserError } from '../cli/exit';
+import { action } from '../cli/program';
 import { parseEndpoints } from './oci';
 import type { SshConfig } from './ssh';
 
@@ -31,6 +32,17 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.ou
     throw new UserError(`${flag}${shown}: ${iss.message}`, ExitCode.BadInput);
   }
   return r.data;
+}
+
+/**
+ * The commander action of a `<file> [options]` command: options parsed with `schema` (exit 2
+ * naming the option), then the inventory loaded (exit 2 listing its errors), then `run`.
+ */
+export function siteAction<S extends z.ZodType>(schema: S, run: (file: string, o: z.output<S>, site: Site) => Promise<number | void>) {
+  return action(async (file: string, raw: unknown) => {
+    const o = parseOptions(schema, raw);
+    return run(file, o, await requireSite(file));
+  });
 }
 
 export function endpointsFrom(pairs: readonly string[]): Map<string, string> {

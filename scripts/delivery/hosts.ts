@@ -5,28 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { sha256Hex, walk } from './bundle';
-import { shq, type SshPool } from './ssh';
+import { hostFileDestination, type HostFileDestination, type HostStep } from '../../infra/lib/host-files';
+import { shq } from '../../infra/lib/shell';
+import type { SshPool } from './ssh';
 
-export type HostStep = 'containerd' | 'api-vip' | 'edge-vip';
-
-export interface HostFile {
+export interface HostFile extends HostFileDestination {
   /** Path relative to `site/hosts/<node>/`. */
   readonly src: string;
-  /** Absolute destination on the host. */
-  readonly dest: string;
-  readonly mode: string;
-  readonly step: HostStep;
-}
-
-/** Where a synthesized host file goes on the node; undefined for files install does not place. */
-export function destinationOf(src: string): Omit<HostFile, 'src'> | undefined {
-  if (/^containerd\/certs\.d\/[^/]+\/[^/]+$/.test(src)) return { dest: `/etc/${src}`, mode: '0644', step: 'containerd' };
-  if (/^manifests\/[^/]+\.ya?ml$/.test(src)) return { dest: `/etc/kubernetes/${src}`, mode: '0600', step: 'api-vip' };
-  if (src === 'keepalived.conf') return { dest: '/etc/keepalived/keepalived.conf', mode: '0644', step: 'api-vip' };
-  if (src === 'check_apiserver.sh') return { dest: '/etc/keepalived/check_apiserver.sh', mode: '0755', step: 'api-vip' };
-  if (src === 'haproxy.cfg') return { dest: '/etc/haproxy/haproxy.cfg', mode: '0644', step: 'api-vip' };
-  if (src === 'keepalived-edge.conf') return { dest: '/etc/keepalived/keepalived-edge.conf', mode: '0644', step: 'edge-vip' };
-  return undefined;
 }
 
 /** The plan for one node: containerd files first, then API-VIP files; sorted within a step. */
@@ -34,7 +19,7 @@ export function planHostFiles(srcs: readonly string[]): { files: HostFile[]; ign
   const files: HostFile[] = [];
   const ignored: string[] = [];
   for (const src of srcs) {
-    const d = destinationOf(src);
+    const d = hostFileDestination(src);
     if (d) files.push({ src, ...d });
     else ignored.push(src);
   }

@@ -19,7 +19,6 @@ export interface Descriptor {
   readonly annotations?: Record<string, string>;
 }
 
-export { formatImageRef, parseImageRef, type ImageRef } from '../../infra/catalog/image-ref';
 
 export function sha256Digest(data: Uint8Array): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;

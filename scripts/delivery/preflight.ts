@@ -1,8 +1,10 @@
 // Preflight: one probe script per host over SSH (sectioned output), parsed into facts, then pure
 // checks, each with an id, a severity and a fix hint. Cross-host checks (unique hostnames, MTU)
 // run over all facts.
-import { DNS1123_LABEL, type Role, type Site, type SiteNode } from '../../infra/site/index';
-import { shq, type SshPool } from './ssh';
+import { DNS1123_LABEL } from '../../infra/lib/dns';
+import { type Role, type Site, type SiteNode } from '../../infra/site/index';
+import { shq } from '../../infra/lib/shell';
+import type { SshPool } from './ssh';
 
 export type Severity = 'pass' | 'warn' | 'fail' | 'skip';
 export interface PreflightCheck {

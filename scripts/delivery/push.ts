@@ -3,7 +3,8 @@
 // blobs already pushed to another repository are mounted; a tag already at the same digest is left alone.
 import { OciLayout } from './bundle';
 import pLimit from 'p-limit';
-import { parseImageRef, pushGraph, RegistryClient, type MountSources, type RegistryStats } from './oci';
+import { parseImageRef } from '../../infra/lib/image';
+import { pushGraph, RegistryClient, type MountSources, type RegistryStats } from './oci';
 
 export interface PushImageResult {
   readonly ref: string;

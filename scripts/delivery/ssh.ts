@@ -172,8 +172,3 @@ export class SshPool {
     this.bastion?.then((c) => c.end()).catch(() => undefined);
   }
 }
-
-/** Shell-quotes one argument for a POSIX shell. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateBackup, evaluateCertificate, evaluateSync, parseBackupSpec } from '../../scripts/delivery/check';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { makeDir, requireTools, runOk } from '../lab/index';
 import { flotilla, writeInventory } from './fixtures';
 

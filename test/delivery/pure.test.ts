@@ -2,9 +2,9 @@
 // pinning, image references, repository patterns, host file placement, deterministic JSON.
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../scripts/delivery/bundle';
-import { destinationOf, hostPath, parseSha256sum, planHostFiles } from '../../scripts/delivery/hosts';
-import { parseEndpoints, parseImageRef, registryUrl } from '../../scripts/delivery/oci';
+import { hostFileDestination } from '../../infra/lib/host-files';
+import { hostPath, parseSha256sum, planHostFiles } from '../../scripts/delivery/hosts';
+import { parseEndpoints, registryUrl } from '../../scripts/delivery/oci';
 import { checkHost, compareVersions, crossChecks, parseProbe, portsFor, type HostFacts } from '../../scripts/delivery/preflight';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../../scripts/delivery/ssh';
 import { repoMatcher } from '../../scripts/delivery/sync';
@@ -175,18 +175,6 @@ describe('known_hosts pinning (pure)', () => {
 });
 
 describe('images, endpoints and repository patterns (pure)', () => {
-  it.each([
-    ['nginx', { registry: 'docker.io', repository: 'library/nginx', tag: 'latest' }],
-    ['nginx:1.25', { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' }],
-    ['quay.io/tigera/operator:v1.34.0', { registry: 'quay.io', repository: 'tigera/operator', tag: 'v1.34.0' }],
-    ['localhost:5000/a/b/c:1', { registry: 'localhost:5000', repository: 'a/b/c', tag: '1' }],
-    [`r.example.com/x@sha256:${'a'.repeat(64)}`, { registry: 'r.example.com', repository: 'x', tag: undefined, digest: `sha256:${'a'.repeat(64)}` }],
-    ['bitnami/redis:7', { registry: 'docker.io', repository: 'bitnami/redis', tag: '7' }],
-  ])('parses %s', (ref, want) => {
-    expect(parseImageRef(ref)).toEqual({ digest: undefined, ...want });
-  });
-  it.each(['UPPER/case:1', 'a:b:c', ''])('rejects %j', (ref) => expect(parseImageRef(ref)).toBeUndefined());
-
   it('maps registry hosts to URLs', () => {
     const eps = parseEndpoints(['registry.bj1.example.com=http://127.0.0.1:5000']);
     expect(eps.ok).toBe(true);
@@ -212,17 +200,10 @@ describe('images, endpoints and repository patterns (pure)', () => {
 describe('host files and bundle index (pure)', () => {
   it('places synthesized host files; containerd first', () => {
     const plan = planHostFiles(['keepalived.conf', 'keepalived-edge.conf', 'manifests/haproxy.yaml', 'containerd/certs.d/reg.example.com/hosts.toml', 'containerd/certs.d/reg.example.com/ca.crt', 'check_apiserver.sh', 'haproxy.cfg', 'notes.txt']);
-    expect(plan.files.map((f) => [f.dest, f.mode, f.step])).toEqual([
-      ['/etc/containerd/certs.d/reg.example.com/ca.crt', '0644', 'containerd'],
-      ['/etc/containerd/certs.d/reg.example.com/hosts.toml', '0644', 'containerd'],
-      ['/etc/haproxy/haproxy.cfg', '0644', 'api-vip'],
-      ['/etc/keepalived/check_apiserver.sh', '0755', 'api-vip'],
-      ['/etc/keepalived/keepalived.conf', '0644', 'api-vip'],
-      ['/etc/kubernetes/manifests/haproxy.yaml', '0600', 'api-vip'],
-      ['/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
-    ]);
+    // where each goes is infra/lib/host-files (tested there); here: the order (by step, then destination)
+    expect(plan.files.map((f) => f.src)).toEqual(['containerd/certs.d/reg.example.com/ca.crt', 'containerd/certs.d/reg.example.com/hosts.toml', 'haproxy.cfg', 'check_apiserver.sh', 'keepalived.conf', 'manifests/haproxy.yaml', 'keepalived-edge.conf']);
+    expect(plan.files.map((f) => ({ dest: f.dest, mode: f.mode, step: f.step }))).toEqual(plan.files.map((f) => hostFileDestination(f.src)));
     expect(plan.ignored).toEqual(['notes.txt']);
-    expect(destinationOf('containerd/config.toml')).toBeUndefined();
     expect(hostPath('/', 'n1', '/etc/x')).toBe('/etc/x');
     expect(hostPath('/stage/{node}', 'n1', '/etc/x')).toBe('/stage/n1/etc/x');
   });
@@ -231,10 +212,5 @@ describe('host files and bundle index (pure)', () => {
     const a = 'a'.repeat(64);
     const b = 'b'.repeat(64);
     expect(parseSha256sum(`${a}  /etc/x\n${b} */etc/with space\nsha256sum: /etc/y: No such file\n`)).toEqual(new Map([['/etc/x', a], ['/etc/with space', b]]));
-  });
-
-  it('canonical JSON is independent of key order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: 3 } })).toBe(canonicalJson({ a: { c: 3, d: [2, { y: 2, z: 1 }] }, b: 1 }));
-    expect(canonicalJson({ b: 1, a: 2 }).indexOf('"a"')).toBeLessThan(canonicalJson({ b: 1, a: 2 }).indexOf('"b"'));
   });
 });

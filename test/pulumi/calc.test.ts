@@ -2,10 +2,10 @@
 // examples (infra/synth: the constructs and the chart catalog in infra/catalog): chart sources and
 // the air-gap guard, dependency plan, secrets, host plans, stack settings and environment overrides.
 import { describe, expect, it } from 'vitest';
-import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts, splitImage } from '../../infra/pulumi/airgap';
+import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts } from '../../infra/pulumi/airgap';
 import { applyEnvironment, parseStackConfig, SECRET_KEYS } from '../../infra/pulumi/config';
 import { parse as parseYaml } from 'yaml';
-import { hostKeyFor, installScript, parseKnownHosts, planHosts, remotePathFor } from '../../infra/pulumi/hosts';
+import { hostKeyFor, installScript, parseKnownHosts, planHosts } from '../../infra/pulumi/hosts';
 import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
 import { chartsFor } from '../../infra/catalog/charts';
 import { parseSite, type Site } from '../../infra/site/index';
@@ -28,20 +28,6 @@ const release = (id: string) => {
   if (!r) throw new Error(`no chart release ${id} in the synthesis of ${bj1a.name}: ${synth.charts.map((c) => c.id).join(', ')}`);
   return r;
 };
-
-describe('image references', () => {
-  it.each([
-    ['nginx', 'docker.io', 'library/nginx'],
-    ['nginx:1.27', 'docker.io', 'library/nginx:1.27'],
-    ['grafana/grafana:11', 'docker.io', 'grafana/grafana:11'],
-    ['quay.io/jetstack/cert-manager-controller:v1.16.2', 'quay.io', 'jetstack/cert-manager-controller:v1.16.2'],
-    ['localhost:5000/a/b', 'localhost:5000', 'a/b'],
-    ['localhost/a', 'localhost', 'a'],
-    ['registry.k8s.io/pause@sha256:abc', 'registry.k8s.io', 'pause@sha256:abc'],
-  ])('splitImage(%s)', (ref, registry, path) => {
-    expect(splitImage(ref)).toEqual({ registry, path });
-  });
-});
 
 describe('air-gap guard (foreignImageRefs) on the real synthesis', () => {
   it('finds references outside the site registry in every shape charts use', () => {
@@ -221,10 +207,9 @@ describe('host plans', () => {
     { path: 'hosts/bj1-a-w1/containerd/certs.d/registry.bj1.example.com/hosts.toml', content: 'toml' },
     { path: 'network/tor-a.bird.conf', content: 'bird' },
   ];
-  it('remote paths for rendered files without hostPath', () => {
-    expect(remotePathFor('manifests/haproxy.yaml').remotePath).toBe('/etc/kubernetes/manifests/haproxy.yaml');
-    expect(remotePathFor('containerd/certs.d/r/hosts.toml').remotePath).toBe('/etc/containerd/certs.d/r/hosts.toml');
-    expect(remotePathFor('check_apiserver.sh')).toEqual({ remotePath: '/etc/keepalived/check_apiserver.sh', mode: '0755' });
+  it('a file without hostPath goes where infra/lib/host-files says; one not in that table is an error', () => {
+    expect(planHosts(bj1, [{ path: 'hosts/bj1-a-m1/keepalived-edge.conf', content: 'e' }])[0]!.files[0]).toMatchObject({ remotePath: '/etc/keepalived/keepalived-edge.conf', mode: '0644' });
+    expect(() => planHosts(bj1, [{ path: 'hosts/bj1-a-m1/notes.txt', content: 'x' }])).toThrow(/notes.txt: not a host file/);
   });
   it('one plan per node with files; network files are not host files', () => {
     const plans = planHosts(bj1, files);

@@ -2,15 +2,15 @@
 // BGPConfiguration (node AS, advertised service CIDR) and BGPPeer (router address and AS) objects —
 // announces a pod block, the service CIDR and prefixes the ToR must refuse; a BIRD running the
 // rendered ToR config establishes eBGP and learns exactly the pod block and the service CIDR.
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderRouterBird } from '../../infra/render/index';
-import { formatIPv4, parseCidr } from '../../infra/site/net';
+import { formatIPv4, parseCidr } from '../../infra/lib/net';
 import { synthesizeCluster } from '../../infra/synth/index';
 import type { Site } from '../../infra/site/index';
-import { createLab, makeDir, requireTools, run, startDaemon, waitFor, type Daemon } from '../lab/index';
-import { labBase, makeSite } from './helpers';
+import { makeDir, requireTools, run, startDaemon, waitFor } from '../lab/index';
+import { labBase, makeSite, withLab } from './helpers';
 
 interface CalicoBgp {
   nodeAs: number;
@@ -59,10 +59,7 @@ const birdc = (sock: string, ...cmd: string[]) => run('birdc', ['-s', sock, ...c
 describe('ToR BIRD config (real eBGP between two netns hosts)', () => {
   it('establishes the session, learns the pod block and service CIDR, refuses everything else', async (ctx) => {
     requireTools(ctx, ['ip', 'bird', 'birdc'], { root: true });
-    const lab = await createLab();
-    const daemons: Daemon[] = [];
-    const dirs: string[] = [];
-    try {
+    await withLab(async ({ lab, daemons, dirs }) => {
       const tor = await lab.addHost('tor', 1);
       const node = await lab.addHost('node', 2);
       const base = labBase(tor.address);
@@ -151,10 +148,6 @@ describe('ToR BIRD config (real eBGP between two netns hosts)', () => {
       // The ToR exports nothing to the node, although it has routes to offer.
       const toNode = (await birdc(torSock, 'show', 'route', 'export', proto)).stdout;
       expect(toNode).not.toMatch(/\d+\.\d+\.\d+\.\d+\/\d+/);
-    } finally {
-      await Promise.all(daemons.map((d) => d.stop()));
-      await lab.destroy();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -1,7 +1,8 @@
 // Test helpers for the renderers: the bundled examples as validated Site models, and small sites
 // built on lab addresses for the real-daemon tests.
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { formatError, loadSite, parseSite, type Site } from '../../infra/site/index';
+import { createLab, type Daemon } from '../lab/index';
 
 export const EXAMPLES = readdirSync('examples')
   .filter((f) => f.endsWith('.yaml'))
@@ -53,4 +54,26 @@ export function makeSite(patch: (spec: Record<string, unknown>) => void = () => 
 /** First three octets of a lab address (`10.X.Y`). */
 export function labBase(address: string): string {
   return address.split('.').slice(0, 3).join('.');
+}
+
+export interface LabRun {
+  readonly lab: Awaited<ReturnType<typeof createLab>>;
+  /** Daemons the test starts: stopped after it. */
+  readonly daemons: Daemon[];
+  /** Folders the test makes: removed after it. */
+  readonly dirs: string[];
+}
+
+/** A netns lab for one test; afterwards its daemons are stopped, the lab destroyed and its folders removed. */
+export async function withLab<T>(body: (run: LabRun) => Promise<T>): Promise<T> {
+  const lab = await createLab();
+  const daemons: Daemon[] = [];
+  const dirs: string[] = [];
+  try {
+    return await body({ lab, daemons, dirs });
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+    await lab.destroy();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 }

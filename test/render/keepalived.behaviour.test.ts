@@ -1,13 +1,13 @@
 // Real behaviour (a): two netns edge hosts run the rendered edge keepalived config. Exactly one
 // holds each VIP; killing the holder's keepalived moves every VIP to the other within 1.5 s;
 // failing the holder's track check (its local readiness server stops) moves them too.
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { keepalivedArgs, renderEdgeKeepalived } from '../../infra/render/index';
-import { createLab, makeDir, requireTools, startDaemon, waitFor, waitForLog, type Daemon, type LabHost } from '../lab/index';
-import { labBase, makeSite } from './helpers';
+import { makeDir, requireTools, startDaemon, waitFor, waitForLog, type Daemon, type LabHost } from '../lab/index';
+import { labBase, makeSite, withLab } from './helpers';
 
 const READY_PORT = 15021;
 
@@ -20,10 +20,7 @@ async function vipsOn(host: LabHost, vips: readonly string[]): Promise<string[]>
 describe('edge keepalived (real VRRP between two netns hosts)', () => {
   it('one holder per VIP; failover within 1.5 s on keepalived death; moves on a failing track check', async (ctx) => {
     requireTools(ctx, ['ip', 'keepalived', 'curl', 'node'], { root: true });
-    const lab = await createLab();
-    const daemons: Daemon[] = [];
-    const dirs: string[] = [];
-    try {
+    await withLab(async ({ lab, daemons, dirs }) => {
       const e1 = await lab.addHost('e1', 1);
       const e2 = await lab.addHost('e2', 2);
       const base = labBase(e1.address);
@@ -127,10 +124,6 @@ describe('edge keepalived (real VRRP between two netns hosts)', () => {
       const script = /vrrp_script[\s\S]*?interval ([\d.]+)[\s\S]*?fall (\d+)/.exec(confs.get(e1)!)!;
       expect(trackMs).toBeGreaterThanOrEqual((Number(script[2]) - 1) * Number(script[1]) * 1000 - 50);
       await waitForLog(keepalived.get(e1)!, /Entering FAULT STATE/, 2000);
-    } finally {
-      await Promise.all(daemons.map((d) => d.stop()));
-      await lab.destroy();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -8,7 +8,6 @@ import {
   EdgeGateway,
   FederatedApplication,
   FederationControl,
-  ingressGatewayValues,
   IstioMesh,
   Logging,
   Monitoring,
@@ -16,11 +15,11 @@ import {
   SiteIssuer,
   Storage,
   StorageBackend,
-  blackboxModules,
   filebeatConfig,
   ilmPolicy,
   type CalicoNetworkProps,
 } from '../../constructs/index';
+import { blackboxModules, ingressGatewayValues } from '../../infra/catalog/values';
 import { objectsOf, ofKind, podSpecs, spec } from './helpers';
 
 const calicoBase: CalicoNetworkProps = { asNumber: 64512, podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' };

@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { chartsFor, mirrorImage, parseImage } from '../../infra/catalog/charts';
+import { chartsFor } from '../../infra/catalog/charts';
 import { loadSite, type Site } from '../../infra/site/index';
 import { imagesOf, siteTreeFiles, synthesizeCluster, synthesizeSite } from '../../infra/synth/index';
 import { COMPONENTS } from '../../infra/synth/types';
@@ -16,18 +16,6 @@ beforeAll(async () => {
     if (!r.ok) throw new Error(`${f} invalid`);
     sites.set(f, r.value);
   }
-});
-
-describe('image references', () => {
-  it.each([
-    ['quay.io/tigera/operator:v1.42.3', { registry: 'quay.io', repository: 'tigera/operator', tag: 'v1.42.3' }],
-    ['registry:2', { registry: 'docker.io', repository: 'library/registry', tag: '2' }],
-    ['istio/pilot:1.30.3', { registry: 'docker.io', repository: 'istio/pilot', tag: '1.30.3' }],
-    ['localhost:5000/a/b', { registry: 'localhost:5000', repository: 'a/b', tag: 'latest' }],
-  ])('parseImage(%s)', (ref, want) => expect(parseImage(ref)).toEqual(want));
-  it('mirrorImage keeps path and tag', () => {
-    expect(mirrorImage('registry.k8s.io/sig-storage/nfsplugin:v4.12.1', 'reg.example.com')).toBe('reg.example.com/sig-storage/nfsplugin:v4.12.1');
-  });
 });
 
 describe.each(examples)('examples/%s', (file) => {

@@ -1,0 +1,45 @@
+// Where each synthesized host file goes on its node: the one table the renderers (default
+// hostPath), the Pulumi host layer and `flotilla install` all read.
+
+/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived. */
+export type HostStep = 'containerd' | 'api-vip' | 'edge-vip';
+
+export interface HostFileDestination {
+  /** Absolute path on the host. */
+  readonly dest: string;
+  /** File mode, octal text (`0644`). */
+  readonly mode: string;
+  readonly step: HostStep;
+}
+
+/** Default host paths, also the renderers' defaults. */
+export const HOST_PATHS = {
+  apiKeepalivedConf: '/etc/keepalived/keepalived.conf',
+  checkApiserver: '/etc/keepalived/check_apiserver.sh',
+  apiHaproxyCfg: '/etc/haproxy/haproxy.cfg',
+  edgeKeepalivedConf: '/etc/keepalived/keepalived-edge.conf',
+  staticPods: '/etc/kubernetes/manifests',
+  containerdCertsDir: '/etc/containerd/certs.d',
+} as const;
+
+const FIXED: Readonly<Record<string, HostFileDestination>> = {
+  'keepalived.conf': { dest: HOST_PATHS.apiKeepalivedConf, mode: '0644', step: 'api-vip' },
+  'check_apiserver.sh': { dest: HOST_PATHS.checkApiserver, mode: '0755', step: 'api-vip' },
+  'haproxy.cfg': { dest: HOST_PATHS.apiHaproxyCfg, mode: '0644', step: 'api-vip' },
+  'keepalived-edge.conf': { dest: HOST_PATHS.edgeKeepalivedConf, mode: '0644', step: 'edge-vip' },
+};
+
+/**
+ * Destination of a rendered host file, by its path below `hosts/<node>/`:
+ * `manifests/X.yaml` → `/etc/kubernetes/manifests/X.yaml` (0600, kubelet static pods),
+ * `containerd/certs.d/<registry>/<file>` → `/etc/containerd/certs.d/<registry>/<file>`,
+ * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
+ * `haproxy.cfg` → `/etc/haproxy/`; undefined for anything else (not a host file).
+ */
+export function hostFileDestination(rel: string): HostFileDestination | undefined {
+  const fixed = FIXED[rel];
+  if (fixed) return fixed;
+  if (/^containerd\/certs\.d\/[^/]+\/[^/]+$/.test(rel)) return { dest: `/etc/${rel}`, mode: '0644', step: 'containerd' };
+  if (/^manifests\/[^/]+\.ya?ml$/.test(rel)) return { dest: `${HOST_PATHS.staticPods}/${rel.slice('manifests/'.length)}`, mode: '0600', step: 'api-vip' };
+  return undefined;
+}
