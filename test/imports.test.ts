@@ -38,21 +38,10 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
 
 /**
  * Known exceptions, file → imported file; nothing else may be added here.
- * TODO(cluster-mgr engineer, issue 15 item 5, the cluster-mgr half): the four cluster-mgr CLI entry
- * points share scripts/cli's command plumbing (also allowed by test/cluster-mgr/imports.test.ts),
- * and the simulator loads infra/render's front HAProxy renderer with a dynamic import. Once those
- * go through the leaf (or the CLI plumbing moves there), the lead deletes this list after merging.
+ * `cluster-mgr sim` is a composition root: its command injects infra/render's front-HAProxy renderer
+ * into the simulator (`startSim({ renderFront })`), which itself imports nothing above the site model.
  */
-const ALLOWED = new Set([
-  'cluster-mgr/main.ts → scripts/cli/program.ts',
-  'cluster-mgr/cli/run.ts → scripts/cli/exit.ts',
-  'cluster-mgr/cli/run.ts → scripts/cli/program.ts',
-  'cluster-mgr/cli/plan.ts → scripts/cli/exit.ts',
-  'cluster-mgr/cli/plan.ts → scripts/cli/program.ts',
-  'cluster-mgr/sim/cli.ts → scripts/cli/exit.ts',
-  'cluster-mgr/sim/cli.ts → scripts/cli/program.ts',
-  'cluster-mgr/sim/index.ts → infra/render/index.ts',
-]);
+const ALLOWED = new Set(['cluster-mgr/sim/cli.ts → infra/render/front.ts']);
 
 const ROOTS = ['infra', 'constructs', 'cluster-mgr', 'scripts', 'bin'];
 

@@ -1,7 +1,7 @@
 // Day-2 probes for cluster-mgr's scheduled checks: one check config → CheckResults, through the
 // probes `flotilla check` uses too (infra/day2). Paths are relative to the Federation file.
 import { evaluateSync, probeBackupDir, probeCertificate, probeDomain, probeEtcdSnapshot, readSyncStatus, type CheckResult } from '../../infra/day2/index';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import type { Day2Check } from '../config/schema';
 
 export type Day2Probe = (check: Day2Check, now: Date, signal: AbortSignal) => Promise<CheckResult[]>;

@@ -10,7 +10,8 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseQuantity } from '../../infra/site/units';
+import { podRequests as sumPodRequests, type ContainerResources } from '../../infra/lib/pod-requests';
+import { parseQuantity } from '../../infra/lib/units';
 import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
 
 export const FIELD_MANAGER = 'cluster-mgr';
@@ -395,18 +396,11 @@ const key = (o: KubeObject): string => {
 
 const q = (v: unknown): number => (typeof v === 'string' || typeof v === 'number' ? (parseQuantity(v) ?? 0) : 0);
 
-type Containers = { resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> } }[];
-
-/** Requests of a pod (limits stand in for missing requests, as the API server defaults them). */
+/** Requests of a pod: the one pod-request function (infra/lib/pod-requests), pods = 1. */
 export function podRequests(pod: KubeObject): ResourceAmounts {
-  const spec = pod.spec as { containers?: Containers } | undefined;
-  let cpu = 0;
-  let memory = 0;
-  for (const c of spec?.containers ?? []) {
-    cpu += q(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu);
-    memory += q(c.resources?.requests?.memory ?? c.resources?.limits?.memory);
-  }
-  return { cpu, memory, pods: 1 };
+  const spec = pod.spec as { containers?: ContainerResources[] } | undefined;
+  const r = sumPodRequests(spec?.containers);
+  return { cpu: r.cpu, memory: r.memory, pods: 1 };
 }
 
 const nodeReady = (n: KubeObject): boolean => {

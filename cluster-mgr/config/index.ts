@@ -4,7 +4,7 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Issue } from '../../infra/site/checks';
 import { loadYamlFile, loadYamlText, type LoadResult, type PositionedError } from '../../infra/site/document';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import {
   appFromDocument,
   CapacitySchema,

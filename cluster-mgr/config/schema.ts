@@ -3,7 +3,7 @@
 import { validate as validateCron, validateDetailed as explainCron } from 'node-cron';
 import { z } from 'zod';
 import { dnsLabel, dnsName, duration } from '../../infra/site/schema';
-import { parseQuantity } from '../../infra/site/units';
+import { parseQuantity } from '../../infra/lib/units';
 
 const show = (v: unknown): string => JSON.stringify(v);
 

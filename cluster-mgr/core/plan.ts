@@ -1,20 +1,17 @@
 // Pure glue between the config model and divideReplicas: per-replica requests of an app, member
 // selection, and the whole what-if plan over a capacity snapshot.
-import { parseQuantity } from '../../infra/site/units';
+import { podRequests } from '../../infra/lib/pod-requests';
+import { parseQuantity } from '../../infra/lib/units';
 import type { App, Capacity, Member } from '../config/schema';
 import { memberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
-/** Requests of one replica: the sum over the pod template's containers (pods = 1). */
+/**
+ * Requests of one replica: the pod template's containers through the one pod-request function the
+ * daemon's capacity accounting uses too (limits stand in for missing requests), pods = 1.
+ */
 export function requestOf(app: App, quantity: (text: string | number) => number | undefined = parseQuantity): Resources {
-  let cpu = 0;
-  let memory = 0;
-  const containers = app.template.spec.template.spec.containers;
-  for (let i = 0; i < containers.length; i++) {
-    const req = containers[i]!.resources?.requests ?? {};
-    cpu += req.cpu !== undefined ? (quantity(req.cpu) ?? 0) : 0;
-    memory += req.memory !== undefined ? (quantity(req.memory) ?? 0) : 0;
-  }
-  return { cpu, memory, pods: 1 };
+  const r = podRequests(app.template.spec.template.spec.containers, quantity);
+  return { cpu: r.cpu, memory: r.memory, pods: 1 };
 }
 
 /** parseQuantity remembering its answers (quantities repeat across apps); for one plan. */

@@ -2,7 +2,7 @@
 // ceil(query result / targetPerReplica), clamped (core/autoscale via adapters/prometheus); the result
 // is the total the spread divides. A failing query keeps the count and alerts.
 import type { Logger } from 'pino';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { PrometheusSource, startAutoscaler } from '../adapters/prometheus';
 import type { App, Federation } from '../config/schema';
 import type { Alert } from '../contracts/index';

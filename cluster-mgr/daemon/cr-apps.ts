@@ -7,7 +7,7 @@
 //   A CR that disappears (deleted, or shadowed by a configured app with another Deployment name)
 //   → its member Deployments are deleted by the leader (PVCs and propagated objects are never deleted).
 import type { Logger } from 'pino';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { Informer, KubeClient, sleep } from '../adapters/kube';
 import { checkApp, resolveFrom } from '../config/index';
 import { appFromDocument, FederatedAppSchema, type App, type Federation } from '../config/schema';

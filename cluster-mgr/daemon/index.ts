@@ -9,7 +9,7 @@
 //
 // stop(): stop probes/watches, drain workers, release the lease.
 import { hostname } from 'node:os';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { CronScheduler } from '../adapters/cron';
 import { day2Probe } from '../adapters/day2';
 import type { App } from '../config/schema';

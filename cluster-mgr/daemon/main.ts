@@ -2,7 +2,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { parseDuration } from '../../infra/site/units';
+import { parseDuration } from '../../infra/lib/units';
 import { AlertmanagerAlerter } from '../adapters/alertmanager';
 import { day2Probe } from '../adapters/day2';
 import { buildAlerter, buildTrafficSwitch, buildWitness } from '../adapters/factory';

@@ -2,6 +2,7 @@
 // packs pod requests onto node allocatable (Pending when nothing fits), kubelet-style readiness,
 // and PVC binding. Full-pass reconcile to a fixed point after every change (small clusters only).
 import { createHash } from 'node:crypto';
+import { podRequests as sumPodRequests, type ContainerResources } from '../../infra/lib/pod-requests';
 import { clone, deepEqual } from './patch';
 import { bytes, milliCpu, parseQuantity } from './quantity';
 import { RESOURCES, type ResourceType } from './resources';
@@ -30,17 +31,10 @@ export interface Requests {
   memory: number; // bytes
 }
 
-/** Sum of container requests (limits stand in for missing requests, as the API server defaults them). */
+/** Requests of a pod spec in millicores and bytes: the one pod-request function (infra/lib/pod-requests). */
 export function podRequests(spec: KObject | undefined): Requests {
-  let cpu = 0;
-  let memory = 0;
-  for (const c of (spec?.containers ?? []) as KObject[]) {
-    const req = c.resources?.requests ?? {};
-    const lim = c.resources?.limits ?? {};
-    cpu += milliCpu(req.cpu ?? lim.cpu);
-    memory += bytes(req.memory ?? lim.memory);
-  }
-  return { cpu, memory };
+  const r = sumPodRequests(spec?.containers as ContainerResources[] | undefined);
+  return { cpu: Math.round(r.cpu * 1000), memory: Math.round(r.memory) };
 }
 
 const isTerminal = (p: KObject) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
