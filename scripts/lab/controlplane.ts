@@ -189,56 +189,35 @@ nodeInfo:
 phase: Running
 `;
 
-const POD_READY_STATUS = `{{ $now := Now }}
-conditions:
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: Initialized
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: Ready
-- lastTransitionTime: {{ $now | Quote }}
-  status: "True"
-  type: ContainersReady
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: true
-  restartCount: 0
-  started: true
-  state:
-    running:
-      startedAt: {{ $now | Quote }}
-{{ end }}
-{{ with NodeIPWith .spec.nodeName }}
-hostIP: {{ . | Quote }}
-{{ end }}
-{{ with PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}
-podIP: {{ . | Quote }}
-{{ end }}
-phase: Running
-startTime: {{ $now | Quote }}
-`;
+/** kwok template: one condition line per `[type, status, reason?]`, all at `$now`. */
+const conditionsTemplate = (conds: readonly (readonly [string, string, string?])[]) =>
+  ['conditions:', ...conds.map(([type, status, reason]) => `- { lastTransitionTime: {{ $now | Quote }}, type: ${type}, status: "${status}"${reason ? `, reason: ${reason}` : ''} }`)].join('\n');
 
-const POD_STUCK_STATUS = `{{ $now := Now }}
-conditions:
-- lastTransitionTime: {{ $now | Quote }}
-  status: "False"
-  type: Ready
-  reason: ContainersNotReady
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: 0
-  state:
-    waiting:
-      reason: ImagePullBackOff
-      message: 'Back-off pulling image {{ .image }}'
-{{ end }}
-`;
+/** kwok template: a status per container of the pod, ready or not, in the given state (YAML flow). */
+const containerStatusesTemplate = (ready: boolean, state: string) =>
+  ['containerStatuses:', '{{ range .spec.containers }}', `- { image: {{ .image | Quote }}, name: {{ .name | Quote }}, ready: ${ready}, restartCount: 0, started: ${ready}, state: ${state} }`, '{{ end }}'].join('\n');
+
+const POD_READY_STATUS = [
+  '{{ $now := Now }}',
+  conditionsTemplate([['Initialized', 'True'], ['Ready', 'True'], ['ContainersReady', 'True']]),
+  containerStatusesTemplate(true, '{ running: { startedAt: {{ $now | Quote }} } }'),
+  '{{ with NodeIPWith .spec.nodeName }}',
+  'hostIP: {{ . | Quote }}',
+  '{{ end }}',
+  '{{ with PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) }}',
+  'podIP: {{ . | Quote }}',
+  '{{ end }}',
+  'phase: Running',
+  'startTime: {{ $now | Quote }}',
+  '',
+].join('\n');
+
+const POD_STUCK_STATUS = [
+  '{{ $now := Now }}',
+  conditionsTemplate([['Ready', 'False', 'ContainersNotReady']]),
+  containerStatusesTemplate(false, "{ waiting: { reason: ImagePullBackOff, message: 'Back-off pulling image {{ .image }}' } }"),
+  '',
+].join('\n');
 
 // kwok configuration and stages, written for this lab: nodes become Ready with the capacity they
 // were created with; pods bound to a kwok node become Running and Ready (unless annotated
