@@ -8,6 +8,18 @@ import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequire
 import { isDnsLabel, isDnsName } from '../infra/lib/dns';
 import { parseDuration, parseQuantity } from '../infra/lib/units';
 
+/** The labels kube-prometheus-stack's Prometheus selects its monitors, rules and probes by. */
+export const PROMETHEUS_RELEASE_LABELS: Readonly<Record<string, string>> = { release: 'kube-prometheus-stack' };
+
+/** The prop of a construct that ships its own ServiceMonitor or PodMonitor. */
+export interface MonitoringLabelsProps {
+  /**
+   * Labels on this construct's ServiceMonitor/PodMonitor, so the Prometheus monitor selector matches it.
+   * @default - PROMETHEUS_RELEASE_LABELS ({ release: 'kube-prometheus-stack' })
+   */
+  readonly monitoringLabels?: Readonly<Record<string, string>>;
+}
+
 /** A Kubernetes object with apiVersion/kind (kubernetes-models interfaces satisfy this). */
 export interface TypedObject {
   readonly apiVersion: string;
@@ -89,6 +101,18 @@ export function secureContainer(c: kplus.ContainerProps & { readonly resources: 
     ...c,
     securityContext: { ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, ...c.securityContext },
   };
+}
+
+/**
+ * The pod of a Job that runs one shell script: no service account token, non-root as `uid`, and one
+ * hardened container running `/bin/sh <script>` (the script comes from a mounted ConfigMap).
+ */
+export function scriptPod(
+  uid: number,
+  script: string,
+  c: Omit<kplus.ContainerProps, 'command'> & { readonly resources: kplus.ContainerResources },
+): Pick<kplus.AbstractPodProps, 'automountServiceAccountToken' | 'securityContext' | 'containers'> {
+  return { automountServiceAccountToken: false, securityContext: podSecurity(uid), containers: [secureContainer({ ...c, command: ['/bin/sh', script] })] };
 }
 
 /** JSON pointer of the pod spec inside a workload object. */

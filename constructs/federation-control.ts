@@ -6,7 +6,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
-import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PropError, secureContainer, selectByLabels } from './common';
+import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PROMETHEUS_RELEASE_LABELS, PropError, secureContainer, selectByLabels, type MonitoringLabelsProps } from './common';
 import { FederatedApp, type FederatedAppSpec } from './imports/flotilla.dev';
 
 const NAME = 'FederationControl';
@@ -21,7 +21,8 @@ export const FEDERATED_APP_CRD = parse(readFileSync(new URL('./crds/flotilla.dev
   spec: Record<string, unknown>;
 };
 
-export interface FederationControlProps {
+/** `monitoringLabels`: the ServiceMonitor member health alerts read cluster-mgr's metrics through. */
+export interface FederationControlProps extends MonitoringLabelsProps {
   /** The Federation document cluster-mgr runs with (YAML text). */
   readonly config: string;
   /**
@@ -46,11 +47,6 @@ export interface FederationControlProps {
   readonly leaseName?: string;
   /** @default - CLUSTER_MGR_IMAGE */
   readonly image?: string;
-  /**
-   * Labels the Prometheus ServiceMonitor selector matches (member health alerts read its metrics).
-   * @default - { release: 'kube-prometheus-stack' }
-   */
-  readonly monitoringLabels?: Readonly<Record<string, string>>;
 }
 
 export class FederationControl extends Construct {
@@ -137,7 +133,7 @@ export class FederationControl extends Construct {
     apiObject(this, 'ServiceMonitor', {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
-      metadata: { name: 'cluster-mgr', namespace: ns, labels: { ...lbl, ...(props.monitoringLabels ?? { release: 'kube-prometheus-stack' }) } },
+      metadata: { name: 'cluster-mgr', namespace: ns, labels: { ...lbl, ...(props.monitoringLabels ?? PROMETHEUS_RELEASE_LABELS) } },
       spec: { selector: { matchLabels: lbl }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }] },
     });
   }

@@ -1,7 +1,7 @@
 // IstioMesh: mesh-wide traffic defaults (a DestinationRule for every in-mesh host), the site Gateway
 // for `*.<domain>` with TLS from cert-manager, and STRICT mutual TLS mesh-wide.
 import { Construct } from 'constructs';
-import { apiObject, checkDnsName, checkDuration, checkLabel, PropError } from './common';
+import { apiObject, checkDnsName, checkDuration, checkLabel, PROMETHEUS_RELEASE_LABELS, PropError, type MonitoringLabelsProps } from './common';
 import { INGRESS_GATEWAY_SELECTOR } from './edge-gateway';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyLoadBalancerSimple, Gateway, GatewaySpecServersTlsMode } from './imports/networking.istio.io';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from './imports/security.istio.io';
@@ -10,7 +10,8 @@ const NAME = 'IstioMesh';
 export const LOAD_BALANCERS = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'PASSTHROUGH'] as const;
 export type LoadBalancer = (typeof LOAD_BALANCERS)[number];
 
-export interface IstioMeshProps {
+/** `monitoringLabels`: the PodMonitor of the Envoy sidecars' stats. */
+export interface IstioMeshProps extends MonitoringLabelsProps {
   /** Site ingress domain; the Gateway serves `*.<domain>`. */
   readonly domain: string;
   /** Secret (in `gatewayNamespace`) holding the wildcard certificate. */
@@ -50,11 +51,6 @@ export interface IstioMeshProps {
    * @default - 'istio-system'
    */
   readonly rootNamespace?: string;
-  /**
-   * Labels the Prometheus PodMonitor selector matches.
-   * @default - { release: 'kube-prometheus-stack' }
-   */
-  readonly monitoringLabels?: Readonly<Record<string, string>>;
 }
 
 export class IstioMesh extends Construct {
@@ -121,7 +117,7 @@ export class IstioMesh extends Construct {
     apiObject(this, 'EnvoyStats', {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PodMonitor',
-      metadata: { name: 'envoy-stats', namespace: root, labels: { ...(props.monitoringLabels ?? { release: 'kube-prometheus-stack' }) } },
+      metadata: { name: 'envoy-stats', namespace: root, labels: { ...(props.monitoringLabels ?? PROMETHEUS_RELEASE_LABELS) } },
       spec: {
         namespaceSelector: { any: true },
         selector: { matchExpressions: [{ key: 'istio-prometheus-ignore', operator: 'DoesNotExist' }] },

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { Beat } from './imports/beat.k8s.elastic.co';
 import { Elasticsearch, ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests } from './imports/elasticsearch.k8s.elastic.co';
 import { Kibana } from './imports/kibana.k8s.elastic.co';
-import { apiObject, checkDnsName, checkLabel, checkPositiveInt, checkQuantity, containerResources, dropAddressLabel, hardenPod, labels, podSecurity, PropError, resources, secureContainer } from './common';
+import { apiObject, checkDnsName, checkLabel, checkPositiveInt, checkQuantity, containerResources, dropAddressLabel, hardenPod, labels, PropError, resources, scriptPod } from './common';
 
 const NAME = 'Logging';
 /** Elastic Stack version the ECK operator deploys (ECK 3.5 supports 8.x and 9.x stacks). */
@@ -251,27 +251,22 @@ export class Logging extends Construct {
       metadata: { name: 'logging-setup', namespace: ns },
       backoffLimit: 20,
       restartPolicy: kplus.RestartPolicy.ON_FAILURE,
-      automountServiceAccountToken: false,
-      securityContext: podSecurity(100),
-      containers: [
-        secureContainer({
-          name: 'setup',
-          image: props.setupImage ?? SETUP_IMAGE,
-          command: ['/bin/sh', '/setup/setup.sh'],
-          envVariables: {
-            ELASTIC_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'ElasticUser', 'logs-es-elastic-user'), key: 'elastic' }),
+      ...scriptPod(100, '/setup/setup.sh', {
+        name: 'setup',
+        image: props.setupImage ?? SETUP_IMAGE,
+        envVariables: {
+          ELASTIC_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'ElasticUser', 'logs-es-elastic-user'), key: 'elastic' }),
+        },
+        resources: containerResources('50m', '32Mi', '200m', '64Mi'),
+        volumeMounts: [
+          { path: '/setup', readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'SetupVolume', setup, { name: 'setup' }) },
+          {
+            path: '/certs',
+            readOnly: true,
+            volume: kplus.Volume.fromSecret(this, 'CertsVolume', kplus.Secret.fromSecretName(this, 'HttpCerts', 'logs-es-http-certs-public'), { name: 'certs' }),
           },
-          resources: containerResources('50m', '32Mi', '200m', '64Mi'),
-          volumeMounts: [
-            { path: '/setup', readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'SetupVolume', setup, { name: 'setup' }) },
-            {
-              path: '/certs',
-              readOnly: true,
-              volume: kplus.Volume.fromSecret(this, 'CertsVolume', kplus.Secret.fromSecretName(this, 'HttpCerts', 'logs-es-http-certs-public'), { name: 'certs' }),
-            },
-          ],
-        }),
-      ],
+        ],
+      }),
     });
     dropAddressLabel(job, false);
     hardenPod(job);

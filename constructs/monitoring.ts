@@ -2,7 +2,7 @@
 // inventory's receivers, and a blackbox Probe per site URL that fails on a non-2xx status or on a
 // body containing the configured string.
 import { Construct } from 'constructs';
-import { checkDuration, checkLabel, PropError } from './common';
+import { checkDuration, checkLabel, PROMETHEUS_RELEASE_LABELS, PropError } from './common';
 import { AlertmanagerConfig, Probe, PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from './imports/monitoring.coreos.com';
 
 const NAME = 'Monitoring';
@@ -139,7 +139,7 @@ export class Monitoring extends Construct {
     super(scope, id);
     const ns = props.namespace ?? 'monitoring';
     checkLabel(NAME, 'namespace', ns);
-    const sel = { ...(props.selectorLabels ?? { release: 'kube-prometheus-stack' }) };
+    const sel = { ...(props.selectorLabels ?? PROMETHEUS_RELEASE_LABELS) };
     const receivers = props.receivers ?? [];
     const probes = props.probes ?? [];
     const names = new Set<string>();

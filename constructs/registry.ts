@@ -3,7 +3,7 @@
 import { ApiObject, Cron, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { apiObject, checkDnsName, checkLabel, checkLabels, checkQuantity, containerResources, dropAddressLabel, hardenPod, labels, podLabels, podSecurity, PropError, secureContainer, selectByLabels } from './common';
+import { apiObject, checkDnsName, checkLabel, checkLabels, checkQuantity, containerResources, dropAddressLabel, hardenPod, labels, podLabels, podSecurity, PropError, scriptPod, secureContainer, selectByLabels } from './common';
 import { INGRESS_GATEWAY_SELECTOR } from './edge-gateway';
 import { Certificate } from './imports/cert-manager.io';
 
@@ -202,27 +202,22 @@ export class Registry extends Construct {
         backoffLimit: 2,
         activeDeadline: Duration.seconds(3600),
         restartPolicy: kplus.RestartPolicy.NEVER,
-        automountServiceAccountToken: false,
-        securityContext: podSecurity(1000),
-        containers: [
-          secureContainer({
-            name: 'sync',
-            image: props.syncImage ?? SKOPEO_IMAGE,
-            command: ['/bin/sh', '/sync/sync.sh'],
-            envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
-            resources: containerResources('100m', '128Mi', '1', '512Mi'),
-            volumeMounts: [
-              { path: '/sync', readOnly: true, volume: kplus.Volume.fromConfigMap(this, `SyncScript-${m.host}`, script, { name: 'sync' }) },
-              {
-                path: '/certs',
-                readOnly: true,
-                volume: kplus.Volume.fromSecret(this, `SyncCerts-${m.host}`, tls, { name: 'certs', items: { 'ca.crt': { path: 'ca.crt' } } }),
-              },
-              { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncTmp-${m.host}`, 'tmp') },
-              { path: '/var/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncVarTmp-${m.host}`, 'vartmp') },
-            ],
-          }),
-        ],
+        ...scriptPod(1000, '/sync/sync.sh', {
+          name: 'sync',
+          image: props.syncImage ?? SKOPEO_IMAGE,
+          envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
+          resources: containerResources('100m', '128Mi', '1', '512Mi'),
+          volumeMounts: [
+            { path: '/sync', readOnly: true, volume: kplus.Volume.fromConfigMap(this, `SyncScript-${m.host}`, script, { name: 'sync' }) },
+            {
+              path: '/certs',
+              readOnly: true,
+              volume: kplus.Volume.fromSecret(this, `SyncCerts-${m.host}`, tls, { name: 'certs', items: { 'ca.crt': { path: 'ca.crt' } } }),
+            },
+            { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncTmp-${m.host}`, 'tmp') },
+            { path: '/var/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncVarTmp-${m.host}`, 'vartmp') },
+          ],
+        }),
       });
       dropAddressLabel(job, false);
       hardenPod(job);

@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { podRequests as sumPodRequests, type ContainerResources } from '../../infra/lib/pod-requests';
+import { completeLines } from '../../infra/lib/lines';
 import { parseQuantity } from '../../infra/lib/units';
 import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
 
@@ -268,12 +269,9 @@ export class KubeClient {
       res.on('data', (c: Buffer) => {
         clearTimeout(idle);
         idle = setTimeout(onIdle, idleMs);
-        buf += c.toString('utf8');
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
+        const { lines, rest } = completeLines(buf + c.toString('utf8'));
+        buf = rest;
+        for (const line of lines) {
           try {
             onEvent(JSON.parse(line) as { type: string; object: KubeObject });
           } catch (err) {

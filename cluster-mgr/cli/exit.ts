@@ -2,6 +2,7 @@
 // (docs/cli.md), a user-facing error type, and the commander wrapper that turns failures into
 // `process.exitCode` (never `process.exit` mid-flight).
 import { Command, CommanderError } from 'commander';
+import { formatError, type PositionedError } from '../config/index';
 
 /** 0 ok, 1 failed, 2 bad input (flags, config, unreadable file). */
 export const ExitCode = { Ok: 0, Failed: 1, BadInput: 2 } as const;
@@ -16,6 +17,13 @@ export class UserError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Bad input in a file: each error as `FILE:LINE:COL PATH: message`, then a count line; exit 2. */
+export function badInput(errors: readonly PositionedError[], what: string): ExitCode {
+  for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
+  process.stderr.write(`${what}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
+  return ExitCode.BadInput;
 }
 
 function fail(err: unknown): void {

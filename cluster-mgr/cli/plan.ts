@@ -2,17 +2,11 @@
 // Never touches a cluster. Exit 0, or 2 on bad input.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { action, ExitCode } from './exit';
-import { formatError, loadAppsDir, loadCapacity, loadFederation, type PositionedError } from '../config/index';
+import { action, badInput, ExitCode } from './exit';
+import { loadAppsDir, loadCapacity, loadFederation } from '../config/index';
 import { planAll } from '../core/plan';
 
 const Options = z.strictObject({ config: z.string().min(1), capacity: z.string().min(1), apps: z.string().min(1).optional() });
-
-function fail(errors: readonly PositionedError[], what: string): number {
-  for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
-  process.stderr.write(`${what}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
-  return ExitCode.BadInput;
-}
 
 export function registerPlan(program: Command): void {
   program
@@ -25,17 +19,17 @@ export function registerPlan(program: Command): void {
       action(async (raw: unknown) => {
         const opts = Options.parse(raw);
         const fed = await loadFederation(opts.config);
-        if (!fed.ok) return fail(fed.errors, opts.config);
+        if (!fed.ok) return badInput(fed.errors, opts.config);
         const members = fed.value.spec.members;
         const names = members.map((m) => m.name);
         const apps = [...fed.value.spec.apps];
         if (opts.apps) {
           const more = await loadAppsDir(opts.apps, names);
-          if (!more.ok) return fail(more.errors, opts.apps);
+          if (!more.ok) return badInput(more.errors, opts.apps);
           apps.push(...more.value);
         }
         const cap = await loadCapacity(opts.capacity, names);
-        if (!cap.ok) return fail(cap.errors, opts.capacity);
+        if (!cap.ok) return badInput(cap.errors, opts.capacity);
         process.stdout.write(`${JSON.stringify(planAll(apps, members, cap.value), null, 2)}\n`);
         return ExitCode.Ok;
       }),

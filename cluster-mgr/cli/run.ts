@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { isLoopback } from '../dashboard/auth';
 import { z } from 'zod';
-import { action, ExitCode } from './exit';
-import { formatError, loadAppsDir, loadFederation, type PositionedError } from '../config/index';
+import { action, badInput, ExitCode } from './exit';
+import { loadAppsDir, loadFederation } from '../config/index';
 import { AdapterConfigError, runDaemon } from '../daemon/main';
 import { parseListen } from '../server/index';
 
@@ -28,12 +28,6 @@ async function readToken(tokenFile: string | undefined): Promise<{ ok: true; tok
     return { ok: true, token: env };
   }
   return { ok: true };
-}
-
-function fail(errors: readonly PositionedError[], what: string): number {
-  for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
-  process.stderr.write(`${what}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
-  return ExitCode.BadInput;
 }
 
 export function registerRun(program: Command): void {
@@ -62,11 +56,11 @@ export function registerRun(program: Command): void {
           return ExitCode.BadInput;
         }
         const fed = await loadFederation(opts.config);
-        if (!fed.ok) return fail(fed.errors, opts.config);
+        if (!fed.ok) return badInput(fed.errors, opts.config);
         const apps = [...fed.value.spec.apps];
         if (opts.apps) {
           const more = await loadAppsDir(opts.apps, fed.value.spec.members.map((m) => m.name));
-          if (!more.ok) return fail(more.errors, opts.apps);
+          if (!more.ok) return badInput(more.errors, opts.apps);
           apps.push(...more.value);
         }
         let running;

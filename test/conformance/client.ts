@@ -2,6 +2,7 @@
 // any token) and a real kube-apiserver (TLS verified against the lab CA, admin client certificate).
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { completeLines } from '../../infra/lib/lines';
 import { waitFor } from '../lab';
 
 export interface Credentials {
@@ -110,12 +111,9 @@ export class ApiClient {
     let buf = '';
     const ended = new Promise<void>((resolve) => {
       res.on('data', (c: Buffer) => {
-        buf += c.toString('utf8');
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i).trim();
-          buf = buf.slice(i + 1);
-          if (!line) continue;
+        const { lines, rest } = completeLines(buf + c.toString('utf8'));
+        buf = rest;
+        for (const line of lines) {
           events.push(JSON.parse(line) as WatchEvent);
           times.push(Date.now() - openedAt);
         }
