@@ -6,8 +6,7 @@
 // runs its share, ready), failed requests, and recovery → full weight.
 import { missingTools } from '../lab/index';
 import { waitFor } from '../lab/wait';
-import { startStack } from '../e2e/stack';
-import { runLoad } from '../traffic/helpers';
+import { loadWithFault, startStack } from '../e2e/stack';
 import type { BenchResult } from './run';
 
 const TRIALS = 10;
@@ -34,28 +33,19 @@ export default async function bench(): Promise<BenchResult[]> {
     for (let t = 0; t < TRIALS; t++) {
       const victim = s.sim.members[t % 2]!.name;
       const others = s.sim.members.map((m) => m.name).filter((n) => n !== victim);
-      let faultAt = 0;
       let drainedAt = 0;
       let readyAt = 0;
-      const load = await runLoad({
-        url: s.frontUrl,
-        spreadOverMs: 3000,
-        at: {
-          index: 400,
-          run: async () => {
-            faultAt = performance.now();
-            await s.sim.setFault(victim, t % 2 === 0 ? 'down' : '5xx');
-            const drained = waitFor(async () => (await s.front())[victim]?.state === 'drain', { what: `${victim} drained`, timeoutMs: 5000, intervalMs: 10 }).then(() => (drainedAt = performance.now()));
-            const ready = waitFor(
-              async () => {
-                const app = (await s.state()).apps[0]!;
-                return app.assignments[victim] === 0 && others.every((o) => (app.running[o]?.ready ?? 0) === app.assignments[o] && app.running[o]?.replicas === app.assignments[o]);
-              },
-              { what: `replicas ready away from ${victim}`, timeoutMs: 10_000, intervalMs: 10 },
-            ).then(() => (readyAt = performance.now()));
-            await Promise.all([drained, ready]);
+      const { load, faultAt } = await loadWithFault(s, 3000, async () => {
+        await s.sim.setFault(victim, t % 2 === 0 ? 'down' : '5xx');
+        const drained = waitFor(async () => (await s.front())[victim]?.state === 'drain', { what: `${victim} drained`, timeoutMs: 5000, intervalMs: 10 }).then(() => (drainedAt = performance.now()));
+        const ready = waitFor(
+          async () => {
+            const app = (await s.state()).apps[0]!;
+            return app.assignments[victim] === 0 && others.every((o) => (app.running[o]?.ready ?? 0) === app.assignments[o] && app.running[o]?.replicas === app.assignments[o]);
           },
-        },
+          { what: `replicas ready away from ${victim}`, timeoutMs: 10_000, intervalMs: 10 },
+        ).then(() => (readyAt = performance.now()));
+        await Promise.all([drained, ready]);
       });
       drain.push(drainedAt - faultAt);
       replicas.push(readyAt - faultAt);

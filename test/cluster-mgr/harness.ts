@@ -58,6 +58,12 @@ export function writeFederation(file: string, names: readonly string[], spec: Re
  * loopback port; resolves once `ready(url)` holds (default: /healthz answers). Fails at once, with
  * its log, if the process exits (and stops it when it never gets ready).
  */
+/** Stops what an e2e's beforeAll started: cluster-mgr first (10 s to exit), then the others in order. */
+export async function stopAfterClusterMgr(cm: Proc | undefined, ...others: ({ stop(): Promise<unknown> } | undefined)[]): Promise<void> {
+  await cm?.stop(10_000);
+  for (const o of others) await o?.stop();
+}
+
 export async function startClusterMgr(
   configFile: string,
   o: { name?: string; ready?: (url: string) => Promise<boolean | undefined>; what?: string } = {},

@@ -5,30 +5,20 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, missingTools, requireTools, startDaemon, waitFor } from '../lab/index';
+import { describe, expect, it } from 'vitest';
+import { freePort, requireTools, startDaemon, waitFor } from '../lab/index';
 import { chartPoints, CHROMIUM, duplicateEventRows, launchChromium, misalignedColumns, watchedPage } from './browser';
-import { startStack, type Stack } from './stack';
+import { useStack } from './use-stack';
 
 const TOOLS = [CHROMIUM, 'haproxy'];
 
 describe('dashboard of the real daemon', () => {
-  let stack: Stack | undefined;
   let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    if (missingTools(TOOLS).length > 0) return;
-    stack = await startStack({ health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '2s' } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  }, 30_000);
+  const stack = useStack(TOOLS, { health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '2s' } }, async () => browser?.close());
 
   it('lists the members; a faulted member turns unhealthy on the page without a reload', async (ctx) => {
     requireTools(ctx, TOOLS);
-    const s = stack!;
+    const s = stack()!;
     browser = await launchChromium();
     const { page, foreign, navigations } = await watchedPage(browser, s.apiUrl);
     await page.goto(`${s.apiUrl}/`);
@@ -68,7 +58,7 @@ describe('dashboard of the real daemon', () => {
 
   it('on a non-loopback address it needs a token; /api/state and /metrics require it, the page embeds nothing', async (ctx) => {
     requireTools(ctx, TOOLS);
-    const s = stack!;
+    const s = stack()!;
     const config = join(s.dir, 'federation-e2e.yaml');
     const port = await freePort();
     // Without a token: refused with exit 2.

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClusterMgr, writeFederation } from '../cluster-mgr/harness';
+import { startClusterMgr, stopAfterClusterMgr, writeFederation } from '../cluster-mgr/harness';
 import { startSim, type Sim } from '../../cluster-mgr/sim/index';
 import { freePort, missingTools, requireTools, runOk, startDaemon, waitFor, type Daemon } from '../lab/index';
 
@@ -51,11 +51,7 @@ describe('DNS traffic switch driven by the daemon', () => {
     }));
   }, 60_000);
 
-  afterAll(async () => {
-    await cm?.stop(10_000);
-    await named?.stop();
-    await sim?.stop();
-  }, 30_000);
+  afterAll(() => stopAfterClusterMgr(cm, named, sim), 30_000);
 
   it("a downed member's record disappears and returns after recovery; no update storm when steady", async (ctx) => {
     requireTools(ctx, TOOLS);

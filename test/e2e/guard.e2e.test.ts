@@ -3,30 +3,22 @@
 //   front HAProxy still reach its ingress) must NOT drain it: FederationFailoverBlocked instead.
 //   A member that really fails (`down`, the front agrees) is drained; then the remaining member
 //   failing too is kept at full weight (never drain the last member) with FederationFailoverBlocked.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingTools, requireTools, waitFor } from '../lab/index';
-import { startStack, type Stack } from './stack';
+import { describe, expect, it } from 'vitest';
+import { requireTools, waitFor } from '../lab/index';
+import type { Stack } from './stack';
+import { useStack } from './use-stack';
 
 describe('split-brain guard and last member (secondOpinion: front)', () => {
-  let stack: Stack | undefined;
-
-  beforeAll(async () => {
-    if (missingTools(['haproxy']).length > 0) return;
-    stack = await startStack({
-      health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' },
-      secondOpinion: 'front',
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  }, 30_000);
+  const stack = useStack(['haproxy'], {
+    health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' },
+    secondOpinion: 'front',
+  });
 
   const blocked = async (s: Stack, member: string) => (await s.state()).alerts.some((a) => a.name === 'FederationFailoverBlocked' && a.labels.member === member);
 
   it('partition (front still sees the member up): not drained, FailoverBlocked; resolved when it heals', async (ctx) => {
     requireTools(ctx, ['haproxy']);
-    const s = stack!;
+    const s = stack()!;
     await s.sim.setFault('sh1-a', 'partition');
     try {
       await waitFor(async () => (await s.state()).clusters.find((c) => c.name === 'sh1-a')?.health === 'Unhealthy', { what: 'sh1-a Unhealthy for cluster-mgr', timeoutMs: 5000 });
@@ -43,7 +35,7 @@ describe('split-brain guard and last member (secondOpinion: front)', () => {
 
   it('a real failure is drained; the last member carrying traffic is never drained', async (ctx) => {
     requireTools(ctx, ['haproxy']);
-    const s = stack!;
+    const s = stack()!;
     await s.sim.setFault('sh1-a', 'down');
     try {
       await waitFor(async () => (await s.front())['sh1-a']?.state === 'drain', { what: 'sh1-a drained (front agrees it is down)', timeoutMs: 5000, intervalMs: 20 });

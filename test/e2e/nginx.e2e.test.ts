@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClusterMgr, writeFederation } from '../cluster-mgr/harness';
+import { startClusterMgr, stopAfterClusterMgr, writeFederation } from '../cluster-mgr/harness';
 import { parseUpstream, renderUpstream } from '../../cluster-mgr/adapters/nginx';
 import { startSim, type Sim } from '../../cluster-mgr/sim/index';
 import { freePort, missingTools, requireTools, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
@@ -53,11 +53,7 @@ describe('nginx traffic switch driven by the daemon', () => {
     }));
   }, 60_000);
 
-  afterAll(async () => {
-    await cm?.stop(10_000);
-    await nginx?.stop();
-    await sim?.stop();
-  }, 30_000);
+  afterAll(() => stopAfterClusterMgr(cm, nginx, sim), 30_000);
 
   const upstream = () => Object.fromEntries(parseUpstream(readFileSync(upstreamFile, 'utf8'), 'web').map((u) => [u.address, u]));
 

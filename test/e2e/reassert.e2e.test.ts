@@ -2,30 +2,19 @@
 // raises FederationTrafficSwitchFailed while the runtime API is gone, and once HAProxy is back it
 // re-asserts its state from what it observes (weights 256, a drained member drained again) and
 // resolves the alert.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { haproxyCommand } from '../../cluster-mgr/adapters/haproxy';
-import { missingTools, requireTools, startDaemon, waitFor, type Daemon } from '../lab/index';
-import { startStack, type Stack } from './stack';
+import { requireTools, startDaemon, waitFor, type Daemon } from '../lab/index';
+import { useStack, withFault } from './use-stack';
 
 describe('front HAProxy restart: alert, then re-assert', () => {
-  let stack: Stack | undefined;
   let restarted: Daemon | undefined;
-
-  beforeAll(async () => {
-    if (missingTools(['haproxy']).length > 0) return;
-    stack = await startStack({ health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await restarted?.stop();
-    await stack?.stop();
-  }, 30_000);
+  const stack = useStack(['haproxy'], { health: { interval: '250ms', timeout: '200ms', failureThreshold: 3, successThreshold: 2, failbackAfter: '1s' } }, async () => restarted?.stop());
 
   it('re-asserts weights and the drain after a restart; TrafficSwitchFailed fired then resolved', async (ctx) => {
     requireTools(ctx, ['haproxy']);
-    const s = stack!;
-    await s.sim.setFault('sh1-b', 'down');
-    try {
+    const s = stack()!;
+    await withFault(s, 'sh1-b', 'down', async () => {
       await waitFor(async () => (await s.front())['sh1-b']?.state === 'drain', { what: 'sh1-b drained', timeoutMs: 5000, intervalMs: 20 });
       await s.haproxy.stop();
       const switchFailed = async () => (await s.state()).alerts.some((a) => a.name === 'FederationTrafficSwitchFailed');
@@ -42,9 +31,7 @@ describe('front HAProxy restart: alert, then re-assert', () => {
       );
       console.log(`re-asserted ${Math.round(performance.now() - t0)} ms after HAProxy answered again`);
       await waitFor(async () => !(await switchFailed()), { what: 'FederationTrafficSwitchFailed resolved', timeoutMs: 5000 });
-    } finally {
-      await s.sim.setFault('sh1-b', 'none');
-    }
+    });
     await waitFor(async () => (await s.front())['sh1-b']?.weight === 256, { what: 'sh1-b back at full weight', timeoutMs: 20_000, intervalMs: 50 });
     expect((await s.front())['sh1-b']?.state).toBe('ready');
   }, 60_000);

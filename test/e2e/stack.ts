@@ -11,6 +11,7 @@ import { federationDoc, startSim, type Sim } from '../../cluster-mgr/sim/index';
 import { startClusterMgr, writeFederation } from '../cluster-mgr/harness';
 import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
 import { startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
+import { runLoad, type LoadResult as PacedLoad } from '../traffic/helpers';
 
 export interface StackOptions {
   readonly names?: readonly string[];
@@ -148,4 +149,24 @@ export async function load(url: string, o: { workers: number; min: number; max: 
   };
   await Promise.all(Array.from({ length: o.workers }, worker));
   return r;
+}
+
+/**
+ * The failover load: 2,000 GETs through the front paced over `spreadOverMs`, with `fault` run when
+ * request 400 is sent. Returns the load and `faultAt`, performance.now() just before the fault.
+ */
+export async function loadWithFault(s: Stack, spreadOverMs: number, fault: () => Promise<void>): Promise<{ load: PacedLoad; faultAt: number }> {
+  let faultAt = 0;
+  const load = await runLoad({
+    url: s.frontUrl,
+    spreadOverMs,
+    at: {
+      index: 400,
+      run: async () => {
+        faultAt = performance.now();
+        await fault();
+      },
+    },
+  });
+  return { load, faultAt };
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberTraffic } from '../../cluster-mgr/contracts/index';
 import { missingTools, requireTools, waitFor } from '../lab/index';
-import { startStack, type Stack } from '../e2e/stack';
+import { loadWithFault, startStack, type Stack } from '../e2e/stack';
 import { runLoad, type LoadResult } from './helpers';
 
 /** The health settings under test (ms where a time); `full`: the rendered front config's server weight. */
@@ -72,24 +72,15 @@ describe('failover through the front HAProxy, driven by cluster-mgr run', () => 
     const victim = s.sim.members[0]!.name;
     const front = watchFront(s);
     try {
-      let faultAt = 0;
       let drainedAt: Promise<number> | undefined;
-      const load = await runLoad({
-        url: s.frontUrl,
-        // Paced over 4 s with the fault at 20 %: requests keep flowing through detection and drain.
-        spreadOverMs: 4000,
-        at: {
-          index: 400,
-          run: async () => {
-            faultAt = performance.now();
-            await s.sim.setFault(victim, 'down');
-            drainedAt = (async () => {
-              await waitFor(async () => (await s.front())[victim]?.state === 'drain', { what: `${victim} drained at the front`, timeoutMs: 5000, intervalMs: 10 });
-              return performance.now();
-            })();
-            await drainedAt;
-          },
-        },
+      // Paced over 4 s with the fault at 20 %: requests keep flowing through detection and drain.
+      const { load, faultAt } = await loadWithFault(s, 4000, async () => {
+        await s.sim.setFault(victim, 'down');
+        drainedAt = (async () => {
+          await waitFor(async () => (await s.front())[victim]?.state === 'drain', { what: `${victim} drained at the front`, timeoutMs: 5000, intervalMs: 10 });
+          return performance.now();
+        })();
+        await drainedAt;
       });
       const drainMs = (await drainedAt!) - faultAt;
       console.log(`failover: fault → drained at the front ${drainMs.toFixed(0)} ms; ${load.failed}/${load.sent} requests failed over ${load.durationMs.toFixed(0)} ms`);
