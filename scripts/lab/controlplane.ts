@@ -263,6 +263,9 @@ const FIXES: Record<string, string> = {
   kwok: 'check the kwok stage configuration and the kubeconfig in the log',
 };
 
+/** `{ 'secure-port': 6443 }` → `['--secure-port=6443']`. */
+const flags = (o: Readonly<Record<string, string | number | boolean>>): string[] => Object.entries(o).map(([k, v]) => `--${k}=${v}`);
+
 /** Starts a control plane; on any failure everything started is stopped and the data removed. */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
@@ -386,17 +389,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     command: binaries.etcd,
     dir,
     args: [
-      '--name=lab',
-      `--data-dir=${join(dir, 'etcd-data')}`,
-      `--listen-client-urls=${etcdUrl}`,
-      `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=lab=http://127.0.0.1:${etcdPeer}`,
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-      '--quota-backend-bytes=536870912',
-      '--snapshot-count=10000',
+      ...flags({
+        name: 'lab',
+        'data-dir': join(dir, 'etcd-data'),
+        'listen-client-urls': etcdUrl,
+        'advertise-client-urls': etcdUrl,
+        'listen-peer-urls': `http://127.0.0.1:${etcdPeer}`,
+        'initial-advertise-peer-urls': `http://127.0.0.1:${etcdPeer}`,
+        'initial-cluster': `lab=http://127.0.0.1:${etcdPeer}`,
+        'unsafe-no-fsync': true,
+        'log-level': 'warn',
+        'quota-backend-bytes': 536870912,
+        'snapshot-count': 10000,
+      }),
       ...(opts.etcdArgs ?? []),
     ],
     env: { GOMAXPROCS: '2' },
@@ -419,27 +424,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     command: binaries.apiserver,
     dir,
     args: [
-      `--etcd-servers=${etcdUrl}`,
-      `--bind-address=${host}`,
-      `--advertise-address=${host}`,
-      `--secure-port=${apiPort}`,
-      `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
-      `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
-      `--client-ca-file=${join(dir, 'ca.crt')}`,
-      `--token-auth-file=${join(dir, 'tokens.csv')}`,
-      `--service-account-key-file=${join(dir, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      '--api-audiences=https://kubernetes.default.svc.cluster.local',
-      '--service-cluster-ip-range=10.96.0.0/16',
-      '--authorization-mode=RBAC',
-      '--allow-privileged=true',
-      // The lab has no node network: endpoints of the `kubernetes` Service would be loopback.
-      '--endpoint-reconciler-type=none',
-      '--enable-priority-and-fairness=false',
-      '--profiling=false',
-      '--shutdown-delay-duration=0s',
-      '--v=1',
+      ...flags({
+        'etcd-servers': etcdUrl,
+        'bind-address': host,
+        'advertise-address': host,
+        'secure-port': apiPort,
+        'tls-cert-file': join(dir, 'apiserver.crt'),
+        'tls-private-key-file': join(dir, 'apiserver.key'),
+        'client-ca-file': join(dir, 'ca.crt'),
+        'token-auth-file': join(dir, 'tokens.csv'),
+        'service-account-key-file': join(dir, 'sa.pub'),
+        'service-account-signing-key-file': join(dir, 'sa.key'),
+        'service-account-issuer': 'https://kubernetes.default.svc.cluster.local',
+        'api-audiences': 'https://kubernetes.default.svc.cluster.local',
+        'service-cluster-ip-range': '10.96.0.0/16',
+        'authorization-mode': 'RBAC',
+        'allow-privileged': true,
+        // The lab has no node network: endpoints of the `kubernetes` Service would be loopback.
+        'endpoint-reconciler-type': 'none',
+        'enable-priority-and-fairness': false,
+        profiling: false,
+        'shutdown-delay-duration': '0s',
+        v: 1,
+      }),
       ...(opts.apiserverArgs ?? []),
     ],
     env: { GOMAXPROCS: '2' },
@@ -447,47 +454,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await waitUntil('kube-apiserver', daemons.apiserver, 'serving /readyz', async () => (await api('GET', '/readyz')).status === 200, [daemons.etcd]);
 
   if (!opts.apiOnly) {
-    daemons.controllerManager = startDaemon({
-      name: 'kube-controller-manager',
-      command: binaries.kcm,
-      dir,
-      args: [
-        `--kubeconfig=${kubeconfigPath}`,
-        '--leader-elect=false',
-        '--secure-port=0',
-        `--service-account-private-key-file=${join(dir, 'sa.key')}`,
-        `--root-ca-file=${join(dir, 'ca.crt')}`,
-        `--cluster-signing-cert-file=${join(dir, 'ca.crt')}`,
-        `--cluster-signing-key-file=${join(dir, 'ca.key')}`,
-        '--use-service-account-credentials=false',
-        '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-attach-detach-controller',
-        '--profiling=false',
-        '--v=1',
-      ],
-      env: { GOMAXPROCS: '2' },
+    // Every client component: the admin kubeconfig, no leader election, no serving port of its own.
+    const client = (name: string, command: string, own: Record<string, string | number | boolean>, env: NodeJS.ProcessEnv = {}) =>
+      startDaemon({ name, command, dir, args: flags({ kubeconfig: kubeconfigPath, ...own }), env: { GOMAXPROCS: '2', ...env } });
+    const quiet = { 'leader-elect': false, 'secure-port': 0, profiling: false, v: 1 };
+    daemons.controllerManager = client('kube-controller-manager', binaries.kcm, {
+      ...quiet,
+      'service-account-private-key-file': join(dir, 'sa.key'),
+      'root-ca-file': join(dir, 'ca.crt'),
+      'cluster-signing-cert-file': join(dir, 'ca.crt'),
+      'cluster-signing-key-file': join(dir, 'ca.key'),
+      'use-service-account-credentials': false,
+      controllers: '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-attach-detach-controller',
     });
-    daemons.scheduler = startDaemon({
-      name: 'kube-scheduler',
-      command: binaries.sched,
-      dir,
-      args: [`--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--secure-port=0', '--profiling=false', '--v=1'],
-      env: { GOMAXPROCS: '2' },
-    });
+    daemons.scheduler = client('kube-scheduler', binaries.sched, quiet);
     writeFileSync(join(dir, 'kwok.yaml'), KWOK_CONFIG);
-    daemons.kwok = startDaemon({
-      name: 'kwok',
-      command: binaries.kwok,
-      dir,
-      args: [
-        `--kubeconfig=${kubeconfigPath}`,
-        `--config=${join(dir, 'kwok.yaml')}`,
-        '--manage-all-nodes=false',
-        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-        '--cidr=10.244.0.0/16',
-        '--node-ip=10.250.0.1',
-      ],
-      env: { GOMAXPROCS: '2', HOME: dir },
-    });
+    daemons.kwok = client(
+      'kwok',
+      binaries.kwok,
+      { config: join(dir, 'kwok.yaml'), 'manage-all-nodes': false, 'manage-nodes-with-annotation-selector': 'kwok.x-k8s.io/node=fake', cidr: '10.244.0.0/16', 'node-ip': '10.250.0.1' },
+      { HOME: dir },
+    );
   }
 
   const addNodes = async (nodes: readonly LabNodeSpec[]) => {
