@@ -59,7 +59,7 @@ describe('alerting end to end (cluster-mgr run → Alertmanager → receiver; pl
 
     await s.sim.setFault('sh1-a', 'down');
     try {
-      await waitFor(() => amHas('firing', 'FederationMemberUnhealthy') && amHas('firing', 'FederationFailoverDone'), { what: 'Alertmanager delivered MemberUnhealthy + FailoverDone', timeoutMs: 10_000 });
+      await waitFor(() => amHas('firing', 'FederationMemberUnhealthy') && amHas('firing', 'FederationFailoverDone'), { what: 'Alertmanager delivered MemberUnhealthy + FailoverDone', timeoutMs: 20_000 });
       await waitFor(() => hookHas('firing', 'FederationMemberUnhealthy') && hookHas('firing', 'FederationFailoverDone'), { what: 'webhook got MemberUnhealthy + FailoverDone', timeoutMs: 5000 });
       const a = amNotes().flatMap((n) => n.alerts).find((x) => x.labels.alertname === 'FederationMemberUnhealthy')!;
       expect(a.labels).toMatchObject({ severity: 'critical', member: 'sh1-a', federation: 'sim' });

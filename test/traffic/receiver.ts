@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { freePort, startDaemon, waitForPort, type Daemon } from '../lab/index';
+import { freePort, startDaemon, waitFor, waitForPort, type Daemon } from '../lab/index';
 
 export interface Receiver {
   readonly url: string;
@@ -70,5 +70,7 @@ export async function startAlertmanager(dir: string, receiverUrl: string): Promi
     args: [`--config.file=${dir}/alertmanager.yml`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', `--storage.path=${dir}/data`],
   });
   await waitForPort('127.0.0.1', port, { timeoutMs: 10_000 });
+  // The port opens before Alertmanager accepts alerts: wait until it says it is ready.
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.status === 200, { what: 'Alertmanager /-/ready', timeoutMs: 20_000, intervalMs: 100 });
   return { daemon, port };
 }
