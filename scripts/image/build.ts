@@ -68,8 +68,10 @@ async function debianDebs(packages: readonly string[]): Promise<{ file: string; 
   mkdirSync(dir, { recursive: true });
   const out: { file: string; name: string; version: string }[] = [];
   for (const name of packages) {
-    const installed = await sh('dpkg-query', ['-W', '-f=${Version}', name]).catch(() => '');
-    const version = installed.trim() || (await sh('apt-cache', ['policy', name])).match(/Candidate: (\S+)/)?.[1];
+    // The version the package sources offer (what `apt-get download` can fetch), else the installed one.
+    const candidate = (await sh('apt-cache', ['policy', name]).catch(() => '')).match(/Candidate: (\S+)/)?.[1];
+    const installed = (await sh('dpkg-query', ['-W', '-f=${Version}', name]).catch(() => '')).trim();
+    const version = candidate && candidate !== '(none)' ? candidate : installed || undefined;
     if (!version) throw new Error(`Debian package ${name}: no version installed or available (apt-get update?)`);
     const safe = version.replace(/:/g, '%3a');
     let deb = readdirSync(dir).find((f) => f.startsWith(`${name}_${safe}_`) && f.endsWith('.deb'));
