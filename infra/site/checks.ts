@@ -33,7 +33,8 @@ export function checkSite(site: Site): Issue[] {
     if (cidrsOverlap(pod, svc)) {
       add(cidrPath(ci, 'podCIDR'), `${label}podCIDR ${show(a.podCIDR)} overlaps serviceCIDR ${show(a.serviceCIDR)}: choose non-overlapping ranges`);
     }
-    if (net.blockSize < pod.prefix) {
+    // One message for the first cluster whose pool is too small (the field is site-wide).
+    if (net.blockSize < pod.prefix && !issues.some((i) => i.path.join('.') === 'spec.network.blockSize')) {
       add(['spec', 'network', 'blockSize'], `blockSize ${net.blockSize} is larger than ${label}podCIDR ${show(a.podCIDR)} allows: expected ≥ ${pod.prefix}`);
     }
     for (const [field, cidr] of [['podCIDR', pod], ['serviceCIDR', svc]] as const) {

@@ -72,7 +72,8 @@ const goRegExp = Object.assign(
   { code: 'goRegExp' },
 );
 
-function yamlFiles(dir: string): string[] {
+/** Every .yaml/.yml file below `dir`, sorted (none when it does not exist). */
+export function yamlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const e of readdirSync(dir).sort()) {

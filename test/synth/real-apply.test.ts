@@ -4,7 +4,7 @@
 // controller or a backend to be useful but would break later requests when applied for real
 // (admission webhooks, APIServices) are applied with server dry-run. A broken object made on
 // purpose must be rejected, so the test can fail.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -12,22 +12,12 @@ import { loadSite } from '../../infra/site/index';
 import { synthesizeSite } from '../../infra/synth/index';
 import type { K8sObject } from '../../infra/synth/types';
 import { k8sAssets, requireK8s, startControlPlane, type ControlPlane } from '../lab';
-import { CRD_DIRS } from '../schema/validator';
+import { CRD_DIRS, yamlFiles } from '../schema/validator';
 
 const DRY_RUN_KINDS = new Set(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'APIService']);
 const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort();
 
 type Crd = { kind: string; metadata: { name: string }; spec: { group: string; names: { kind: string } } };
-
-function yamlFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .sort()
-    .flatMap((e) => {
-      const p = join(dir, e);
-      return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml$/.test(e) ? [p] : [];
-    });
-}
 
 /** Upstream CRDs by `group/Kind` (first definition wins; per-resource files before bundles). */
 function crdIndex(): Map<string, Crd> {
