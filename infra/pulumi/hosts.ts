@@ -20,9 +20,9 @@ export interface HostFile {
 
 export interface HostPlan {
   readonly host: string;
+  readonly roles: readonly string[];
   readonly cluster: string;
   readonly address: string;
-  readonly roles: readonly string[];
   readonly files: readonly HostFile[];
   /** Installs every file (temp file + rename, static pod manifests last). */
   readonly script: string;

@@ -41,24 +41,24 @@ export interface BirdNeighbor {
 
 /** One import filter: the prefixes a cluster's nodes may announce. */
 export interface BirdFilter {
-  readonly name: string;
-  readonly comment: string;
   /** Accepted prefixes, BIRD prefix-set syntax items, e.g. `10.244.0.0/16{26,32}`. */
   readonly prefixes: readonly string[];
+  readonly name: string;
+  readonly comment: string;
 }
 
 /** The plain input of a ToR BIRD config. */
 export interface BirdInput {
   readonly comment: readonly string[];
-  readonly routerId: string;
-  /** Local address used for the sessions. */
-  readonly localAddress: string;
-  readonly localAs: number;
   /** One import filter per cluster. */
   readonly filters: readonly BirdFilter[];
-  readonly neighbors: readonly BirdNeighbor[];
+  readonly localAs: number;
   /** Neighbors are not on a directly connected subnet of the router (BGP `multihop`). */
   readonly multihop: boolean;
+  readonly routerId: string;
+  readonly neighbors: readonly BirdNeighbor[];
+  /** Local address used for the sessions. */
+  readonly localAddress: string;
 }
 
 export { bgpPeersOfRouter, importPrefixes } from '../site/resolve';

@@ -10,11 +10,11 @@ import { freePort, makeDir, missingTools, requireTools } from '../lab/index';
 import { flotilla, layer, manifestDigest, seedImage, seedIndex, startRegistry, writeInventory, writeKeys, writeSynthTree, type Registry } from './fixtures';
 
 describe('bundle, install and registry sync against real registries', () => {
+  let dir = '';
+  let inventory = '';
   let a: Registry | undefined;
   let b: Registry | undefined;
   let helm: Server | undefined;
-  let dir = '';
-  let inventory = '';
   let keys: ReturnType<typeof writeKeys>;
   let images: string[] = [];
   const eps: string[] = [];

@@ -337,13 +337,13 @@ describe('Registry', () => {
     const objs = objectsOf(
       (s) =>
         new Registry(s, 'r', {
-          host: 'registry.bj1.example.com',
-          issuerName: 'site-issuer',
-          storage: '500Gi',
           mirrors: [
             { host: 'registry.sh1.example.com', repositories: ['platform/*', 'apps/*'] },
             { host: 'registry.gz1.example.com', repositories: ['platform/base'] },
           ],
+          host: 'registry.bj1.example.com',
+          issuerName: 'site-issuer',
+          storage: '500Gi',
         }),
     );
     expect(spec(ofKind(objs, 'PersistentVolumeClaim')[0]).resources.requests.storage).toBe('500Gi');

@@ -39,13 +39,13 @@ backend api
 const available = missingTools(['haproxy']).length === 0;
 
 describe('HAProxy traffic switch', () => {
-  let dir: string;
+  let haproxy: Daemon | undefined;
+  let sw: HaproxySwitch;
   let front: number;
   let admin: number;
   let a: Backend;
   let b: Backend;
-  let haproxy: Daemon | undefined;
-  let sw: HaproxySwitch;
+  let dir: string;
 
   const startHaproxy = async () => {
     haproxy = startDaemon({ name: 'haproxy', command: 'haproxy', args: ['-db', '-f', join(dir, 'haproxy.cfg')], dir });
