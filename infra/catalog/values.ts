@@ -2,7 +2,7 @@
 // live with the catalog, not in constructs/ (constructs only build Kubernetes objects); the
 // constants they share with a construct (gateway selector and status port, blackbox module names)
 // stay with that construct.
-import { INGRESS_GATEWAY_SELECTOR, INGRESS_STATUS_PORT, probeModule, type EdgeNode, type EdgeVipSpec, type UrlProbe } from '../../constructs/index';
+import { INGRESS_GATEWAY_SELECTOR, INGRESS_STATUS_PORT, probeModule, tcpPortName, tcpRoutes, type EdgeNode, type EdgeVipSpec, type UrlProbe } from '../../constructs/index';
 
 /** Affinity that pins pods to the named nodes. */
 export function pinToNodes(nodes: readonly string[]) {
@@ -24,7 +24,8 @@ export function ingressGatewayValues(nodes: readonly EdgeNode[], vips: readonly 
     [80, 'http2'],
     [443, 'https'],
   ]);
-  for (const v of vips) for (const p of v.ports) if (!ports.has(p)) ports.set(p, `tcp-${v.name}-${p}`);
+  // the same port names as the EdgeGateway's TCP Gateway servers
+  for (const r of tcpRoutes(vips)) ports.set(r.port, tcpPortName(r.vip, r.port));
   const sorted = [...ports.entries()].sort((a, b) => a[0] - b[0]);
   return {
     name: 'istio-ingressgateway',

@@ -207,9 +207,44 @@ export const VipSchema = z.strictObject({
   virtualRouterId: vrid,
 });
 
+// --- TCP services behind edge VIPs (issue 14 item 4) ---
+/** Ports the site Gateway serves (HTTP → HTTPS redirect, TLS); every other VIP port is a TCP service. */
+export const HTTP_VIP_PORTS: readonly number[] = [80, 443];
+/** Envoy's own ports in the ingress gateway pod (status 15021, stats 15090, admin …). */
+const ISTIO_RESERVED = { from: 15000, to: 15099 };
+export const TcpBackendSchema = z
+  .strictObject({
+    service: dnsName
+      .refine((v) => v.includes('.'), { error: (iss) => `${show(iss.input)} names no namespace: expected "<service>.<namespace>" or a full name such as "mysql-proxy.db.svc.cluster.local"` })
+      .describe('Service the TCP ports are routed to: "<service>.<namespace>[.svc.cluster.local]"'),
+    port: port.optional().describe('@default - the VIP port'),
+  })
+  .describe('Backend of the TCP ports (other than 80/443) of this VIP');
+
 export const EdgeVipSchema = VipSchema.extend({
   name: dnsLabel,
-  ports: z.array(port).min(1).describe('TCP ports served on this VIP'),
+  ports: z.array(port).min(1).describe('TCP ports served on this VIP; ports other than 80/443 are TCP services routed to backend'),
+  backend: TcpBackendSchema.optional().describe('@default - service "<name>.default", the same port'),
+});
+
+/** Edge VIPs of one cluster: one TCP listener per port on the ingress gateway, so one backend per port. */
+const EdgeSchema = z.strictObject({ vips: z.array(EdgeVipSchema).default([]) }).superRefine((edge, ctx) => {
+  const owner = new Map<number, { vip: string; backend: string }>();
+  for (const [i, v] of edge.vips.entries()) {
+    const tcp = v.ports.filter((p) => !HTTP_VIP_PORTS.includes(p));
+    if (v.backend && tcp.length === 0) ctx.addIssue({ code: 'custom', path: ['vips', i, 'backend'], message: `VIP ${show(v.name)} has no TCP port besides 80/443 for its backend: add the service port to ports, or remove backend` });
+    for (const p of tcp) {
+      const j = v.ports.indexOf(p);
+      if (p >= ISTIO_RESERVED.from && p <= ISTIO_RESERVED.to) {
+        ctx.addIssue({ code: 'custom', path: ['vips', i, 'ports', j], message: `port ${p} is reserved by the Istio ingress gateway (${ISTIO_RESERVED.from}–${ISTIO_RESERVED.to}): use another port` });
+      }
+      const backend = `${v.backend?.service ?? `${v.name}.default`}:${v.backend?.port ?? p}`;
+      const prev = owner.get(p);
+      if (prev && prev.backend !== backend) {
+        ctx.addIssue({ code: 'custom', path: ['vips', i, 'ports', j], message: `port ${p} is already routed to ${prev.backend} by VIP ${show(prev.vip)} (the ingress gateway has one listener per port): use another port` });
+      } else if (!prev) owner.set(p, { vip: v.name, backend });
+    }
+  }
 });
 
 export const NodeSchema = z.strictObject({
@@ -259,7 +294,7 @@ export const ClusterSchema = z.strictObject({
     .optional()
     .describe('Per-cluster addressing; clusters of one site must not share pod or service ranges'),
   nodes: z.array(NodeSchema).min(1),
-  edge: z.strictObject({ vips: z.array(EdgeVipSchema).default([]) }).default({ vips: [] }),
+  edge: EdgeSchema.default({ vips: [] }),
   istio: z.strictObject({ trafficPolicy: TrafficPolicySchema.prefault({}) }).prefault({}),
 });
 
