@@ -195,6 +195,7 @@ export async function runStack(deps: ProgramDeps, input: StackInput = stackInput
     cephKey: secret('cephKey'),
     tsigKey: secret('tsigKey'),
     registryPassword: secret('registryPassword'),
+    smtpPassword: secret('smtpPassword'),
   };
   const pw = values.registryPassword;
   if (pw !== undefined) {

@@ -195,11 +195,96 @@ export const ProbeSchema = z.strictObject({
   interval: duration.default('30s'),
 });
 
-export const MonitoringSchema = z.strictObject({
-  retentionDays: positiveInt('retentionDays', 3650).default(15),
-  receivers: z.array(ReceiverSchema).default([]),
-  probes: z.array(ProbeSchema).default([]),
+// --- Monitoring that survives (issue 14 item 6): storage, Grafana, SMTP, capacity, team rule templates ---
+/** Alert-rule templates teams subscribe to (the PromQL is in constructs/monitoring.ts), with the labels they are picked by. */
+export const RULE_TEMPLATES = {
+  'pod-crash-looping': { category: 'workload', severity: 'warning' },
+  'pod-not-ready': { category: 'workload', severity: 'warning' },
+  'deployment-replicas-unavailable': { category: 'workload', severity: 'critical' },
+  'container-oom-killed': { category: 'workload', severity: 'warning' },
+  'container-cpu-throttled': { category: 'resources', severity: 'warning' },
+  'pvc-filling-up': { category: 'storage', severity: 'warning' },
+  'http-5xx-ratio-high': { category: 'traffic', severity: 'critical' },
+  'http-latency-high': { category: 'traffic', severity: 'warning' },
+} as const satisfies Record<string, Record<string, string>>;
+export type RuleTemplateName = keyof typeof RULE_TEMPLATES;
+export const RULE_TEMPLATE_NAMES = Object.keys(RULE_TEMPLATES) as RuleTemplateName[];
+
+/** The templates a team picks: by name, plus every template carrying all of `templateLabels`. */
+export function subscribedTemplates(t: { templates: readonly string[]; templateLabels: Readonly<Record<string, string>> }): RuleTemplateName[] {
+  const byLabel = (n: RuleTemplateName) => Object.keys(t.templateLabels).length > 0 && Object.entries(t.templateLabels).every(([k, v]) => (RULE_TEMPLATES[n] as Record<string, string>)[k] === v);
+  return RULE_TEMPLATE_NAMES.filter((n) => t.templates.includes(n) || byLabel(n));
+}
+
+const smarthost = z.string().refine(
+  (v) => {
+    const m = /^(.+):(\d{1,5})$/.exec(v);
+    return !!m && (DNS1123_SUBDOMAIN.test(m[1]!) || parseIPv4(m[1]!) !== undefined) && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  },
+  { error: (iss) => `${show(iss.input)} is not host:port: expected e.g. "smtp.example.com:587"` },
+);
+const percent = (what: string) => positiveInt(what, 100);
+const volume = (size: string) => ({ storage: quantity.default(size), storageClass: dnsName.optional().describe('@default - the site default StorageClass') });
+
+export const TeamSchema = z.strictObject({
+  name: dnsLabel.describe('Team name; its alerts carry team=<name> and are routed by it'),
+  namespaces: z.array(dnsLabel).min(1).describe("Namespaces of the team's workloads (the subscribed rules watch only these)"),
+  receivers: z.array(dnsLabel).min(1).describe("Names of spec.monitoring.receivers that get the team's alerts"),
+  templates: z.array(z.enum(RULE_TEMPLATE_NAMES)).default([]).describe('Rule templates by name'),
+  templateLabels: z.record(z.string(), z.string()).default({}).describe('Also every template with all of these labels, e.g. {category: traffic}'),
+  labels: z.record(z.string(), z.string()).default({}).describe("Extra labels on the team's alerts"),
 });
+
+export const MonitoringSchema = z
+  .strictObject({
+    retentionDays: positiveInt('retentionDays', 3650).default(15),
+    prometheus: z
+      .strictObject({ ...volume('50Gi'), retentionSize: quantity.optional().describe('@default - 90% of storage') })
+      .prefault({})
+      .describe('Prometheus TSDB on a PVC'),
+    alertmanager: z
+      .strictObject({ ...volume('2Gi'), retention: duration.default('120h').describe('Silences and notification log') })
+      .prefault({})
+      .describe('Alertmanager state on a PVC'),
+    grafana: z.strictObject({ ...volume('10Gi') }).prefault({}).describe('Grafana (on, with the site and federation dashboards)'),
+    smtp: z
+      .strictObject({
+        smarthost: smarthost.describe('SMTP server host:port'),
+        from: z.email({ error: (iss) => `${show(iss.input)} is not an email address` }),
+        username: z.string().min(1).optional().describe('SMTP auth user; the password is the stack secret flotilla:smtpPassword'),
+        requireTls: z.boolean().default(true),
+      })
+      .optional()
+      .describe('SMTP for email receivers'),
+    capacity: z
+      .strictObject({
+        cpuRequestsPercent: percent('cpuRequestsPercent').default(85),
+        memoryRequestsPercent: percent('memoryRequestsPercent').default(85),
+        for: duration.default('15m'),
+      })
+      .prefault({})
+      .describe('Cluster-capacity alert: requests of running pods above this share of allocatable'),
+    receivers: z.array(ReceiverSchema).default([]),
+    probes: z.array(ProbeSchema).default([]),
+    teams: z.array(TeamSchema).default([]).describe('Teams subscribing to rule templates'),
+  })
+  .superRefine((m, ctx) => {
+    for (const [i, r] of m.receivers.entries()) {
+      if (!!r.webhook === !!r.email) ctx.addIssue({ code: 'custom', path: ['receivers', i], message: `receiver ${show(r.name)} needs exactly one of webhook or email` });
+    }
+    const names = new Set(m.receivers.map((r) => r.name));
+    const teams = new Set<string>();
+    for (const [i, t] of m.teams.entries()) {
+      if (teams.has(t.name)) ctx.addIssue({ code: 'custom', path: ['teams', i, 'name'], message: `team ${show(t.name)} is listed twice: merge the entries` });
+      teams.add(t.name);
+      for (const [j, r] of t.receivers.entries()) {
+        if (!names.has(r)) ctx.addIssue({ code: 'custom', path: ['teams', i, 'receivers', j], message: `${show(r)} is not a receiver: use one of ${[...names].join(', ') || '(none: add spec.monitoring.receivers)'}` });
+      }
+      if (subscribedTemplates(t).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['teams', i, 'templates'], message: `team ${show(t.name)} subscribes to no rule template: name some (${RULE_TEMPLATE_NAMES.join(', ')}) or give templateLabels that match one` });
+      }
+    }
+  });
 
 export const VipSchema = z.strictObject({
   address: cidr.describe('VIP with the prefix of its subnet, e.g. 10.10.1.10/24'),

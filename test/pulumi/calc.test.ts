@@ -177,7 +177,7 @@ describe('cluster plan', () => {
     expect(planCluster(synth, none).groups.find((g) => g.component === 'cert-manager')!.objects.some((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)).toBe(true);
   });
   it('required secrets follow the inventory', () => {
-    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey']);
+    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey', 'smtpPassword']);
     const cust = load('examples/customer-airgap.yaml');
     expect(requiredSecrets(cust)).toEqual([]);
     expect(requiredSecrets(cust, { caKey: 'x' }).map((r) => r.key)).toEqual(['caCert']);

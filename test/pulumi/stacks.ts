@@ -20,6 +20,7 @@ export const SECRET_VALUES = {
   tsigKey: 'fixture-tsig-key-0003',
   caKey: '-----BEGIN EC PRIVATE KEY-----\nfixture-ca-key-0004\n-----END EC PRIVATE KEY-----',
   sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nfixture-ssh-key-0005\n-----END OPENSSH PRIVATE KEY-----',
+  smtpPassword: 'fixture-smtp-password-0006',
 };
 export const kubeconfigFor = (cluster: string) => `apiVersion: v1\nkind: Config\n# fixture-kubeconfig-${cluster}\n`;
 

@@ -282,29 +282,16 @@ describe('Logging', () => {
 });
 
 describe('Monitoring', () => {
-  const receivers = [
-    { name: 'ops-webhook', webhookUrl: 'http://relay/hook' },
-    { name: 'ops-mail', emailTo: 'ops@example.com' },
-  ];
   const probes = [
     { name: 'shop-home', url: 'https://shop.example.com/', bodyMustNotContain: 'ERROR' },
     { name: 'api-health', url: 'https://api.example.com/healthz' },
   ];
-  const objs = objectsOf((s) => new Monitoring(s, 'm', { receivers, probes }));
+  const objs = objectsOf((s) => new Monitoring(s, 'm', { probes }));
   it('the rule templates named in the issue exist', () => {
     const alerts = spec(ofKind(objs, 'PrometheusRule')[0]).groups.flatMap((g: { rules: Array<{ alert: string }> }) => g.rules.map((r) => r.alert));
     expect(alerts).toEqual(
       expect.arrayContaining(['NodeNotReady', 'PodCrashLooping', 'IngressGateway5xxRatioHigh', 'CertificateExpiringSoon', 'PersistentVolumeFillingUp', 'RegistrySyncLagging', 'FederationMemberUnhealthy']),
     );
-  });
-  it('AlertmanagerConfig routes to every receiver', () => {
-    const amc = spec(ofKind(objs, 'AlertmanagerConfig')[0]);
-    expect(amc.route.receiver).toBe('ops-webhook');
-    expect(amc.route.routes).toEqual([{ receiver: 'ops-mail', continue: true }]);
-    expect(amc.receivers).toEqual([
-      { name: 'ops-webhook', webhookConfigs: [{ url: 'http://relay/hook', sendResolved: true }] },
-      { name: 'ops-mail', emailConfigs: [{ to: 'ops@example.com', sendResolved: true }] },
-    ]);
   });
   it('one Probe per inventory probe; the body check fails on the configured string, all fail on non-2xx', () => {
     const ps = ofKind(objs, 'Probe');
@@ -317,13 +304,10 @@ describe('Monitoring', () => {
     expect(mods.http_2xx_shop_home!.http.fail_if_body_matches_regexp).toEqual(['ERROR']);
     expect((blackboxModules([{ name: 'x', url: 'http://x', bodyMustNotContain: 'a.b(c)' }]) as Record<string, { http: { fail_if_body_matches_regexp: string[] } }>).http_2xx_x!.http.fail_if_body_matches_regexp).toEqual(['a\\.b\\(c\\)']);
   });
-  it('no receivers → no AlertmanagerConfig', () => {
-    expect(ofKind(objectsOf((s) => new Monitoring(s, 'm')), 'AlertmanagerConfig')).toHaveLength(0);
+  it('Alertmanager routing is chart values, not an AlertmanagerConfig object (test/synth/monitoring.test.ts)', () => {
+    expect(ofKind(objs, 'AlertmanagerConfig')).toHaveLength(0);
   });
   it.each([
-    [{ receivers: [{ name: 'r' }] }, 'Monitoring.receivers[0]: got {"name":"r"}, expected exactly one of webhookUrl or emailTo'],
-    [{ receivers: [{ name: 'r', webhookUrl: 'ftp://x' }] }, 'Monitoring.receivers[0].webhookUrl: got "ftp://x", expected an http(s):// URL'],
-    [{ receivers: [{ name: 'r', emailTo: 'a@b.c' }, { name: 'r', emailTo: 'a@b.c' }] }, 'Monitoring.receivers[1].name: got "r", expected a receiver name used once'],
     [{ probes: [{ name: 'p', url: 'shop' }] }, 'Monitoring.probes[0].url: got "shop", expected an http(s):// URL'],
     [{ probes: [{ name: 'p', url: 'http://x', interval: 'often' }] }, 'Monitoring.probes[0].interval: got "often", expected a duration'],
     [{ probes: [{ name: 'P', url: 'http://x' }] }, 'Monitoring.probes[0].name: got "P"'],
