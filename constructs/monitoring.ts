@@ -128,7 +128,7 @@ const rule = (alert: string, expr: string, forDur: string, severity: string, sum
 export function requestsPercentExpr(resource: 'cpu' | 'memory'): string {
   return (
     `100 * sum(kube_pod_container_resource_requests{resource="${resource}"} * on (namespace, pod) group_left () max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Running"} == 1))` +
-    ` / sum(kube_node_status_allocatable{resource="${resource}"} * on (node) group_left () (kube_node_spec_unschedulable == 0))`
+    ` / sum(kube_node_status_allocatable{resource="${resource}"} and on (node) (kube_node_spec_unschedulable == 0))`
   );
 }
 
