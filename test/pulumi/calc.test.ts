@@ -115,8 +115,11 @@ describe('cluster plan', () => {
     expect(group('monitoring').afterCharts).toContain('kube-prometheus-stack');
     // cluster-mgr ships a ServiceMonitor: it needs the Prometheus operator's CRDs first.
     expect(group('federation').afterCharts).toEqual(['kube-prometheus-stack']);
-    // The edge keepalived pairs with the ingress gateway the istio-ingressgateway release installs.
-    expect(group('edge-gateway').afterCharts).toEqual(['istio-ingressgateway']);
+    // The edge keepalived pairs with the ingress gateway the istio-ingressgateway release installs;
+    // the TCP services' Gateway and VirtualServices need Istio's CRDs (base, istiod).
+    expect(group('edge-gateway').afterCharts).toEqual(['istio-base', 'istio-ingressgateway', 'istiod']);
+    // Grafana's route is a VirtualService too.
+    expect(group('monitoring').afterCharts).toEqual(expect.arrayContaining(['istio-base', 'istiod', 'kube-prometheus-stack']));
   });
   it('charts: istiod after base, gateway after istiod; order respects it', () => {
     expect(plan.charts.find((c) => c.release.id === 'istiod')!.afterCharts).toEqual(['istio-base']);
