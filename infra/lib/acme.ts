@@ -69,7 +69,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Parses the `flotilla:tsigKey` stack secret; undefined when it is neither form. */
 export function parseTsigKey(text: string): TsigKey | undefined {
   const t = text.trim();
-  if (BASE64.test(t) && t.length % 4 === 0) return { secret: t };
+  if (BASE64.test(t) && t.length % 4 === 0 && t.length >= 8) return { secret: t };
   const m = /^key\s+"?([^"\s{]+)"?\s*\{([^}]*)\}\s*;?$/s.exec(t);
   if (!m) return undefined;
   const secret = /\bsecret\s+"([^"]+)"\s*;/.exec(m[2]!)?.[1];
@@ -77,6 +77,9 @@ export function parseTsigKey(text: string): TsigKey | undefined {
   const algorithm = /\balgorithm\s+"?([\w.-]+?)"?\s*;/.exec(m[2]!)?.[1]?.toLowerCase();
   return { name: m[1]!.replace(/\.$/, ''), ...(algorithm ? { algorithm } : {}), secret };
 }
+
+/** The base64 secret of a `flotilla:tsigKey` value (what cert-manager's TSIG Secret holds). */
+export const tsigSecretOf = (text: string): string | undefined => parseTsigKey(text)?.secret;
 
 /**
  * What is wrong with a TSIG key for a solver that signs as `keyName` with `algorithm` (messages
