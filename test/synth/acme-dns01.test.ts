@@ -17,6 +17,7 @@ import { parseSite, formatError, type Site } from '../../infra/site/index';
 import { synthesizeCluster } from '../../infra/synth/index';
 import type { K8sObject } from '../../infra/synth/types';
 import { freePort, isCI, makeDir, missingTools, requireTools, run, runOk, startDaemon, waitFor, type Daemon } from '../lab/index';
+import { namedOptions } from '../lab/named';
 import { ManifestValidator, SHARED_DIR } from '../schema/validator';
 
 const TOOLS = ['named', 'named-checkconf', 'nsupdate', 'dig', 'tsig-keygen'];
@@ -75,17 +76,7 @@ function synthesizedSolver(site: Site, tsigKey: string): SolverSettings {
 
 /** named.conf for `zone` on loopback: the TSIG key, and updates granted only for the challenge TXT record. */
 function renderNamedConf(dir: string, port: number, zone: string, key: { name: string; algorithm: TsigAlgorithm; secret: string }): string {
-  return `options {
-  directory "${dir}";
-  pid-file "${dir}/named.pid";
-  session-keyfile "${dir}/session.key";
-  managed-keys-directory "${dir}";
-  listen-on port ${port} { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-};
-key "${key.name}" { algorithm ${BIND_TSIG_ALGORITHM[key.algorithm]}; secret "${key.secret}"; };
+  return `${namedOptions(dir, port)}key "${key.name}" { algorithm ${BIND_TSIG_ALGORITHM[key.algorithm]}; secret "${key.secret}"; };
 zone "${zone}" {
   type primary;
   file "${dir}/${zone}.zone";
@@ -95,9 +86,9 @@ zone "${zone}" {
 }
 
 /** One RFC 2136 update as cert-manager's provider sends it (INSERT: add the RR; REMOVE: delete that RR), signed with TSIG. */
-function solverUpdate(s: { nameserver: string; zone: string; keyName: string; algorithm: TsigAlgorithm; secret: string }, action: 'INSERT' | 'REMOVE', fqdn: string, value: string, name = fqdn): Promise<{ code: number | null; stderr: string }> {
+function solverUpdate(s: { nameserver: string; zone: string; keyName: string; algorithm: TsigAlgorithm; secret: string }, action: 'INSERT' | 'REMOVE', fqdn: string, value: string): Promise<{ code: number | null; stderr: string }> {
   const [host, port] = s.nameserver.split(':');
-  const rr = action === 'INSERT' ? `update add ${name}. 60 IN TXT "${value}"` : `update delete ${name}. IN TXT "${value}"`;
+  const rr = action === 'INSERT' ? `update add ${fqdn}. 60 IN TXT "${value}"` : `update delete ${fqdn}. IN TXT "${value}"`;
   // The key goes in on stdin, never on the command line.
   const script = `server ${host} ${port}\nzone ${s.zone}.\nkey ${BIND_TSIG_ALGORITHM[s.algorithm]}:${s.keyName} ${s.secret}\n${rr}\nsend\n`;
   return run('nsupdate', [], { input: script, timeoutMs: 10_000 }).then((r) => ({ code: r.code, stderr: r.stderr }));
@@ -202,7 +193,7 @@ describe('ACME DNS-01 with RFC 2136 + TSIG against a real BIND 9', () => {
     expect(bad.stderr).toMatch(/tsig verify failure|BADSIG|NOTAUTH|BADKEY/i);
     const unknown = await solverUpdate({ ...settings(), keyName: 'someone-else' }, 'INSERT', record, 'token-forged');
     expect(unknown.code).not.toBe(0);
-    const other = await solverUpdate(settings(), 'INSERT', record, 'x', `www.${zone}`);
+    const other = await solverUpdate(settings(), 'INSERT', `www.${zone}`, 'x');
     expect(other.code).not.toBe(0);
     expect(other.stderr).toMatch(/REFUSED/);
     expect(await txt(record)).toEqual([]);
