@@ -7,6 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { RenderedFile } from '../render/index';
 import { formatError, resolveSite, type Cluster, type PositionedError, type Site as SiteModel, type SiteSource } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
+import { tsigKeyProblems, tsigSecretOf } from '../lib/acme';
 import { parseDuration } from '../lib/units';
 import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
@@ -70,6 +71,12 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
         settingError(m.key, `required because ${m.why}: run \`pulumi config set ${m.key === 'caCert' ? '' : '--secret '}flotilla:${m.key} < FILE\``),
       ),
     };
+  }
+
+  const rfc2136 = site.spec.certificates.issuer === 'acme' ? site.spec.certificates.dns01?.rfc2136 : undefined;
+  if (rfc2136 && cfg.tsigKey !== undefined) {
+    const problems = tsigKeyProblems(cfg.tsigKey, rfc2136.tsigKeyName, rfc2136.tsigAlgorithm);
+    if (problems.length > 0) return { ok: false, errors: problems.map((m) => settingError('tsigKey', `the TSIG key ${m}`)) };
   }
 
   const bundleDir = cfg.bundle === undefined ? undefined : at(cfg.bundle);
@@ -197,6 +204,9 @@ export async function runStack(deps: ProgramDeps, input: StackInput = stackInput
     registryPassword: secret('registryPassword'),
     smtpPassword: secret('smtpPassword'),
   };
+  const tsig = secret('tsigKey');
+  // cert-manager's TSIG Secret holds the base64 secret alone (flotilla:tsigKey may be a tsig-keygen file).
+  if (tsig !== undefined) values.tsigSecret = pulumi.secret(tsig.apply((k) => tsigSecretOf(k) ?? ''));
   const pw = values.registryPassword;
   if (pw !== undefined) {
     const host = p.site.spec.registry.host;

@@ -277,6 +277,10 @@ describe('environments share one inventory', () => {
   });
 });
 
+const TSIG_SECRET = 'c2gxLWFjbWUtZml4dHVyZS10c2lnLXNlY3JldA==';
+/** A TSIG key as tsig-keygen writes it (the form `pulumi config set --secret flotilla:tsigKey < tsig.key` stores). */
+const TSIG_FILE = `key "acme-sh1" {\n\talgorithm hmac-sha256;\n\tsecret "${TSIG_SECRET}";\n};\n`;
+
 describe('inventory files and changes', () => {
   const copyInventory = (edit: (text: string) => string = (t) => t) => {
     const dir = mkdtempSync(join(tmpdir(), 'flotilla-inv-'));
@@ -290,14 +294,14 @@ describe('inventory files and changes', () => {
   const input = (inventory: string) => ({
     root: process.cwd(),
     stack: 'sh1',
-    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k' },
-    secretKeys: new Set(['flotilla:cephKey']),
+    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE },
+    secretKeys: new Set(['flotilla:cephKey', 'flotilla:tsigKey']),
   });
 
   it('reads kubeconfigs and the SSH key next to the inventory (as secrets) and pins known host keys', async () => {
     const dir = copyInventory();
     try {
-      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k' }, secretKeys: ['flotilla:cephKey'] };
+      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE }, secretKeys: ['flotilla:cephKey', 'flotilla:tsigKey'] };
       const rec = await installMocks('sh1', config, secretKeys);
       const { runStack } = await import('../../infra/pulumi/program');
       await runStack(testDeps, { ...input(join(dir, 'sh1.yaml')) });
@@ -309,6 +313,13 @@ describe('inventory files and changes', () => {
       expect(m1.hostKey).toBe('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedM1');
       expect(m1.privateKey).toBe(SECRET_VALUES.sshPrivateKey);
       expect((unwrap(rec.named('sh1-sh1-a-hosts-sh1-a-m2').inputs.connection) as Record<string, unknown>).hostKey).toBeUndefined();
+      // cert-manager's TSIG Secret: the base64 secret of the tsig-keygen file, as a Pulumi secret.
+      const tsig = rec.byType('kubernetes:core/v1:Secret').filter((x) => (unwrap(x.inputs.metadata) as { name: string }).name === 'site-issuer-tsig');
+      expect(tsig.map((x) => (unwrap(x.inputs.metadata) as { namespace: string }).namespace)).toEqual(['cert-manager', 'cert-manager']);
+      for (const x of tsig) {
+        expect(isSecret((x.inputs.stringData as Record<string, unknown>)['tsig-secret']) || isSecret(x.inputs.stringData)).toBe(true);
+        expect((unwrap(x.inputs.stringData) as Record<string, string>)['tsig-secret']).toBe(TSIG_SECRET);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -322,6 +333,29 @@ describe('inventory files and changes', () => {
       const r = await prepareStack(input(join(dir, 'sh1.yaml')), testDeps);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.errors.map(formatError)).toEqual([expect.stringMatching(/sh1\.yaml:\d+:\d+ spec\.clusters\[1\]\.kubeconfig: kubeconfig "\.\/kubeconfigs\/sh1-b\.yaml" not found/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['no TSIG key', undefined, /config\.flotilla:tsigKey: required because spec\.certificates\.dns01\.rfc2136 is set/],
+    ['a key of another name', TSIG_FILE.replace('acme-sh1', 'other'), /the TSIG key names key "other" but spec\.certificates\.dns01\.rfc2136\.tsigKeyName is "acme-sh1"/],
+    ['a key of another algorithm', TSIG_FILE.replace('hmac-sha256', 'hmac-sha512'), /uses hmac-sha512 but spec\.certificates\.dns01\.rfc2136\.tsigAlgorithm is HMACSHA256/],
+    ['not a key', 'not a key!', /neither a tsig-keygen key file nor a base64 TSIG secret/],
+  ])('RFC 2136 DNS-01 with %s is a stack setting error that never shows the secret', async (_n, key, message) => {
+    const dir = copyInventory();
+    try {
+      const { prepareStack } = await import('../../infra/pulumi/program');
+      const base = input(join(dir, 'sh1.yaml'));
+      const values: Record<string, string> = { ...base.values };
+      if (key === undefined) delete values['flotilla:tsigKey'];
+      else values['flotilla:tsigKey'] = key;
+      const r = await prepareStack({ ...base, values }, testDeps);
+      expect(r.ok).toBe(false);
+      const text = r.ok ? '' : r.errors.map(formatError).join('\n');
+      expect(text).toMatch(message);
+      expect(text).not.toContain(TSIG_SECRET);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
