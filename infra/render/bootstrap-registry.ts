@@ -9,7 +9,6 @@ import type { SiteNode } from '../site/schema';
 import { dq, header } from './common';
 
 export const BOOTSTRAP_UNIT = 'flotilla-bootstrap-registry.service';
-export const BOOTSTRAP_DEFAULT_PORT = 5000;
 /** Marks the /etc/hosts line flotilla owns (and replaces). */
 export const ETC_HOSTS_MARK = '# flotilla bootstrap registry';
 
@@ -33,6 +32,7 @@ export interface BootstrapRegistry {
   readonly node: SiteNode;
   /** Its name on the nodes (`bootstrap.<registry host>`), resolved through /etc/hosts. */
   readonly host: string;
+  /** `spec.registry.bootstrapPort`. */
   readonly port: number;
   /** `https://<host>:<port>` as the nodes reach it. */
   readonly url: string;
@@ -43,8 +43,6 @@ export interface BootstrapRegistry {
 }
 
 export interface BootstrapOptions {
-  /** @default BOOTSTRAP_DEFAULT_PORT */
-  readonly port?: number;
   /** Prefix of every host path (staging trees: `flotilla install --host-root`), per node name. @default - '/' */
   readonly root?: (node: string) => string;
   /** @default '/usr/bin/docker-registry' (Debian's docker-registry package) */
@@ -74,8 +72,7 @@ export function bootstrapRegistry(site: SiteSource, o: BootstrapOptions = {}): B
   const r = resolved(site);
   const node = r.site.spec.clusters.flatMap((c) => c.nodes).find((n) => n.roles.includes('master'));
   if (!node) throw new Error(`site ${r.name} has no master: the bootstrap registry runs on the first master`);
-  const port = o.port ?? BOOTSTRAP_DEFAULT_PORT;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bootstrap registry port ${port} is not a TCP port (1–65535)`);
+  const port = r.site.spec.registry.bootstrapPort;
   const host = `bootstrap.${r.registry.host}`;
   return {
     site: r.name,
@@ -161,4 +158,13 @@ export function etcHostsWith(current: string, entry?: { address: string; host: s
   while (kept.length > 0 && kept[kept.length - 1] === '') kept.pop();
   if (entry) kept.push(`${entry.address} ${entry.host} ${ETC_HOSTS_MARK}`);
   return kept.length > 0 ? `${kept.join('\n')}\n` : '';
+}
+
+/**
+ * Rendered host files with the bootstrap mirror in every containerd hosts.toml (the Pulumi host layer
+ * on air-gapped runs, so `pulumi up` keeps the nodes pulling from the bootstrap registry that
+ * `flotilla install` started until the in-cluster registry serves). Other files pass unchanged.
+ */
+export function withBootstrapMirrors<F extends { readonly path: string; readonly content: string }>(files: readonly F[], b: Pick<BootstrapRegistry, 'url' | 'node'>): F[] {
+  return files.map((f) => (/(^|\/)hosts\/[^/]+\/containerd\/certs\.d\/[^/]+\/hosts\.toml$/.test(f.path) ? { ...f, content: withBootstrapMirror(f.content, b, BOOTSTRAP_HOST_PATHS.caCert) } : f));
 }

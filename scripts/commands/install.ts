@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
 import { loadPublicKey } from '../delivery/bundle';
 import { collect, endpointsFrom, siteAction, sshConfigFromSite } from '../delivery/common';
-import { BOOTSTRAP_DEFAULT_PORT } from '../../infra/render/bootstrap-registry';
 import type { SiteCa } from '../delivery/bootstrap';
 import { install, type InstallResult } from '../delivery/install';
 import { SshPool } from '../delivery/ssh';
@@ -21,7 +20,6 @@ const Options = z.strictObject({
   hosts: z.boolean().default(true),
   pulumi: z.boolean().default(true),
   stack: z.string().regex(/^[\w.-]+$/, { error: 'expected a Pulumi stack name, e.g. bj1-pre' }).optional(),
-  bootstrapPort: z.coerce.number({ error: 'expected a TCP port number' }).int({ error: 'expected a TCP port number' }).min(1, { error: 'expected a TCP port 1–65535' }).max(65535, { error: 'expected a TCP port 1–65535' }).default(BOOTSTRAP_DEFAULT_PORT),
   caCert: z.string().min(1).optional(),
   caKey: z.string().min(1).optional(),
   handover: z.boolean().default(false),
@@ -87,7 +85,6 @@ export function registerInstall(program: Command): void {
     .option('--no-hosts', 'skip host configuration')
     .option('--no-pulumi', 'do not run pulumi up (print the next command)')
     .option('--stack <name>', 'Pulumi stack (default: the site name)')
-    .option('--bootstrap-port <port>', `port of the bootstrap registry on the first master (default ${BOOTSTRAP_DEFAULT_PORT})`)
     .option('--ca-cert <pem>', 'site CA certificate that signs the bootstrap registry certificate (with --ca-key)')
     .option('--ca-key <pem>', 'site CA private key (with --ca-cert); default: a bootstrap CA made by install')
     .option('--handover', 'after pulumi up: push into the in-cluster site registry and point the nodes back at it')
@@ -130,7 +127,6 @@ export function registerInstall(program: Command): void {
             skipHosts: !o.hosts,
             skipPulumi: !o.pulumi,
             stack: o.stack,
-            bootstrapPort: o.bootstrapPort,
             ca,
             handover: o.handover,
             log: (l) => process.stderr.write(`  ${l}\n`),

@@ -180,7 +180,7 @@ export async function startBootstrapRegistry(pool: SshPool, b: BootstrapRegistry
     const held = portHolders(probe, node.address);
     if (held.length > 0) {
       const who = held.map((h) => `${h.process ?? 'a process'}${h.pid ? ` (pid ${h.pid})` : ''} on ${h.local}`).join(', ');
-      return fail(`port ${b.port} on ${node.name} (${node.address}) is taken by ${who}: stop it, or pick another port with --bootstrap-port; nothing was changed`);
+      return fail(`port ${b.port} on ${node.name} (${node.address}) is taken by ${who}: stop it, or set spec.registry.bootstrapPort to a free port; nothing was changed`);
     }
 
     let tls: TlsFiles | undefined;

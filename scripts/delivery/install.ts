@@ -32,8 +32,6 @@ export interface InstallOptions {
   readonly skipPulumi?: boolean;
   /** Pulumi stack (stacks/Pulumi.<stack>.yaml). @default - the site name */
   readonly stack?: string;
-  /** Port of the bootstrap registry on the first master. @default BOOTSTRAP_DEFAULT_PORT */
-  readonly bootstrapPort?: number;
   /** The site CA that signs the bootstrap registry's certificate. @default - a bootstrap CA made by install */
   readonly ca?: SiteCa;
   /**
@@ -85,7 +83,7 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   let b: BootstrapRegistry | undefined;
   let bootstrap: BootstrapReport | undefined;
   if (useBootstrap) {
-    b = bootstrapRegistry(o.site, { port: o.bootstrapPort, root: (n) => root.replaceAll('{node}', n) });
+    b = bootstrapRegistry(o.site, { root: (n) => root.replaceAll('{node}', n) });
     log(`[1/4] bootstrap registry on ${b.node.name} (${b.node.address}:${b.port})`);
     bootstrap = await startBootstrapRegistry(o.pool!, b, { dryRun: o.dryRun, ca: o.ca, log });
     log(`${b.node.name}: bootstrap registry ${bootstrap.status}${bootstrap.error ? ` — ${bootstrap.error}` : ''}`);

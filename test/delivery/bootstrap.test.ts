@@ -119,7 +119,7 @@ describe('flotilla install: air-gap bootstrap order', () => {
     const before = tree(roots);
     const r = await flotilla(installArgs(), { netns: lab!.ctl.netns });
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`port 5000 on lab-m1 \\(${addr('lab-m1').replaceAll('.', '\\.')}\\) is taken by socat \\(pid \\d+\\) on .*: stop it, or pick another port with --bootstrap-port; nothing was changed`));
+    expect(r.stdout).toMatch(new RegExp(`port 5000 on lab-m1 \\(${addr('lab-m1').replaceAll('.', '\\.')}\\) is taken by socat \\(pid \\d+\\) on .*: stop it, or set spec\\.registry\\.bootstrapPort to a free port; nothing was changed`));
     expect(r.stdout).toContain('install stopped before pushing images or touching any node');
     expect(r.stdout).not.toMatch(/^images/m);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
