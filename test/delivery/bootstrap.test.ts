@@ -203,4 +203,22 @@ describe('flotilla install: air-gap bootstrap order', () => {
     expect(readFileSync(at('lab-w1', 'etc/hosts'), 'utf8').match(new RegExp(BOOT.replaceAll('.', '\\.'), 'g'))).toHaveLength(1);
     console.log(`bootstrap install: first run ${Math.round(firstMs)} ms, second (no-op) ${Math.round(secondMs)} ms`);
   }, 240_000);
+
+  it('handover (after pulumi up): the nodes get the bundle hosts.toml and lose the /etc/hosts line; the bootstrap registry stays up', async (ctx) => {
+    requireTools(ctx, TOOLS, { root: true });
+    const pid = Number(readFileSync(pidFile(), 'utf8').trim());
+    // no in-cluster registry in this lab: only the node side of the handover (its push is registry.test.ts's install)
+    const r = await flotilla(installArgs(['--handover', '--no-images']), { netns: lab!.ctl.netns });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('bootstrap registry:');
+    for (const n of nodes) {
+      expect(r.stdout).toMatch(new RegExp(`${n.name}\\s+\\S+\\s+CHANGED`));
+      const g = await onNode(n.name, `getent hosts ${BOOT}`);
+      expect(g.code, n.name).not.toBe(0); // no longer resolves
+      expect(readFileSync(at(n.name, 'etc/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n::1 localhost\n');
+      const certsD = at(n.name, 'etc/containerd/certs.d');
+      for (const reg of readdirSync(certsD)) expect(readFileSync(join(certsD, reg, 'hosts.toml'), 'utf8')).toBe(readFileSync(join(bundle, 'site/hosts', n.name, 'containerd/certs.d', reg, 'hosts.toml'), 'utf8'));
+    }
+    expect(() => process.kill(pid, 0)).not.toThrow();
+  }, 180_000);
 });
