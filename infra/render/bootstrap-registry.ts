@@ -9,9 +9,6 @@ import type { SiteNode } from '../site/schema';
 import { dq, header } from './common';
 
 export const BOOTSTRAP_UNIT = 'flotilla-bootstrap-registry.service';
-/** Marks the /etc/hosts line flotilla owns (and replaces). */
-export const ETC_HOSTS_MARK = '# flotilla bootstrap registry';
-
 export interface BootstrapPaths {
   readonly unit: string;
   readonly config: string;
@@ -151,6 +148,9 @@ export function withBootstrapMirror(hostsToml: string, b: Pick<BootstrapRegistry
   if (at < 0) return `${hostsToml.replace(/\n*$/, '\n\n')}${block}`;
   return [...lines.slice(0, at), ...block.split('\n'), ...lines.slice(at)].join('\n');
 }
+
+/** Marks the /etc/hosts line flotilla owns (and replaces). */
+export const ETC_HOSTS_MARK = '# flotilla bootstrap registry';
 
 /** /etc/hosts with flotilla's line for the bootstrap registry (replacing an older one), or without it. */
 export function etcHostsWith(current: string, entry?: { address: string; host: string }): string {
