@@ -12,6 +12,7 @@ import { parseDuration } from '../lib/units';
 import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';
+import { bootstrapRegistry, withBootstrapMirrors } from '../render/bootstrap-registry';
 import { hostKeyFor, parseKnownHosts, planHosts, unknownHosts, type HostPlan } from './hosts';
 import { clusterEndpoints, planCluster, planSecrets, requiredSecrets, type ClusterEndpoints, type ClusterPlan } from './plan';
 
@@ -84,7 +85,9 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   const registry = bundleDir === undefined ? undefined : site.spec.registry.host;
 
   const resolved = resolveSite(site); // once: synthesis of every cluster and the host files read it
-  const hostFiles = deps.renderHostFiles(resolved);
+  const rendered = deps.renderHostFiles(resolved);
+  // Air-gapped: keep containerd pulling from `flotilla install`'s bootstrap registry first.
+  const hostFiles = bundleDir === undefined ? rendered : withBootstrapMirrors(rendered, bootstrapRegistry(resolved));
   const strays = unknownHosts(site, hostFiles);
   if (strays.length > 0) return { ok: false, errors: [settingError('inventory', `rendered host files for hosts not in the inventory: ${strays.join(', ')}`)] };
   const known = loaded.value.files.knownHosts ? parseKnownHosts(readFileSync(loaded.value.files.knownHosts, 'utf8')) : [];

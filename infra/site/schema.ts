@@ -135,6 +135,9 @@ export const NetworkSchema = z.strictObject({
 export const RegistrySchema = z.strictObject({
   host: dnsName.describe('Site registry host name'),
   storage: z.strictObject({ size: quantity.default('100Gi') }).default({ size: '100Gi' }),
+  bootstrapPort: port
+    .default(5000)
+    .describe('Port of the air-gap bootstrap registry that `flotilla install` runs on the first master (name bootstrap.<host>) until the in-cluster registry takes over'),
   mirrors: z
     .array(
       z.strictObject({

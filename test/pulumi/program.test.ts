@@ -9,6 +9,7 @@ import { formatError } from '../../infra/site/index';
 import { planHosts } from '../../infra/pulumi/hosts';
 import { isRemoteSource } from '../../infra/pulumi/airgap';
 import { renderHostFiles } from '../../infra/render/index';
+import { bootstrapRegistry, withBootstrapMirrors } from '../../infra/render/bootstrap-registry';
 import { drain, installMocks, isSecret, unwrap, type Recorder, type Registered } from './harness';
 import { catalog, testDeps } from './deps';
 import { kubeconfigFor, runtimeConfig, SECRET_VALUES, STACKS, stackSite } from './stacks';
@@ -155,7 +156,9 @@ describe.each(STACKS)('stack %s', (stack) => {
     const cmds = rec.byType('command:remote:Command');
     const nodes = site.spec.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
     expect(cmds.map((c) => c.name).sort()).toEqual(nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`).sort());
-    const files = renderHostFiles(site);
+    // air-gapped stacks keep flotilla install's bootstrap registry first in hosts.toml (checked on its own below)
+    const airGapped = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined;
+    const files = airGapped ? withBootstrapMirrors(renderHostFiles(site), bootstrapRegistry(site)) : renderHostFiles(site);
     for (const { cluster, node } of nodes) {
       const c = rec.named(`${name}-${cluster}-hosts-${node.name}`);
       const mine = files.filter((f) => f.path.startsWith(`hosts/${node.name}/`));
@@ -219,6 +222,22 @@ describe('air-gapped stack', () => {
     expect(bad).toEqual([]);
     const images = JSON.stringify(groups.map((g) => g.inputs.objs)).match(/"image":"[^"]+"/g) ?? [];
     expect(images.length).toBeGreaterThan(2);
+  });
+  it('host layer: every hosts.toml tries the bootstrap registry of flotilla install first, then the site registry', async () => {
+    const site = stackSite(stack);
+    const reg = site.spec.registry.host;
+    const { rec } = await runStackMocked(stack);
+    let seen = 0;
+    for (const c of rec.byType('command:remote:Command')) {
+      for (const m of String(c.inputs.create).matchAll(/^put \S+ '(\/etc\/containerd\/certs\.d\/[^']+\/hosts\.toml)' (\S+)$/gm)) {
+        const toml = Buffer.from(m[2]!, 'base64').toString('utf8');
+        const hosts = [...toml.matchAll(/^\[host\."([^"]+)"\]/gm)].map((h) => h[1]);
+        expect(hosts.slice(0, 2), `${c.name} ${m[1]}`).toEqual([`https://bootstrap.${reg}:${site.spec.registry.bootstrapPort}`, `https://${reg}`]);
+        expect(toml).toContain('ca = "/etc/flotilla/bootstrap-registry/ca.crt"');
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThan(site.spec.clusters.flatMap((c) => c.nodes).length);
   });
 });
 
