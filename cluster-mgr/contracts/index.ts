@@ -1,5 +1,6 @@
 // Contracts: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
 // (adapters/), the simulator and tests provide fakes. Keep these small and stable.
+import type { NodeSnapshot, UnschedulablePod } from '../core/scheduling';
 
 /** Injected time source; core logic never reads the wall clock itself. */
 export interface Clock {
@@ -93,6 +94,10 @@ export interface ClusterCapacity {
   readonly allocated: ResourceAmounts;
   readonly readyNodes: number;
   readonly nodes: number;
+  /** Every node with its labels, taints, cordon, readiness, allocatable and its pods' requests (scheduling-aware fit). */
+  readonly byNode?: readonly NodeSnapshot[];
+  /** Pods the scheduler left Pending as Unschedulable, with its message. */
+  readonly unschedulablePods?: readonly UnschedulablePod[];
 }
 
 /** A Deployment cluster-mgr owns on a member (label `app.kubernetes.io/managed-by: cluster-mgr`). */
@@ -103,6 +108,13 @@ export interface OwnedDeployment {
   readonly app: string;
   readonly replicas: number;
   readonly readyReplicas: number;
+  /** metadata.generation and status.observedGeneration / updatedReplicas / availableReplicas (readiness: core/readiness). */
+  readonly generation?: number;
+  readonly observedGeneration?: number;
+  readonly updatedReplicas?: number;
+  readonly availableReplicas?: number;
+  /** The pod template's selector (to find the Deployment's pods). */
+  readonly selector?: { readonly matchLabels?: Readonly<Record<string, string>> };
   /** Template hash annotation written by cluster-mgr. */
   readonly templateHash?: string;
 }

@@ -24,7 +24,10 @@ const input = (desired: number, members: SpreadMember[], strategy: SpreadStrateg
 /** Observed capacity through the boundary (checkCapacity) on its way to divideReplicas, as the daemon and plan do. */
 const checked = (i: SpreadInput): SpreadInput => ({
   ...i,
-  members: i.members.map((m) => ({ ...m, ...checkCapacity({ healthy: m.healthy, allocatable: m.allocatable, allocated: m.allocated }).capacity })),
+  members: i.members.map((m) => {
+    const c = checkCapacity({ healthy: m.healthy, allocatable: m.allocatable, allocated: m.allocated }).capacity;
+    return { ...m, healthy: c.healthy, allocatable: c.allocatable, allocated: c.allocated };
+  }),
 });
 
 /**

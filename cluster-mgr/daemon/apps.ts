@@ -3,15 +3,20 @@
 // replicas return, and writes Deployments (and propagated objects) only while this daemon leads.
 import type { App } from '../config/schema';
 import { isServing } from '../core/health';
-import { checkCapacity, selects, spreadInputFor, type MemberCapacity } from '../core/plan';
+import { checkCapacity, roomMemo, selects, spreadInputFor, withSchedulerReason, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn } from '../core/spread';
 import { alerts } from '../contracts/alerts';
 import type { ClusterApi } from '../contracts/index';
 import { deploymentName, type AppStatus, type DaemonContext } from './context';
 import { deploymentFor, templateHash, type Propagator } from './propagation';
 
+const definedOnly = (r: Readonly<Record<string, string | undefined>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(r).filter((e): e is [string, string] => e[1] !== undefined));
+
 export class AppReconciler {
   private readonly lastCapacity = new Map<string, MemberCapacity>();
+  /** The node filter per member snapshot and placement (snapshots are cached until an informer changes). */
+  private readonly memo = roomMemo();
   /** The capacity problems last logged per member (logged again only when they change). */
   private readonly capacityProblems = new Map<string, string>();
 
@@ -30,7 +35,13 @@ export class AppReconciler {
     const healthy = this.schedulable(name) && api.synced();
     if (api.synced()) {
       const c = api.capacity();
-      const { capacity: cap, problems } = checkCapacity({ healthy, allocatable: c.allocatable, allocated: c.allocated });
+      const { capacity: cap, problems } = checkCapacity({
+        healthy,
+        allocatable: c.allocatable,
+        allocated: c.allocated,
+        ...(c.byNode ? { nodes: c.byNode } : {}),
+        ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods } : {}),
+      });
       const said = problems.join('; ');
       if (said !== (this.capacityProblems.get(name) ?? '')) {
         if (said) this.c.o.log.warn({ member: name, problems }, 'capacity amounts that are not finite numbers >= 0: member gets no replicas until they are');
@@ -74,15 +85,20 @@ export class AppReconciler {
       current[m.name] = this.schedulable(m.name) ? (d?.replicas ?? 0) : 0;
     }
     const desired = o.desiredOverride?.(key) ?? app.replicas;
-    const result = divideReplicas(spreadInputFor(app, desired, fedMembers, capacity, current));
-    const returning = new Set(fedMembers.filter((m) => memberState.get(m.name)!.returning).map((m) => m.name));
+    const input = spreadInputFor(app, desired, fedMembers, capacity, current, this.memo);
     const status: AppStatus = this.c.appStatus.get(key) ?? { desired, applied: {}, pacedAt: {}, full: {} };
+    const divided = divideReplicas(input);
+    // The scheduler's words stay with the app while replicas are unschedulable: once the Pending pods
+    // are scaled away, the reason they were Pending is still the reason (core/plan withSchedulerReason).
+    status.schedulerMessages = divided.unschedulable > 0 ? { ...status.schedulerMessages, ...definedOnly(input.schedulerMessages) } : undefined;
+    const result = withSchedulerReason(divided, status.schedulerMessages ?? {});
+    const returning = new Set(fedMembers.filter((m) => memberState.get(m.name)!.returning).map((m) => m.name));
     let target = result.assignments;
     let goal = result.assignments;
     if (returning.size > 0) {
       // Failback: the goal is the exact fair split (no tolerance), reached in paced steps — a
       // returning member gains at most `step` replicas per interval.
-      goal = divideReplicas({ ...spreadInputFor(app, desired, fedMembers, capacity, current), exact: true }).assignments;
+      goal = divideReplicas({ ...input, exact: true }).assignments;
       const now = this.c.clock.now();
       const steps = o.federation.spec.health.failbackSteps;
       const limits = [...returning].map((n) => (now - (status.pacedAt[n] ?? 0) >= this.c.intervalMs ? Math.max(1, Math.ceil((goal[n] ?? 0) / steps)) : 0));

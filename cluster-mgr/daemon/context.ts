@@ -78,6 +78,8 @@ export interface AppStatus {
   pacedAt: Record<string, number>;
   /** Member has its full (unpaced) share. */
   full: Record<string, boolean>;
+  /** The scheduler's messages for Pending replicas per member, kept while replicas are unschedulable. */
+  schedulerMessages?: Record<string, string>;
   lastError?: string;
 }
 
