@@ -171,6 +171,32 @@ export function spreadInputFor(
   return { desired, strategy: app.placement.spread, request: requestOf(app), members: spreadMembers, schedulerMessages };
 }
 
+/**
+ * One member of a capacity file (`cluster-mgr plan --capacity`) from an observed snapshot: what the
+ * daemon sees, written so that `plan` reads back exactly the same capacity (amounts as plain numbers).
+ */
+export function capacityFileEntry(c: MemberCapacity): Capacity['clusters'][string] {
+  return {
+    healthy: c.healthy,
+    allocatable: { ...c.allocatable },
+    allocated: { ...c.allocated },
+    ...(c.nodes
+      ? {
+          nodes: c.nodes.map((n) => ({
+            name: n.name,
+            labels: { ...n.labels },
+            taints: n.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect as 'NoSchedule' })),
+            unschedulable: n.unschedulable,
+            ready: n.ready,
+            allocatable: { ...n.allocatable },
+            allocated: { ...n.allocated },
+          })),
+        }
+      : {}),
+    ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods.map((p) => ({ namespace: p.namespace, labels: { ...p.labels }, message: p.message })) } : {}),
+  };
+}
+
 /** The parsed form of one capacity-file member (quantities as numbers; NaN where one does not parse). */
 export function capacityFromFile(c: Capacity['clusters'][string]): MemberCapacity {
   return {
