@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { podRequests as sumPodRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
-import type { NodeSnapshot, Taint, UnschedulablePod } from '../core/scheduling';
+import { selectorMatches, type NodeSnapshot, type Taint, type UnschedulablePod } from '../core/scheduling';
 import { completeLines } from '../../infra/lib/lines';
 import { parseQuantity } from '../../infra/lib/units';
 import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
@@ -413,6 +413,24 @@ function unschedulableMessage(p: KubeObject): string | undefined {
   return c && c.status === 'False' && c.reason === 'Unschedulable' ? (c.message ?? 'Unschedulable') : undefined;
 }
 
+/** Why a pod is not Ready (undefined when it is, or when it finished): a container's waiting reason, the scheduler's message, or its phase. */
+export function notReadyReason(p: KubeObject): string | undefined {
+  const status = (p.status ?? {}) as {
+    phase?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+  };
+  if (status.phase === 'Succeeded' || status.phase === 'Failed') return undefined;
+  if (status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return undefined;
+  for (const c of status.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason) return `${w.reason}${w.message ? ` (${w.message})` : ''}`;
+  }
+  const sched = unschedulableMessage(p);
+  if (sched !== undefined) return `Unschedulable (${sched})`;
+  return status.phase ?? 'Pending';
+}
+
 /**
  * Capacity from node and pod caches. Totals: allocatable of Ready schedulable nodes − requests of the
  * non-terminal pods bound to them. Per node (every node; core/scheduling decides which an app may
@@ -541,6 +559,17 @@ export class KubeMember implements ClusterApi {
   findOwned(namespace: string, name: string): OwnedDeployment | undefined {
     this.ownedIndex ??= new Map(this.owned().map((d) => [`${d.namespace}/${d.name}`, d]));
     return this.ownedIndex.get(`${namespace}/${name}`);
+  }
+
+  notReadyPods(namespace: string, matchLabels: Readonly<Record<string, string>>): { pod: string; reason: string }[] {
+    const out: { pod: string; reason: string }[] = [];
+    for (const p of this.pods.items.values()) {
+      const m = (p.metadata ?? {}) as { namespace?: string; name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+      if (m.namespace !== namespace || m.deletionTimestamp || !selectorMatches({ matchLabels }, m.labels ?? {})) continue;
+      const reason = notReadyReason(p);
+      if (reason !== undefined) out.push({ pod: `${namespace}/${m.name ?? ''}`, reason });
+    }
+    return out.sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
   }
 
   async probe(signal?: AbortSignal): Promise<ProbeResult> {

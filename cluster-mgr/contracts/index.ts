@@ -141,6 +141,8 @@ export interface ClusterApi {
   owned(): readonly OwnedDeployment[];
   /** One owned Deployment by namespace and name (indexed). */
   findOwned(namespace: string, name: string): OwnedDeployment | undefined;
+  /** Pods in `namespace` matching `matchLabels` that are not Ready, with the reason (container waiting reason, scheduler message, phase). */
+  notReadyPods?(namespace: string, matchLabels: Readonly<Record<string, string>>): readonly { readonly pod: string; readonly reason: string }[];
   /** `/readyz` plus at least one Ready, schedulable node. */
   probe(signal?: AbortSignal): Promise<ProbeResult>;
   /** Server-side apply (field manager `cluster-mgr`, force). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eligibleRoom, nodeAdmits, pendingOf, placementOf, selectorMatches, tolerates, type NodeSnapshot, type PodPlacement } from './scheduling';
+import { eligibleRoom, nodeAdmits, pendingOf, placementOf, selectorMatches, tolerates, type NodeSnapshot, type PodPlacement, type UnschedulablePod } from './scheduling';
 
 const node = (patch: Partial<NodeSnapshot> = {}): NodeSnapshot => ({
   name: 'n1',
@@ -63,7 +63,7 @@ describe('nodeAdmits (the scheduler filter rules)', () => {
 });
 
 describe('pendingOf and selectors', () => {
-  const pods = [
+  const pods: UnschedulablePod[] = [
     { namespace: 'shop', labels: { app: 'web', pod: '1' }, message: '0/5 nodes are available: 2 Insufficient cpu.' },
     { namespace: 'shop', labels: { app: 'web' }, message: 'second' },
     { namespace: 'other', labels: { app: 'web' }, message: 'elsewhere' },

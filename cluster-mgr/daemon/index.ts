@@ -89,6 +89,7 @@ export class Daemon {
       intervalMs: this.intervalMs,
       timeoutMs: parseDuration(h.timeout)!,
       failbackAfterMs,
+      readyTimeoutMs: parseDuration(h.readyTimeout)!,
       memberState: this.memberState,
       appStatus: this.appStatus,
       failovers: this.failovers,
