@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { podRequests as sumPodRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
-import { selectorMatches, type NodeSnapshot, type Taint, type UnschedulablePod } from '../core/scheduling';
+import { selectorMatches, type BoundPod, type NodeSnapshot, type Taint, type UnschedulablePod } from '../core/scheduling';
 import { completeLines } from '../../infra/lib/lines';
 import { parseQuantity } from '../../infra/lib/units';
 import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
@@ -462,6 +462,7 @@ export function capacityOf(nodes: Iterable<KubeObject>, pods: Iterable<KubeObjec
   }
   const used = { cpu: 0, memory: 0, pods: 0 };
   const unschedulablePods: UnschedulablePod[] = [];
+  const boundPods: BoundPod[] = [];
   for (const p of pods) {
     const node = (p.spec as { nodeName?: string } | undefined)?.nodeName;
     const phase = (p.status as { phase?: string } | undefined)?.phase;
@@ -472,6 +473,8 @@ export function capacityOf(nodes: Iterable<KubeObject>, pods: Iterable<KubeObjec
       continue;
     }
     if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const pm = (p.metadata ?? {}) as { namespace?: string; labels?: Record<string, string> };
+    boundPods.push({ namespace: pm.namespace ?? 'default', labels: pm.labels ?? {} });
     const r = podRequests(p);
     const on = perNode.get(node)?.used;
     if (on) {
@@ -485,7 +488,7 @@ export function capacityOf(nodes: Iterable<KubeObject>, pods: Iterable<KubeObjec
     used.pods += 1;
   }
   const byNode = [...perNode.values()].map((x) => ({ ...x.snap, allocated: x.used })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { allocatable: alloc, allocated: used, readyNodes: ready.size, nodes: count, byNode, unschedulablePods };
+  return { allocatable: alloc, allocated: used, readyNodes: ready.size, nodes: count, byNode, unschedulablePods, boundPods };
 }
 
 /** The ClusterApi of one member. */

@@ -366,6 +366,8 @@ export const CapacitySchema = z.strictObject({
       nodes: z.array(CapacityNodeSchema).optional(),
       /** Pods the scheduler left Pending (PodScheduled=False, Unschedulable), with its message. */
       unschedulablePods: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).default({}), message: z.string() })).optional(),
+      /** Non-terminal pods bound to a node (an app's running replicas). */
+      boundPods: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).default({}) })).optional(),
     }),
   ),
   current: z.record(z.string(), z.record(z.string(), count('replicas'))).default({}),

@@ -1,6 +1,6 @@
 // Contracts: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
 // (adapters/), the simulator and tests provide fakes. Keep these small and stable.
-import type { NodeSnapshot, UnschedulablePod } from '../core/scheduling';
+import type { BoundPod, NodeSnapshot, UnschedulablePod } from '../core/scheduling';
 
 /** Injected time source; core logic never reads the wall clock itself. */
 export interface Clock {
@@ -98,6 +98,8 @@ export interface ClusterCapacity {
   readonly byNode?: readonly NodeSnapshot[];
   /** Pods the scheduler left Pending as Unschedulable, with its message. */
   readonly unschedulablePods?: readonly UnschedulablePod[];
+  /** Non-terminal pods bound to a node (namespace, labels). */
+  readonly boundPods?: readonly BoundPod[];
 }
 
 /** A Deployment cluster-mgr owns on a member (label `app.kubernetes.io/managed-by: cluster-mgr`). */

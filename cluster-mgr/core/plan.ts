@@ -3,7 +3,7 @@
 import { podRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
 import { parseQuantity } from '../../infra/lib/units';
 import type { App, Capacity, Member } from '../config/schema';
-import { eligibleRoom, pendingOf, placementKey, placementOf, type LabelSelector, type NodeSnapshot, type UnschedulablePod } from './scheduling';
+import { countOf, eligibleRoom, pendingOf, type BoundPod, placementKey, placementOf, type LabelSelector, type NodeSnapshot, type UnschedulablePod } from './scheduling';
 import { memberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
 /**
@@ -50,19 +50,41 @@ export interface MemberCapacity {
   readonly nodes?: readonly NodeSnapshot[];
   /** Pods the scheduler left Pending as Unschedulable. */
   readonly unschedulablePods?: readonly UnschedulablePod[];
+  /** Non-terminal pods bound to a node (an app's running replicas: up to its current count). */
+  readonly boundPods?: readonly BoundPod[];
 }
 
 /** What one app sees of one member beyond its totals: the room of the nodes its pods may land on, its Pending replicas. */
 export interface AppMemberInput {
   readonly nodes?: readonly Resources[];
   readonly pending: number;
+  /** The app's pods bound to a node there (when the snapshot lists bound pods). */
+  readonly running?: number;
   /** The scheduler's message for one of the Pending replicas. */
   readonly schedulerMessage?: string;
 }
 
-/** Memoizes the node filter per member snapshot and placement (apps share a few placements). */
-export type RoomMemo = WeakMap<readonly NodeSnapshot[], Map<string, Resources[]>>;
-export const roomMemo = (): RoomMemo => new WeakMap();
+/** Memoizes the node filter per member snapshot and placement (apps share a few placements), and bound pods by namespace. */
+export interface RoomMemo {
+  readonly rooms: WeakMap<readonly NodeSnapshot[], Map<string, Resources[]>>;
+  readonly pods: WeakMap<readonly BoundPod[], Map<string, BoundPod[]>>;
+}
+export const roomMemo = (): RoomMemo => ({ rooms: new WeakMap(), pods: new WeakMap() });
+
+function podsIn(namespace: string, pods: readonly BoundPod[], memo?: RoomMemo): readonly BoundPod[] {
+  if (!memo) return pods;
+  let byNs = memo.pods.get(pods);
+  if (!byNs) {
+    byNs = new Map();
+    for (const p of pods) {
+      const list = byNs.get(p.namespace);
+      if (list) list.push(p);
+      else byNs.set(p.namespace, [p]);
+    }
+    memo.pods.set(pods, byNs);
+  }
+  return byNs.get(namespace) ?? [];
+}
 
 /** The per-app part of a member's spread input; the one function both the daemon and `plan` use. */
 export function memberInputFor(app: App, cap: MemberCapacity | undefined, memo?: RoomMemo): AppMemberInput {
@@ -71,8 +93,8 @@ export function memberInputFor(app: App, cap: MemberCapacity | undefined, memo?:
   if (cap?.nodes) {
     const placement = placementOf(spec);
     const key = placementKey(placement);
-    let byKey = memo?.get(cap.nodes);
-    if (memo && !byKey) memo.set(cap.nodes, (byKey = new Map()));
+    let byKey = memo?.rooms.get(cap.nodes);
+    if (memo && !byKey) memo.rooms.set(cap.nodes, (byKey = new Map()));
     nodes = byKey?.get(key);
     if (!nodes) {
       nodes = eligibleRoom(cap.nodes, placement);
@@ -81,7 +103,8 @@ export function memberInputFor(app: App, cap: MemberCapacity | undefined, memo?:
   }
   const pods = cap?.unschedulablePods;
   const p = pods && pods.length > 0 ? pendingOf(app.namespace, app.template.spec.selector as LabelSelector, pods) : { count: 0 };
-  return { ...(nodes ? { nodes } : {}), pending: p.count, ...(p.message !== undefined ? { schedulerMessage: p.message } : {}) };
+  const running = cap?.boundPods ? countOf(app.namespace, app.template.spec.selector as LabelSelector, podsIn(app.namespace, cap.boundPods, memo)) : undefined;
+  return { ...(nodes ? { nodes } : {}), pending: p.count, ...(running !== undefined ? { running } : {}), ...(p.message !== undefined ? { schedulerMessage: p.message } : {}) };
 }
 
 /**
@@ -163,6 +186,7 @@ export function spreadInputFor(
       current: current[m.name] ?? 0,
       ...(per.nodes ? { nodes: per.nodes } : {}),
       ...(per.pending > 0 ? { pending: per.pending } : {}),
+      ...(per.running !== undefined ? { running: per.running } : {}),
       ...(pc?.weight !== undefined ? { weight: pc.weight } : {}),
       ...(pc?.min !== undefined ? { min: pc.min } : {}),
       ...(pc?.max !== undefined ? { max: pc.max } : {}),
@@ -194,6 +218,7 @@ export function capacityFileEntry(c: MemberCapacity): Capacity['clusters'][strin
         }
       : {}),
     ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods.map((p) => ({ namespace: p.namespace, labels: { ...p.labels }, message: p.message })) } : {}),
+    ...(c.boundPods ? { boundPods: c.boundPods.map((p) => ({ namespace: p.namespace, labels: { ...p.labels } })) } : {}),
   };
 }
 
@@ -217,6 +242,7 @@ export function capacityFromFile(c: Capacity['clusters'][string]): MemberCapacit
         }
       : {}),
     ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods } : {}),
+    ...(c.boundPods ? { boundPods: c.boundPods } : {}),
   };
 }
 
@@ -245,7 +271,7 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     if (c) {
       const { capacity } = checkCapacity(capacityFromFile(c));
       table.setCapacity(i, capacity.healthy, capacity.allocatable, capacity.allocated);
-      if (capacity.nodes || capacity.unschedulablePods?.length) detailed.push({ i, name: m.name, capacity });
+      if (capacity.nodes || capacity.unschedulablePods?.length || capacity.boundPods) detailed.push({ i, name: m.name, capacity });
     } else table.setCapacity(i, false, zero, zero);
     if (index.has(m.name)) uniqueNames = false;
     else index.set(m.name, i);
@@ -303,7 +329,7 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     let messages: Record<string, string | undefined> | undefined;
     for (const d of detailed) {
       const per = memberInputFor(app, d.capacity, memo);
-      table.setNodes(d.i, per.nodes, per.pending);
+      table.setNodes(d.i, per.nodes, per.pending, per.running);
       if (per.schedulerMessage !== undefined) (messages ??= {})[d.name] = per.schedulerMessage;
     }
     const result = table.divide(app.replicas, app.placement.spread, false);

@@ -158,6 +158,19 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Readonly
   return true;
 }
 
+/** A pod bound to a node (non-terminal): the app's running replicas for the fit. */
+export interface BoundPod {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** How many of `pods` belong to the app (namespace + selector). */
+export function countOf(namespace: string, selector: LabelSelector | undefined, pods: readonly BoundPod[]): number {
+  let n = 0;
+  for (const p of pods) if (p.namespace === namespace && selectorMatches(selector, p.labels)) n++;
+  return n;
+}
+
 /** The app's pods the scheduler left Pending on a member: how many, and the scheduler's message of the first. */
 export function pendingOf(namespace: string, selector: LabelSelector | undefined, pods: readonly UnschedulablePod[]): { count: number; message?: string } {
   let count = 0;

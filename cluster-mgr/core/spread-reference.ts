@@ -25,7 +25,7 @@ function fitIn(free: readonly number[], running: number, q: readonly number[]): 
 /** Replicas that fit and the index of the limiting LIMIT_NAMES entry (-1: none limits). */
 function fit(m: SpreadMember, q: readonly number[]): { fit: number; limit: number } {
   if (!m.healthy || m.selected === false) return { fit: 0, limit: -1 };
-  const running = Math.max(0, count(m.current) - count(m.pending));
+  const running = m.running !== undefined ? Math.min(count(m.current), count(m.running)) : Math.max(0, count(m.current) - count(m.pending));
   if (m.nodes) {
     // Per node: what runs, plus what fits on each node; the limit is the one of the most nodes.
     if (m.nodes.length === 0) return { fit: Math.min(MAX_REPLICAS, running), limit: NO_NODE };

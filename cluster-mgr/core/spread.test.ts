@@ -323,6 +323,10 @@ describe('divideReplicas — per node and Pending (issue 11)', () => {
     ['no eligible node: nothing fits there', { desired: 2, strategy: 'capacity', request: three, members: [m('a', []), m('b', [8])] }, { a: 0, b: 2 }, 0],
     ['Pending replicas do not count as running: the share moves', { desired: 4, strategy: 'capacity', request: three, members: [m('a', [0], { current: 4, pending: 2 }), m('b', [9])] }, { a: 2, b: 2 }, 0],
     ['Pending and no room elsewhere: the rest is unschedulable', { desired: 4, strategy: 'capacity', request: three, members: [m('a', [0], { current: 4, pending: 1 }), m('b', [2])] }, { a: 3, b: 0 }, 1],
+    // Stale view right after a scale-down (current 1, two Pending pods not deleted yet, one bound): running is the bound pod.
+    ['bound pods (running) win over current − pending', { desired: 4, strategy: 'capacity', request: three, members: [m('a', [0], { current: 1, pending: 2, running: 1 }), m('b', [9])] }, { a: 1, b: 3 }, 0],
+    // current 4, only 3 pods bound yet, the 4th's room still free on the node: not counted twice.
+    ['a replica not placed yet is not counted twice', { desired: 8, strategy: 'capacity', request: three, members: [m('a', [3], { current: 4, running: 3 }), m('b', [0])] }, { a: 4, b: 0 }, 4],
     ['Pending counts on totals too', { desired: 4, strategy: 'capacity', request: three, members: [m('a', undefined, { current: 4, pending: 4, allocatable: room(0), allocated: none }), m('b', [12])] }, { a: 0, b: 4 }, 0],
   ])('%s', (_, inp, want, unschedulable) => {
     const r = divideReplicas(inp);

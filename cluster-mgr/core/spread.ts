@@ -1,8 +1,10 @@
 // Replica division across member clusters: ONE pure function over ONE documented input type.
 //
 // Algorithm (docs/cluster-mgr.md, "Spread"):
-//   1. fit_m   = replicas of this app that fit on member m, with running_m = current_m − pending_m
-//                (the app's replicas the scheduler could not place do not count as running):
+//   1. fit_m   = replicas of this app that fit on member m, with running_m = min(current_m, bound_m)
+//                when the member reports the app's pods bound to nodes (`running`), else
+//                current_m − pending_m (the app's replicas the scheduler could not place, or that
+//                do not exist yet, do not count as running — their room is still free):
 //                - per node, when the member lists the nodes the app's pods may land on (`nodes`):
 //                  running_m + Σ_node min over resources of floor(free_node / request);
 //                - otherwise over the member's totals: per resource (cpu, memory, pods)
@@ -70,6 +72,11 @@ export interface SpreadMember {
   readonly nodes?: readonly Resources[];
   /** This app's replicas on the member that the scheduler left Pending (Unschedulable). @default 0 */
   readonly pending?: number;
+  /**
+   * This app's pods bound to a node on the member (non-terminal): the fit counts min(current, running)
+   * as running — pods not created or not placed yet hold no room. @default - current − pending
+   */
+  readonly running?: number;
 }
 
 export interface SpreadInput {
@@ -142,8 +149,8 @@ function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayL
   return Math.max(0, Math.min(MAX_REPLICAS, best));
 }
 
-/** The app's running replicas on a member: current minus those Pending as unschedulable. */
-const running = (current: number, pending: number): number => Math.max(0, current - pending);
+/** The app's running replicas on a member: its bound pods (up to current) when known (≥ 0), else current minus those Pending. */
+const running = (current: number, pending: number, bound: number): number => (bound >= 0 ? Math.min(current, bound) : Math.max(0, current - pending));
 
 /**
  * Per-node fit: running + Σ over nodes of the replicas that fit on each. The limit reported is the
@@ -174,7 +181,7 @@ export function fitOf(m: SpreadMember, request: Resources): Fit {
   if (!m.healthy || m.selected === false) return { fit: 0 };
   const q = [nonNeg(request.cpu), nonNeg(request.memory), nonNeg(request.pods)];
   const out = { fitLimit: -1 };
-  const run = running(count(m.current), count(m.pending));
+  const run = running(count(m.current), count(m.pending), m.running === undefined ? -1 : count(m.running));
   let fit: number;
   if (m.nodes) fit = nodesFit(m.nodes, run, q, [0, 0, 0], [0, 0, 0], out);
   else {
@@ -454,6 +461,8 @@ class Divider implements FitLimit {
   current = new Float64Array(0);
   /** This app's Pending (Unschedulable) replicas per member. */
   pending = new Float64Array(0);
+  /** This app's bound pods per member (-1: not reported). */
+  bound = new Float64Array(0);
   /** Per-node free room per member (undefined: use `free`). */
   nodes: (readonly Resources[] | undefined)[] = [];
   private readonly nodeFree = [0, 0, 0];
@@ -496,6 +505,7 @@ class Divider implements FitLimit {
     this.free = new Float64Array(3 * n);
     this.current = new Float64Array(n);
     this.pending = new Float64Array(n);
+    this.bound = new Float64Array(n);
     this.nodes = new Array<readonly Resources[] | undefined>(n).fill(undefined);
     this.staticWeight = new Float64Array(n);
     this.hasMin = new Uint8Array(n);
@@ -549,6 +559,7 @@ class Divider implements FitLimit {
       const current = count(m.current);
       this.current[i] = current;
       this.pending[i] = count(m.pending);
+      this.bound[i] = m.running === undefined ? -1 : count(m.running);
       this.nodes[i] = m.nodes;
       // Read capacity only where the fit needs it (an excluded member's may be absent).
       for (let k = 0; k < 3; k++) {
@@ -573,11 +584,12 @@ class Divider implements FitLimit {
     this.q[0] = nonNeg(request.cpu);
     this.q[1] = nonNeg(request.memory);
     this.q[2] = nonNeg(request.pods);
-    const { selected, current, pending, nodes, staticWeight, hasMin, minV, hasMax, maxV } = this;
+    const { selected, current, pending, bound, nodes, staticWeight, hasMin, minV, hasMax, maxV } = this;
     for (let i = 0; i < n; i++) {
       selected[i] = 1;
       current[i] = 0;
       pending[i] = 0;
+      bound[i] = -1;
       nodes[i] = undefined;
       staticWeight[i] = 1;
       hasMin[i] = 0;
@@ -595,9 +607,10 @@ class Divider implements FitLimit {
     this.current[i] = count(current);
   }
 
-  setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined): void {
+  setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void {
     this.nodes[i] = nodes;
     this.pending[i] = count(pending);
+    this.bound[i] = running === undefined ? -1 : count(running);
   }
 
   setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void {
@@ -676,7 +689,7 @@ class Divider implements FitLimit {
       let f = 0;
       let lim = -1;
       if (healthy[i] && selected[i]) {
-        const run = running(current[i]!, this.pending[i]!);
+        const run = running(current[i]!, this.pending[i]!, this.bound[i]!);
         const nodes = this.nodes[i];
         f = nodes ? nodesFit(nodes, run, this.q, this.nodeFree, this.nodeCounts, this) : fitCore(this.free, 3 * i, run, this.q, this);
         lim = this.fitLimit;
@@ -840,8 +853,8 @@ export interface MemberTable {
   /** Member i's per-app inputs (SpreadMember.selected / current / weight / min / max). */
   setSelected(i: number, selected: boolean): void;
   setCurrent(i: number, current: number | undefined): void;
-  /** Member i's per-node free room for this app and its Pending replicas (SpreadMember.nodes / pending). */
-  setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined): void;
+  /** Member i's per-node free room for this app, its Pending replicas and bound pods (SpreadMember.nodes / pending / running). */
+  setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void;
   setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void;
   divide(desired: number, strategy: SpreadStrategy, exact: boolean): SpreadResult;
 }

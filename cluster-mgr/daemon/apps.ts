@@ -61,6 +61,7 @@ export class AppReconciler {
         allocated: c.allocated,
         ...(c.byNode ? { nodes: c.byNode } : {}),
         ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods } : {}),
+        ...(c.boundPods ? { boundPods: c.boundPods } : {}),
       });
       const said = problems.join('; ');
       if (said !== (this.capacityProblems.get(name) ?? '')) {

@@ -115,7 +115,7 @@ describe('cluster-mgr plan and the daemon build the same spread input', () => {
               allocatable: cap.allocatable,
               allocated: cap.allocated,
               // A member without node detail (an old capacity file) takes the totals path on both sides.
-              ...(c.perNode ? { nodes: cap.byNode!, unschedulablePods: cap.unschedulablePods! } : {}),
+              ...(c.perNode ? { nodes: cap.byNode!, unschedulablePods: cap.unschedulablePods!, boundPods: cap.boundPods! } : {}),
             };
           });
           const current: Record<string, Record<string, number>> = {};

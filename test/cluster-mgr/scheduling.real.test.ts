@@ -209,7 +209,8 @@ describe('cluster-mgr on real control planes: scheduling-aware capacity, Pending
       expect(after.failovers).toEqual([]);
       expect(after.clusters.find((c) => c.name === 'mgr-c')!.traffic).toMatchObject({ state: 'ready', weight: 256 });
       expect(await Promise.all(NAMES.map((n) => deploymentReplicas(n, 'auth', 'auth')))).toEqual(before);
-      expect(s.apps.find((x) => x.key === 'auth/auth')!.reasons['mgr-c']).toMatch(/^auth failed/);
+      expect(after.apps.find((x) => x.key === 'auth/auth')!.reasons['mgr-c']).toMatch(/^auth failed/);
+      expect(s.clusters.find((c) => c.name === 'mgr-c')!.health).toBe('AuthFailed');
       writeFileSync(tokenFile('mgr-c'), cp('mgr-c').adminToken);
       await waitFor(async () => {
         const st = await state(d);
@@ -224,7 +225,8 @@ describe('cluster-mgr on real control planes: scheduling-aware capacity, Pending
   it('a stuck pod: the failover completes degraded naming ImagePullBackOff, and failback returns traffic after readyTimeout', async (ctx) => {
     requireK8s(ctx);
     const small = { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '100m', memory: '64Mi' } } }] };
-    const stuck = app('stuck', 'slow', 3, small, {}, { 'lab.flotilla.dev/stuck': 'true' });
+    // Weighted 1/1/1: mgr-c has a share; every pod of the app is stuck (an image that never starts).
+    const stuck = app('stuck', 'slow', 3, small, { spread: 'weighted' }, { 'lab.flotilla.dev/stuck': 'true' });
     const d = await startCm([stuck], { readyTimeout: '5s' });
     const victim = cp('mgr-c');
     try {
