@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFederation } from '../../cluster-mgr/config/index';
 import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { EXAMPLE_APP } from '../../cluster-mgr/sim/index';
+import { deploymentTemplate } from './app-doc';
 import { k8sAssets, labKubeconfig, requireK8s, startControlPlanes, waitFor, type ControlPlane, type LabNodeSpec } from '../lab';
 
 const MASTER = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
@@ -108,15 +109,7 @@ const app = (name: string, namespace: string, replicas: number, podSpec: Record<
   name,
   namespace,
   replicas,
-  template: {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name }, ...(annotations ? { annotations } : {}) }, spec: { containers: [{ name, image: 'registry.example.com/apps/x:1' }], ...podSpec } },
-    },
-  },
+  template: deploymentTemplate(name, { containers: [{ name, image: 'registry.example.com/apps/x:1' }], ...podSpec }, annotations),
   placement: { spread: 'capacity', ...placement },
 });
 
