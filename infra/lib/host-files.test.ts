@@ -10,13 +10,12 @@ describe('hostFileDestination', () => {
     ['keepalived.conf', '/etc/keepalived/keepalived.conf', '0644', 'api-vip'],
     ['haproxy.cfg', '/etc/haproxy/haproxy.cfg', '0644', 'api-vip'],
     ['keepalived-edge.conf', '/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
-    ['kubelet/config.json', '/var/lib/kubelet/config.json', '0600', 'containerd'],
   ])('%s → %s', (rel, dest, mode, step) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step }));
 
   it.each([
-    ['containerd/config.toml', '/etc/containerd/config.toml'],
-    ['containerd/conf.d/10-flotilla-cri.toml', '/etc/containerd/conf.d/10-flotilla-cri.toml'],
-  ])('%s → %s, restarting containerd', (rel, dest) => expect(hostFileDestination(rel)).toEqual({ dest, mode: '0644', step: 'containerd', restart: 'containerd' }));
+    ['containerd/config.toml', '/etc/containerd/config.toml', '0644'],
+    ['containerd/conf.d/10-flotilla-cri.toml', '/etc/containerd/conf.d/10-flotilla-cri.toml', '0600'],
+  ])('%s → %s, restarting containerd', (rel, dest, mode) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step: 'containerd', restart: 'containerd' }));
 
-  it.each(['notes.txt', 'containerd/other.toml', 'containerd/conf.d/x.json', 'kubelet/other.json', 'other.sh', 'manifests/x.json'])('%s is not a host file', (rel) => expect(hostFileDestination(rel)).toBeUndefined());
+  it.each(['notes.txt', 'containerd/other.toml', 'containerd/conf.d/x.json', 'other.sh', 'manifests/x.json'])('%s is not a host file', (rel) => expect(hostFileDestination(rel)).toBeUndefined());
 });

@@ -29,7 +29,6 @@ export const HOST_PATHS = {
   containerdCertsDir: '/etc/containerd/certs.d',
   containerdConfig: '/etc/containerd/config.toml',
   containerdDropInDir: '/etc/containerd/conf.d',
-  kubeletRegistryAuth: '/var/lib/kubelet/config.json',
 } as const;
 
 const FIXED: Readonly<Record<string, HostFileDestination>> = {
@@ -38,8 +37,6 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
   'haproxy.cfg': { dest: HOST_PATHS.apiHaproxyCfg, mode: '0644', step: 'api-vip' },
   'keepalived-edge.conf': { dest: HOST_PATHS.edgeKeepalivedConf, mode: '0644', step: 'edge-vip' },
   'containerd/config.toml': { dest: HOST_PATHS.containerdConfig, mode: '0644', step: 'containerd', restart: 'containerd' },
-  // Registry credentials (a secret): written by the Pulumi host layer only, never by `flotilla synth`.
-  'kubelet/config.json': { dest: HOST_PATHS.kubeletRegistryAuth, mode: '0600', step: 'containerd' },
 };
 
 /**
@@ -47,7 +44,7 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
  * `manifests/X.yaml` → `/etc/kubernetes/manifests/X.yaml` (0600, kubelet static pods),
  * `containerd/certs.d/<registry>/<file>` → `/etc/containerd/certs.d/<registry>/<file>` (hosts.toml, ca.crt),
  * `containerd/config.toml` and `containerd/conf.d/X.toml` → `/etc/containerd/` (containerd restarted
- * when they change), `kubelet/config.json` → `/var/lib/kubelet/config.json` (0600),
+ * when they change; 0600: the drop-in carries registry credentials when the host layer writes it),
  * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
  * `haproxy.cfg` → `/etc/haproxy/`; undefined for anything else (not a host file).
  */
@@ -55,7 +52,7 @@ export function hostFileDestination(rel: string): HostFileDestination | undefine
   const fixed = FIXED[rel];
   if (fixed) return fixed;
   if (/^containerd\/certs\.d\/[^/]+\/[^/]+$/.test(rel)) return { dest: `/etc/${rel}`, mode: '0644', step: 'containerd' };
-  if (/^containerd\/conf\.d\/[^/]+\.toml$/.test(rel)) return { dest: `${HOST_PATHS.containerdDropInDir}/${rel.slice('containerd/conf.d/'.length)}`, mode: '0644', step: 'containerd', restart: 'containerd' };
+  if (/^containerd\/conf\.d\/[^/]+\.toml$/.test(rel)) return { dest: `${HOST_PATHS.containerdDropInDir}/${rel.slice('containerd/conf.d/'.length)}`, mode: '0600', step: 'containerd', restart: 'containerd' };
   if (/^manifests\/[^/]+\.ya?ml$/.test(rel)) return { dest: `${HOST_PATHS.staticPods}/${rel.slice('manifests/'.length)}`, mode: '0600', step: 'api-vip' };
   return undefined;
 }

@@ -1,6 +1,6 @@
 // containerd on every node: the registry host configs (`/etc/containerd/certs.d/<registry>/hosts.toml`
 // + the CA that registry's certificate chains to), the config that makes the CRI plugin read them
-// (`config_path`), and kubelet's registry credentials. Public registries and mirrored sites' registries
+// (`config_path`) and the site registry's credentials. Public registries and mirrored sites' registries
 // are pulled through the site registry, so air-gapped nodes pull everything from it.
 import { HOST_PATHS } from '../lib/host-files';
 import { resolved, type SiteSource } from '../site/resolve';
@@ -183,6 +183,26 @@ export interface ContainerdCriOptions {
   readonly cniBinDir?: string;
   /** @default '/etc/cni/net.d' */
   readonly cniConfDir?: string;
+  /**
+   * Registry credentials containerd presents to that registry host, whichever image name led there
+   * (the site registry as itself and as the mirror of docker.io, quay.io, …). A secret: only the
+   * Pulumi host layer renders the drop-in with them, never `flotilla synth`.
+   * @default - none
+   */
+  readonly auths?: readonly RegistryAuth[];
+}
+
+export interface RegistryAuth {
+  /** Registry host as containerd dials it (`registry.bj1.example.com`, `host:port`). */
+  readonly registry: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** A TOML basic string (quotes, backslashes and control characters escaped). */
+export function tomlString(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
 }
 
 /** The CRI plugin's name in containerd 1.6/1.7 config version 2. */
@@ -198,7 +218,9 @@ export function renderContainerdMainConfig(dropInDir: string = HOST_PATHS.contai
 
 /**
  * The CRI drop-in (`/etc/containerd/conf.d/10-flotilla-cri.toml`): `config_path` (so CRI pulls read
- * `certs.d/<registry>/hosts.toml`), runc with the systemd cgroup driver, the CNI folders. On
+ * `certs.d/<registry>/hosts.toml`), runc with the systemd cgroup driver, the CNI folders and, from
+ * the host layer only, the site registry's credentials (`registry.configs."<host>".auth`: containerd
+ * uses them whenever kubelet sends no credentials of its own, for every pod including static pods). On
  * containerd 1.x an imported file replaces a plugin's whole section (measured on Debian's 1.6.20:
  * `containerd config dump` loses the main file's CRI settings), so this file carries the complete
  * CRI section Kubernetes needs; put further CRI settings here (options), not in another drop-in.
@@ -228,17 +250,8 @@ export function renderContainerdConfig(o: ContainerdCriOptions = {}): string {
     `[${CRI}.registry]`,
     `  config_path = ${dq(o.certsDir ?? HOST_PATHS.containerdCertsDir)}`,
     '',
+    ...[...(o.auths ?? [])]
+      .sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0))
+      .flatMap((a) => [`[${CRI}.registry.configs.${tomlString(a.registry)}.auth]`, `  username = ${tomlString(a.username)}`, `  password = ${tomlString(a.password)}`, '']),
   ].join('\n');
-}
-
-/**
- * kubelet's registry credentials (`/var/lib/kubelet/config.json`, a docker config): kubelet matches
- * each image's registry against `auths` and hands the credentials to containerd with every CRI
- * `PullImage`, for every pod of the node (chart pods in any namespace, DaemonSets, static pods).
- * Holds a secret: only the Pulumi host layer writes it (0600), never `flotilla synth`.
- */
-export function renderKubeletRegistryAuth(auths: readonly { readonly registry: string; readonly username: string; readonly password: string }[]): string {
-  const entries = [...auths].sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0));
-  const doc = { auths: Object.fromEntries(entries.map((a) => [a.registry, { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') }])) };
-  return `${JSON.stringify(doc, null, 2)}\n`;
 }
