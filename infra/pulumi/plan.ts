@@ -76,7 +76,7 @@ export interface ChartPlan {
 
 export interface SecretRef {
   /** A stack secret (`flotilla:<key>`) or a derived value. */
-  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'literal';
+  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'htpasswd' | 'literal';
   readonly value?: string;
 }
 
@@ -130,6 +130,7 @@ export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUse
   adminID: 'cephUser',
   key: 'tsigKey',
   secret: 'tsigKey',
+  htpasswd: 'htpasswd',
 };
 
 type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert'> & { readonly cephUser?: string };
@@ -142,7 +143,9 @@ type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKe
  */
 export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings): SecretPlan[] {
   const out: SecretPlan[] = [];
-  const available = (from: SecretRef['from']) => from === 'literal' || from === 'dockerconfigjson' || cfg[from as keyof SecretSettings] !== undefined;
+  // Derived values (docker config, htpasswd) exist when the registry password does.
+  const available = (from: SecretRef['from']) =>
+    from === 'literal' || ((from === 'dockerconfigjson' || from === 'htpasswd') ? cfg.registryPassword !== undefined : cfg[from as keyof SecretSettings] !== undefined);
   for (const c of synth.components) {
     for (const o of c.objects) {
       const annotations = (o.metadata.annotations ?? {}) as Record<string, unknown>;
@@ -206,10 +209,13 @@ export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings
 }
 
 /** Which stack secrets an inventory requires (a run without them fails with a clear message). */
-export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] {
-  const req: { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] = [];
-  if (cfg.caKey !== undefined) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
+export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: 'caKey' | 'caCert' | 'cephKey' | 'registryPassword'; why: string }[] {
+  const req: { key: 'caKey' | 'caCert' | 'cephKey' | 'registryPassword'; why: string }[] = [];
+  const siteCa = site.spec.certificates.issuer === 'ca' && site.spec.certificates.caCert !== undefined;
+  if (cfg.caKey !== undefined && !siteCa) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
   if (cfg.caCert !== undefined) req.push({ key: 'caKey', why: 'flotilla:caCert is set (the CA needs both)' });
+  else if (siteCa) req.push({ key: 'caKey', why: 'spec.certificates.caCert is set with issuer ca (cert-manager signs the site certificates with that CA, so it needs its key)' });
+  req.push({ key: 'registryPassword', why: 'the site registry requires htpasswd auth (its user flotilla:registryUser gets this password; nodes and sync jobs log in with it)' });
   if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set (ceph-csi needs the Ceph user key)' });
   return req;
 }

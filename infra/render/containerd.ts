@@ -250,8 +250,16 @@ export function renderContainerdConfig(o: ContainerdCriOptions = {}): string {
     `[${CRI}.registry]`,
     `  config_path = ${dq(o.certsDir ?? HOST_PATHS.containerdCertsDir)}`,
     '',
-    ...[...(o.auths ?? [])]
-      .sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0))
-      .flatMap((a) => [`[${CRI}.registry.configs.${tomlString(a.registry)}.auth]`, `  username = ${tomlString(a.username)}`, `  password = ${tomlString(a.password)}`, '']),
-  ].join('\n');
+  ].join('\n') + renderContainerdAuths(o.auths ?? []);
+}
+
+/**
+ * The credential tables of the CRI drop-in (`registry.configs."<host>".auth`), appended at its end:
+ * `renderContainerdConfig({ ...o, auths })` = `renderContainerdConfig(o) + renderContainerdAuths(auths)`.
+ */
+export function renderContainerdAuths(auths: readonly RegistryAuth[]): string {
+  return [...auths]
+    .sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0))
+    .map((a) => [`[${CRI}.registry.configs.${tomlString(a.registry)}.auth]`, `  username = ${tomlString(a.username)}`, `  password = ${tomlString(a.password)}`, ''].join('\n') + '\n')
+    .join('');
 }
