@@ -119,8 +119,8 @@ export interface HostsToml {
   readonly content: string;
 }
 
-/** PEM text as written to a node: trimmed, one trailing newline. */
-const pemFile = (pem: string) => `${pem.trim()}\n`;
+/** A CA file for a node: the comment header (PEM readers skip text outside the blocks), then the PEM. */
+const pemFile = (pem: string, what: string) => `${header([what])}${pem.trim()}\n`;
 
 /**
  * Every `certs.d` file a node needs, sorted by registry then file: `hosts.toml` per registry and
@@ -139,7 +139,7 @@ export function renderContainerdHosts(site: SiteSource, opts: ContainerdOptions 
       content: renderRegistryHosts({ registry: reg, server: siteUrl, serverCaFile: ca, comment: [`containerd: the site registry of ${r.name}.`] }),
     },
   ];
-  if (r.registry.caCert !== undefined) out.push({ registry: reg, file: 'ca.crt', content: pemFile(r.registry.caCert) });
+  if (r.registry.caCert !== undefined) out.push({ registry: reg, file: 'ca.crt', content: pemFile(r.registry.caCert, `the CA containerd trusts for the site registry ${reg} (spec.certificates.caCert of ${r.name}).`) });
   const mirrored: Upstream[] = [
     ...(opts.upstreams ?? DEFAULT_UPSTREAMS),
     ...r.registry.mirrors.map((m) => ({ name: m.host, server: `https://${m.host}`, ...(m.caCert !== undefined ? { caFile: `${certsDir}/${m.host}/ca.crt` } : {}) })),
@@ -164,7 +164,7 @@ export function renderContainerdHosts(site: SiteSource, opts: ContainerdOptions 
     });
   }
   for (const m of r.registry.mirrors) {
-    if (m.caCert !== undefined && m.host !== reg) out.push({ registry: m.host, file: 'ca.crt', content: pemFile(m.caCert) });
+    if (m.caCert !== undefined && m.host !== reg) out.push({ registry: m.host, file: 'ca.crt', content: pemFile(m.caCert, `the CA of the peer registry ${m.host} (spec.registry.mirrors[].caCert of ${r.name}).`) });
   }
   const key = (h: HostsToml) => `${h.registry}/${h.file ?? 'hosts.toml'}`;
   return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
