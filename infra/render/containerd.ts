@@ -201,7 +201,6 @@ export interface RegistryAuth {
 
 /** A TOML basic string (quotes, backslashes and control characters escaped). */
 export function tomlString(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
 }
 
