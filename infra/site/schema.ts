@@ -1,5 +1,6 @@
 // The Site inventory schema: one data center, one Pulumi stack. The single source of truth for the
 // inventory's shape; types come from z.infer and docs/site.schema.json is generated from it.
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../lib/dns';
 import { parseCidr, parseHostPort, parseIPv4 } from '../lib/net';
@@ -72,6 +73,28 @@ export const vrid = z
   .min(1, { error: (iss) => `virtualRouterId ${show(iss.input)} is out of range: expected 1–255` })
   .max(255, { error: (iss) => `virtualRouterId ${show(iss.input)} is out of range: expected 1–255` });
 
+/** The certificates of a PEM bundle, or undefined when any block is not a certificate. */
+export function parsePemCertificates(pem: string): X509Certificate[] | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks || pem.replace(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g, '').trim() !== '') return undefined;
+  try {
+    return blocks.map((b) => new X509Certificate(b));
+  } catch {
+    return undefined;
+  }
+}
+
+/** PEM CA certificate(s) (public): a site CA, an ACME chain's root, a peer site's registry CA. */
+export const caCertificatePem = z
+  .string()
+  .refine((v) => parsePemCertificates(v) !== undefined, {
+    error: () => 'is not a PEM certificate bundle: paste the CA certificate (the ca.crt file, "-----BEGIN CERTIFICATE-----" … "-----END CERTIFICATE-----")',
+  })
+  .refine((v) => (parsePemCertificates(v) ?? []).every((c) => c.ca), {
+    error: (iss) =>
+      `holds a certificate that is not a CA (${(parsePemCertificates(String(iss.input)) ?? []).filter((c) => !c.ca).map((c) => c.subject.replaceAll('\n', ', ')).join('; ')}): give the issuing CA's certificate, not a server certificate`,
+  });
+
 const positiveInt = (what: string, max = 1_000_000) =>
   z
     .number()
@@ -143,6 +166,9 @@ export const RegistrySchema = z.strictObject({
       z.strictObject({
         host: dnsName.describe('Registry this site syncs from'),
         repositories: z.array(z.string().min(1)).min(1).describe('Repository patterns, e.g. "platform/*"'),
+        caCert: caCertificatePem
+          .optional()
+          .describe('PEM CA certificate that signs that registry (the peer site\'s CA): the sync job and the nodes trust it for this host; @default - the system trust store'),
       }),
     )
     .default([]),
@@ -193,6 +219,11 @@ export const CertificatesSchema = z.strictObject({
   acmeEmail: z.email({ error: (iss) => `${show(iss.input)} is not an email address` }).optional(),
   acmeServer: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
   dns01: Dns01Schema.optional().describe('ACME DNS-01 solver; ACME issues the site wildcard certificate only over DNS-01'),
+  caCert: caCertificatePem
+    .optional()
+    .describe(
+      'PEM certificate of the CA that signs the site certificates, written to every node (containerd trusts it for the site registry). issuer ca: the site CA (its key is the Pulumi secret flotilla:caKey). issuer acme: the ACME chain\'s root when nodes do not trust it already (a private ACME server). @default - none: nodes use their system trust store',
+    ),
 });
 
 export const LoggingSchema = z.strictObject({
