@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../lib/dns';
 import { parseCidr, parseHostPort, parseIPv4 } from '../lib/net';
 import { parseDuration, parseQuantity } from '../lib/units';
+import { TSIG_ALGORITHMS } from '../lib/acme';
 
 
 const show = (v: unknown): string => JSON.stringify(v);
@@ -134,6 +135,9 @@ export const NetworkSchema = z.strictObject({
 export const RegistrySchema = z.strictObject({
   host: dnsName.describe('Site registry host name'),
   storage: z.strictObject({ size: quantity.default('100Gi') }).default({ size: '100Gi' }),
+  bootstrapPort: port
+    .default(5000)
+    .describe('Port of the air-gap bootstrap registry that `flotilla install` runs on the first master (name bootstrap.<host>) until the in-cluster registry takes over'),
   mirrors: z
     .array(
       z.strictObject({
@@ -162,10 +166,33 @@ export const StorageSchema = z.strictObject({
     .optional(),
 });
 
+// --- ACME DNS-01 (docs/synth.md "CertManagerIssuers"): the TSIG secret itself is the stack secret flotilla:tsigKey.
+export const Dns01Schema = z.strictObject({
+  zones: z.array(dnsName).min(1).optional().describe('Zones the DNS-01 solver answers for (cert-manager selector dnsZones). @default - [spec.domain]'),
+  http01: z.boolean().default(true).describe('Keep HTTP-01 (Istio ingress) for names outside the zones; never for wildcards'),
+  rfc2136: z
+    .strictObject({
+      nameserver: hostPort.describe('The site DNS server accepting RFC 2136 updates for the zones, e.g. "10.10.0.53:53"'),
+      tsigKeyName: dnsName.describe('TSIG key name the server grants updates of _acme-challenge TXT records to'),
+      tsigAlgorithm: z.enum(TSIG_ALGORITHMS).default('HMACSHA256'),
+    })
+    .optional()
+    .describe('RFC 2136 dynamic updates signed with TSIG; the secret is the stack secret flotilla:tsigKey'),
+  webhook: z
+    .strictObject({
+      groupName: dnsName.describe("The webhook solver's API group, e.g. \"acme.example.com\""),
+      solverName: z.string().min(1).describe('Solver name inside the webhook'),
+      config: z.record(z.string(), z.unknown()).optional().describe('Passed to the webhook as-is; reference Secrets, never inline credentials'),
+    })
+    .optional()
+    .describe('A cert-manager DNS-01 webhook (installed separately)'),
+});
+
 export const CertificatesSchema = z.strictObject({
   issuer: z.enum(ISSUERS).describe('acme, or ca for a private CA (air-gapped sites)'),
   acmeEmail: z.email({ error: (iss) => `${show(iss.input)} is not an email address` }).optional(),
   acmeServer: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
+  dns01: Dns01Schema.optional().describe('ACME DNS-01 solver; ACME issues the site wildcard certificate only over DNS-01'),
 });
 
 export const LoggingSchema = z.strictObject({

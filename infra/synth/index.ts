@@ -7,13 +7,13 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import { BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
 import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
-import type { Cluster } from '../site/index';
+import type { Cluster, Site } from '../site/index';
 import { clusterServiceHost } from '../site/endpoints';
 import { subscribedTemplates } from '../site/schema';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
@@ -57,6 +57,12 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
 const servesHttps = ({ edgeVip, cluster }: ResolvedCluster) => edgeVip.holders.length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
 /** The IstioMesh site Gateway (`*.<domain>`, TLS with the wildcard certificate). */
 const SITE_GATEWAY = 'istio-ingress/site-gateway';
+/** The inventory's ACME settings as the construct's issuer (DNS-01 solver, zones, HTTP-01 fallback). */
+function siteAcmeIssuer(c: Site['spec']['certificates']): SiteIssuer {
+  const d = c.dns01;
+  const dns01 = d?.rfc2136 ? Dns01Solver.rfc2136(d.rfc2136) : d?.webhook ? Dns01Solver.webhook(d.webhook) : undefined;
+  return SiteIssuer.acme({ email: c.acmeEmail ?? '', server: c.acmeServer, ...(dns01 ? { dns01 } : {}), ...(d?.zones ? { dnsZones: d.zones } : {}), http01: d?.http01 ?? true });
+}
 
 type Builder = (scope: Construct, site: ResolvedSite, rc: ResolvedCluster, opts: SynthOptions) => boolean;
 
@@ -109,7 +115,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
     const c = site.spec.certificates;
     new CertManagerIssuers(scope, 'issuers', {
       domain: site.spec.domain,
-      issuer: c.issuer === 'acme' ? SiteIssuer.acme({ email: c.acmeEmail ?? '', server: c.acmeServer }) : SiteIssuer.privateCa(),
+      issuer: c.issuer === 'acme' ? siteAcmeIssuer(c) : SiteIssuer.privateCa(),
       secretName: 'site-wildcard-tls',
     });
     return true;

@@ -179,6 +179,22 @@ describe('cluster plan', () => {
     expect(none).toEqual([]);
     expect(planCluster(synth, none).groups.find((g) => g.component === 'cert-manager')!.objects.some((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)).toBe(true);
   });
+  it('ACME DNS-01 over RFC 2136: the TSIG Secret placeholder in cert-manager\'s namespace is filled from flotilla:tsigKey; the federation keeps its own', () => {
+    const sh1 = load('examples/sh1.yaml');
+    const s = synthesizeCluster(sh1, sh1.spec.clusters[0]!);
+    const plans = planSecrets(sh1, s, { tsigKey: 'c2VjcmV0' });
+    expect(plans.find((p) => p.name === 'site-issuer-tsig')).toMatchObject({
+      namespace: 'cert-manager',
+      stringData: { 'tsig-secret': { from: 'tsigSecret' } },
+      consumers: ['cert-manager'],
+      replaces: { kind: 'Secret', namespace: 'cert-manager', name: 'site-issuer-tsig' },
+    });
+    expect(plans.find((p) => p.name === 'flotilla-tsig')?.stringData).toEqual({ key: { from: 'tsigKey' } });
+    const cm = planCluster(s, plans).groups.find((g) => g.component === 'cert-manager')!;
+    expect(cm.objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(cm.afterSecrets).toContain('cert-manager-site-issuer-tsig');
+    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['cephKey', 'tsigKey']);
+  });
   it('required secrets follow the inventory', () => {
     expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey', 'smtpPassword']);
     const cust = load('examples/customer-airgap.yaml');
