@@ -196,7 +196,7 @@ describe('cluster plan', () => {
     const cm = planCluster(s, plans).groups.find((g) => g.component === 'cert-manager')!;
     expect(cm.objects.some((o) => o.kind === 'Secret')).toBe(false);
     expect(cm.afterSecrets).toContain('cert-manager-site-issuer-tsig');
-    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['cephKey', 'tsigKey']);
+    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
   });
   it('required secrets follow the inventory', () => {
     // bj1: its site CA is in the inventory (issuer ca), so cert-manager needs the CA key; Ceph; the registry's auth.
@@ -207,7 +207,7 @@ describe('cluster plan', () => {
     // An ACME site's caCert (a private ACME root) is only trusted by nodes: no CA key needed.
     const sh1 = load('examples/sh1.yaml');
     const acmeWithRoot = { ...sh1, spec: { ...sh1.spec, certificates: { ...sh1.spec.certificates, caCert: bj1.spec.certificates.caCert } } };
-    expect(requiredSecrets(acmeWithRoot).map((r) => r.key)).toEqual(['registryPassword', 'cephKey']);
+    expect(requiredSecrets(acmeWithRoot).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
   });
   it('endpoints per cluster', () => {
     const sh1 = load('examples/sh1.yaml');

@@ -246,7 +246,7 @@ describe('air-gapped stack', () => {
     const { rec } = await runStackMocked(stack);
     let seen = 0;
     for (const c of rec.byType('command:remote:Command')) {
-      for (const m of String(c.inputs.create).matchAll(/^put \S+ '(\/etc\/containerd\/certs\.d\/[^']+\/hosts\.toml)' (\S+)$/gm)) {
+      for (const m of String(unwrap(c.inputs.create)).matchAll(/^put \S+ '(\/etc\/containerd\/certs\.d\/[^']+\/hosts\.toml)' (\S+)$/gm)) {
         const toml = Buffer.from(m[2]!, 'base64').toString('utf8');
         const hosts = [...toml.matchAll(/^\[host\."([^"]+)"\]/gm)].map((h) => h[1]);
         expect(hosts.slice(0, 2), `${c.name} ${m[1]}`).toEqual([`https://bootstrap.${reg}:${site.spec.registry.bootstrapPort}`, `https://${reg}`]);
