@@ -115,3 +115,14 @@ export function canaryPlan(vs: VirtualServiceObject, direction: Direction, steps
   if (weights.length === 0) return { ok: true, value: baseline === undefined ? [] : [withWeights(vs, target, undefined)] };
   return { ok: true, value: weights.map((c, i) => withWeights(vs, c, i === weights.length - 1 ? undefined : baseline)) };
 }
+
+/** Readiness of a Deployment as read from the API: ready when every wanted replica is ready in the current generation. */
+export function deploymentReadiness(obj: Record<string, unknown> | undefined): { readonly ready: boolean; readonly readyReplicas: number; readonly replicas: number } {
+  const spec = (obj?.spec ?? {}) as { replicas?: number };
+  const status = (obj?.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+  const generation = (obj?.metadata as { generation?: number } | undefined)?.generation;
+  const replicas = spec.replicas ?? 1;
+  const readyReplicas = status.readyReplicas ?? 0;
+  const current = generation === undefined || (status.observedGeneration ?? 0) >= generation;
+  return { ready: obj !== undefined && current && readyReplicas >= replicas, readyReplicas, replicas };
+}

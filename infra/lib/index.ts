@@ -13,3 +13,5 @@ export * from './net';
 export * from './pod-requests';
 export * from './shell';
 export * from './units';
+export * from './canary';
+export * from './pod-logs';
