@@ -9,3 +9,4 @@ export * from './logging';
 export * from './monitoring';
 export * from './registry';
 export * from './storage';
+export * from './app';
