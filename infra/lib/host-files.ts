@@ -1,8 +1,8 @@
 // Where each synthesized host file goes on its node: the one table the renderers (default
 // hostPath), the Pulumi host layer and `flotilla install` all read.
 
-/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived. */
-export type HostStep = 'containerd' | 'api-vip' | 'edge-vip';
+/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived, log-folder cleanup. */
+export type HostStep = 'containerd' | 'api-vip' | 'edge-vip' | 'logs';
 
 export interface HostFileDestination {
   /** Absolute path on the host. */
@@ -20,6 +20,8 @@ export const HOST_PATHS = {
   edgeKeepalivedConf: '/etc/keepalived/keepalived-edge.conf',
   staticPods: '/etc/kubernetes/manifests',
   containerdCertsDir: '/etc/containerd/certs.d',
+  logCleanupScript: '/usr/local/sbin/flotilla-log-cleanup',
+  logCleanupCron: '/etc/cron.d/flotilla-log-cleanup',
 } as const;
 
 const FIXED: Readonly<Record<string, HostFileDestination>> = {
@@ -27,6 +29,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
   'check_apiserver.sh': { dest: HOST_PATHS.checkApiserver, mode: '0755', step: 'api-vip' },
   'haproxy.cfg': { dest: HOST_PATHS.apiHaproxyCfg, mode: '0644', step: 'api-vip' },
   'keepalived-edge.conf': { dest: HOST_PATHS.edgeKeepalivedConf, mode: '0644', step: 'edge-vip' },
+  'log-cleanup/flotilla-log-cleanup': { dest: HOST_PATHS.logCleanupScript, mode: '0755', step: 'logs' },
+  'log-cleanup/flotilla-log-cleanup.cron': { dest: HOST_PATHS.logCleanupCron, mode: '0644', step: 'logs' },
 };
 
 /**
@@ -34,7 +38,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
  * `manifests/X.yaml` → `/etc/kubernetes/manifests/X.yaml` (0600, kubelet static pods),
  * `containerd/certs.d/<registry>/<file>` → `/etc/containerd/certs.d/<registry>/<file>`,
  * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
- * `haproxy.cfg` → `/etc/haproxy/`; undefined for anything else (not a host file).
+ * `haproxy.cfg` → `/etc/haproxy/`, `log-cleanup/flotilla-log-cleanup` (0755) → `/usr/local/sbin/`,
+ * `log-cleanup/flotilla-log-cleanup.cron` → `/etc/cron.d/flotilla-log-cleanup`; undefined for anything else (not a host file).
  */
 export function hostFileDestination(rel: string): HostFileDestination | undefined {
   const fixed = FIXED[rel];
