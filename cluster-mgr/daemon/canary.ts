@@ -42,6 +42,13 @@ export function canaryRouting(app: App): KubeObject[] {
   return [destinationRule(o), virtualService(o)];
 }
 
+/** Removes an app's canary from a member: the routing first (all traffic back to the Service's pods), then the canary pods. */
+export async function deleteCanary(api: ClusterApi, app: App, signal: AbortSignal): Promise<void> {
+  await api.delete('networking.istio.io/v1', 'VirtualService', app.namespace, deploymentName(app), signal);
+  await api.delete('networking.istio.io/v1', 'DestinationRule', app.namespace, deploymentName(app), signal);
+  await api.delete('apps/v1', 'Deployment', app.namespace, canaryName(deploymentName(app)), signal);
+}
+
 /**
  * Brings the canary of `app` on one member in line with the stable replicas `stable` there: the
  * canary Deployment (or its removal) and, on first creation, the routing objects. Never throws for
@@ -52,10 +59,7 @@ export async function syncCanary(c: DaemonContext, app: App, api: ClusterApi, st
   const observed = api.findOwned(app.namespace, name);
   if (!app.canary) {
     if (observed) {
-      // The routing first (all traffic back to the Service's pods), then the canary pods.
-      await api.delete('networking.istio.io/v1', 'VirtualService', app.namespace, deploymentName(app), signal);
-      await api.delete('networking.istio.io/v1', 'DestinationRule', app.namespace, deploymentName(app), signal);
-      await api.delete('apps/v1', 'Deployment', app.namespace, name, signal);
+      await deleteCanary(api, app, signal);
       c.o.log.info({ app: appKey(app), member: api.name, deployment: name }, 'canary removed from the spec: deleted its Deployment, VirtualService and DestinationRule');
     }
     return;
