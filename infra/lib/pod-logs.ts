@@ -5,16 +5,17 @@
 
 import { shq } from './shell';
 
-export const POD_LOGS_HOST_PATH = '/var/log/k8s';
-export const POD_LOGS_MOUNT_PATH = '/var/log/app';
-export const POD_LOGS_VOLUME = 'pod-logs';
-
 export interface PodLogsOptions {
   /** Host folder holding one `<namespace>_<pod>` folder per pod. @default POD_LOGS_HOST_PATH */
   readonly hostPath?: string;
   /** Where containers see their own folder. @default POD_LOGS_MOUNT_PATH */
   readonly mountPath?: string;
 }
+
+/** The file-log collector's default root (LoggingSchema `fileLogs.hostPath`), where apps see it, and the volume name. */
+export const POD_LOGS_HOST_PATH = '/var/log/k8s';
+export const POD_LOGS_MOUNT_PATH = '/var/log/app';
+export const POD_LOGS_VOLUME = 'pod-logs';
 
 /** The downward-API env the mount's `subPathExpr` expands. */
 export const POD_LOGS_ENV = [

@@ -19,3 +19,13 @@ spec:
   placement: { spread: weighted${o.placementExtra ?? ''} }
 `;
 }
+
+/** A FederatedApp's `template` (a Deployment selecting `app: <name>`) with one container. */
+export function deploymentTemplate(name: string, container: Record<string, unknown>): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } },
+  };
+}

@@ -13,6 +13,7 @@ import { cliProgram, runCli } from '../../cluster-mgr/cli/exit';
 import { loadFederation } from '../../cluster-mgr/config/index';
 import { readWeights } from '../../cluster-mgr/core/canary';
 import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
+import { deploymentTemplate } from './app-doc';
 import { k8sAssets, REPO_ROOT, requireK8s, sharedPath, startControlPlane, waitFor, type ControlPlane } from '../lab';
 
 let cp: ControlPlane | undefined;
@@ -87,7 +88,7 @@ it('a FederatedApp with canary and logs.files: both Deployments (log mount) and 
     metadata: { name: 'web', namespace: 'shop' },
     spec: {
       replicas: 2,
-      template: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } } } },
+      template: deploymentTemplate('web', container),
       canary: { version: 'v2', image: 'lab.invalid/web:2', weight: 10 },
       logs: { files: true },
     },

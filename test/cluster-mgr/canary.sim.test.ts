@@ -13,6 +13,7 @@ import type { Running } from '../../cluster-mgr/daemon/main';
 import { BASELINE_ANNOTATION, readWeights } from '../../cluster-mgr/core/canary';
 import { POD_LOGS_HOST_PATH } from '../../infra/lib/pod-logs';
 import { waitFor } from '../lab/wait';
+import { deploymentTemplate } from './app-doc';
 import { startEnv, startInProcess, type Env } from './harness';
 
 const run = promisify(execFile);
@@ -24,15 +25,7 @@ const app = (name: string, canary: Record<string, unknown>, extra: Record<string
   namespace: 'shop',
   replicas: 2,
   placement: { spread: 'duplicate' },
-  template: {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: `registry.example.com/${name}:1.0`, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] } },
-    },
-  },
+  template: deploymentTemplate(name, { name: 'web', image: `registry.example.com/${name}:1.0`, resources: { requests: { cpu: '100m', memory: '64Mi' } } }),
   canary,
   ...extra,
 });
