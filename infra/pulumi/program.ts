@@ -7,10 +7,12 @@ import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { RenderedFile } from '../render/index';
 import { formatError, resolveSite, type Cluster, type PositionedError, type Site as SiteModel, type SiteSource } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
+import { tsigKeyProblems, tsigSecretOf } from '../lib/acme';
 import { parseDuration } from '../lib/units';
 import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
 import { applyEnvironment, loadStackSite, parseStackConfig, type RawStackConfig, type SiteFiles, type StackConfig } from './config';
+import { bootstrapRegistry, withBootstrapMirrors } from '../render/bootstrap-registry';
 import { hostKeyFor, parseKnownHosts, planHosts, unknownHosts, type HostPlan } from './hosts';
 import { clusterEndpoints, planCluster, planSecrets, requiredSecrets, type ClusterEndpoints, type ClusterPlan } from './plan';
 
@@ -72,12 +74,20 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
     };
   }
 
+  const rfc2136 = site.spec.certificates.issuer === 'acme' ? site.spec.certificates.dns01?.rfc2136 : undefined;
+  if (rfc2136 && cfg.tsigKey !== undefined) {
+    const problems = tsigKeyProblems(cfg.tsigKey, rfc2136.tsigKeyName, rfc2136.tsigAlgorithm);
+    if (problems.length > 0) return { ok: false, errors: problems.map((m) => settingError('tsigKey', `the TSIG key ${m}`)) };
+  }
+
   const bundleDir = cfg.bundle === undefined ? undefined : at(cfg.bundle);
   if (bundleDir !== undefined && !exists(bundleDir)) return { ok: false, errors: [settingError('bundle', `bundle directory ${JSON.stringify(cfg.bundle)} not found (${bundleDir}): unpack the bundle there first`)] };
   const registry = bundleDir === undefined ? undefined : site.spec.registry.host;
 
   const resolved = resolveSite(site); // once: synthesis of every cluster and the host files read it
-  const hostFiles = deps.renderHostFiles(resolved);
+  const rendered = deps.renderHostFiles(resolved);
+  // Air-gapped: keep containerd pulling from `flotilla install`'s bootstrap registry first.
+  const hostFiles = bundleDir === undefined ? rendered : withBootstrapMirrors(rendered, bootstrapRegistry(resolved));
   const strays = unknownHosts(site, hostFiles);
   if (strays.length > 0) return { ok: false, errors: [settingError('inventory', `rendered host files for hosts not in the inventory: ${strays.join(', ')}`)] };
   const known = loaded.value.files.knownHosts ? parseKnownHosts(readFileSync(loaded.value.files.knownHosts, 'utf8')) : [];
@@ -195,7 +205,11 @@ export async function runStack(deps: ProgramDeps, input: StackInput = stackInput
     cephKey: secret('cephKey'),
     tsigKey: secret('tsigKey'),
     registryPassword: secret('registryPassword'),
+    smtpPassword: secret('smtpPassword'),
   };
+  const tsig = secret('tsigKey');
+  // cert-manager's TSIG Secret holds the base64 secret alone (flotilla:tsigKey may be a tsig-keygen file).
+  if (tsig !== undefined) values.tsigSecret = pulumi.secret(tsig.apply((k) => tsigSecretOf(k) ?? ''));
   const pw = values.registryPassword;
   if (pw !== undefined) {
     const host = p.site.spec.registry.host;

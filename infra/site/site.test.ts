@@ -74,6 +74,26 @@ describe('Site model', () => {
       d.setIn(['spec', 'certificates', 'issuer'], 'acme');
       d.deleteIn(['spec', 'certificates', 'acmeEmail']);
     }, 'spec.certificates.acmeEmail', /needs acmeEmail/],
+    ['acme wildcard over HTTP-01 (no dns01)', (d) => d.setIn(['spec', 'certificates', 'issuer'], 'acme'), 'spec.certificates.issuer', /"\*\.bj1\.example\.com" over HTTP-01, which ACME refuses for wildcard names: add spec\.certificates\.dns01/],
+    ['acme DNS-01 zones that miss the wildcard', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { zones: ['sh1.example.com'], rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'acme-bj1' } });
+    }, 'spec.certificates.dns01.zones', /"\*\.bj1\.example\.com" is outside the DNS-01 zones \["sh1\.example\.com"\], so it would use HTTP-01.*add "bj1\.example\.com" \(or a parent zone\)/],
+    ['acme DNS-01 without HTTP-01 and zones that miss the apex', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { zones: ['a.bj1.example.com'], http01: false, webhook: { groupName: 'acme.example.com', solverName: 'corpdns' } });
+    }, 'spec.certificates.dns01.zones', /"bj1\.example\.com" is outside the DNS-01 zones .* no solver at all/],
+    ['dns01 with both solvers', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'k' }, webhook: { groupName: 'acme.example.com', solverName: 'x' } });
+    }, 'spec.certificates.dns01', /both rfc2136 and webhook: give exactly one/],
+    ['dns01 with neither solver', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { zones: ['bj1.example.com'] });
+    }, 'spec.certificates.dns01', /neither rfc2136 nor webhook/],
+    ['RFC 2136 nameserver without port', (d) => d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53', tsigKeyName: 'k' } }), 'spec.certificates.dns01.rfc2136.nameserver', /"10\.10\.0\.53" is not host:port/],
+    ['unknown TSIG algorithm', (d) => d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigAlgorithm: 'hmac-sha256' } }), 'spec.certificates.dns01.rfc2136.tsigAlgorithm', /"hmac-sha256" is not allowed: expected one of "HMACMD5"/],
+    ['a TSIG secret in the inventory', (d) => d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigSecret: 'c2VjcmV0' } }), 'spec.certificates.dns01.rfc2136.tsigSecret', /unknown field "tsigSecret"/],
     ['receiver with two targets', (d) => d.setIn(['spec', 'monitoring', 'receivers', 1, 'webhook'], { url: 'http://x.example.com/' }), 'spec.monitoring.receivers[1]', /exactly one of webhook or email/],
     ['bad duration', (d) => d.setIn(['spec', 'clusters', 0, 'istio', 'trafficPolicy', 'retries', 'perTryTimeout'], '2 seconds'), 'spec.clusters[0].istio.trafficPolicy.retries.perTryTimeout', /not a duration/],
   ];

@@ -88,7 +88,7 @@ it('a FederatedApp with canary and logs.files: both Deployments (log mount) and 
     metadata: { name: 'web', namespace: 'shop' },
     spec: {
       replicas: 2,
-      template: deploymentTemplate('web', container),
+      template: deploymentTemplate('web', { containers: [container] }),
       canary: { version: 'v2', image: 'lab.invalid/web:2', weight: 10 },
       logs: { files: true },
     },

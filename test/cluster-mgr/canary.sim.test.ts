@@ -25,7 +25,7 @@ const app = (name: string, canary: Record<string, unknown>, extra: Record<string
   namespace: 'shop',
   replicas: 2,
   placement: { spread: 'duplicate' },
-  template: deploymentTemplate(name, { name: 'web', image: `registry.example.com/${name}:1.0`, resources: { requests: { cpu: '100m', memory: '64Mi' } } }),
+  template: deploymentTemplate(name, { containers: [{ name: 'web', image: `registry.example.com/${name}:1.0`, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] }),
   canary,
   ...extra,
 });

@@ -115,8 +115,11 @@ describe('cluster plan', () => {
     expect(group('monitoring').afterCharts).toContain('kube-prometheus-stack');
     // cluster-mgr ships a ServiceMonitor: it needs the Prometheus operator's CRDs first.
     expect(group('federation').afterCharts).toEqual(['kube-prometheus-stack']);
-    // The edge keepalived pairs with the ingress gateway the istio-ingressgateway release installs.
-    expect(group('edge-gateway').afterCharts).toEqual(['istio-ingressgateway']);
+    // The edge keepalived pairs with the ingress gateway the istio-ingressgateway release installs;
+    // the TCP services' Gateway and VirtualServices need Istio's CRDs (base, istiod).
+    expect(group('edge-gateway').afterCharts).toEqual(['istio-base', 'istio-ingressgateway', 'istiod']);
+    // Grafana's route is a VirtualService too.
+    expect(group('monitoring').afterCharts).toEqual(expect.arrayContaining(['istio-base', 'istiod', 'kube-prometheus-stack']));
   });
   it('charts: istiod after base, gateway after istiod; order respects it', () => {
     expect(plan.charts.find((c) => c.release.id === 'istiod')!.afterCharts).toEqual(['istio-base']);
@@ -176,8 +179,24 @@ describe('cluster plan', () => {
     expect(none).toEqual([]);
     expect(planCluster(synth, none).groups.find((g) => g.component === 'cert-manager')!.objects.some((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)).toBe(true);
   });
+  it('ACME DNS-01 over RFC 2136: the TSIG Secret placeholder in cert-manager\'s namespace is filled from flotilla:tsigKey; the federation keeps its own', () => {
+    const sh1 = load('examples/sh1.yaml');
+    const s = synthesizeCluster(sh1, sh1.spec.clusters[0]!);
+    const plans = planSecrets(sh1, s, { tsigKey: 'c2VjcmV0' });
+    expect(plans.find((p) => p.name === 'site-issuer-tsig')).toMatchObject({
+      namespace: 'cert-manager',
+      stringData: { 'tsig-secret': { from: 'tsigSecret' } },
+      consumers: ['cert-manager'],
+      replaces: { kind: 'Secret', namespace: 'cert-manager', name: 'site-issuer-tsig' },
+    });
+    expect(plans.find((p) => p.name === 'flotilla-tsig')?.stringData).toEqual({ key: { from: 'tsigKey' } });
+    const cm = planCluster(s, plans).groups.find((g) => g.component === 'cert-manager')!;
+    expect(cm.objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(cm.afterSecrets).toContain('cert-manager-site-issuer-tsig');
+    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['cephKey', 'tsigKey']);
+  });
   it('required secrets follow the inventory', () => {
-    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey']);
+    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey', 'smtpPassword']);
     const cust = load('examples/customer-airgap.yaml');
     expect(requiredSecrets(cust)).toEqual([]);
     expect(requiredSecrets(cust, { caKey: 'x' }).map((r) => r.key)).toEqual(['caCert']);
