@@ -290,12 +290,38 @@ export type Day2 = z.infer<typeof Day2Schema>;
 
 export const PROPAGATE_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim'] as const;
 
+// --- Canary release and file logs (`spec.canary`, `spec.logs`); daemon/canary.ts applies them.
+const labelValue = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a label value: letters, digits, "-", "_", "." (at most 63), e.g. "v2"` });
+
+export const CanarySchema = z.strictObject({
+  /** `version` label of the canary pods (the DestinationRule's `canary` subset); differs from the stable one. */
+  version: labelValue,
+  /** Image of the canary's first container (or of `container`). */
+  image: z.string().min(1).optional(),
+  container: z.string().min(1).optional(),
+  /** A whole pod template for the canary (instead of `image`). */
+  template: DeploymentTemplateSchema.shape.spec.shape.template.optional(),
+  /** Canary replicas on every member that runs the app. @default 1 */
+  replicas: count('canary.replicas', 0, 1000).default(1),
+  /** Canary share of traffic when the VirtualService is first created; then `cluster-mgr canary promote|rollback` moves it. @default 0 */
+  weight: count('canary.weight', 0, 100).default(0),
+});
+export type Canary = z.infer<typeof CanarySchema>;
+
+export const LogsSchema = z.strictObject({
+  /** Mount the per-pod host folder `/var/log/k8s/<namespace>_<pod>` (what the file-log collector reads) at `mountPath`. */
+  files: z.boolean().default(false),
+  mountPath: z.string().startsWith('/', { error: (iss) => `${show(iss.input)} must be an absolute path, e.g. "/var/log/app"` }).optional(),
+});
+
 export const AppSpecBody = {
   replicas: count('replicas'),
   template: DeploymentTemplateSchema,
   placement: PlacementSchema.prefault({}),
   autoscale: AutoscaleSchema.optional(),
   propagate: z.array(z.strictObject({ kind: z.enum(PROPAGATE_KINDS), name: dnsLabel })).default([]),
+  canary: CanarySchema.optional(),
+  logs: LogsSchema.optional(),
 };
 
 export const AppSchema = z.strictObject({ name: dnsLabel, namespace: dnsLabel.default('default'), ...AppSpecBody });

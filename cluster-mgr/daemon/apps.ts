@@ -6,8 +6,10 @@ import { isServing } from '../core/health';
 import { checkCapacity, roomMemo, selects, spreadInputFor, withSchedulerReason, type MemberCapacity } from '../core/plan';
 import { divideReplicas, paceReturn, type SpreadResult } from '../core/spread';
 import { alerts } from '../contracts/alerts';
-import type { ClusterApi } from '../contracts/index';
+import type { ClusterApi, KubeObject } from '../contracts/index';
+import { canaryName } from '../../infra/lib/canary';
 import { waitVerdict, describeStuck } from '../core/readiness';
+import { syncCanary } from './canary';
 import { deploymentName, sharesReady, stuckPods, type AppStatus, type DaemonContext } from './context';
 import { deploymentFor, templateHash, type Propagator } from './propagation';
 
@@ -158,12 +160,14 @@ export class AppReconciler {
           want = 0;
         }
         if (!selects(app, m) && !obs) return;
-        if (obs && obs.replicas === want && obs.hash === hash) return;
+        const stable = deploymentFor(app, want, hash, o.federation.metadata.name);
+        if (obs && obs.replicas === want && obs.hash === hash) return this.canary(app, api, stable, errors);
         try {
           const signal = opSignal();
           if (!obs && want > 0) await this.propagation.propagate(app, api, signal);
           if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal);
-          await api.apply(deploymentFor(app, want, hash, o.federation.metadata.name), signal);
+          await api.apply(stable, signal);
+          await this.canary(app, api, stable, errors);
           status.applied[m.name] = want;
           o.log.info({ app: key, member: m.name, replicas: want, was: obs?.replicas ?? null }, 'applied deployment');
           if (obs && obs.replicas !== want) this.c.event('scaled', `${key} on ${m.name}: ${obs.replicas} → ${want}`, { member: m.name, app: key });
@@ -215,6 +219,16 @@ export class AppReconciler {
       throw new Error(errors.join('; '));
     }
     status.lastError = undefined;
+  }
+
+  /** The app's canary on one member (daemon/canary.ts); a failure is one more error of this pass. */
+  private async canary(app: App, api: ClusterApi, stable: KubeObject, errors: string[]): Promise<void> {
+    if (!app.canary && !api.findOwned(app.namespace, canaryName(deploymentName(app)))) return;
+    try {
+      await syncCanary(this.c, app, api, stable, AbortSignal.any([this.c.root.signal, AbortSignal.timeout(60_000)]));
+    } catch (err) {
+      errors.push(`${api.name}: canary: ${(err as Error).message}`);
+    }
   }
 
   /** A returning member has its full share of every app, and those replicas are ready (core/readiness). */

@@ -10,6 +10,8 @@ describe('hostFileDestination', () => {
     ['keepalived.conf', '/etc/keepalived/keepalived.conf', '0644', 'api-vip'],
     ['haproxy.cfg', '/etc/haproxy/haproxy.cfg', '0644', 'api-vip'],
     ['keepalived-edge.conf', '/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
+    ['log-cleanup/flotilla-log-cleanup', '/usr/local/sbin/flotilla-log-cleanup', '0755', 'logs'],
+    ['log-cleanup/flotilla-log-cleanup.cron', '/etc/cron.d/flotilla-log-cleanup', '0644', 'logs'],
   ])('%s → %s', (rel, dest, mode, step) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step }));
 
   it.each([

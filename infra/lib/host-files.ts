@@ -1,8 +1,8 @@
 // Where each synthesized host file goes on its node: the one table the renderers (default
 // hostPath), the Pulumi host layer and `flotilla install` all read.
 
-/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived. */
-export type HostStep = 'containerd' | 'api-vip' | 'edge-vip';
+/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived, log-folder cleanup. */
+export type HostStep = 'containerd' | 'api-vip' | 'edge-vip' | 'logs';
 
 export interface HostFileDestination {
   /** Absolute path on the host. */
@@ -29,6 +29,8 @@ export const HOST_PATHS = {
   containerdCertsDir: '/etc/containerd/certs.d',
   containerdConfig: '/etc/containerd/config.toml',
   containerdDropInDir: '/etc/containerd/conf.d',
+  logCleanupScript: '/usr/local/sbin/flotilla-log-cleanup',
+  logCleanupCron: '/etc/cron.d/flotilla-log-cleanup',
 } as const;
 
 const FIXED: Readonly<Record<string, HostFileDestination>> = {
@@ -37,6 +39,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
   'haproxy.cfg': { dest: HOST_PATHS.apiHaproxyCfg, mode: '0644', step: 'api-vip' },
   'keepalived-edge.conf': { dest: HOST_PATHS.edgeKeepalivedConf, mode: '0644', step: 'edge-vip' },
   'containerd/config.toml': { dest: HOST_PATHS.containerdConfig, mode: '0644', step: 'containerd', restart: 'containerd' },
+  'log-cleanup/flotilla-log-cleanup': { dest: HOST_PATHS.logCleanupScript, mode: '0755', step: 'logs' },
+  'log-cleanup/flotilla-log-cleanup.cron': { dest: HOST_PATHS.logCleanupCron, mode: '0644', step: 'logs' },
 };
 
 /**
@@ -46,7 +50,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
  * `containerd/config.toml` and `containerd/conf.d/X.toml` → `/etc/containerd/` (containerd restarted
  * when they change; 0600: the drop-in carries registry credentials when the host layer writes it),
  * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
- * `haproxy.cfg` → `/etc/haproxy/`; undefined for anything else (not a host file).
+ * `haproxy.cfg` → `/etc/haproxy/`, `log-cleanup/flotilla-log-cleanup` (0755) → `/usr/local/sbin/`,
+ * `log-cleanup/flotilla-log-cleanup.cron` → `/etc/cron.d/flotilla-log-cleanup`; undefined for anything else (not a host file).
  */
 export function hostFileDestination(rel: string): HostFileDestination | undefined {
   const fixed = FIXED[rel];

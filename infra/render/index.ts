@@ -1,6 +1,7 @@
 // Host and network config renderers (pure functions): inventory model → file contents.
 // The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
 import { HOST_PATHS } from '../lib/host-files';
+import { logCleanupCron, logCleanupScript } from '../lib/pod-logs';
 import { mirrorImage } from '../lib/image';
 import type { Cluster, SiteNode } from '../site/index';
 import { resolved, type ResolvedSite, type SiteSource } from '../site/resolve';
@@ -112,6 +113,7 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
           content: renderEdgeKeepalived(site, cluster, node, opts.edge),
         });
       }
+      files.push(...logCleanupFiles(node.name, site.site.spec.logging.fileLogs));
       for (const h of hostsTomls) {
         const file = h.file ?? 'hosts.toml';
         files.push({
@@ -132,6 +134,15 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
   const front = frontInputFromSite(site, opts.front);
   if (front.backends.length > 0) files.push({ path: 'front/haproxy.cfg', content: renderFrontHaproxy(front) });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Every node: the daily cleanup of per-pod log folders (script + cron.d entry, retention from the inventory). */
+function logCleanupFiles(node: string, fileLogs: { hostPath: string; retentionDays: number }): RenderedFile[] {
+  const script = `hosts/${node}/log-cleanup/flotilla-log-cleanup`;
+  return [
+    { path: script, content: logCleanupScript(fileLogs.hostPath, fileLogs.retentionDays) },
+    { path: `${script}.cron`, content: logCleanupCron(HOST_PATHS.logCleanupScript, fileLogs.hostPath, fileLogs.retentionDays) },
+  ];
 }
 
 /**

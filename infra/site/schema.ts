@@ -234,8 +234,11 @@ export const LoggingSchema = z.strictObject({
     storageClass: dnsName.optional().describe('@default - the site default StorageClass'),
   }),
   fileLogs: z
-    .strictObject({ hostPath: z.string().startsWith('/').default('/var/log/k8s') })
-    .default({ hostPath: '/var/log/k8s' }),
+    .strictObject({
+      hostPath: z.string().startsWith('/').default('/var/log/k8s'),
+      retentionDays: positiveInt('fileLogs.retentionDays', 3650).default(7).describe('Per-pod log folders with nothing written for this long are removed from the hosts (daily cron)'),
+    })
+    .prefault({}),
 });
 
 export const ReceiverSchema = z
@@ -441,6 +444,33 @@ export const ClusterSchema = z.strictObject({
   istio: z.strictObject({ trafficPolicy: TrafficPolicySchema.prefault({}) }).prefault({}),
 });
 
+// --- Site apps (issue 14: canary releases, sticky sessions, local rate limit, file logs): plain
+// apps synthesized into each cluster's `apps` component (constructs/app.ts).
+const labelValue = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a label value: letters, digits, "-", "_", "." (at most 63), e.g. "v2"` });
+export const SiteAppSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  clusters: z.array(dnsLabel).min(1).optional().describe('Clusters that run the app. @default - every cluster'),
+  image: z.string().min(1),
+  replicas: positiveInt('replicas', 1000).default(2),
+  port: port.describe('Container and Service port (HTTP)'),
+  host: dnsName.optional().describe('External host served through the site Gateway, e.g. shop.bj1.example.com'),
+  canary: z
+    .strictObject({
+      version: labelValue.describe('version label of the canary pods (the canary subset); the stable pods are "stable"'),
+      image: z.string().min(1),
+      replicas: positiveInt('canary.replicas', 1000).default(1),
+      weight: z.number().int().min(0).max(100).default(0).describe('Canary share of traffic (%); later moved by `cluster-mgr canary promote|rollback`'),
+    })
+    .optional(),
+  consistentHash: z
+    .strictObject({ httpHeaderName: z.string().min(1).optional(), httpCookie: z.strictObject({ name: z.string().min(1), ttl: duration }).optional(), useSourceIp: z.literal(true).optional() })
+    .optional()
+    .describe('Sticky sessions: exactly one of httpHeaderName, httpCookie, useSourceIp'),
+  rateLimit: z.strictObject({ requestsPerSecond: positiveInt('requestsPerSecond'), burst: positiveInt('burst').optional() }).optional().describe("Envoy local rate limit per pod (the app's sidecars)"),
+  logs: z.strictObject({ files: z.boolean().default(false) }).optional().describe('files: mount the per-pod log folder (logging.fileLogs.hostPath/<namespace>_<pod>) at /var/log/app'),
+});
+
 export const SiteSchema = z
   .strictObject({
     apiVersion: z.literal('flotilla.dev/v1alpha1', {
@@ -462,6 +492,7 @@ export const SiteSchema = z
       logging: LoggingSchema,
       monitoring: MonitoringSchema.prefault({}),
       clusters: z.array(ClusterSchema).min(1, { error: 'a site needs at least one cluster' }),
+      apps: z.array(SiteAppSchema).default([]),
     }),
   })
   .describe('A Flotilla Site inventory: one data center, one Pulumi stack');
@@ -474,3 +505,4 @@ export type EdgeVip = Cluster['edge']['vips'][number];
 export type Vip = Cluster['apiVIP'];
 export type Router = Site['spec']['network']['routers'][number];
 export type Role = (typeof ROLES)[number];
+export type SiteApp = Site['spec']['apps'][number];

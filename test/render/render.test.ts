@@ -424,8 +424,8 @@ describe('renderHostFiles', () => {
     expect(get('hosts/bj1-a-e1/keepalived-edge.conf').hostPath).toBe('/etc/keepalived/keepalived-edge.conf');
     expect(get('hosts/bj1-a-w1/containerd/certs.d/docker.io/hosts.toml').hostPath).toBe('/etc/containerd/certs.d/docker.io/hosts.toml');
     expect(get('network/tor-a.bird.conf').hostPath).toBeUndefined();
-    // Workers get no VRRP files.
-    expect(files.filter((f) => f.path.startsWith('hosts/bj1-a-w1/') && !f.path.includes('/containerd/'))).toEqual([]);
+    // Workers get no VRRP files: only containerd's and the log-folder cleanup.
+    expect(files.filter((f) => f.path.startsWith('hosts/bj1-a-w1/') && !f.path.includes('/containerd/') && !f.path.includes('/log-cleanup/'))).toEqual([]);
   });
 
   it('a site without routers or edge VIPs renders no BIRD or front file', () => {
