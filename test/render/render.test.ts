@@ -324,11 +324,16 @@ describe('front HAProxy', () => {
       c.edge = {
         vips: [
           { name: 'one', address: '10.250.0.100/24', interface: 'eth0', virtualRouterId: 51, ports: [8080] },
-          { name: 'two', address: '10.250.0.101/24', interface: 'eth0', virtualRouterId: 52, ports: [8080] },
+          { name: 'two', address: '10.250.0.101/24', interface: 'eth0', virtualRouterId: 52, ports: [8081] },
         ],
       };
     });
-    expect(() => frontInputFromSite(clash)).toThrow(/edge VIPs "one" and "two" both serve port 8080/);
+    // validate refuses two VIPs on one port (the gateway has one listener per port); the renderer
+    // still guards input that never went through validation.
+    const [cl] = clash.spec.clusters;
+    const vips = cl!.edge.vips.map((v) => ({ ...v, ports: [8080] }));
+    const unvalidated = { ...clash, spec: { ...clash.spec, clusters: [{ ...cl!, edge: { ...cl!.edge, vips } }] } } as typeof clash;
+    expect(() => frontInputFromSite(unvalidated)).toThrow(/edge VIPs "one" and "two" both serve port 8080/);
   });
 });
 
