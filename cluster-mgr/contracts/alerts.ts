@@ -12,6 +12,7 @@ export const AlertName = {
   TrafficSwitchFailed: 'FederationTrafficSwitchFailed',
   Day2CheckWarning: 'FederationDay2CheckWarning',
   Day2CheckFailed: 'FederationDay2CheckFailed',
+  Forbidden: 'FederationForbidden',
 } as const;
 export type AlertName = (typeof AlertName)[keyof typeof AlertName];
 
@@ -68,6 +69,16 @@ export const alerts = {
   /** A day-2 check (spec.day2) fails for one target; labels check, kind, target. */
   day2CheckFailed(check: string, kind: string, target: string, message: string): Alert {
     return { name: AlertName.Day2CheckFailed, severity: 'critical', labels: { check, kind, target }, summary: `day-2 check ${check} (${kind}) fails for ${target}`, description: message };
+  },
+  /** A cluster answered 403: cluster-mgr's RBAC there lacks `verb` on `resource`; labels member, verb, resource. */
+  forbidden(member: string, verb: string, resource: string, message: string): Alert {
+    return {
+      name: AlertName.Forbidden,
+      severity: 'critical',
+      labels: { member, verb, resource },
+      summary: `cluster-mgr may not ${verb} ${resource} on ${member} (HTTP 403): fix its RBAC there`,
+      description: message,
+    };
   },
 };
 

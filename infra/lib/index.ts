@@ -5,6 +5,7 @@
 // because the top-level folders are fixed (DESIGN "The map") and infra/ is where the layers that
 // need it start; test/imports.test.ts keeps it a leaf.
 export * from './canonical';
+export * from './cluster-mgr-rbac';
 export * from './dns';
 export * from './host-files';
 export * from './image';
