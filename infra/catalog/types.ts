@@ -11,6 +11,7 @@ export const COMPONENTS = [
   'registry',
   'storage',
   'federation',
+  'federation-member',
 ] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 

@@ -7,7 +7,7 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationControl, FederationMember, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
@@ -29,6 +29,8 @@ export const EDGE_KEEPALIVED_OPTIONS: EdgeKeepalivedOptions = { trackUrl: EDGE_T
 export function federationFromSite(input: SiteSource): Record<string, unknown> {
   const r = resolved(input);
   const { site } = r;
+  const f = site.spec.federation;
+  const host = r.clusters.find((c) => c.runsSiteServices)?.cluster.name ?? site.spec.clusters[0]!.name;
   return {
     apiVersion: 'flotilla.dev/v1alpha1',
     kind: 'Federation',
@@ -36,20 +38,28 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
     spec: {
       members: site.spec.clusters.map((c) => ({
         name: c.name,
+        // the host cluster's `cluster-mgr-kubeconfigs` Secret (Pulumi: one key per member, its member token)
         kubeconfig: `/etc/cluster-mgr/kubeconfigs/${c.name}.yaml`,
         labels: { site: site.metadata.name, env: site.spec.environment },
         traffic: { server: c.name },
       })),
-      health: { interval: '1s', timeout: '800ms', failureThreshold: 3, successThreshold: 3, failbackAfter: '60s' },
+      health: { ...f.health },
       // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
-      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) } },
+      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
       prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090' },
-      leaderElection: { namespace: 'flotilla-system', leaseName: 'cluster-mgr' },
+      // In the pod: its own service account (the Role of FederationControl); outside (systemd): the host member's kubeconfig.
+      leaderElection: { namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE, inCluster: true, member: host, ...f.leaderElection },
+      // FederatedApp CRs in the host cluster (the CRD is part of the federation component)
+      appSources: { crs: {} },
       apps: [],
     },
   };
 }
+
+/** Namespace and Lease of the site's cluster-mgr (FederationControl's defaults; the construct rejects a config that differs). */
+export const FEDERATION_NAMESPACE = 'flotilla-system';
+export const FEDERATION_LEASE = 'cluster-mgr';
 
 type Builder = (scope: Construct, site: ResolvedSite, rc: ResolvedCluster, opts: SynthOptions) => boolean;
 
@@ -150,7 +160,12 @@ const BUILDERS: Record<ComponentName, Builder> = {
   },
   federation: (scope, site, { runsSiteServices }) => {
     if (!runsSiteServices) return false;
-    new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }) });
+    new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }), namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE });
+    return true;
+  },
+  // Every cluster is a member: cluster-mgr's ServiceAccount, least-privilege ClusterRole and token there.
+  'federation-member': (scope) => {
+    new FederationMember(scope, 'member', { namespace: FEDERATION_NAMESPACE });
     return true;
   },
 };
