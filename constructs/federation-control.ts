@@ -58,12 +58,9 @@ export interface FederationControlProps extends MonitoringLabelsProps {
 }
 
 /** The config's spec.leaderElection (namespace, leaseName) must name the Role's namespace and Lease. */
-function checkLeaderElection(doc: unknown, ns: string, lease: string, replicas: number): void {
+function checkLeaderElection(doc: unknown, ns: string, lease: string): void {
   const le = (doc as { spec?: { leaderElection?: { namespace?: unknown; leaseName?: unknown } } }).spec?.leaderElection;
-  if (!le) {
-    if (replicas > 1) throw new PropError(NAME, 'config', 'no spec.leaderElection', `spec.leaderElection (namespace: ${ns}, leaseName: ${lease}) with ${replicas} replicas, or replicas: 1`);
-    return;
-  }
+  if (!le) return; // a single writer without a Lease is the operator's choice
   const gotNs = le.namespace ?? 'flotilla-system';
   const gotLease = le.leaseName ?? 'cluster-mgr';
   if (gotNs !== ns) throw new PropError(NAME, 'config', `spec.leaderElection.namespace ${JSON.stringify(gotNs)}`, `${JSON.stringify(ns)}, the namespace prop (the Lease Role lives there)`);
@@ -90,7 +87,7 @@ export class FederationControl extends Construct {
       throw new PropError(NAME, 'config', (e as Error).message.split('\n')[0], 'a YAML Federation document');
     }
     if ((doc as { kind?: unknown } | null)?.kind !== 'Federation') throw new PropError(NAME, 'config', (doc as { kind?: unknown } | null)?.kind, 'a document with kind: Federation');
-    checkLeaderElection(doc, ns, lease, replicas);
+    checkLeaderElection(doc, ns, lease);
 
     const lbl = labels('cluster-mgr', 'cluster-mgr');
     apiObject(this, 'Crd', FEDERATED_APP_CRD);

@@ -35,6 +35,14 @@ export class KubeError extends Error {
   }
 }
 
+/** A request the cluster refused: 401 (credentials rejected) or 403 (RBAC). */
+export interface AuthError {
+  readonly status: 401 | 403;
+  readonly method: string;
+  readonly path: string;
+  readonly message: string;
+}
+
 export interface KubeClientOptions {
   readonly name: string;
   readonly kubeconfig: string;
@@ -48,8 +56,8 @@ export interface KubeClientOptions {
   /** Backoff cap for informer errors. @default 5 s */
   readonly maxBackoffMs?: number;
   readonly log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
-  /** Called on every 403 Forbidden answer (daemon/rbac-errors.ts: log line, metric, alert). */
-  readonly onForbidden?: (f: { method: string; path: string; message: string }) => void;
+  /** Called on every 401 Unauthorized / 403 Forbidden answer (daemon/rbac-errors.ts: log line, metric, alert). */
+  readonly onAuthError?: (f: AuthError) => void;
   /**
    * Use the pod's service-account credentials (adapters/in-cluster.ts) instead of `kubeconfig`:
    * KUBERNETES_SERVICE_HOST/PORT, the CA file, and the token file re-read on every request.
@@ -239,7 +247,7 @@ export class KubeClient {
       } catch {
         // not a Status
       }
-      if (r.status === 403) this.opts.onForbidden?.({ method, path, message });
+      if (r.status === 401 || r.status === 403) this.opts.onAuthError?.({ status: r.status, method, path, message });
       throw new KubeError(`${method} ${path}: ${r.status} ${reason ?? ''} ${message}`.trim(), r.status, reason);
     }
     return (r.body ? JSON.parse(r.body) : {}) as T;
@@ -262,7 +270,7 @@ export class KubeClient {
         res.on('end', () => resolve(s));
         res.on('error', () => resolve(s));
       });
-      if (res.statusCode === 403) this.opts.onForbidden?.({ method: 'GET', path, message: body.slice(0, 300) });
+      if (res.statusCode === 401 || res.statusCode === 403) this.opts.onAuthError?.({ status: res.statusCode, method: 'GET', path, message: body.slice(0, 300) });
       throw new KubeError(`watch ${path}: ${res.statusCode} ${body.slice(0, 200)}`, res.statusCode);
     }
     const idleMs = this.opts.watchIdleMs ?? 30_000;
@@ -519,7 +527,7 @@ export class KubeMember implements ClusterApi {
     try {
       const timeoutMs = this.client.opts.probeTimeoutMs ?? this.client.opts.timeoutMs;
       const r = await this.client.request('GET', '/readyz', { signal, timeoutMs });
-      if (r.status === 403) this.client.opts.onForbidden?.({ method: 'GET', path: '/readyz', message: r.body.slice(0, 300) });
+      if (r.status === 401 || r.status === 403) this.client.opts.onAuthError?.({ status: r.status, method: 'GET', path: '/readyz', message: r.body.slice(0, 300) });
       if (r.status !== 200) return { ok: false, ...classifyProbe({ status: r.status }) };
       if (this.nodes.synced) {
         if (this.capacity().readyNodes === 0) return { ok: false, problem: 'no-nodes', reason: 'no Ready, schedulable node' };

@@ -13,6 +13,7 @@ export const AlertName = {
   Day2CheckWarning: 'FederationDay2CheckWarning',
   Day2CheckFailed: 'FederationDay2CheckFailed',
   Forbidden: 'FederationForbidden',
+  Unauthorized: 'FederationUnauthorized',
 } as const;
 export type AlertName = (typeof AlertName)[keyof typeof AlertName];
 
@@ -79,6 +80,10 @@ export const alerts = {
       summary: `cluster-mgr may not ${verb} ${resource} on ${member} (HTTP 403): fix its RBAC there`,
       description: message,
     };
+  },
+  /** A cluster answered 401: the token cluster-mgr uses for it is wrong or expired; label member. */
+  unauthorized(member: string, message: string): Alert {
+    return { name: AlertName.Unauthorized, severity: 'critical', labels: { member }, summary: `${member} rejects cluster-mgr's credentials (HTTP 401): renew its token`, description: message };
   },
 };
 

@@ -241,8 +241,8 @@ export interface CreateCrAppsOptions {
   readonly memberApis: ReadonlyMap<string, ClusterApi>;
   readonly log: Logger;
   readonly timeoutMs: number;
-  /** 403 reporting (daemon/rbac-errors.ts). */
-  readonly onForbidden?: KubeClientOptions['onForbidden'];
+  /** 401/403 reporting (daemon/rbac-errors.ts). */
+  readonly onAuthError?: KubeClientOptions['onAuthError'];
 }
 
 /** What the CR source drives: the daemon. */
@@ -278,7 +278,7 @@ export function createCrApps(o: CreateCrAppsOptions): { start(target: CrAppsTarg
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => o.log[level](fields ?? {}, msg);
   let client: KubeClient;
   try {
-    client = new KubeClient({ ...host, timeoutMs: o.timeoutMs, log: kubeLog, ...(o.onForbidden ? { onForbidden: o.onForbidden } : {}) });
+    client = new KubeClient({ ...host, timeoutMs: o.timeoutMs, log: kubeLog, ...(o.onAuthError ? { onAuthError: o.onAuthError } : {}) });
   } catch (err) {
     throw new Error(`spec.appSources.crs: cannot use the host cluster's kubeconfig ${host.kubeconfig}: ${(err as Error).message}`);
   }

@@ -7,7 +7,7 @@ import { AlertmanagerAlerter } from '../adapters/alertmanager';
 import { day2Probe } from '../adapters/day2';
 import { buildAlerter, buildTrafficSwitch, buildWitness } from '../adapters/factory';
 import { inClusterAvailable } from '../adapters/in-cluster';
-import { KubeMember, type KubeClientOptions } from '../adapters/kube';
+import { KubeMember, type AuthError, type KubeClientOptions } from '../adapters/kube';
 import { FanoutAlerter } from '../adapters/webhook';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
 import type { LeaderElection } from '../config/schema';
@@ -16,7 +16,7 @@ import { startServer, type ListenAddress } from '../server/index';
 import { AppAutoscaling } from './autoscale';
 import { createCrApps } from './cr-apps';
 import { Daemon } from './index';
-import { ForbiddenReporter } from './rbac-errors';
+import { AuthErrorReporter } from './rbac-errors';
 
 export interface RunOptions {
   readonly federation: Federation;
@@ -53,19 +53,19 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const ref: { daemon?: Daemon } = {};
   const onChange = () => ref.daemon?.notifyChange();
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
-  // 403s (members, Lease, CRs) → log line, metric, alert (rbac-errors.ts); wired once the daemon exists.
-  const forbidden: { reporter?: ForbiddenReporter } = {};
-  const onForbidden = (name: string) => (f: { method: string; path: string; message: string }) => forbidden.reporter?.report(name, f.method, f.path, f.message);
+  // 401s and 403s (members, Lease, CRs) → log line, metric, alert (rbac-errors.ts); wired once the daemon exists.
+  const forbidden: { reporter?: AuthErrorReporter } = {};
+  const onAuthError = (name: string) => (f: AuthError) => forbidden.reporter?.report(name, f);
   const members = new Map<string, ClusterApi>();
   for (const m of spec.members) {
     members.set(
       m.name,
-      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog, onForbidden: onForbidden(m.name) }),
+      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog, onAuthError: onAuthError(m.name) }),
     );
   }
   const first = spec.members[0]!.name;
   const le = spec.leaderElection;
-  const host = le ? hostCluster(le, o.configFile, { timeoutMs, log: kubeLog, onForbidden: onForbidden('host') }) ?? members.get(le.member ?? first) : undefined;
+  const host = le ? hostCluster(le, o.configFile, { timeoutMs, log: kubeLog, onAuthError: onAuthError('host') }) ?? members.get(le.member ?? first) : undefined;
   const src = spec.source;
   const source = src?.kubeconfig ? new KubeMember({ name: 'source', kubeconfig: resolveFrom(o.configFile, src.kubeconfig), timeoutMs, log: kubeLog }) : members.get(src?.member ?? first);
   // Issue 6 adapters from the Federation's traffic:/alerting:/prometheus: blocks (G's factory).
@@ -84,7 +84,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const secondOpinion = guard === 'front' ? ('front' as const) : guard === 'witness' && witness ? (m: string, signal: AbortSignal) => witness.check(m, signal) : undefined;
   const autoscaling = new AppAutoscaling();
   // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
-  const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs, onForbidden: onForbidden('host') });
+  const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs, onAuthError: onAuthError('host') });
   const daemon = new Daemon({
     federation: o.federation,
     apps: o.apps,
@@ -100,7 +100,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     day2Probe: day2Probe((p) => resolveFrom(o.configFile, p)),
   });
   ref.daemon = daemon;
-  forbidden.reporter = new ForbiddenReporter({ log, registry: daemon.metrics.registry, alert: (op, a) => daemon.alertOnce(op, a, undefined, { anyReplica: true }) });
+  forbidden.reporter = new AuthErrorReporter({ log, registry: daemon.metrics.registry, alert: (op, a) => daemon.alertOnce(op, a, undefined, { anyReplica: true }) });
   forbidden.reporter.start(daemon.signal);
   const http = await startServer(daemon, o.listen, o.token ? { token: o.token } : {});
   daemon.start();
@@ -154,7 +154,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
  * The Lease's host cluster when it is not a member: the pod's own service account
  * (`leaderElection.inCluster` inside a pod), else `leaderElection.kubeconfig`; undefined → a member.
  */
-function hostCluster(le: LeaderElection, configFile: string, o: Pick<KubeClientOptions, 'timeoutMs' | 'log' | 'onForbidden'>): KubeMember | undefined {
+function hostCluster(le: LeaderElection, configFile: string, o: Pick<KubeClientOptions, 'timeoutMs' | 'log' | 'onAuthError'>): KubeMember | undefined {
   if (le.inCluster && inClusterAvailable()) return new KubeMember({ name: 'host', kubeconfig: '(in-cluster)', inCluster: true, ...o });
   if (le.kubeconfig) return new KubeMember({ name: 'host', kubeconfig: resolveFrom(configFile, le.kubeconfig), ...o });
   return undefined;

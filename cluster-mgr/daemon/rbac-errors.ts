@@ -1,15 +1,19 @@
-// A 403 anywhere (member clusters, the host cluster's Lease and FederatedApps) is a configuration
-// error, never a quiet retry: an error-level log line naming member, verb and resource, the counter
-// flotilla_forbidden_total{member,verb,resource}, and a FederationForbidden alert (sent by every
-// replica: a 403 on the Lease is exactly why a replica never leads). The alert resolves once the same
-// request has not been refused for `resolveAfterMs`.
+// A refused request is a configuration error, never a quiet retry:
+//   403 Forbidden (RBAC lacks a verb) → error log line naming member, verb and resource, the counter
+//       flotilla_forbidden_total{member,verb,resource}, a FederationForbidden alert;
+//   401 Unauthorized (wrong or expired token) → error log line, flotilla_unauthorized_total{member},
+//       a FederationUnauthorized alert.
+// Alerts are sent by every replica (a 403 on the Lease is exactly why a replica never leads) and
+// resolve once the same refusal has not recurred for `resolveAfterMs`. The request itself is retried
+// by its loop (informer backoff, probes, the work queue) as before.
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { requestAttributes } from '../../infra/lib/cluster-mgr-rbac';
+import type { AuthError } from '../adapters/kube';
 import { alerts } from '../contracts/alerts';
 import type { Alert } from '../contracts/index';
 
-export interface ForbiddenOptions {
+export interface AuthErrorOptions {
   readonly log: Logger;
   readonly registry: Registry;
   readonly alert: (op: 'fire' | 'resolve', a: Alert) => Promise<void>;
@@ -27,42 +31,52 @@ interface Seen {
   alert: Alert;
 }
 
-export class ForbiddenReporter {
-  readonly counter: Counter<'member' | 'verb' | 'resource'>;
+export class AuthErrorReporter {
+  readonly forbidden: Counter<'member' | 'verb' | 'resource'>;
+  readonly unauthorized: Counter<'member'>;
   private readonly seen = new Map<string, Seen>();
   private readonly now: () => number;
 
-  constructor(private readonly o: ForbiddenOptions) {
+  constructor(private readonly o: AuthErrorOptions) {
     this.now = o.now ?? Date.now;
-    this.counter = new Counter({
+    this.forbidden = new Counter({
       name: 'flotilla_forbidden_total',
       help: 'Requests a cluster refused with 403 Forbidden, by member, verb and resource (cluster-mgr RBAC is missing something)',
       labelNames: ['member', 'verb', 'resource'],
       registers: [o.registry],
     });
+    this.unauthorized = new Counter({
+      name: 'flotilla_unauthorized_total',
+      help: "Requests a cluster refused with 401 Unauthorized (cluster-mgr's token for it is wrong or expired)",
+      labelNames: ['member'],
+      registers: [o.registry],
+    });
   }
 
-  /** The hook for one cluster (KubeClientOptions.onForbidden). */
-  hook(member: string): (f: { method: string; path: string; message: string }) => void {
-    return (f) => this.report(member, f.method, f.path, f.message);
-  }
-
-  report(member: string, method: string, path: string, message: string): void {
-    const { verb, resource, namespace } = requestAttributes(method, path);
-    this.counter.inc({ member, verb, resource });
-    const key = `${member}\0${verb}\0${resource}`;
+  report(member: string, e: AuthError): void {
+    const { verb, resource, namespace } = requestAttributes(e.method, e.path);
     const now = this.now();
+    const key = e.status === 403 ? `403\0${member}\0${verb}\0${resource}` : `401\0${member}`;
+    if (e.status === 403) this.forbidden.inc({ member, verb, resource });
+    else this.unauthorized.inc({ member });
     let s = this.seen.get(key);
     if (!s) {
-      s = { last: now, logged: -Infinity, count: 0, alert: alerts.forbidden(member, verb, resource, message) };
+      const alert = e.status === 403 ? alerts.forbidden(member, verb, resource, e.message) : alerts.unauthorized(member, e.message);
+      s = { last: now, logged: -Infinity, count: 0, alert };
       this.seen.set(key, s);
-      void this.o.alert('fire', s.alert);
+      void this.o.alert('fire', alert);
     }
     s.last = now;
     s.count++;
-    if (now - s.logged >= (this.o.logEveryMs ?? 60_000)) {
-      s.logged = now;
-      this.o.log.error({ member, verb, resource, ...(namespace ? { namespace } : {}), count: s.count, apiMessage: message }, `forbidden: cluster-mgr may not ${verb} ${resource} on ${member}; grant it in cluster-mgr's RBAC there`);
+    if (now - s.logged < (this.o.logEveryMs ?? 60_000)) return;
+    s.logged = now;
+    if (e.status === 403) {
+      this.o.log.error(
+        { member, verb, resource, ...(namespace ? { namespace } : {}), count: s.count, apiMessage: e.message },
+        `forbidden: cluster-mgr may not ${verb} ${resource} on ${member}; grant it in cluster-mgr's RBAC there (the member ClusterRole, or the host Role for leases/federatedapps)`,
+      );
+    } else {
+      this.o.log.error({ member, count: s.count, apiMessage: e.message }, `unauthorized: ${member} rejected cluster-mgr's credentials (HTTP 401); the token in its kubeconfig is wrong or expired — renew it (pulumi up rebuilds the cluster-mgr-kubeconfigs Secret)`);
     }
   }
 
