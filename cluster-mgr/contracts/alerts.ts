@@ -14,6 +14,7 @@ export const AlertName = {
   Day2CheckFailed: 'FederationDay2CheckFailed',
   Forbidden: 'FederationForbidden',
   Unauthorized: 'FederationUnauthorized',
+  MemberKubeconfigMissing: 'FederationMemberKubeconfigMissing',
 } as const;
 export type AlertName = (typeof AlertName)[keyof typeof AlertName];
 
@@ -84,6 +85,10 @@ export const alerts = {
   /** A cluster answered 401: the token cluster-mgr uses for it is wrong or expired; label member. */
   unauthorized(member: string, message: string): Alert {
     return { name: AlertName.Unauthorized, severity: 'critical', labels: { member }, summary: `${member} rejects cluster-mgr's credentials (HTTP 401): renew its token`, description: message };
+  },
+  /** A member's kubeconfig is missing or unusable (cluster-mgr cannot reach it at all); label member. */
+  memberKubeconfigMissing(member: string, problem: string): Alert {
+    return { name: AlertName.MemberKubeconfigMissing, severity: 'critical', labels: { member }, summary: `cluster-mgr has no usable kubeconfig for ${member}`, description: problem };
   },
 };
 

@@ -1,5 +1,5 @@
 // Wires a loaded Federation to real members (client-node adapter), the HTTP server and signals.
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { parseDuration } from '../../infra/lib/units';
@@ -16,6 +16,7 @@ import { startServer, type ListenAddress } from '../server/index';
 import { AppAutoscaling } from './autoscale';
 import { createCrApps } from './cr-apps';
 import { Daemon } from './index';
+import { PendingMember } from './pending-member';
 import { AuthErrorReporter } from './rbac-errors';
 
 export interface RunOptions {
@@ -58,10 +59,10 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const onAuthError = (name: string) => (f: AuthError) => forbidden.reporter?.report(name, f);
   const members = new Map<string, ClusterApi>();
   for (const m of spec.members) {
-    members.set(
-      m.name,
-      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog, onAuthError: onAuthError(m.name) }),
-    );
+    const kubeconfig = resolveFrom(o.configFile, m.kubeconfig);
+    const create = () => new KubeMember({ name: m.name, kubeconfig, ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog, onAuthError: onAuthError(m.name) });
+    // A kubeconfig missing at start (`run` lets that pass for some members): stand in and retry.
+    members.set(m.name, existsSync(kubeconfig) ? create() : new PendingMember({ name: m.name, kubeconfig, create, onState: (p) => forbidden.reporter?.memberConfig(m.name, p) }));
   }
   const first = spec.members[0]!.name;
   const le = spec.leaderElection;

@@ -7,7 +7,7 @@
 // resolve once the same refusal has not recurred for `resolveAfterMs`. The request itself is retried
 // by its loop (informer backoff, probes, the work queue) as before.
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { requestAttributes } from '../../infra/lib/cluster-mgr-rbac';
 import type { AuthError } from '../adapters/kube';
 import { alerts } from '../contracts/alerts';
@@ -34,6 +34,8 @@ interface Seen {
 export class AuthErrorReporter {
   readonly forbidden: Counter<'member' | 'verb' | 'resource'>;
   readonly unauthorized: Counter<'member'>;
+  readonly kubeconfigMissing: Gauge<'member'>;
+  private readonly missing = new Map<string, { alert: Alert; logged: number }>();
   private readonly seen = new Map<string, Seen>();
   private readonly now: () => number;
 
@@ -51,6 +53,33 @@ export class AuthErrorReporter {
       labelNames: ['member'],
       registers: [o.registry],
     });
+    this.kubeconfigMissing = new Gauge({
+      name: 'flotilla_member_kubeconfig_missing',
+      help: "1 while a member's kubeconfig is missing or unusable (cluster-mgr retries every probe)",
+      labelNames: ['member'],
+      registers: [o.registry],
+    });
+  }
+
+  /** A member's kubeconfig is missing/unusable (`problem`) or usable again (undefined): gauge, log line, alert. */
+  memberConfig(member: string, problem: string | undefined): void {
+    const cur = this.missing.get(member);
+    this.kubeconfigMissing.set({ member }, problem ? 1 : 0);
+    if (!problem) {
+      if (!cur) return;
+      this.missing.delete(member);
+      this.o.log.info({ member }, `member ${member}: kubeconfig loaded`);
+      void this.o.alert('resolve', cur.alert);
+      return;
+    }
+    const now = this.now();
+    if (!cur) {
+      const alert = alerts.memberKubeconfigMissing(member, problem);
+      this.missing.set(member, { alert, logged: now });
+      void this.o.alert('fire', alert);
+    } else if (now - cur.logged < (this.o.logEveryMs ?? 60_000)) return;
+    else cur.logged = now;
+    this.o.log.error({ member }, `member ${member}: ${problem}`);
   }
 
   report(member: string, e: AuthError): void {

@@ -23,6 +23,7 @@ export * from './bird';
 export { GENERATED } from './common';
 export * from './containerd';
 export * from './front';
+export * from './cluster-mgr-unit';
 export * from './keepalived';
 
 export interface RenderedFile {

@@ -11,7 +11,7 @@ import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationCont
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
-import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
+import { DEFAULT_FRONT_SOCKET, frontInputFromSite, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
 import type { Cluster } from '../site/index';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
@@ -55,6 +55,11 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       apps: [],
     },
   };
+}
+
+/** The Federation config as YAML: the Deployment's ConfigMap and the ops host's file hold these bytes. */
+export function federationConfigYaml(input: SiteSource): string {
+  return stringify(federationFromSite(input), { lineWidth: 0 });
 }
 
 /** Namespace and Lease of the site's cluster-mgr (FederationControl's defaults; the construct rejects a config that differs). */
@@ -160,7 +165,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
   },
   federation: (scope, site, { runsSiteServices }) => {
     if (!runsSiteServices) return false;
-    new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }), namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE });
+    new FederationControl(scope, 'federation', { config: federationConfigYaml(site), namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE });
     return true;
   },
   // Every cluster is a member: cluster-mgr's ServiceAccount, least-privilege ClusterRole and token there.
@@ -169,6 +174,12 @@ const BUILDERS: Record<ComponentName, Builder> = {
     return true;
   },
 };
+
+/** spec.federation.opsHost: cluster-mgr's systemd unit and its config (same bytes as the ConfigMap). */
+function opsHostFiles(site: ResolvedSite) {
+  const ops = site.site.spec.federation.opsHost;
+  return ops ? renderClusterMgrHostFiles(ops.name, { config: federationConfigYaml(site) }) : [];
+}
 
 /** Visits every `image: "<ref>"` string in a manifest tree. */
 function mapImages(value: unknown, fn: (ref: string) => string): unknown {
@@ -218,7 +229,7 @@ export function synthesizeSite(input: SiteSource, opts: SynthOptions = {}): Site
   return {
     site: site.name,
     clusters,
-    hostFiles: renderHostFiles(site, hostOpts),
+    hostFiles: [...renderHostFiles(site, hostOpts), ...opsHostFiles(site)],
     images: [...images].sort(),
   };
 }

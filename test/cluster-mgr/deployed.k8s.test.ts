@@ -7,7 +7,7 @@
 // ClusterRole is all it may do. One deviation from a pod: no network namespace, so the listen address
 // 0.0.0.0:9464 becomes 127.0.0.1:<free port>.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,4 +211,30 @@ describe('the synthesized cluster-mgr Deployment as a process', () => {
       await apply(cps[1]!, objects.memberB!);
     }
   }, 90_000);
+
+  it('bad input: a wrong member token and a missing kubeconfig Secret key → log line, metric, alert; /healthz keeps answering and the member is picked up once its key appears', async (ctx) => {
+    requireK8s(ctx);
+    const good = await memberKubeconfigs();
+    const wrong = { ...good, 'sh1-b.yaml': good['sh1-b.yaml']!.replace(/token: .*/, 'token: not-a-valid-token-0123456789') };
+    const a = await startReplica('cm-4', { 'cluster-mgr-kubeconfigs': wrong });
+    await waitFor(async () => (await state(a.url)).alerts.some((x) => x.name === 'FederationUnauthorized' && x.labels.member === 'sh1-b'), { timeoutMs: 20_000, what: 'FederationUnauthorized {member=sh1-b}' });
+    expect(await (await get(`${a.url}/metrics`, token)).text()).toMatch(/^flotilla_unauthorized_total\{member="sh1-b"\} [1-9]/m);
+    const line = a.pod.proc.logs().split('\n').find((l) => l.includes('"unauthorized: sh1-b'));
+    expect(line && (JSON.parse(line) as { level: number }).level).toBe(50);
+    expect(a.pod.proc.logs()).not.toContain('not-a-valid-token-0123456789');
+    expect((await get(`${a.url}/healthz`)).status).toBe(200);
+    await a.pod.proc.stop(10_000);
+
+    const { 'sh1-b.yaml': kept, ...withoutB } = good;
+    const b = await startReplica('cm-5', { 'cluster-mgr-kubeconfigs': withoutB });
+    await waitFor(async () => (await state(b.url)).alerts.some((x) => x.name === 'FederationMemberKubeconfigMissing' && x.labels.member === 'sh1-b'), { timeoutMs: 20_000, what: 'FederationMemberKubeconfigMissing {member=sh1-b}' });
+    expect(await (await get(`${b.url}/metrics`, token)).text()).toMatch(/^flotilla_member_kubeconfig_missing\{member="sh1-b"\} 1$/m);
+    expect(b.pod.proc.logs()).toMatch(/"level":50[^\n]*member sh1-b: kubeconfig \/etc\/cluster-mgr\/kubeconfigs\/sh1-b\.yaml does not exist/);
+    expect((await get(`${b.url}/healthz`)).status).toBe(200);
+    // The Secret gains the key: the kubelet writes it into the volume; the daemon loads it on its next probe.
+    writeFileSync(join(b.pod.dir, 'volumes', 'kubeconfigs', 'sh1-b.yaml'), kept!);
+    await waitFor(async () => /^flotilla_member_kubeconfig_missing\{member="sh1-b"\} 0$/m.test(await (await get(`${b.url}/metrics`, token)).text()), { timeoutMs: 20_000, what: 'sh1-b kubeconfig loaded' });
+    await waitFor(async () => !(await state(b.url)).alerts.some((x) => x.name === 'FederationMemberKubeconfigMissing'), { timeoutMs: 10_000, what: 'the alert resolved' });
+    await b.pod.proc.stop(10_000);
+  }, 120_000);
 });
