@@ -23,7 +23,6 @@ export function renderClusterMgrUnit(o: Pick<ClusterMgrUnitOptions, 'exec' | 'li
   return `# ${GENERATED}
 [Unit]
 Description=Flotilla cluster-mgr (federation daemon)
-Documentation=man:cluster-mgr(1)
 After=network-online.target
 Wants=network-online.target
 
