@@ -60,3 +60,14 @@ describe('CLUSTER_MGR_MEMBER_RULES', () => {
     expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes('GET', '/api/v1/secrets'))).toBe(false);
   });
 });
+
+describe('memberKubeconfig (the cluster-mgr-kubeconfigs Secret entries Pulumi builds)', () => {
+  it('is a kubeconfig client-node loads: the member server, its CA, the token', async () => {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { memberKubeconfig } = await import('../../infra/pulumi/cluster-mgr');
+    const kc = new KubeConfig();
+    kc.loadFromString(memberKubeconfig({ member: 'sh1-b', server: 'https://10.20.2.10:6443', caBase64: Buffer.from('PEM').toString('base64'), token: 'tok-123' }));
+    expect(kc.getCurrentCluster()).toMatchObject({ name: 'sh1-b', server: 'https://10.20.2.10:6443', caData: Buffer.from('PEM').toString('base64') });
+    expect(kc.getCurrentUser()?.token).toBe('tok-123');
+  });
+});
