@@ -16,6 +16,7 @@ import { FederationMember } from '../../constructs/index';
 import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_MEMBER } from '../../infra/lib/cluster-mgr-rbac';
 import { freePort, k8sAssets, labKubeconfig, makeDir, requireK8s, run, startControlPlanes, waitFor, type ControlPlane } from '../lab';
 import { startPodProcess, type PodProcess } from '../lab/pod-process';
+import { EXAMPLE_APP } from './harness';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
 const NS = 'flotilla-system';
@@ -119,15 +120,7 @@ beforeAll(async () => {
       spec: {
         replicas: 4,
         propagate: [{ kind: 'ConfigMap', name: 'web-config' }],
-        template: {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'web' },
-          spec: {
-            selector: { matchLabels: { app: 'web' } },
-            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example/web:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } }] } },
-          },
-        },
+        template: EXAMPLE_APP.template, // the simulator's example app
       },
     },
   ]);
