@@ -7,6 +7,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PROMETHEUS_RELEASE_LABELS, PropError, secureContainer, selectByLabels, type MonitoringLabelsProps } from './common';
+import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
 import { FederatedApp, type FederatedAppSpec } from './imports/flotilla.dev';
 
 const NAME = 'FederationControl';
@@ -47,6 +48,23 @@ export interface FederationControlProps extends MonitoringLabelsProps {
   readonly leaseName?: string;
   /** @default - CLUSTER_MGR_IMAGE */
   readonly image?: string;
+  /**
+   * Secret (key `token`) with the bearer token for /api/* and /metrics: the daemon reads it as
+   * $CLUSTER_MGR_TOKEN, the ServiceMonitor sends it (`bearerTokenSecret`). The Pulumi program
+   * generates it; synthesis never contains it.
+   * @default - 'cluster-mgr-api-token'
+   */
+  readonly apiTokenSecret?: string;
+}
+
+/** The config's spec.leaderElection (namespace, leaseName) must name the Role's namespace and Lease. */
+function checkLeaderElection(doc: unknown, ns: string, lease: string): void {
+  const le = (doc as { spec?: { leaderElection?: { namespace?: unknown; leaseName?: unknown } } }).spec?.leaderElection;
+  if (!le) return; // a single writer without a Lease is the operator's choice
+  const gotNs = le.namespace ?? 'flotilla-system';
+  const gotLease = le.leaseName ?? 'cluster-mgr';
+  if (gotNs !== ns) throw new PropError(NAME, 'config', `spec.leaderElection.namespace ${JSON.stringify(gotNs)}`, `${JSON.stringify(ns)}, the namespace prop (the Lease Role lives there)`);
+  if (gotLease !== lease) throw new PropError(NAME, 'config', `spec.leaderElection.leaseName ${JSON.stringify(gotLease)}`, `${JSON.stringify(lease)}, the leaseName prop (the Role grants only that Lease)`);
 }
 
 export class FederationControl extends Construct {
@@ -56,6 +74,8 @@ export class FederationControl extends Construct {
     const replicas = props.replicas ?? 2;
     const lease = props.leaseName ?? 'cluster-mgr';
     const kubeconfigs = props.kubeconfigSecret ?? 'cluster-mgr-kubeconfigs';
+    const apiToken = props.apiTokenSecret ?? CLUSTER_MGR_API_TOKEN.secret;
+    checkLabel(NAME, 'apiTokenSecret', apiToken);
     checkLabel(NAME, 'namespace', ns);
     checkLabel(NAME, 'leaseName', lease);
     checkLabel(NAME, 'kubeconfigSecret', kubeconfigs);
@@ -67,6 +87,7 @@ export class FederationControl extends Construct {
       throw new PropError(NAME, 'config', (e as Error).message.split('\n')[0], 'a YAML Federation document');
     }
     if ((doc as { kind?: unknown } | null)?.kind !== 'Federation') throw new PropError(NAME, 'config', (doc as { kind?: unknown } | null)?.kind, 'a document with kind: Federation');
+    checkLeaderElection(doc, ns, lease);
 
     const lbl = labels('cluster-mgr', 'cluster-mgr');
     apiObject(this, 'Crd', FEDERATED_APP_CRD);
@@ -78,12 +99,14 @@ export class FederationControl extends Construct {
     leaseRole.allow(['create'], kplus.ApiResource.custom({ apiGroup: 'coordination.k8s.io', resourceType: 'leases' }));
     leaseRole.allow(['get', 'update'], { apiGroup: 'coordination.k8s.io', resourceType: 'leases', resourceName: lease });
     leaseRole.allow(['create', 'patch'], kplus.ApiResource.EVENTS);
-    new kplus.RoleBinding(this, 'LeaseRoleBinding', { metadata: { name: 'cluster-mgr-leader-election', namespace: ns, labels: lbl }, role: leaseRole }).addSubjects(sa);
+    // Outside a pod (the systemd unit) cluster-mgr reaches the host cluster as its member account.
+    const memberSa = kplus.ServiceAccount.fromServiceAccountName(this, 'MemberServiceAccount', CLUSTER_MGR_MEMBER.serviceAccount, { namespaceName: CLUSTER_MGR_MEMBER.namespace });
+    new kplus.RoleBinding(this, 'LeaseRoleBinding', { metadata: { name: 'cluster-mgr-leader-election', namespace: ns, labels: lbl }, role: leaseRole }).addSubjects(sa, memberSa);
     // FederatedApps may live in any namespace of the host cluster: read them, write their status only.
     const appsRole = new kplus.ClusterRole(this, 'AppsClusterRole', { metadata: { name: `${ns}-cluster-mgr`, labels: lbl } });
     appsRole.allow(['get', 'list', 'watch'], kplus.ApiResource.custom({ apiGroup: 'flotilla.dev', resourceType: 'federatedapps' }));
     appsRole.allow(['get', 'update', 'patch'], kplus.ApiResource.custom({ apiGroup: 'flotilla.dev', resourceType: 'federatedapps/status' }));
-    new kplus.ClusterRoleBinding(this, 'AppsClusterRoleBinding', { metadata: { name: `${ns}-cluster-mgr`, labels: lbl }, role: appsRole }).addSubjects(sa);
+    new kplus.ClusterRoleBinding(this, 'AppsClusterRoleBinding', { metadata: { name: `${ns}-cluster-mgr`, labels: lbl }, role: appsRole }).addSubjects(sa, memberSa);
     const config = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: 'cluster-mgr', namespace: ns, labels: lbl },
       data: { 'federation.yaml': props.config },
@@ -105,6 +128,7 @@ export class FederationControl extends Construct {
           envVariables: {
             POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
             POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+            [CLUSTER_MGR_API_TOKEN.env]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'ApiToken', apiToken), key: CLUSTER_MGR_API_TOKEN.key }),
           },
           ports: [{ name: 'http', number: CLUSTER_MGR_PORT }],
           readiness: kplus.Probe.fromHttpGet('/readyz', { port: CLUSTER_MGR_PORT, periodSeconds: Duration.seconds(2) }),
@@ -134,7 +158,7 @@ export class FederationControl extends Construct {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
       metadata: { name: 'cluster-mgr', namespace: ns, labels: { ...lbl, ...(props.monitoringLabels ?? PROMETHEUS_RELEASE_LABELS) } },
-      spec: { selector: { matchLabels: lbl }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }] },
+      spec: { selector: { matchLabels: lbl }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s', bearerTokenSecret: { name: apiToken, key: CLUSTER_MGR_API_TOKEN.key } }] },
     });
   }
 }

@@ -4,6 +4,7 @@ export * from './cert-manager-issuers';
 export * from './common';
 export * from './edge-gateway';
 export * from './federation-control';
+export * from './federation-member';
 export * from './istio-mesh';
 export * from './logging';
 export * from './monitoring';

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { podRequests as sumPodRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
 import { selectorMatches, type BoundPod, type NodeSnapshot, type Taint, type UnschedulablePod } from '../core/scheduling';
 import { completeLines } from '../../infra/lib/lines';
+import { loadInCluster } from './in-cluster';
 import { parseQuantity } from '../../infra/lib/units';
 import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
 
@@ -35,6 +36,14 @@ export class KubeError extends Error {
   }
 }
 
+/** A request the cluster refused: 401 (credentials rejected) or 403 (RBAC). */
+export interface AuthError {
+  readonly status: 401 | 403;
+  readonly method: string;
+  readonly path: string;
+  readonly message: string;
+}
+
 export interface KubeClientOptions {
   readonly name: string;
   readonly kubeconfig: string;
@@ -48,6 +57,13 @@ export interface KubeClientOptions {
   /** Backoff cap for informer errors. @default 5 s */
   readonly maxBackoffMs?: number;
   readonly log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  /** Called on every 401 Unauthorized / 403 Forbidden answer (daemon/rbac-errors.ts: log line, metric, alert). */
+  readonly onAuthError?: (f: AuthError) => void;
+  /**
+   * Use the pod's service-account credentials (adapters/in-cluster.ts) instead of `kubeconfig`:
+   * KUBERNETES_SERVICE_HOST/PORT, the CA file, and the token file re-read on every request.
+   */
+  readonly inCluster?: boolean;
 }
 
 const PLURALS: Record<string, string> = {
@@ -120,12 +136,15 @@ export class KubeClient {
   private readonly tokenFile: string | undefined;
 
   constructor(readonly opts: KubeClientOptions) {
-    this.kc.loadFromFile(opts.kubeconfig);
-    if (opts.context) this.kc.setCurrentContext(opts.context);
+    if (opts.inCluster) this.tokenFile = loadInCluster(this.kc);
+    else {
+      this.kc.loadFromFile(opts.kubeconfig);
+      if (opts.context) this.kc.setCurrentContext(opts.context);
+    }
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new KubeError(`kubeconfig ${opts.kubeconfig}: no current cluster`);
     this.server = new URL(cluster.server);
-    this.tokenFile = tokenFileOf(opts.kubeconfig, this.kc.getCurrentUser()?.name);
+    this.tokenFile ??= tokenFileOf(opts.kubeconfig, this.kc.getCurrentUser()?.name);
     // Exec credential plugins run with the request timeout as a hard limit (client-node sets none):
     // a hanging plugin is killed instead of piling up.
     const exec = (this.kc as unknown as { authenticators?: { execFn?: unknown }[] }).authenticators?.find((a) => 'execFn' in a);
@@ -229,6 +248,7 @@ export class KubeClient {
       } catch {
         // not a Status
       }
+      if (r.status === 401 || r.status === 403) this.opts.onAuthError?.({ status: r.status, method, path, message });
       throw new KubeError(`${method} ${path}: ${r.status} ${reason ?? ''} ${message}`.trim(), r.status, reason);
     }
     return (r.body ? JSON.parse(r.body) : {}) as T;
@@ -251,6 +271,7 @@ export class KubeClient {
         res.on('end', () => resolve(s));
         res.on('error', () => resolve(s));
       });
+      if (res.statusCode === 401 || res.statusCode === 403) this.opts.onAuthError?.({ status: res.statusCode, method: 'GET', path, message: body.slice(0, 300) });
       throw new KubeError(`watch ${path}: ${res.statusCode} ${body.slice(0, 200)}`, res.statusCode);
     }
     const idleMs = this.opts.watchIdleMs ?? 30_000;
@@ -579,6 +600,7 @@ export class KubeMember implements ClusterApi {
     try {
       const timeoutMs = this.client.opts.probeTimeoutMs ?? this.client.opts.timeoutMs;
       const r = await this.client.request('GET', '/readyz', { signal, timeoutMs });
+      if (r.status === 401 || r.status === 403) this.client.opts.onAuthError?.({ status: r.status, method: 'GET', path: '/readyz', message: r.body.slice(0, 300) });
       if (r.status !== 200) return { ok: false, ...classifyProbe({ status: r.status }) };
       if (this.nodes.synced) {
         if (this.capacity().readyNodes === 0) return { ok: false, problem: 'no-nodes', reason: 'no Ready, schedulable node' };

@@ -55,7 +55,7 @@ export function registerRun(program: Command): void {
           process.stderr.write(`error: --listen ${opts.listen} is not a loopback address: give a bearer token with --token-file FILE or CLUSTER_MGR_TOKEN (the dashboard is then opened as http://HOST:PORT/#token=TOKEN)\n`);
           return ExitCode.BadInput;
         }
-        const fed = await loadFederation(opts.config);
+        const fed = await loadFederation(opts.config, { deferMissingKubeconfigs: true });
         if (!fed.ok) return badInput(fed.errors, opts.config);
         const apps = [...fed.value.spec.apps];
         if (opts.apps) {

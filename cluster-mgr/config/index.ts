@@ -25,6 +25,12 @@ const show = (v: unknown): string => JSON.stringify(v);
 export interface LoadFederationOptions {
   /** Check that every kubeconfig file is readable (run/plan do; pure validation may not). @default true */
   readonly checkFiles?: boolean;
+  /**
+   * `run`: a member kubeconfig that does not exist (a key missing from the mounted Secret) is not an
+   * error as long as another member's does — the daemon runs, reports it, and loads it when it
+   * appears (daemon/pending-member.ts). @default false
+   */
+  readonly deferMissingKubeconfigs?: boolean;
 }
 
 /** Resolves a path from the Federation file relative to the file's folder. */
@@ -45,7 +51,7 @@ function readable(file: string): string | undefined {
 }
 
 /** Cross-field checks over a schema-valid Federation. `file` resolves kubeconfig paths when checking files. */
-export function checkFederation(fed: Federation, file?: string): Issue[] {
+export function checkFederation(fed: Federation, file?: string, deferMissing = false): Issue[] {
   const issues: Issue[] = [];
   const add = (path: (string | number)[], message: string) => issues.push({ path, message });
   const spec = fed.spec;
@@ -60,7 +66,8 @@ export function checkFederation(fed: Federation, file?: string): Issue[] {
     } else servers.set(server, i);
     if (file) {
       const why = readable(resolveFrom(file, m.kubeconfig));
-      if (why) add(['spec', 'members', i, 'kubeconfig'], `cannot read kubeconfig ${show(m.kubeconfig)} (${resolveFrom(file, m.kubeconfig)}): ${why} — the path is relative to the Federation file`);
+      const deferred = deferMissing && why !== undefined && /no such file/.test(why) && spec.members.some((o) => o !== m && readable(resolveFrom(file, o.kubeconfig)) === undefined);
+      if (why && !deferred) add(['spec', 'members', i, 'kubeconfig'], `cannot read kubeconfig ${show(m.kubeconfig)} (${resolveFrom(file, m.kubeconfig)}): ${why} — the path is relative to the Federation file`);
     }
   });
   const known = [...names.keys()];
@@ -175,7 +182,7 @@ function checkCanary(app: App): Issue[] {
 /** Reads and validates a Federation file. */
 export function loadFederation(file: string, opts: LoadFederationOptions = {}): Promise<LoadResult<Federation>> {
   const checkFiles = opts.checkFiles ?? true;
-  return loadYamlFile(FederationSchema, file, { checks: (f) => checkFederation(f, checkFiles ? file : undefined), what: 'Federation' });
+  return loadYamlFile(FederationSchema, file, { checks: (f) => checkFederation(f, checkFiles ? file : undefined, opts.deferMissingKubeconfigs), what: 'Federation' });
 }
 
 export function parseFederation(text: string, file = '<federation>'): LoadResult<Federation> {

@@ -102,6 +102,12 @@ export const LeaderElectionSchema = z.strictObject({
   member: dnsLabel.optional(),
   /** A separate kubeconfig for the host cluster (relative to the Federation file). */
   kubeconfig: z.string().min(1).optional(),
+  /**
+   * Inside a pod (KUBERNETES_SERVICE_HOST set, service-account token mounted), reach the host cluster
+   * with the pod's own service account for the Lease and the FederatedApp CRs; outside a pod (the
+   * systemd unit) `kubeconfig` / `member` as without it. @default - false
+   */
+  inCluster: z.boolean().optional(),
   leaseDuration: duration.default('4s'),
   renewDeadline: duration.default('3s'),
   retryPeriod: duration.default('1s'),

@@ -15,6 +15,9 @@ export const AlertName = {
   TrafficSwitchFailed: 'FederationTrafficSwitchFailed',
   Day2CheckWarning: 'FederationDay2CheckWarning',
   Day2CheckFailed: 'FederationDay2CheckFailed',
+  Forbidden: 'FederationForbidden',
+  Unauthorized: 'FederationUnauthorized',
+  MemberKubeconfigMissing: 'FederationMemberKubeconfigMissing',
 } as const;
 export type AlertName = (typeof AlertName)[keyof typeof AlertName];
 
@@ -83,6 +86,24 @@ export const alerts = {
   /** A day-2 check (spec.day2) fails for one target; labels check, kind, target. */
   day2CheckFailed(check: string, kind: string, target: string, message: string): Alert {
     return { name: AlertName.Day2CheckFailed, severity: 'critical', labels: { check, kind, target }, summary: `day-2 check ${check} (${kind}) fails for ${target}`, description: message };
+  },
+  /** A cluster answered 403: cluster-mgr's RBAC there lacks `verb` on `resource`; labels member, verb, resource. */
+  forbidden(member: string, verb: string, resource: string, message: string): Alert {
+    return {
+      name: AlertName.Forbidden,
+      severity: 'critical',
+      labels: { member, verb, resource },
+      summary: `cluster-mgr may not ${verb} ${resource} on ${member} (HTTP 403): fix its RBAC there`,
+      description: message,
+    };
+  },
+  /** A cluster answered 401: the token cluster-mgr uses for it is wrong or expired; label member. */
+  unauthorized(member: string, message: string): Alert {
+    return { name: AlertName.Unauthorized, severity: 'critical', labels: { member }, summary: `${member} rejects cluster-mgr's credentials (HTTP 401): renew its token`, description: message };
+  },
+  /** A member's kubeconfig is missing or unusable (cluster-mgr cannot reach it at all); label member. */
+  memberKubeconfigMissing(member: string, problem: string): Alert {
+    return { name: AlertName.MemberKubeconfigMissing, severity: 'critical', labels: { member }, summary: `cluster-mgr has no usable kubeconfig for ${member}`, description: problem };
   },
 };
 

@@ -8,7 +8,8 @@
 //   → its member Deployments are deleted by the leader (PVCs and propagated objects are never deleted).
 import type { Logger } from 'pino';
 import { parseDuration } from '../../infra/lib/units';
-import { Informer, KubeClient, sleep } from '../adapters/kube';
+import { inClusterAvailable } from '../adapters/in-cluster';
+import { Informer, KubeClient, sleep, type KubeClientOptions } from '../adapters/kube';
 import { checkApp, resolveFrom } from '../config/index';
 import { appFromDocument, FederatedAppSchema, type App, type Federation } from '../config/schema';
 import { appKey } from '../core/plan';
@@ -243,6 +244,8 @@ export interface CreateCrAppsOptions {
   readonly memberApis: ReadonlyMap<string, ClusterApi>;
   readonly log: Logger;
   readonly timeoutMs: number;
+  /** 401/403 reporting (daemon/rbac-errors.ts). */
+  readonly onAuthError?: KubeClientOptions['onAuthError'];
 }
 
 /** What the CR source drives: the daemon. */
@@ -256,10 +259,11 @@ export interface CrAppsTarget {
  * The host cluster of `spec.appSources.crs`: its own kubeconfig, else its member, else the
  * leaderElection host (kubeconfig or member), else the first member.
  */
-export function crHost(fed: Federation, configFile: string): { name: string; kubeconfig: string; context?: string } {
+export function crHost(fed: Federation, configFile: string, inCluster = inClusterAvailable()): { name: string; kubeconfig: string; context?: string; inCluster?: true } {
   const crs = fed.spec.appSources?.crs;
   const le = fed.spec.leaderElection;
   if (crs?.kubeconfig) return { name: 'cr-host', kubeconfig: resolveFrom(configFile, crs.kubeconfig) };
+  if (!crs?.member && le?.inCluster && inCluster) return { name: 'cr-host', kubeconfig: '(in-cluster)', inCluster: true };
   if (!crs?.member && le?.kubeconfig) return { name: 'cr-host', kubeconfig: resolveFrom(configFile, le.kubeconfig) };
   const name = crs?.member ?? le?.member ?? fed.spec.members[0]!.name;
   const m = fed.spec.members.find((x) => x.name === name) ?? fed.spec.members[0]!;
@@ -277,7 +281,7 @@ export function createCrApps(o: CreateCrAppsOptions): { start(target: CrAppsTarg
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => o.log[level](fields ?? {}, msg);
   let client: KubeClient;
   try {
-    client = new KubeClient({ ...host, timeoutMs: o.timeoutMs, log: kubeLog });
+    client = new KubeClient({ ...host, timeoutMs: o.timeoutMs, log: kubeLog, ...(o.onAuthError ? { onAuthError: o.onAuthError } : {}) });
   } catch (err) {
     throw new Error(`spec.appSources.crs: cannot use the host cluster's kubeconfig ${host.kubeconfig}: ${(err as Error).message}`);
   }

@@ -218,9 +218,10 @@ export class Daemon {
   }
 
   /** Fires (once) or resolves (only when firing) an alert; delivery errors are logged, never thrown. */
-  async alertOnce(op: 'fire' | 'resolve', a: Alert, signal?: AbortSignal): Promise<void> {
-    // Only the leader alerts (and tracks what fires), so a standby that takes over fires afresh.
-    if (!this.isLeader()) return;
+  async alertOnce(op: 'fire' | 'resolve', a: Alert, signal?: AbortSignal, o: { anyReplica?: boolean } = {}): Promise<void> {
+    // Only the leader alerts (and tracks what fires), so a standby that takes over fires afresh —
+    // except alerts about this replica itself (anyReplica: a 403 can be why it never leads).
+    if (!this.isLeader() && !o.anyReplica) return;
     const key = alertKey(a);
     if (op === 'fire') {
       if (this.firing.has(key)) return;

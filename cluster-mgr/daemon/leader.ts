@@ -3,7 +3,7 @@
 // by OUR clock (observed-change time, so clock skew between hosts does not matter). Writes use
 // resourceVersion, so two candidates racing get one success and one 409.
 import type { ClusterApi, Clock, KubeObject } from '../contracts/index';
-import { sleep } from '../adapters/kube';
+import { KubeError, sleep } from '../adapters/kube';
 
 export interface LeaderOptions {
   readonly api: ClusterApi;
@@ -51,11 +51,17 @@ export class LeaderElector {
       renewTime: microTime(Date.now()),
     };
     if (!lease) {
-      await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal).catch(() => undefined);
-      const ok = await api.write(
-        { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 } },
-        signal,
-      );
+      const create = () =>
+        api.write({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { ...spec, acquireTime: spec.renewTime, leaseTransitions: 0 } }, signal);
+      let ok: boolean;
+      try {
+        ok = await create();
+      } catch (err) {
+        // The namespace is created only when it is missing (in a pod it exists: the Role lives there).
+        if (!(err instanceof KubeError && err.status === 404)) throw err;
+        await api.write({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal).catch(() => undefined);
+        ok = await create();
+      }
       if (ok) this.lastRenew = now;
       return ok;
     }

@@ -1,19 +1,23 @@
 // Wires a loaded Federation to real members (client-node adapter), the HTTP server and signals.
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { parseDuration } from '../../infra/lib/units';
 import { AlertmanagerAlerter } from '../adapters/alertmanager';
 import { day2Probe } from '../adapters/day2';
 import { buildAlerter, buildTrafficSwitch, buildWitness } from '../adapters/factory';
-import { KubeMember } from '../adapters/kube';
+import { inClusterAvailable } from '../adapters/in-cluster';
+import { KubeMember, type AuthError, type KubeClientOptions } from '../adapters/kube';
 import { FanoutAlerter } from '../adapters/webhook';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
+import type { LeaderElection } from '../config/schema';
 import type { Alerter, ClusterApi, TrafficSwitch } from '../contracts/index';
 import { startServer, type ListenAddress } from '../server/index';
 import { AppAutoscaling } from './autoscale';
 import { createCrApps } from './cr-apps';
 import { Daemon } from './index';
+import { PendingMember } from './pending-member';
+import { AuthErrorReporter } from './rbac-errors';
 
 export interface RunOptions {
   readonly federation: Federation;
@@ -50,20 +54,19 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const ref: { daemon?: Daemon } = {};
   const onChange = () => ref.daemon?.notifyChange();
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
+  // 401s and 403s (members, Lease, CRs) → log line, metric, alert (rbac-errors.ts); wired once the daemon exists.
+  const forbidden: { reporter?: AuthErrorReporter } = {};
+  const onAuthError = (name: string) => (f: AuthError) => forbidden.reporter?.report(name, f);
   const members = new Map<string, ClusterApi>();
   for (const m of spec.members) {
-    members.set(
-      m.name,
-      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog }),
-    );
+    const kubeconfig = resolveFrom(o.configFile, m.kubeconfig);
+    const create = () => new KubeMember({ name: m.name, kubeconfig, ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog, onAuthError: onAuthError(m.name) });
+    // A kubeconfig missing at start (`run` lets that pass for some members): stand in and retry.
+    members.set(m.name, existsSync(kubeconfig) ? create() : new PendingMember({ name: m.name, kubeconfig, create, onState: (p) => forbidden.reporter?.memberConfig(m.name, p) }));
   }
   const first = spec.members[0]!.name;
   const le = spec.leaderElection;
-  const host = le
-    ? le.kubeconfig
-      ? new KubeMember({ name: 'host', kubeconfig: resolveFrom(o.configFile, le.kubeconfig), timeoutMs, log: kubeLog })
-      : members.get(le.member ?? first)
-    : undefined;
+  const host = le ? hostCluster(le, o.configFile, { timeoutMs, log: kubeLog, onAuthError: onAuthError('host') }) ?? members.get(le.member ?? first) : undefined;
   const src = spec.source;
   const source = src?.kubeconfig ? new KubeMember({ name: 'source', kubeconfig: resolveFrom(o.configFile, src.kubeconfig), timeoutMs, log: kubeLog }) : members.get(src?.member ?? first);
   // Issue 6 adapters from the Federation's traffic:/alerting:/prometheus: blocks (G's factory).
@@ -82,7 +85,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const secondOpinion = guard === 'front' ? ('front' as const) : guard === 'witness' && witness ? (m: string, signal: AbortSignal) => witness.check(m, signal) : undefined;
   const autoscaling = new AppAutoscaling();
   // spec.appSources.crs: FederatedApp CRs in the host cluster, merged with the configured apps (cr-apps.ts).
-  const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs });
+  const crSource = createCrApps({ federation: o.federation, configFile: o.configFile, configured: o.apps, memberApis: members, log, timeoutMs, onAuthError: onAuthError('host') });
   const daemon = new Daemon({
     federation: o.federation,
     apps: o.apps,
@@ -98,6 +101,8 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     day2Probe: day2Probe((p) => resolveFrom(o.configFile, p)),
   });
   ref.daemon = daemon;
+  forbidden.reporter = new AuthErrorReporter({ log, registry: daemon.metrics.registry, alert: (op, a) => daemon.alertOnce(op, a, undefined, { anyReplica: true }) });
+  forbidden.reporter.start(daemon.signal);
   const http = await startServer(daemon, o.listen, o.token ? { token: o.token } : {});
   daemon.start();
   log.info({ traffic: traffic.kind, alerting: !!alerter, secondOpinion: guard }, 'adapters');
@@ -144,6 +149,16 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
       await http.close();
     },
   };
+}
+
+/**
+ * The Lease's host cluster when it is not a member: the pod's own service account
+ * (`leaderElection.inCluster` inside a pod), else `leaderElection.kubeconfig`; undefined → a member.
+ */
+function hostCluster(le: LeaderElection, configFile: string, o: Pick<KubeClientOptions, 'timeoutMs' | 'log' | 'onAuthError'>): KubeMember | undefined {
+  if (le.inCluster && inClusterAvailable()) return new KubeMember({ name: 'host', kubeconfig: '(in-cluster)', inCluster: true, ...o });
+  if (le.kubeconfig) return new KubeMember({ name: 'host', kubeconfig: resolveFrom(configFile, le.kubeconfig), ...o });
+  return undefined;
 }
 
 function alerterTargets(f: FanoutAlerter): AlertmanagerAlerter[] {

@@ -59,11 +59,11 @@ export class Propagator {
 
   constructor(private readonly o: Pick<DaemonOptions, 'federation' | 'members' | 'source' | 'log'>) {}
 
-  /** Creates the namespace once per member and process (SSA: no-op when it exists). */
+  /** Creates the namespace once per member and process (create only — 409 AlreadyExists is fine — so RBAC needs no patch on namespaces). */
   async ensureNamespace(member: string, api: ClusterApi, namespace: string, signal: AbortSignal): Promise<void> {
     const key = `${member}/${namespace}`;
     if (this.namespaces.has(key)) return;
-    await api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
+    await api.write({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
     this.namespaces.add(key);
   }
 

@@ -12,6 +12,7 @@ export const COMPONENTS = [
   'storage',
   'federation',
   'apps',
+  'federation-member',
 ] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 

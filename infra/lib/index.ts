@@ -6,6 +6,7 @@
 // need it start; test/imports.test.ts keeps it a leaf.
 export * from './acme';
 export * from './canonical';
+export * from './cluster-mgr-rbac';
 export * from './dns';
 export * from './host-files';
 export * from './image';

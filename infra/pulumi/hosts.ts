@@ -133,11 +133,40 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
       });
     }
   }
+  const ops = site.spec.federation.opsHost;
+  const opsFiles = ops ? byHost.get(ops.name) : undefined;
+  if (ops && opsFiles) {
+    // cluster-mgr outside Kubernetes: the unit and its config (paths from the renderer), then the service user and a restart.
+    const files = opsFiles.map((f) => ({ source: f.path, remotePath: f.hostPath!, mode: (f.mode ?? 0o644).toString(8).padStart(4, '0'), content: f.content }));
+    const trigger = sha256(files.map((f) => `${f.remotePath}\0${f.mode}\0${f.content}`).join('\0\0'));
+    const hostKey = hostKeyFor(known, [ops.address, ops.name], site.spec.ssh.port);
+    plans.push({
+      host: ops.name,
+      cluster: site.spec.clusters[0]!.name,
+      address: ops.address,
+      roles: ['ops'],
+      files,
+      script: `${installScript(files)}${CLUSTER_MGR_UNIT_SCRIPT}`,
+      trigger,
+      ...(hostKey ? { hostKey } : {}),
+    });
+  }
   return plans;
 }
+
+/** After the unit's files: its system user, then (re)start it so it runs the new config. */
+export const CLUSTER_MGR_UNIT_SCRIPT = [
+  'id -u cluster-mgr >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin cluster-mgr',
+  'chgrp -R cluster-mgr /etc/cluster-mgr && chmod 0750 /etc/cluster-mgr',
+  'systemctl daemon-reload',
+  'systemctl enable cluster-mgr.service',
+  'systemctl restart cluster-mgr.service',
+  '',
+].join('\n');
 
 /** Host file folders the rendered output has for nodes that are not in the inventory (a renderer bug). */
 export function unknownHosts(site: Site, files: readonly RenderedFile[]): string[] {
   const nodes = new Set(site.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)));
+  if (site.spec.federation.opsHost) nodes.add(site.spec.federation.opsHost.name);
   return [...new Set(files.map((f) => /^hosts\/([^/]+)\//.exec(f.path)?.[1]).filter((h): h is string => !!h && !nodes.has(h)))].sort();
 }

@@ -24,6 +24,7 @@ export * from './bird';
 export { GENERATED } from './common';
 export * from './containerd';
 export * from './front';
+export * from './cluster-mgr-unit';
 export * from './keepalived';
 
 /** File name of Flotilla's CRI drop-in in `/etc/containerd/conf.d/`. */

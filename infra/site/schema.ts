@@ -471,6 +471,39 @@ export const SiteAppSchema = z.strictObject({
   logs: z.strictObject({ files: z.boolean().default(false) }).optional().describe('files: mount the per-pod log folder (logging.fileLogs.hostPath/<namespace>_<pod>) at /var/log/app'),
 });
 
+/** cluster-mgr as the site runs it (the synthesized Federation config, the ops-host systemd unit). */
+export const FederationSettingsSchema = z.strictObject({
+  health: z
+    .strictObject({
+      interval: duration.default('1s').describe('Probe period'),
+      timeout: duration.default('800ms').describe('Probe timeout'),
+      failureThreshold: positiveInt('failureThreshold', 100).default(3).describe('Consecutive failed probes before a member is Unhealthy'),
+      successThreshold: positiveInt('successThreshold', 100).default(3).describe('Consecutive successes before it is Healthy again'),
+      failbackAfter: duration.default('60s').describe('Stable time before failback; also the traffic ramp duration'),
+      failbackSteps: positiveInt('failbackSteps', 100).default(4).describe('Replicas return to a recovered member in this many steps'),
+    })
+    .prefault({}),
+  traffic: z
+    .strictObject({
+      secondOpinion: z.enum(['front', 'none']).default('front').describe("Confirm a member is down with the front HAProxy's own health checks before draining it"),
+    })
+    .prefault({}),
+  leaderElection: z
+    .strictObject({
+      leaseDuration: duration.default('4s'),
+      renewDeadline: duration.default('3s'),
+      retryPeriod: duration.default('1s'),
+    })
+    .prefault({}),
+  opsHost: z
+    .strictObject({
+      name: dnsLabel.describe('Host name (hosts/<name>/ in the synth output)'),
+      address: ipv4.describe('SSH address the host layer installs the unit over'),
+    })
+    .optional()
+    .describe('Run cluster-mgr outside Kubernetes too: a systemd unit on this host, same daemon and config'),
+});
+
 export const SiteSchema = z
   .strictObject({
     apiVersion: z.literal('flotilla.dev/v1alpha1', {
@@ -491,6 +524,7 @@ export const SiteSchema = z
       certificates: CertificatesSchema,
       logging: LoggingSchema,
       monitoring: MonitoringSchema.prefault({}),
+      federation: FederationSettingsSchema.prefault({}).describe('cluster-mgr settings (health, traffic, leader election, ops host)'),
       clusters: z.array(ClusterSchema).min(1, { error: 'a site needs at least one cluster' }),
       apps: z.array(SiteAppSchema).default([]),
     }),

@@ -7,12 +7,12 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { apiObject, BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteApp, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import { apiObject, BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, EdgeGateway, FederationControl, FederationMember, IstioMesh, Logging, Monitoring, Registry, SiteApp, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
 import type { ConsistentHash } from '../lib/canary';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
-import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
+import { DEFAULT_FRONT_SOCKET, frontInputFromSite, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
 import type { Cluster, Site } from '../site/index';
 import { clusterServiceHost } from '../site/endpoints';
@@ -32,6 +32,8 @@ export const EDGE_KEEPALIVED_OPTIONS: EdgeKeepalivedOptions = { trackUrl: EDGE_T
 export function federationFromSite(input: SiteSource): Record<string, unknown> {
   const r = resolved(input);
   const { site } = r;
+  const f = site.spec.federation;
+  const host = r.clusters.find((c) => c.runsSiteServices)?.cluster.name ?? site.spec.clusters[0]!.name;
   return {
     apiVersion: 'flotilla.dev/v1alpha1',
     kind: 'Federation',
@@ -39,16 +41,20 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
     spec: {
       members: site.spec.clusters.map((c) => ({
         name: c.name,
+        // the host cluster's `cluster-mgr-kubeconfigs` Secret (Pulumi: one key per member, its member token)
         kubeconfig: `/etc/cluster-mgr/kubeconfigs/${c.name}.yaml`,
         labels: { site: site.metadata.name, env: site.spec.environment },
         traffic: { server: c.name },
       })),
-      health: { interval: '1s', timeout: '800ms', failureThreshold: 3, successThreshold: 3, failbackAfter: '60s' },
+      health: { ...f.health },
       // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
-      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) } },
+      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
       prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090' },
-      leaderElection: { namespace: 'flotilla-system', leaseName: 'cluster-mgr' },
+      // In the pod: its own service account (the Role of FederationControl); outside (systemd): the host member's kubeconfig.
+      leaderElection: { namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE, inCluster: true, member: host, ...f.leaderElection },
+      // FederatedApp CRs in the host cluster (the CRD is part of the federation component)
+      appSources: { crs: {} },
       apps: [],
     },
   };
@@ -64,6 +70,15 @@ function siteAcmeIssuer(c: Site['spec']['certificates']): SiteIssuer {
   const dns01 = d?.rfc2136 ? Dns01Solver.rfc2136(d.rfc2136) : d?.webhook ? Dns01Solver.webhook(d.webhook) : undefined;
   return SiteIssuer.acme({ email: c.acmeEmail ?? '', server: c.acmeServer, ...(dns01 ? { dns01 } : {}), ...(d?.zones ? { dnsZones: d.zones } : {}), http01: d?.http01 ?? true });
 }
+
+/** The Federation config as YAML: the Deployment's ConfigMap and the ops host's file hold these bytes. */
+export function federationConfigYaml(input: SiteSource): string {
+  return stringify(federationFromSite(input), { lineWidth: 0 });
+}
+
+/** Namespace and Lease of the site's cluster-mgr (FederationControl's defaults; the construct rejects a config that differs). */
+export const FEDERATION_NAMESPACE = 'flotilla-system';
+export const FEDERATION_LEASE = 'cluster-mgr';
 
 type Builder = (scope: Construct, site: ResolvedSite, rc: ResolvedCluster, opts: SynthOptions) => boolean;
 
@@ -169,7 +184,12 @@ const BUILDERS: Record<ComponentName, Builder> = {
   },
   federation: (scope, site, { runsSiteServices }) => {
     if (!runsSiteServices) return false;
-    new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }) });
+    new FederationControl(scope, 'federation', { config: federationConfigYaml(site), namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE });
+    return true;
+  },
+  // Every cluster is a member: cluster-mgr's ServiceAccount, least-privilege ClusterRole and token there.
+  'federation-member': (scope) => {
+    new FederationMember(scope, 'member', { namespace: FEDERATION_NAMESPACE });
     return true;
   },
   apps: (scope, { site }, { cluster }) => {
@@ -196,6 +216,12 @@ const BUILDERS: Record<ComponentName, Builder> = {
     return true;
   },
 };
+
+/** spec.federation.opsHost: cluster-mgr's systemd unit and its config (same bytes as the ConfigMap). */
+function opsHostFiles(site: ResolvedSite) {
+  const ops = site.site.spec.federation.opsHost;
+  return ops ? renderClusterMgrHostFiles(ops.name, { config: federationConfigYaml(site) }) : [];
+}
 
 /** Visits every `image: "<ref>"` string in a manifest tree. */
 function mapImages(value: unknown, fn: (ref: string) => string): unknown {
@@ -245,7 +271,7 @@ export function synthesizeSite(input: SiteSource, opts: SynthOptions = {}): Site
   return {
     site: site.name,
     clusters,
-    hostFiles: renderHostFiles(site, hostOpts),
+    hostFiles: [...renderHostFiles(site, hostOpts), ...opsHostFiles(site)],
     images: [...images].sort(),
   };
 }

@@ -8,6 +8,7 @@ import {
   EdgeGateway,
   FederatedApplication,
   FederationControl,
+  FederationMember,
   IstioMesh,
   Logging,
   Monitoring,
@@ -20,6 +21,7 @@ import {
   ilmPolicy,
   type CalicoNetworkProps,
 } from '../../constructs/index';
+import { CLUSTER_MGR_MEMBER_RULES } from '../../infra/lib/cluster-mgr-rbac';
 import { blackboxModules, ingressGatewayValues } from '../../infra/catalog/values';
 import { selectSolver, type SolverChoice } from '../../infra/lib/acme';
 import { objectsOf, ofKind, podSpecs, spec } from './helpers';
@@ -484,7 +486,9 @@ describe('FederationControl', () => {
     expect((ofKind(objs, 'ConfigMap')[0] as unknown as { data: Record<string, string> }).data['federation.yaml']).toBe(config);
     const sm = ofKind(objs, 'ServiceMonitor')[0];
     expect(sm?.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
-    expect(spec(sm).endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s' }]);
+    // the generated API token: the daemon's $CLUSTER_MGR_TOKEN and the ServiceMonitor's bearer token, one Secret
+    expect(spec(sm).endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', bearerTokenSecret: { name: 'cluster-mgr-api-token', key: 'token' } }]);
+    expect(d.template.spec.containers[0].env).toContainEqual({ name: 'CLUSTER_MGR_TOKEN', valueFrom: { secretKeyRef: { name: 'cluster-mgr-api-token', key: 'token' } } });
   });
   it('least privilege: no wildcards, no secrets, leases limited by name, federatedapps read + status only', () => {
     const rules = [...ofKind(objs, 'Role'), ...ofKind(objs, 'ClusterRole')].flatMap((r) => (r as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> }).rules);
@@ -502,8 +506,18 @@ describe('FederationControl', () => {
     [{ config: 'a: [' }, 'FederationControl.config: got'],
     [{ replicas: 0 }, 'FederationControl.replicas: got 0, expected an integer 1–5'],
     [{ leaseName: 'Lease' }, 'FederationControl.leaseName: got "Lease"'],
+    [{ config: `${config.replace('spec: {}', 'spec: { leaderElection: { namespace: other } }')}` }, 'FederationControl.config: got "spec.leaderElection.namespace \\"other\\"", expected "flotilla-system", the namespace prop'],
+    [{ config: `${config.replace('spec: {}', 'spec: { leaderElection: { leaseName: cm } }')}`, leaseName: 'cluster-mgr' }, 'FederationControl.config: got "spec.leaderElection.leaseName \\"cm\\"", expected "cluster-mgr", the leaseName prop'],
   ])('rejects %j', (bad, message) => {
     expect(() => objectsOf((s) => new FederationControl(s, 'f', { config, ...(bad as object) }))).toThrow(message);
+  });
+  it('FederationMember: exactly the rules of CLUSTER_MGR_MEMBER_RULES, bound to its ServiceAccount, with a token Secret', () => {
+    const m = objectsOf((s) => new FederationMember(s, 'm'));
+    expect((ofKind(m, 'ClusterRole')[0] as unknown as { rules: unknown }).rules).toEqual(CLUSTER_MGR_MEMBER_RULES);
+    expect((ofKind(m, 'ClusterRoleBinding')[0] as unknown as { subjects: unknown }).subjects).toEqual([{ kind: 'ServiceAccount', name: 'cluster-mgr-member', namespace: 'flotilla-system' }]);
+    expect(ofKind(m, 'Secret')[0]).toMatchObject({ type: 'kubernetes.io/service-account-token', metadata: { annotations: { 'kubernetes.io/service-account.name': 'cluster-mgr-member' } } });
+    const without = objectsOf((s) => new FederationMember(s, 'm', { without: { resource: 'pods', verb: 'list' } }));
+    expect((ofKind(without, 'ClusterRole')[0] as unknown as { rules: { resources?: string[]; verbs: string[] }[] }).rules.find((r) => r.resources?.includes('pods'))?.verbs).toEqual(['watch']);
   });
   it('FederatedApplication authors a FederatedApp mirroring a Federation apps entry', () => {
     const app = objectsOf(
