@@ -2,7 +2,7 @@
 // hostPath), the Pulumi host layer and `flotilla install` all read.
 
 /** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived. */
-export type HostStep = 'containerd' | 'api-vip' | 'edge-vip';
+export type HostStep = 'containerd' | 'api-vip' | 'edge-vip' | 'front';
 
 export interface HostFileDestination {
   /** Absolute path on the host. */
@@ -20,6 +20,11 @@ export const HOST_PATHS = {
   edgeKeepalivedConf: '/etc/keepalived/keepalived-edge.conf',
   staticPods: '/etc/kubernetes/manifests',
   containerdCertsDir: '/etc/containerd/certs.d',
+  /** Front hosts run Debian's haproxy and keepalived services: their default config paths. */
+  frontHaproxyCfg: '/etc/haproxy/haproxy.cfg',
+  frontKeepalivedConf: '/etc/keepalived/keepalived.conf',
+  frontRuntimeApiCert: '/etc/haproxy/runtime-api/server.pem',
+  frontRuntimeApiClientCa: '/etc/haproxy/runtime-api/client-ca.pem',
 } as const;
 
 const FIXED: Readonly<Record<string, HostFileDestination>> = {
@@ -27,6 +32,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
   'check_apiserver.sh': { dest: HOST_PATHS.checkApiserver, mode: '0755', step: 'api-vip' },
   'haproxy.cfg': { dest: HOST_PATHS.apiHaproxyCfg, mode: '0644', step: 'api-vip' },
   'keepalived-edge.conf': { dest: HOST_PATHS.edgeKeepalivedConf, mode: '0644', step: 'edge-vip' },
+  'front-haproxy.cfg': { dest: HOST_PATHS.frontHaproxyCfg, mode: '0644', step: 'front' },
+  'keepalived-front.conf': { dest: HOST_PATHS.frontKeepalivedConf, mode: '0644', step: 'front' },
 };
 
 /**
@@ -34,7 +41,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
  * `manifests/X.yaml` → `/etc/kubernetes/manifests/X.yaml` (0600, kubelet static pods),
  * `containerd/certs.d/<registry>/<file>` → `/etc/containerd/certs.d/<registry>/<file>`,
  * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
- * `haproxy.cfg` → `/etc/haproxy/`; undefined for anything else (not a host file).
+ * `haproxy.cfg` → `/etc/haproxy/`; on front hosts `front-haproxy.cfg` → `/etc/haproxy/haproxy.cfg` and
+ * `keepalived-front.conf` → `/etc/keepalived/keepalived.conf`; undefined for anything else (not a host file).
  */
 export function hostFileDestination(rel: string): HostFileDestination | undefined {
   const fixed = FIXED[rel];

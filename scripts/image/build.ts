@@ -99,8 +99,8 @@ async function debianVersions(names: readonly string[], o: { optional?: boolean 
 }
 
 /** Downloads (once, cached by name and version) the .deb files of `packages`. */
-async function debianDebs(packages: readonly string[]): Promise<{ file: string; name: string; version: string }[]> {
-  const versions = await debianVersions(packages);
+async function debianDebs(packages: readonly string[], known?: ReadonlyMap<string, string>): Promise<{ file: string; name: string; version: string }[]> {
+  const versions = known ?? (await debianVersions(packages));
   const dir = join(CACHE, 'debs');
   mkdirSync(dir, { recursive: true });
   const out: { file: string; name: string; version: string }[] = [];
@@ -137,22 +137,22 @@ export function dependsNames(field: string): string[] {
 export async function debianClosure(roots: readonly string[]): Promise<string[]> {
   const kept = new Set<string>(roots);
   const asked = new Set<string>(roots);
-  let level = [...kept];
+  let level = await debianDebs([...kept]);
   // Breadth first, one batch of look-ups per level; bounded by the number of Debian packages.
   while (level.length > 0) {
     const next = new Set<string>();
-    for (const { file } of await debianDebs(level)) {
+    for (const { file } of level) {
       const value = await sh('dpkg-deb', ['-f', file, 'Pre-Depends', 'Depends']);
       for (const dep of dependsNames(value.replace(/^[A-Za-z-]+: /gm, '').split('\n').join(','))) if (!asked.has(dep)) next.add(dep);
     }
     for (const d of next) asked.add(d);
-    const installable = [...(await debianVersions([...next], { optional: true })).keys()];
-    const libs: string[] = [];
-    for (const d of await debianDebs(installable)) {
-      if (/^(old)?libs$/.test((await sh('dpkg-deb', ['-f', d.file, 'Section'])).trim())) libs.push(d.name);
+    const versions = await debianVersions([...next].sort(), { optional: true });
+    const libs: { file: string; name: string; version: string }[] = [];
+    for (const d of await debianDebs([...versions.keys()], versions)) {
+      if (/^(old)?libs$/.test((await sh('dpkg-deb', ['-f', d.file, 'Section'])).trim())) libs.push(d);
     }
-    for (const l of libs) kept.add(l);
-    level = libs.sort();
+    for (const l of libs) kept.add(l.name);
+    level = libs;
   }
   return [...kept].sort();
 }
