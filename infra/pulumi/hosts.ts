@@ -21,6 +21,7 @@ export interface HostFile {
 export interface HostPlan {
   readonly host: string;
   readonly roles: readonly string[];
+  /** The node's cluster; '' for site-level hosts (front hosts). */
   readonly cluster: string;
   readonly address: string;
   readonly files: readonly HostFile[];
@@ -42,6 +43,10 @@ export function installScript(files: readonly HostFile[]): string {
     'umask 077',
     'put() { d=$(dirname "$2"); mkdir -p "$d"; t=$(mktemp "$d/.flotilla.XXXXXX"); printf %s "$3" | base64 -d > "$t"; chmod "$1" "$t"; mv -f "$t" "$2"; }',
     ...ordered.map((f) => `put ${f.mode} ${shq(f.remotePath)} ${Buffer.from(f.content, 'utf8').toString('base64')}`),
+    // Front hosts run Debian's haproxy and keepalived services: check the new config, then reload.
+    ...(files.some((f) => f.source.endsWith('/front-haproxy.cfg'))
+      ? ['haproxy -c -q -f /etc/haproxy/haproxy.cfg', 'systemctl reload-or-restart haproxy', 'keepalived -t -f /etc/keepalived/keepalived.conf', 'systemctl reload-or-restart keepalived']
+      : []),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -65,7 +70,9 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
     byHost.set(m[1]!, [...(byHost.get(m[1]!) ?? []), f]);
   }
   const plans: HostPlan[] = [];
-  for (const cluster of site.spec.clusters) {
+  // Front hosts (spec.front) belong to no cluster: `cluster` is '' (the site-level host layer).
+  const groups = [...site.spec.clusters.map((c) => ({ name: c.name, nodes: c.nodes })), { name: '', nodes: (site.spec.front?.hosts ?? []).map((h) => ({ ...h, roles: ['front'] })) }];
+  for (const cluster of groups) {
     for (const node of cluster.nodes) {
       const rendered = byHost.get(node.name);
       if (!rendered) continue;
@@ -100,6 +107,6 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
 
 /** Host file folders the rendered output has for nodes that are not in the inventory (a renderer bug). */
 export function unknownHosts(site: Site, files: readonly RenderedFile[]): string[] {
-  const nodes = new Set(site.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)));
+  const nodes = new Set([...site.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)), ...(site.spec.front?.hosts ?? []).map((h) => h.name)]);
   return [...new Set(files.map((f) => /^hosts\/([^/]+)\//.exec(f.path)?.[1]).filter((h): h is string => !!h && !nodes.has(h)))].sort();
 }

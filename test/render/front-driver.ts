@@ -21,7 +21,11 @@ async function handle(r: Req): Promise<unknown> {
   if (r.op === 'pass') {
     const seen = await sw.observe();
     const reapplied: string[] = [];
-    for (const [m, state] of asked) if (seen[m]?.state !== state) (await sw.set(m, state), reapplied.push(m));
+    for (const [m, state] of asked) {
+      if (seen[m]?.state === state) continue;
+      await sw.set(m, state);
+      reapplied.push(m);
+    }
     return { reapplied, endpoints: sw.endpoints() };
   }
   if (r.op === 'perHost') {

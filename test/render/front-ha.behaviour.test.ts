@@ -33,7 +33,14 @@ function certs(dir: string, hosts: readonly string[]): void {
 }
 
 /** The adapter in a namespace, request/reply over JSON lines. */
-function driver(netns: string, cfg: unknown): { call: (r: unknown) => Promise<{ ok: boolean; v?: any; error?: string }>; child: ChildProcess } {
+interface Reply {
+  ok: boolean;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the reply's shape depends on the request
+  v?: any;
+  error?: string;
+}
+
+function driver(netns: string, cfg: unknown): { call: (r: unknown) => Promise<Reply>; child: ChildProcess } {
   const child = spawn('ip', ['netns', 'exec', netns, 'node', 'bin/run-ts.mjs', 'test/render/front-driver.ts', JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const waiting: ((l: string) => void)[] = [];
@@ -42,10 +49,13 @@ function driver(netns: string, cfg: unknown): { call: (r: unknown) => Promise<{ 
   return {
     child,
     call: async (r) => {
-      if (ready) await ready, (ready = undefined);
+      if (ready) {
+        await ready;
+        ready = undefined;
+      }
       const reply = new Promise<string>((res) => waiting.push(res));
       child.stdin!.write(`${JSON.stringify(r)}\n`);
-      return JSON.parse(await reply);
+      return JSON.parse(await reply) as Reply;
     },
   };
 }
