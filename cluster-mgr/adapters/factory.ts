@@ -105,7 +105,7 @@ export function buildTrafficSwitch(traffic: TrafficConfigInput | undefined, memb
     const given = [h.socket, h.address, h.addresses].filter((x) => x !== undefined).length;
     const tcp = (field: string, a: string) => {
       const m = HOST_PORT.exec(a);
-      if (!m) errors.push(`traffic.haproxy.${field}: ${JSON.stringify(a)} is not host:port (e.g. 10.10.0.5:9999)`);
+      if (!m) errors.push(`traffic.haproxy.${field}: ${JSON.stringify(a)} is not host:port (e.g. 127.0.0.1:9999)`);
       else sockets.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), ...(tls ? { tls } : {}) });
     };
     if (given > 1) errors.push('traffic.haproxy: give one of socket, address or addresses');
