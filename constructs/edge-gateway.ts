@@ -1,10 +1,15 @@
 // EdgeGateway: keepalived on the edge nodes (a hostNetwork DaemonSet holding the edge VIPs, one
-// rendered keepalived.conf per node in a ConfigMap). The Helm values that pin the Istio ingress
-// gateway to the edge nodes are the chart catalog's (infra/catalog/values.ts ingressGatewayValues).
+// rendered keepalived.conf per node in a ConfigMap), and for the VIPs' TCP services (ports other
+// than 80/443, e.g. a MySQL proxy on 3306) an Istio Gateway server and a VirtualService TCP route per
+// port. The Helm values that pin the Istio ingress gateway to the edge nodes and open those ports on
+// its Service are the chart catalog's (infra/catalog/values.ts ingressGatewayValues).
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { isDnsName } from '../infra/lib/dns';
+import { HTTP_VIP_PORTS } from '../infra/site/schema';
 import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, PropError, selectByLabels } from './common';
+import { Gateway, VirtualService } from './imports/networking.istio.io';
 
 const NAME = 'EdgeGateway';
 
@@ -17,6 +22,38 @@ export interface EdgeVipSpec {
   /** VIP with prefix, e.g. 10.10.1.100/24. */
   readonly address: string;
   readonly ports: readonly number[];
+  /**
+   * Where the TCP ports (all but 80/443) go: `service` is `<name>.<namespace>` or a full name.
+   * @default - service `<vip name>.default`, the same port
+   */
+  readonly backend?: { readonly service: string; readonly port?: number };
+}
+
+/** One TCP service behind an edge VIP: the gateway listens on `port` and forwards to `host:targetPort`. */
+export interface TcpRoute {
+  readonly vip: string;
+  readonly port: number;
+  /** Fully qualified backend Service host. */
+  readonly host: string;
+  readonly targetPort: number;
+}
+
+/** `svc.ns` → `svc.ns.svc.cluster.local`; a longer name is taken as it is. */
+const serviceHost = (s: string) => (s.split('.').length === 2 ? `${s}.svc.cluster.local` : s);
+
+/** Gateway server / Service port name of a VIP's TCP port (the same name on both). */
+export const tcpPortName = (vip: string, port: number) => `tcp-${vip}-${port}`;
+
+/** The TCP routes of the VIPs: every port other than 80/443, once per port (the first VIP that declares it). */
+export function tcpRoutes(vips: readonly EdgeVipSpec[]): TcpRoute[] {
+  const out = new Map<number, TcpRoute>();
+  for (const v of vips) {
+    for (const port of v.ports) {
+      if (HTTP_VIP_PORTS.includes(port) || out.has(port)) continue;
+      out.set(port, { vip: v.name, port, host: serviceHost(v.backend?.service ?? `${v.name}.default`), targetPort: v.backend?.port ?? port });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.port - b.port);
 }
 
 export interface EdgeGatewayProps {
@@ -62,6 +99,18 @@ export class EdgeGateway extends Construct {
     for (const [i, v] of props.vips.entries()) {
       if (v.ports.length === 0) throw new PropError(NAME, `vips[${i}].ports`, v.ports, 'at least one TCP port');
       for (const p of v.ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new PropError(NAME, `vips[${i}].ports`, p, 'ports 1–65535');
+      if (v.backend && !isDnsName(v.backend.service)) throw new PropError(NAME, `vips[${i}].backend.service`, v.backend.service, 'a Service name "<name>.<namespace>" or a full DNS name');
+      const bp = v.backend?.port;
+      if (bp !== undefined && (!Number.isInteger(bp) || bp < 1 || bp > 65535)) throw new PropError(NAME, `vips[${i}].backend.port`, bp, 'a port 1–65535');
+    }
+    const routes = tcpRoutes(props.vips);
+    for (const [i, v] of props.vips.entries()) {
+      for (const own of tcpRoutes([v])) {
+        const r = routes.find((x) => x.port === own.port)!;
+        if (r.host !== own.host || r.targetPort !== own.targetPort) {
+          throw new PropError(NAME, `vips[${i}].ports`, own.port, `a port not already routed to ${r.host}:${r.targetPort} by VIP ${r.vip} (one gateway listener per port)`);
+        }
+      }
     }
     const lbl = labels('keepalived', `${id.toLowerCase()}-keepalived`);
     const nodes = props.nodes.map((n) => n.name);
@@ -122,5 +171,32 @@ export class EdgeGateway extends Construct {
       JsonPatch.add('/spec/template/spec/priorityClassName', 'system-node-critical'),
       JsonPatch.add('/spec/updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1) } }),
     );
+
+    // TCP services: the gateway Service already has the port (ingressGatewayValues); without a
+    // Gateway server Envoy opens no listener on it, and without a route it has nowhere to send.
+    if (routes.length > 0) {
+      new Gateway(this, 'TcpGateway', {
+        metadata: { name: TCP_GATEWAY, namespace: ns },
+        spec: {
+          selector: { ...INGRESS_GATEWAY_SELECTOR },
+          servers: routes.map((r) => ({ port: { number: r.port, name: tcpPortName(r.vip, r.port), protocol: 'TCP' }, hosts: ['*'] })),
+        },
+      });
+      for (const vip of [...new Set(routes.map((r) => r.vip))]) {
+        new VirtualService(this, `TcpRoute-${vip}`, {
+          metadata: { name: `${TCP_GATEWAY}-${vip}`, namespace: ns },
+          spec: {
+            hosts: ['*'],
+            gateways: [TCP_GATEWAY],
+            tcp: routes
+              .filter((r) => r.vip === vip)
+              .map((r) => ({ match: [{ port: r.port }], route: [{ destination: { host: r.host, port: { number: r.targetPort } } }] })),
+          },
+        });
+      }
+    }
   }
 }
+
+/** Name of the Gateway of the edge VIPs' TCP services (and prefix of their VirtualServices). */
+export const TCP_GATEWAY = 'edge-tcp';

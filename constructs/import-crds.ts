@@ -25,6 +25,7 @@ const GROUPS: Record<string, Array<[string, string]>> = {
   'networking.istio.io': [
     ['istio/crd-all.gen.yaml', 'destinationrules.networking.istio.io'],
     ['istio/crd-all.gen.yaml', 'gateways.networking.istio.io'],
+    ['istio/crd-all.gen.yaml', 'virtualservices.networking.istio.io'],
   ],
   'security.istio.io': [['istio/crd-all.gen.yaml', 'peerauthentications.security.istio.io']],
   'monitoring.coreos.com': [

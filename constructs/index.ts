@@ -7,5 +7,6 @@ export * from './federation-control';
 export * from './istio-mesh';
 export * from './logging';
 export * from './monitoring';
+export * from './monitoring-dashboards';
 export * from './registry';
 export * from './storage';

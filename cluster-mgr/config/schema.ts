@@ -41,6 +41,11 @@ export const HealthSchema = z.strictObject({
   failbackAfter: duration.default('60s'),
   /** Replicas return to a recovered member in this many reconcile steps. @default 4 */
   failbackSteps: count('failbackSteps', 1, 100).default(4),
+  /**
+   * Ends every wait for replicas to become ready (failover: completes "degraded" with an alert naming
+   * the stuck pods; failback: traffic returns anyway — docs/failover.md). @default 2m
+   */
+  readyTimeout: duration.default('2m'),
 });
 export type Health = z.infer<typeof HealthSchema>;
 
@@ -342,10 +347,32 @@ export function appFromDocument(doc: FederatedApp): App {
 // --- Capacity file (`cluster-mgr plan --capacity`).
 const resourceList = z.strictObject({ cpu: requestQuantity, memory: requestQuantity, pods: requestQuantity });
 
+/** One node of a member (optional in the capacity file: with nodes, the fit is per node and scheduling-aware). */
+const CapacityNodeSchema = z.strictObject({
+  name: z.string().min(1),
+  labels: z.record(z.string(), z.string()).default({}),
+  taints: z.array(z.strictObject({ key: z.string().min(1), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']) })).default([]),
+  /** Cordoned. */
+  unschedulable: z.boolean().default(false),
+  ready: z.boolean().default(true),
+  allocatable: resourceList,
+  /** Requests of the non-terminal pods bound to the node; pods = their count. */
+  allocated: resourceList,
+});
+
 export const CapacitySchema = z.strictObject({
   clusters: z.record(
     z.string(),
-    z.strictObject({ healthy: z.boolean().default(true), allocatable: resourceList, allocated: resourceList }),
+    z.strictObject({
+      healthy: z.boolean().default(true),
+      allocatable: resourceList,
+      allocated: resourceList,
+      nodes: z.array(CapacityNodeSchema).optional(),
+      /** Pods the scheduler left Pending (PodScheduled=False, Unschedulable), with its message. */
+      unschedulablePods: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).default({}), message: z.string() })).optional(),
+      /** Non-terminal pods bound to a node (an app's running replicas). */
+      boundPods: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).default({}) })).optional(),
+    }),
   ),
   current: z.record(z.string(), z.record(z.string(), count('replicas'))).default({}),
 });

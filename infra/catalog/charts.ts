@@ -5,7 +5,8 @@
 import type { Cluster } from '../site/index';
 import { resolved, type SiteSource } from '../site/resolve';
 import type { ChartRelease } from './types';
-import { blackboxModules, ingressGatewayValues, meshRetryPolicy } from './values';
+import { blackboxModules, ingressGatewayValues, kubePrometheusStackValues, meshRetryPolicy, res, type KubePrometheusStackImages } from './values';
+import { clusterServiceUrl } from '../site/endpoints';
 import { formatImageRef, mirrorImage, parseImageRef, type ImageRef as ParsedImageRef } from '../lib/image';
 
 export const VERSIONS = {
@@ -22,6 +23,8 @@ export const VERSIONS = {
   kubeStateMetrics: 'v2.17.0',
   blackboxChart: '11.4.1',
   blackbox: 'v0.27.0',
+  grafana: '12.3.1',
+  grafanaSidecar: '2.1.4',
   csiNfsChart: 'v4.12.1',
   csiNfs: 'v4.12.1',
   cephCsi: '3.15.0',
@@ -206,6 +209,8 @@ export function chartsFor(input: SiteSource, cluster: Cluster, opts: ChartsOptio
     alertmanager: `quay.io/prometheus/alertmanager:${VERSIONS.alertmanager}`,
     nodeExporter: `quay.io/prometheus/node-exporter:${VERSIONS.nodeExporter}`,
     ksm: `registry.k8s.io/kube-state-metrics/kube-state-metrics:${VERSIONS.kubeStateMetrics}`,
+    grafana: `docker.io/grafana/grafana:${VERSIONS.grafana}`,
+    grafanaSidecar: `quay.io/kiwigrid/k8s-sidecar:${VERSIONS.grafanaSidecar}`,
   };
   add({
     id: 'kube-prometheus-stack',
@@ -214,34 +219,7 @@ export function chartsFor(input: SiteSource, cluster: Cluster, opts: ChartsOptio
     repository: REPOSITORIES.prometheusCommunity,
     version: VERSIONS.kubePrometheusStack,
     namespace: 'monitoring',
-    values: {
-      grafana: { enabled: false },
-      prometheusOperator: {
-        image: regRepoTag(kps.operator),
-        prometheusConfigReloader: { image: regRepoTag(kps.reloader) },
-        admissionWebhooks: { certManager: { enabled: true }, patch: { enabled: false } },
-        resources: res('100m', '128Mi', '500m', '512Mi'),
-      },
-      prometheus: {
-        prometheusSpec: {
-          image: regRepoTag(kps.prometheus),
-          retention: `${m.retentionDays}d`,
-          ruleSelector: { matchLabels: { release: 'kube-prometheus-stack' } },
-          probeSelector: { matchLabels: { release: 'kube-prometheus-stack' } },
-          resources: res('500m', '2Gi', '2', '8Gi'),
-        },
-      },
-      alertmanager: {
-        alertmanagerSpec: {
-          image: regRepoTag(kps.alertmanager),
-          alertmanagerConfigSelector: { matchLabels: { release: 'kube-prometheus-stack' } },
-          alertmanagerConfigMatcherStrategy: { type: 'None' },
-          resources: res('50m', '64Mi', '200m', '256Mi'),
-        },
-      },
-      'prometheus-node-exporter': { image: regRepoTag(kps.nodeExporter), resources: res('20m', '32Mi', '200m', '64Mi') },
-      'kube-state-metrics': { image: regRepoTag(kps.ksm), resources: res('20m', '64Mi', '200m', '256Mi') },
-    },
+    values: kubePrometheusStackValues(m, Object.fromEntries(Object.entries(kps).map(([k, v]) => [k, regRepoTag(v)])) as unknown as KubePrometheusStackImages, clusterServiceUrl(site, cluster.name, 'grafana')),
     images: Object.values(kps).map(full).sort(),
   });
   const bb = `quay.io/prometheus/blackbox-exporter:${VERSIONS.blackbox}`;
@@ -341,8 +319,4 @@ export function chartsFor(input: SiteSource, cluster: Cluster, opts: ChartsOptio
     }
   }
   return releases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-function res(cpu: string, memory: string, cpuLimit: string, memoryLimit: string) {
-  return { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } };
 }

@@ -12,5 +12,10 @@ describe('hostFileDestination', () => {
     ['keepalived-edge.conf', '/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
   ])('%s → %s', (rel, dest, mode, step) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step }));
 
-  it.each(['notes.txt', 'containerd/config.toml', 'other.sh', 'manifests/x.json'])('%s is not a host file', (rel) => expect(hostFileDestination(rel)).toBeUndefined());
+  it.each([
+    ['containerd/config.toml', '/etc/containerd/config.toml', '0644'],
+    ['containerd/conf.d/10-flotilla-cri.toml', '/etc/containerd/conf.d/10-flotilla-cri.toml', '0600'],
+  ])('%s → %s, restarting containerd', (rel, dest, mode) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step: 'containerd', restart: 'containerd' }));
+
+  it.each(['notes.txt', 'containerd/other.toml', 'containerd/conf.d/x.json', 'other.sh', 'manifests/x.json'])('%s is not a host file', (rel) => expect(hostFileDestination(rel)).toBeUndefined());
 });

@@ -10,7 +10,17 @@ export interface HostFileDestination {
   /** File mode, octal text (`0644`). */
   readonly mode: string;
   readonly step: HostStep;
+  /** Service to restart once after any file of it changed (containerd reads its config only at start). */
+  readonly restart?: 'containerd' | 'haproxy' | 'keepalived';
 }
+
+/** The command that restarts a service on a node after its config changed. */
+export const RESTART_COMMANDS: Readonly<Record<NonNullable<HostFileDestination['restart']>, string>> = {
+  containerd: 'systemctl restart containerd',
+  // Front hosts (Debian's services): check the new config first; a failing check fails the install.
+  haproxy: 'haproxy -c -q -f /etc/haproxy/haproxy.cfg && systemctl reload-or-restart haproxy',
+  keepalived: 'keepalived -t -f /etc/keepalived/keepalived.conf && systemctl reload-or-restart keepalived',
+};
 
 /** Default host paths, also the renderers' defaults. */
 export const HOST_PATHS = {
@@ -20,6 +30,8 @@ export const HOST_PATHS = {
   edgeKeepalivedConf: '/etc/keepalived/keepalived-edge.conf',
   staticPods: '/etc/kubernetes/manifests',
   containerdCertsDir: '/etc/containerd/certs.d',
+  containerdConfig: '/etc/containerd/config.toml',
+  containerdDropInDir: '/etc/containerd/conf.d',
   /** Front hosts run Debian's haproxy and keepalived services: their default config paths. */
   frontHaproxyCfg: '/etc/haproxy/haproxy.cfg',
   frontKeepalivedConf: '/etc/keepalived/keepalived.conf',
@@ -32,14 +44,17 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
   'check_apiserver.sh': { dest: HOST_PATHS.checkApiserver, mode: '0755', step: 'api-vip' },
   'haproxy.cfg': { dest: HOST_PATHS.apiHaproxyCfg, mode: '0644', step: 'api-vip' },
   'keepalived-edge.conf': { dest: HOST_PATHS.edgeKeepalivedConf, mode: '0644', step: 'edge-vip' },
-  'front-haproxy.cfg': { dest: HOST_PATHS.frontHaproxyCfg, mode: '0644', step: 'front' },
-  'keepalived-front.conf': { dest: HOST_PATHS.frontKeepalivedConf, mode: '0644', step: 'front' },
+  'containerd/config.toml': { dest: HOST_PATHS.containerdConfig, mode: '0644', step: 'containerd', restart: 'containerd' },
+  'front-haproxy.cfg': { dest: HOST_PATHS.frontHaproxyCfg, mode: '0644', step: 'front', restart: 'haproxy' },
+  'keepalived-front.conf': { dest: HOST_PATHS.frontKeepalivedConf, mode: '0644', step: 'front', restart: 'keepalived' },
 };
 
 /**
  * Destination of a rendered host file, by its path below `hosts/<node>/`:
  * `manifests/X.yaml` → `/etc/kubernetes/manifests/X.yaml` (0600, kubelet static pods),
- * `containerd/certs.d/<registry>/<file>` → `/etc/containerd/certs.d/<registry>/<file>`,
+ * `containerd/certs.d/<registry>/<file>` → `/etc/containerd/certs.d/<registry>/<file>` (hosts.toml, ca.crt),
+ * `containerd/config.toml` and `containerd/conf.d/X.toml` → `/etc/containerd/` (containerd restarted
+ * when they change; 0600: the drop-in carries registry credentials when the host layer writes it),
  * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
  * `haproxy.cfg` → `/etc/haproxy/`; on front hosts `front-haproxy.cfg` → `/etc/haproxy/haproxy.cfg` and
  * `keepalived-front.conf` → `/etc/keepalived/keepalived.conf`; undefined for anything else (not a host file).
@@ -48,6 +63,7 @@ export function hostFileDestination(rel: string): HostFileDestination | undefine
   const fixed = FIXED[rel];
   if (fixed) return fixed;
   if (/^containerd\/certs\.d\/[^/]+\/[^/]+$/.test(rel)) return { dest: `/etc/${rel}`, mode: '0644', step: 'containerd' };
+  if (/^containerd\/conf\.d\/[^/]+\.toml$/.test(rel)) return { dest: `${HOST_PATHS.containerdDropInDir}/${rel.slice('containerd/conf.d/'.length)}`, mode: '0600', step: 'containerd', restart: 'containerd' };
   if (/^manifests\/[^/]+\.ya?ml$/.test(rel)) return { dest: `${HOST_PATHS.staticPods}/${rel.slice('manifests/'.length)}`, mode: '0600', step: 'api-vip' };
   return undefined;
 }

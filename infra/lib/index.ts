@@ -4,6 +4,7 @@
 // synthesis, the CLI and cluster-mgr can all depend on it without a cycle. It lives in infra/
 // because the top-level folders are fixed (DESIGN "The map") and infra/ is where the layers that
 // need it start; test/imports.test.ts keeps it a leaf.
+export * from './acme';
 export * from './canonical';
 export * from './dns';
 export * from './host-files';

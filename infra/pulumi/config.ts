@@ -9,7 +9,7 @@ import { loadYamlText, type LoadResult } from '../site/document';
 import { dnsLabel, ENVIRONMENTS, quantity, resolveFrom, SiteSchema, type Site } from '../site/index';
 
 /** Settings that must be Pulumi secrets (`pulumi config set --secret`). */
-export const SECRET_KEYS = ['registryPassword', 'cephKey', 'tsigKey', 'caKey', 'sshPrivateKey', 'kubeconfigs'] as const;
+export const SECRET_KEYS = ['registryPassword', 'cephKey', 'tsigKey', 'caKey', 'sshPrivateKey', 'kubeconfigs', 'smtpPassword'] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 const count = (what: string, max: number) =>
@@ -50,6 +50,7 @@ const Settings = {
   cephKey: secretValue.optional(),
   tsigKey: secretValue.optional(),
   caKey: secretValue.optional(),
+  smtpPassword: secretValue.optional().describe('SMTP auth password of spec.monitoring.smtp.username'),
   sshPrivateKey: secretValue.optional().describe('@default - the file named by spec.ssh.privateKeyFile'),
   kubeconfigs: z
     .record(z.string(), z.string().min(1))

@@ -1,6 +1,7 @@
 // Per-cluster plan (pure): which charts and object groups, in which order, which secrets go where,
 // and the cluster's outputs. The ClusterPlatform component only turns this plan into resources.
 import type { Cluster, Site } from '../site/index';
+import { clusterServiceUrl } from '../site/endpoints';
 import type { ChartRelease, ClusterSynth, ComponentName, K8sObject } from '../synth/types';
 import type { StackConfig } from './config';
 
@@ -76,7 +77,7 @@ export interface ChartPlan {
 
 export interface SecretRef {
   /** A stack secret (`flotilla:<key>`) or a derived value. */
-  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'literal';
+  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'tsigSecret' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'htpasswd' | 'literal' | 'smtpPassword';
   readonly value?: string;
 }
 
@@ -130,9 +131,13 @@ export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUse
   adminID: 'cephUser',
   key: 'tsigKey',
   secret: 'tsigKey',
+  'smtp-password': 'smtpPassword',
+  /** CertManagerIssuers' RFC 2136 TSIG Secret: the base64 secret alone, taken from flotilla:tsigKey. */
+  'tsig-secret': 'tsigSecret',
+  htpasswd: 'htpasswd',
 };
 
-type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert'> & { readonly cephUser?: string };
+type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'smtpPassword'> & { readonly cephUser?: string };
 
 /**
  * Secrets this cluster gets from the stack's secret settings. Placeholder Secrets of the constructs
@@ -142,7 +147,10 @@ type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKe
  */
 export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings): SecretPlan[] {
   const out: SecretPlan[] = [];
-  const available = (from: SecretRef['from']) => from === 'literal' || from === 'dockerconfigjson' || cfg[from as keyof SecretSettings] !== undefined;
+  // Derived values (docker config, htpasswd) exist when the registry password does; cert-manager's TSIG secret when the TSIG key does.
+  const available = (from: SecretRef['from']) =>
+    from === 'literal' ||
+    (from === 'dockerconfigjson' || from === 'htpasswd' ? cfg.registryPassword : from === 'tsigSecret' ? cfg.tsigKey : cfg[from as keyof SecretSettings]) !== undefined;
   for (const c of synth.components) {
     for (const o of c.objects) {
       const annotations = (o.metadata.annotations ?? {}) as Record<string, unknown>;
@@ -205,12 +213,21 @@ export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings
   return out;
 }
 
+type RequiredSecret = 'caKey' | 'caCert' | 'cephKey' | 'registryPassword' | 'smtpPassword' | 'tsigKey';
+
 /** Which stack secrets an inventory requires (a run without them fails with a clear message). */
-export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] {
-  const req: { key: 'caKey' | 'caCert' | 'cephKey'; why: string }[] = [];
-  if (cfg.caKey !== undefined) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
+export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: RequiredSecret; why: string }[] {
+  const req: { key: RequiredSecret; why: string }[] = [];
+  const siteCa = site.spec.certificates.issuer === 'ca' && site.spec.certificates.caCert !== undefined;
+  if (cfg.caKey !== undefined && !siteCa) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
   if (cfg.caCert !== undefined) req.push({ key: 'caKey', why: 'flotilla:caCert is set (the CA needs both)' });
+  else if (siteCa) req.push({ key: 'caKey', why: 'spec.certificates.caCert is set with issuer ca (cert-manager signs the site certificates with that CA, so it needs its key)' });
+  req.push({ key: 'registryPassword', why: 'the site registry requires htpasswd auth (its user flotilla:registryUser gets this password; nodes and sync jobs log in with it)' });
   if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set (ceph-csi needs the Ceph user key)' });
+  if (site.spec.monitoring.smtp?.username) req.push({ key: 'smtpPassword', why: 'spec.monitoring.smtp.username is set (Alertmanager logs in to the SMTP server)' });
+  if (site.spec.certificates.issuer === 'acme' && site.spec.certificates.dns01?.rfc2136) {
+    req.push({ key: 'tsigKey', why: 'spec.certificates.dns01.rfc2136 is set (cert-manager signs its DNS updates with the TSIG key)' });
+  }
   return req;
 }
 
@@ -317,15 +334,13 @@ const vipAddress = (cidr: string) => cidr.split('/')[0] ?? cidr;
 
 /** Stack outputs of one cluster: VIPs, registry, Kibana/Grafana and cluster-mgr URLs. */
 export function clusterEndpoints(site: Site, cluster: Cluster): ClusterEndpoints {
-  const d = site.spec.domain;
-  const multi = site.spec.clusters.length > 1;
-  const host = (svc: string) => (multi ? `${svc}-${cluster.name}.${d}` : `${svc}.${d}`);
+  const url = (svc: string) => clusterServiceUrl(site, cluster.name, svc);
   return {
     apiServer: `https://${vipAddress(cluster.apiVIP.address)}:6443`,
     ingressVIPs: cluster.edge.vips.map((v) => ({ name: v.name, address: vipAddress(v.address), ports: v.ports })),
     registryUrl: `https://${site.spec.registry.host}`,
-    kibanaUrl: `https://${host('kibana')}`,
-    grafanaUrl: `https://${host('grafana')}`,
-    clusterMgrEndpoint: `https://${host('cluster-mgr')}`,
+    kibanaUrl: url('kibana'),
+    grafanaUrl: url('grafana'),
+    clusterMgrEndpoint: url('cluster-mgr'),
   };
 }

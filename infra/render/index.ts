@@ -14,7 +14,7 @@ import {
   type ApiVipOptions,
 } from './apivip';
 import { renderRouterBird, type BirdOptions } from './bird';
-import { renderContainerdHosts, type ContainerdOptions } from './containerd';
+import { renderContainerdConfig, renderContainerdHosts, renderContainerdMainConfig, type ContainerdOptions } from './containerd';
 import { frontInputFromSite, renderFrontHaproxy, type FrontSiteOptions } from './front';
 import { renderFrontHostFiles, type FrontHostOptions } from './front-hosts';
 import { renderApiKeepalivedConf, renderEdgeKeepalivedConf, type ApiKeepalivedOptions, type EdgeKeepalivedOptions } from './keepalived';
@@ -26,6 +26,9 @@ export * from './containerd';
 export * from './front';
 export * from './front-hosts';
 export * from './keepalived';
+
+/** File name of Flotilla's CRI drop-in in `/etc/containerd/conf.d/`. */
+export const CONTAINERD_CRI_DROP_IN = '10-flotilla-cri.toml';
 
 export interface RenderedFile {
   /** Path relative to `OUT/<site>/`, e.g. `hosts/bj1-a-m1/keepalived.conf`, `network/tor-a.bird.conf`. */
@@ -88,7 +91,8 @@ function masterFiles(site: ResolvedSite, cluster: Cluster, node: SiteNode, o: Re
 
 /**
  * Every host and network file of a site: API-VIP keepalived + HAProxy static pods on masters,
- * the edge keepalived.conf on edge nodes, containerd hosts.toml per node, the ToR side of every BGP
+ * the edge keepalived.conf on edge nodes, per node containerd's config (main file + CRI drop-in with
+ * `config_path`) and certs.d (hosts.toml per registry, ca.crt of the site CA and of peer sites), the ToR side of every BGP
  * session per router, the global front haproxy.cfg. Deterministic: same site, same files, sorted by
  * path.
  */
@@ -98,6 +102,8 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
   const apiVip = site.clusters.some((c) => c.apiVip.holders.length > 0) ? resolveApiVipOptions(apiVipOptions(opts)) : undefined;
   const certsDir = opts.containerd?.certsDir ?? HOST_PATHS.containerdCertsDir;
   const hostsTomls = renderContainerdHosts(site, opts.containerd);
+  const containerdMain = renderContainerdMainConfig();
+  const containerdCri = renderContainerdConfig({ certsDir, ...opts.containerd?.cri });
   for (const { cluster } of site.clusters) {
     for (const node of cluster.nodes) {
       if (apiVip && node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVip));
@@ -109,12 +115,17 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
         });
       }
       for (const h of hostsTomls) {
+        const file = h.file ?? 'hosts.toml';
         files.push({
-          path: `hosts/${node.name}/containerd/certs.d/${h.registry}/hosts.toml`,
-          hostPath: `${certsDir}/${h.registry}/hosts.toml`,
+          path: `hosts/${node.name}/containerd/certs.d/${h.registry}/${file}`,
+          hostPath: `${certsDir}/${h.registry}/${file}`,
           content: h.content,
         });
       }
+      files.push(
+        { path: `hosts/${node.name}/containerd/config.toml`, hostPath: HOST_PATHS.containerdConfig, content: containerdMain },
+        { path: `hosts/${node.name}/containerd/conf.d/${CONTAINERD_CRI_DROP_IN}`, hostPath: `${HOST_PATHS.containerdDropInDir}/${CONTAINERD_CRI_DROP_IN}`, content: containerdCri },
+      );
     }
   }
   for (const { router } of site.routers) {

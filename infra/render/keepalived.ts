@@ -101,10 +101,13 @@ export function renderKeepalived(input: KeepalivedInput): string {
       '  version 3',
       `  advert_int ${v.advertInterval}`,
       ...(v.preempt ? [] : ['  nopreempt']),
-      `  unicast_src_ip ${v.unicastSrcIp}`,
     ];
     if (v.unicastPeers.length > 0) {
-      lines.push('  unicast_peer {', indent(v.unicastPeers.join('\n'), 4), '  }');
+      lines.push(`  unicast_src_ip ${v.unicastSrcIp}`, '  unicast_peer {', indent(v.unicastPeers.join('\n'), 4), '  }');
+    } else {
+      // keepalived -t rejects unicast_src_ip without peers; a lone holder has nobody to advertise to,
+      // so it keeps the VIP on its own (VRRP multicast adverts that no peer listens to).
+      lines.push('  # single holder: no VRRP peers, this node always holds the VIP');
     }
     lines.push('  virtual_ipaddress {', `    ${v.address} dev ${v.interface}`, '  }');
     if (v.trackScripts.length > 0) {

@@ -1,6 +1,7 @@
 // Cross-field checks a data-center engineer expects of a Site inventory. Pure: takes the parsed
 // model, returns issues with paths into the original document.
 import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIPv4, type Cidr } from '../lib/net';
+import { checkAcme } from './acme-checks';
 import { siteAddressing } from './addressing';
 import type { Site } from './schema';
 
@@ -200,6 +201,7 @@ export function checkSite(site: Site): Issue[] {
   if (spec.certificates.issuer === 'acme' && !spec.certificates.acmeEmail) {
     add(['spec', 'certificates', 'acmeEmail'], 'issuer "acme" needs acmeEmail: give the ACME account email, or use issuer "ca"');
   }
+  issues.push(...checkAcme(site));
 
   // --- Monitoring: receivers have exactly one target; names unique.
   const receiverNames = new Set<string>();

@@ -1,7 +1,8 @@
 // The Site model's public face: load + validate an inventory into a resolved, defaulted model.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkSite } from './checks';
-import { loadYamlFile, loadYamlText, type LoadResult } from './document';
+import { checkAcrossSites, type OtherSite } from './cross-site';
+import { loadYamlFile, loadYamlText, type LoadResult, type PositionedError } from './document';
 import { SiteSchema, type Role, type Site } from './schema';
 
 export * from './schema';
@@ -19,6 +20,23 @@ export function loadSite(file: string): Promise<LoadResult<Site>> {
   return loadYamlFile(SiteSchema, file, { checks: checkSite, what: 'Site' });
 }
 
+/**
+ * Loads the sites of one federation: each must validate on its own, and no cluster may share a pod
+ * or service range with a cluster of another site (reported in the later file, naming the earlier).
+ */
+export async function loadSites(files: readonly string[]): Promise<LoadResult<Site[]>> {
+  const loaded = await Promise.all(files.map((f) => loadSite(f)));
+  const errors: PositionedError[] = loaded.flatMap((r) => (r.ok ? [] : r.errors));
+  if (errors.length > 0) return { ok: false, errors };
+  const sites = loaded.map((r) => (r as { value: Site }).value);
+  for (let i = 1; i < files.length; i++) {
+    const earlier: OtherSite[] = sites.slice(0, i).map((site, j) => ({ file: files[j]!, site }));
+    const checks = (site: Site) => [...checkSite(site), ...checkAcrossSites(site, earlier)];
+    const r = await loadYamlFile(SiteSchema, files[i]!, { checks, what: 'Site' });
+    if (!r.ok) errors.push(...r.errors);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: sites };
+}
 
 /** Resolves a path from the inventory (kubeconfig, keys) relative to the inventory's folder. */
 export function resolveFrom(inventoryFile: string, p: string): string {

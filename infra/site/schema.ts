@@ -1,9 +1,11 @@
 // The Site inventory schema: one data center, one Pulumi stack. The single source of truth for the
 // inventory's shape; types come from z.infer and docs/site.schema.json is generated from it.
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../lib/dns';
 import { parseCidr, parseHostPort, parseIPv4 } from '../lib/net';
 import { parseDuration, parseQuantity } from '../lib/units';
+import { TSIG_ALGORITHMS } from '../lib/acme';
 
 
 const show = (v: unknown): string => JSON.stringify(v);
@@ -71,6 +73,28 @@ export const vrid = z
   .min(1, { error: (iss) => `virtualRouterId ${show(iss.input)} is out of range: expected 1–255` })
   .max(255, { error: (iss) => `virtualRouterId ${show(iss.input)} is out of range: expected 1–255` });
 
+/** The certificates of a PEM bundle, or undefined when any block is not a certificate. */
+export function parsePemCertificates(pem: string): X509Certificate[] | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks || pem.replace(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g, '').trim() !== '') return undefined;
+  try {
+    return blocks.map((b) => new X509Certificate(b));
+  } catch {
+    return undefined;
+  }
+}
+
+/** PEM CA certificate(s) (public): a site CA, an ACME chain's root, a peer site's registry CA. */
+export const caCertificatePem = z
+  .string()
+  .refine((v) => parsePemCertificates(v) !== undefined, {
+    error: () => 'is not a PEM certificate bundle: paste the CA certificate (the ca.crt file, "-----BEGIN CERTIFICATE-----" … "-----END CERTIFICATE-----")',
+  })
+  .refine((v) => (parsePemCertificates(v) ?? []).every((c) => c.ca), {
+    error: (iss) =>
+      `holds a certificate that is not a CA (${(parsePemCertificates(String(iss.input)) ?? []).filter((c) => !c.ca).map((c) => c.subject.replaceAll('\n', ', ')).join('; ')}): give the issuing CA's certificate, not a server certificate`,
+  });
+
 const positiveInt = (what: string, max = 1_000_000) =>
   z
     .number()
@@ -134,11 +158,17 @@ export const NetworkSchema = z.strictObject({
 export const RegistrySchema = z.strictObject({
   host: dnsName.describe('Site registry host name'),
   storage: z.strictObject({ size: quantity.default('100Gi') }).default({ size: '100Gi' }),
+  bootstrapPort: port
+    .default(5000)
+    .describe('Port of the air-gap bootstrap registry that `flotilla install` runs on the first master (name bootstrap.<host>) until the in-cluster registry takes over'),
   mirrors: z
     .array(
       z.strictObject({
         host: dnsName.describe('Registry this site syncs from'),
         repositories: z.array(z.string().min(1)).min(1).describe('Repository patterns, e.g. "platform/*"'),
+        caCert: caCertificatePem
+          .optional()
+          .describe('PEM CA certificate that signs that registry (the peer site\'s CA): the sync job and the nodes trust it for this host; @default - the system trust store'),
       }),
     )
     .default([]),
@@ -162,10 +192,38 @@ export const StorageSchema = z.strictObject({
     .optional(),
 });
 
+// --- ACME DNS-01 (docs/synth.md "CertManagerIssuers"): the TSIG secret itself is the stack secret flotilla:tsigKey.
+export const Dns01Schema = z.strictObject({
+  zones: z.array(dnsName).min(1).optional().describe('Zones the DNS-01 solver answers for (cert-manager selector dnsZones). @default - [spec.domain]'),
+  http01: z.boolean().default(true).describe('Keep HTTP-01 (Istio ingress) for names outside the zones; never for wildcards'),
+  rfc2136: z
+    .strictObject({
+      nameserver: hostPort.describe('The site DNS server accepting RFC 2136 updates for the zones, e.g. "10.10.0.53:53"'),
+      tsigKeyName: dnsName.describe('TSIG key name the server grants updates of _acme-challenge TXT records to'),
+      tsigAlgorithm: z.enum(TSIG_ALGORITHMS).default('HMACSHA256'),
+    })
+    .optional()
+    .describe('RFC 2136 dynamic updates signed with TSIG; the secret is the stack secret flotilla:tsigKey'),
+  webhook: z
+    .strictObject({
+      groupName: dnsName.describe("The webhook solver's API group, e.g. \"acme.example.com\""),
+      solverName: z.string().min(1).describe('Solver name inside the webhook'),
+      config: z.record(z.string(), z.unknown()).optional().describe('Passed to the webhook as-is; reference Secrets, never inline credentials'),
+    })
+    .optional()
+    .describe('A cert-manager DNS-01 webhook (installed separately)'),
+});
+
 export const CertificatesSchema = z.strictObject({
   issuer: z.enum(ISSUERS).describe('acme, or ca for a private CA (air-gapped sites)'),
   acmeEmail: z.email({ error: (iss) => `${show(iss.input)} is not an email address` }).optional(),
   acmeServer: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
+  dns01: Dns01Schema.optional().describe('ACME DNS-01 solver; ACME issues the site wildcard certificate only over DNS-01'),
+  caCert: caCertificatePem
+    .optional()
+    .describe(
+      'PEM certificate of the CA that signs the site certificates, written to every node (containerd trusts it for the site registry). issuer ca: the site CA (its key is the Pulumi secret flotilla:caKey). issuer acme: the ACME chain\'s root when nodes do not trust it already (a private ACME server). @default - none: nodes use their system trust store',
+    ),
 });
 
 export const LoggingSchema = z.strictObject({
@@ -195,11 +253,96 @@ export const ProbeSchema = z.strictObject({
   interval: duration.default('30s'),
 });
 
-export const MonitoringSchema = z.strictObject({
-  retentionDays: positiveInt('retentionDays', 3650).default(15),
-  receivers: z.array(ReceiverSchema).default([]),
-  probes: z.array(ProbeSchema).default([]),
+// --- Monitoring that survives (issue 14 item 6): storage, Grafana, SMTP, capacity, team rule templates ---
+/** Alert-rule templates teams subscribe to (the PromQL is in constructs/monitoring.ts), with the labels they are picked by. */
+export const RULE_TEMPLATES = {
+  'pod-crash-looping': { category: 'workload', severity: 'warning' },
+  'pod-not-ready': { category: 'workload', severity: 'warning' },
+  'deployment-replicas-unavailable': { category: 'workload', severity: 'critical' },
+  'container-oom-killed': { category: 'workload', severity: 'warning' },
+  'container-cpu-throttled': { category: 'resources', severity: 'warning' },
+  'pvc-filling-up': { category: 'storage', severity: 'warning' },
+  'http-5xx-ratio-high': { category: 'traffic', severity: 'critical' },
+  'http-latency-high': { category: 'traffic', severity: 'warning' },
+} as const satisfies Record<string, Record<string, string>>;
+export type RuleTemplateName = keyof typeof RULE_TEMPLATES;
+export const RULE_TEMPLATE_NAMES = Object.keys(RULE_TEMPLATES) as RuleTemplateName[];
+
+/** The templates a team picks: by name, plus every template carrying all of `templateLabels`. */
+export function subscribedTemplates(t: { templates: readonly string[]; templateLabels: Readonly<Record<string, string>> }): RuleTemplateName[] {
+  const byLabel = (n: RuleTemplateName) => Object.keys(t.templateLabels).length > 0 && Object.entries(t.templateLabels).every(([k, v]) => (RULE_TEMPLATES[n] as Record<string, string>)[k] === v);
+  return RULE_TEMPLATE_NAMES.filter((n) => t.templates.includes(n) || byLabel(n));
+}
+
+const smarthost = z.string().refine(
+  (v) => {
+    const m = /^(.+):(\d{1,5})$/.exec(v);
+    return !!m && (DNS1123_SUBDOMAIN.test(m[1]!) || parseIPv4(m[1]!) !== undefined) && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  },
+  { error: (iss) => `${show(iss.input)} is not host:port: expected e.g. "smtp.example.com:587"` },
+);
+const percent = (what: string) => positiveInt(what, 100);
+const volume = (size: string) => ({ storage: quantity.default(size), storageClass: dnsName.optional().describe('@default - the site default StorageClass') });
+
+export const TeamSchema = z.strictObject({
+  name: dnsLabel.describe('Team name; its alerts carry team=<name> and are routed by it'),
+  namespaces: z.array(dnsLabel).min(1).describe("Namespaces of the team's workloads (the subscribed rules watch only these)"),
+  receivers: z.array(dnsLabel).min(1).describe("Names of spec.monitoring.receivers that get the team's alerts"),
+  templates: z.array(z.enum(RULE_TEMPLATE_NAMES)).default([]).describe('Rule templates by name'),
+  templateLabels: z.record(z.string(), z.string()).default({}).describe('Also every template with all of these labels, e.g. {category: traffic}'),
+  labels: z.record(z.string(), z.string()).default({}).describe("Extra labels on the team's alerts"),
 });
+
+export const MonitoringSchema = z
+  .strictObject({
+    retentionDays: positiveInt('retentionDays', 3650).default(15),
+    prometheus: z
+      .strictObject({ ...volume('50Gi'), retentionSize: quantity.optional().describe('@default - 90% of storage') })
+      .prefault({})
+      .describe('Prometheus TSDB on a PVC'),
+    alertmanager: z
+      .strictObject({ ...volume('2Gi'), retention: duration.default('120h').describe('Silences and notification log') })
+      .prefault({})
+      .describe('Alertmanager state on a PVC'),
+    grafana: z.strictObject({ ...volume('10Gi') }).prefault({}).describe('Grafana (on, with the site and federation dashboards)'),
+    smtp: z
+      .strictObject({
+        smarthost: smarthost.describe('SMTP server host:port'),
+        from: z.email({ error: (iss) => `${show(iss.input)} is not an email address` }),
+        username: z.string().min(1).optional().describe('SMTP auth user; the password is the stack secret flotilla:smtpPassword'),
+        requireTls: z.boolean().default(true),
+      })
+      .optional()
+      .describe('SMTP for email receivers'),
+    capacity: z
+      .strictObject({
+        cpuRequestsPercent: percent('cpuRequestsPercent').default(85),
+        memoryRequestsPercent: percent('memoryRequestsPercent').default(85),
+        for: duration.default('15m'),
+      })
+      .prefault({})
+      .describe('Cluster-capacity alert: requests of running pods above this share of allocatable'),
+    receivers: z.array(ReceiverSchema).default([]),
+    probes: z.array(ProbeSchema).default([]),
+    teams: z.array(TeamSchema).default([]).describe('Teams subscribing to rule templates'),
+  })
+  .superRefine((m, ctx) => {
+    for (const [i, r] of m.receivers.entries()) {
+      if (!!r.webhook === !!r.email) ctx.addIssue({ code: 'custom', path: ['receivers', i], message: `receiver ${show(r.name)} needs exactly one of webhook or email` });
+    }
+    const names = new Set(m.receivers.map((r) => r.name));
+    const teams = new Set<string>();
+    for (const [i, t] of m.teams.entries()) {
+      if (teams.has(t.name)) ctx.addIssue({ code: 'custom', path: ['teams', i, 'name'], message: `team ${show(t.name)} is listed twice: merge the entries` });
+      teams.add(t.name);
+      for (const [j, r] of t.receivers.entries()) {
+        if (!names.has(r)) ctx.addIssue({ code: 'custom', path: ['teams', i, 'receivers', j], message: `${show(r)} is not a receiver: use one of ${[...names].join(', ') || '(none: add spec.monitoring.receivers)'}` });
+      }
+      if (subscribedTemplates(t).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['teams', i, 'templates'], message: `team ${show(t.name)} subscribes to no rule template: name some (${RULE_TEMPLATE_NAMES.join(', ')}) or give templateLabels that match one` });
+      }
+    }
+  });
 
 export const VipSchema = z.strictObject({
   address: cidr.describe('VIP with the prefix of its subnet, e.g. 10.10.1.10/24'),
@@ -207,9 +350,44 @@ export const VipSchema = z.strictObject({
   virtualRouterId: vrid,
 });
 
+// --- TCP services behind edge VIPs (issue 14 item 4) ---
+/** Ports the site Gateway serves (HTTP → HTTPS redirect, TLS); every other VIP port is a TCP service. */
+export const HTTP_VIP_PORTS: readonly number[] = [80, 443];
+/** Envoy's own ports in the ingress gateway pod (status 15021, stats 15090, admin …). */
+const ISTIO_RESERVED = { from: 15000, to: 15099 };
+export const TcpBackendSchema = z
+  .strictObject({
+    service: dnsName
+      .refine((v) => v.includes('.'), { error: (iss) => `${show(iss.input)} names no namespace: expected "<service>.<namespace>" or a full name such as "mysql-proxy.db.svc.cluster.local"` })
+      .describe('Service the TCP ports are routed to: "<service>.<namespace>[.svc.cluster.local]"'),
+    port: port.optional().describe('@default - the VIP port'),
+  })
+  .describe('Backend of the TCP ports (other than 80/443) of this VIP');
+
 export const EdgeVipSchema = VipSchema.extend({
   name: dnsLabel,
-  ports: z.array(port).min(1).describe('TCP ports served on this VIP'),
+  ports: z.array(port).min(1).describe('TCP ports served on this VIP; ports other than 80/443 are TCP services routed to backend'),
+  backend: TcpBackendSchema.optional().describe('@default - service "<name>.default", the same port'),
+});
+
+/** Edge VIPs of one cluster: one TCP listener per port on the ingress gateway, so one backend per port. */
+const EdgeSchema = z.strictObject({ vips: z.array(EdgeVipSchema).default([]) }).superRefine((edge, ctx) => {
+  const owner = new Map<number, { vip: string; backend: string }>();
+  for (const [i, v] of edge.vips.entries()) {
+    const tcp = v.ports.filter((p) => !HTTP_VIP_PORTS.includes(p));
+    if (v.backend && tcp.length === 0) ctx.addIssue({ code: 'custom', path: ['vips', i, 'backend'], message: `VIP ${show(v.name)} has no TCP port besides 80/443 for its backend: add the service port to ports, or remove backend` });
+    for (const p of tcp) {
+      const j = v.ports.indexOf(p);
+      if (p >= ISTIO_RESERVED.from && p <= ISTIO_RESERVED.to) {
+        ctx.addIssue({ code: 'custom', path: ['vips', i, 'ports', j], message: `port ${p} is reserved by the Istio ingress gateway (${ISTIO_RESERVED.from}–${ISTIO_RESERVED.to}): use another port` });
+      }
+      const backend = `${v.backend?.service ?? `${v.name}.default`}:${v.backend?.port ?? p}`;
+      const prev = owner.get(p);
+      if (prev && prev.backend !== backend) {
+        ctx.addIssue({ code: 'custom', path: ['vips', i, 'ports', j], message: `port ${p} is already routed to ${prev.backend} by VIP ${show(prev.vip)} (the ingress gateway has one listener per port): use another port` });
+      } else if (!prev) owner.set(p, { vip: v.name, backend });
+    }
+  }
 });
 
 export const NodeSchema = z.strictObject({
@@ -285,7 +463,7 @@ export const ClusterSchema = z.strictObject({
     .optional()
     .describe('Per-cluster addressing; clusters of one site must not share pod or service ranges'),
   nodes: z.array(NodeSchema).min(1),
-  edge: z.strictObject({ vips: z.array(EdgeVipSchema).default([]) }).default({ vips: [] }),
+  edge: EdgeSchema.default({ vips: [] }),
   istio: z.strictObject({ trafficPolicy: TrafficPolicySchema.prefault({}) }).prefault({}),
 });
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -13,6 +14,27 @@ function mutate(fn: (doc: ReturnType<typeof parseDocument>) => void): string {
   fn(doc);
   return doc.toString();
 }
+
+describe('trust fields (PEM CA certificates)', () => {
+  const caPem = (parseSite(base).ok ? (parseSite(base) as { value: Site }).value.spec.certificates.caCert : undefined)!;
+  it('the example\'s site CA loads as given', () => {
+    expect(caPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+  it.each([
+    ['not PEM', 'hello', /spec\.certificates\.caCert: is not a PEM certificate bundle/],
+    ['a broken block', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', /spec\.certificates\.caCert: is not a PEM certificate bundle/],
+  ])('%s is refused with the field and the fix', (_what, value, message) => {
+    const r = parseSite(mutate((d) => d.setIn(['spec', 'certificates', 'caCert'], value)), 'site.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map(formatError).join('\n')).toMatch(message);
+  });
+  it('a server (non-CA) certificate is refused, naming its subject', () => {
+    const leaf = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-days', '1', '-subj', '/CN=registry.example.com', '-addext', 'basicConstraints=critical,CA:FALSE'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const r = parseSite(mutate((d) => d.setIn(['spec', 'registry', 'mirrors', 0, 'caCert'], leaf)), 'site.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map(formatError).join('\n')).toMatch(/spec\.registry\.mirrors\[0\]\.caCert: holds a certificate that is not a CA \(CN=registry\.example\.com\)/);
+  });
+});
 
 describe('Site model', () => {
   it.each(['examples/bj1.yaml', 'examples/sh1.yaml', 'examples/customer-airgap.yaml', sharedPath('contract', 'site.example.yaml')])(
@@ -74,6 +96,26 @@ describe('Site model', () => {
       d.setIn(['spec', 'certificates', 'issuer'], 'acme');
       d.deleteIn(['spec', 'certificates', 'acmeEmail']);
     }, 'spec.certificates.acmeEmail', /needs acmeEmail/],
+    ['acme wildcard over HTTP-01 (no dns01)', (d) => d.setIn(['spec', 'certificates', 'issuer'], 'acme'), 'spec.certificates.issuer', /"\*\.bj1\.example\.com" over HTTP-01, which ACME refuses for wildcard names: add spec\.certificates\.dns01/],
+    ['acme DNS-01 zones that miss the wildcard', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { zones: ['sh1.example.com'], rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'acme-bj1' } });
+    }, 'spec.certificates.dns01.zones', /"\*\.bj1\.example\.com" is outside the DNS-01 zones \["sh1\.example\.com"\], so it would use HTTP-01.*add "bj1\.example\.com" \(or a parent zone\)/],
+    ['acme DNS-01 without HTTP-01 and zones that miss the apex', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { zones: ['a.bj1.example.com'], http01: false, webhook: { groupName: 'acme.example.com', solverName: 'corpdns' } });
+    }, 'spec.certificates.dns01.zones', /"bj1\.example\.com" is outside the DNS-01 zones .* no solver at all/],
+    ['dns01 with both solvers', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'k' }, webhook: { groupName: 'acme.example.com', solverName: 'x' } });
+    }, 'spec.certificates.dns01', /both rfc2136 and webhook: give exactly one/],
+    ['dns01 with neither solver', (d) => {
+      d.setIn(['spec', 'certificates', 'issuer'], 'acme');
+      d.setIn(['spec', 'certificates', 'dns01'], { zones: ['bj1.example.com'] });
+    }, 'spec.certificates.dns01', /neither rfc2136 nor webhook/],
+    ['RFC 2136 nameserver without port', (d) => d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53', tsigKeyName: 'k' } }), 'spec.certificates.dns01.rfc2136.nameserver', /"10\.10\.0\.53" is not host:port/],
+    ['unknown TSIG algorithm', (d) => d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigAlgorithm: 'hmac-sha256' } }), 'spec.certificates.dns01.rfc2136.tsigAlgorithm', /"hmac-sha256" is not allowed: expected one of "HMACMD5"/],
+    ['a TSIG secret in the inventory', (d) => d.setIn(['spec', 'certificates', 'dns01'], { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigSecret: 'c2VjcmV0' } }), 'spec.certificates.dns01.rfc2136.tsigSecret', /unknown field "tsigSecret"/],
     ['receiver with two targets', (d) => d.setIn(['spec', 'monitoring', 'receivers', 1, 'webhook'], { url: 'http://x.example.com/' }), 'spec.monitoring.receivers[1]', /exactly one of webhook or email/],
     ['bad duration', (d) => d.setIn(['spec', 'clusters', 0, 'istio', 'trafficPolicy', 'retries', 'perTryTimeout'], '2 seconds'), 'spec.clusters[0].istio.trafficPolicy.retries.perTryTimeout', /not a duration/],
   ];

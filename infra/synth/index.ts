@@ -7,13 +7,15 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { BgpMode, CalicoNetwork, CertManagerIssuers, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import { BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
 import { DEFAULT_FRONT_SOCKET, frontInputFromSite, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
-import type { Cluster } from '../site/index';
+import type { Cluster, Site } from '../site/index';
+import { clusterServiceHost } from '../site/endpoints';
+import { subscribedTemplates } from '../site/schema';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
 
 export * from './types';
@@ -49,6 +51,17 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       apps: [],
     },
   };
+}
+
+/** The cluster's ingress gateway serves HTTPS on an edge VIP (site-gateway routes reach it). */
+const servesHttps = ({ edgeVip, cluster }: ResolvedCluster) => edgeVip.holders.length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
+/** The IstioMesh site Gateway (`*.<domain>`, TLS with the wildcard certificate). */
+const SITE_GATEWAY = 'istio-ingress/site-gateway';
+/** The inventory's ACME settings as the construct's issuer (DNS-01 solver, zones, HTTP-01 fallback). */
+function siteAcmeIssuer(c: Site['spec']['certificates']): SiteIssuer {
+  const d = c.dns01;
+  const dns01 = d?.rfc2136 ? Dns01Solver.rfc2136(d.rfc2136) : d?.webhook ? Dns01Solver.webhook(d.webhook) : undefined;
+  return SiteIssuer.acme({ email: c.acmeEmail ?? '', server: c.acmeServer, ...(dns01 ? { dns01 } : {}), ...(d?.zones ? { dnsZones: d.zones } : {}), http01: d?.http01 ?? true });
 }
 
 type Builder = (scope: Construct, site: ResolvedSite, rc: ResolvedCluster, opts: SynthOptions) => boolean;
@@ -102,7 +115,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
     const c = site.spec.certificates;
     new CertManagerIssuers(scope, 'issuers', {
       domain: site.spec.domain,
-      issuer: c.issuer === 'acme' ? SiteIssuer.acme({ email: c.acmeEmail ?? '', server: c.acmeServer }) : SiteIssuer.privateCa(),
+      issuer: c.issuer === 'acme' ? siteAcmeIssuer(c) : SiteIssuer.privateCa(),
       secretName: 'site-wildcard-tls',
     });
     return true;
@@ -118,19 +131,24 @@ const BUILDERS: Record<ComponentName, Builder> = {
     });
     return true;
   },
-  monitoring: (scope, { site }) => {
-    const m = site.spec.monitoring;
+  monitoring: (scope, site, rc) => {
+    const m = site.site.spec.monitoring;
     new Monitoring(scope, 'monitoring', {
-      receivers: m.receivers.map((r) => ({ name: r.name, webhookUrl: r.webhook?.url, emailTo: r.email?.to })),
       probes: m.probes,
+      teams: m.teams.map((t) => ({ name: t.name, namespaces: t.namespaces, templates: subscribedTemplates(t), labels: t.labels })),
+      capacity: m.capacity,
+      // cluster-mgr (whose metrics the federation dashboard shows) runs in the first cluster
+      federationDashboard: rc.runsSiteServices,
+      smtpPasswordSecret: m.smtp?.username !== undefined,
+      ...(servesHttps(rc) ? { grafanaGateway: SITE_GATEWAY, grafanaHost: clusterServiceHost(site.site, rc.cluster.name, 'grafana') } : {}),
     });
     return true;
   },
-  registry: (scope, site, { cluster, edgeVip, runsSiteServices }) => {
+  registry: (scope, site, rc) => {
     // One site registry, run by the site's first cluster (the others pull from it).
-    if (!runsSiteServices) return false;
+    if (!rc.runsSiteServices) return false;
     const r = site.registry;
-    const exposed = edgeVip.holders.length > 0 && cluster.edge.vips.some((v) => v.ports.includes(443));
+    const exposed = servesHttps(rc);
     new Registry(scope, 'registry', {
       host: r.host,
       issuerName: 'site-issuer',

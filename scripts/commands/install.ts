@@ -1,9 +1,11 @@
 // `flotilla install FILE --bundle BUNDLE`: verify, push images, configure hosts, apply; idempotent.
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ExitCode, UserError } from '../cli/exit';
 import { loadPublicKey } from '../delivery/bundle';
 import { collect, endpointsFrom, siteAction, sshConfigFromSite } from '../delivery/common';
+import type { SiteCa } from '../delivery/bootstrap';
 import { install, type InstallResult } from '../delivery/install';
 import { SshPool } from '../delivery/ssh';
 
@@ -18,6 +20,9 @@ const Options = z.strictObject({
   hosts: z.boolean().default(true),
   pulumi: z.boolean().default(true),
   stack: z.string().regex(/^[\w.-]+$/, { error: 'expected a Pulumi stack name, e.g. bj1-pre' }).optional(),
+  caCert: z.string().min(1).optional(),
+  caKey: z.string().min(1).optional(),
+  handover: z.boolean().default(false),
   format: z.enum(['human', 'json']).default('human'),
 });
 
@@ -29,6 +34,16 @@ export function renderInstall(r: InstallResult, dryRun: boolean): string {
     return `${out.join('\n')}\n`;
   }
   out.push(`bundle verified ${r.verify.digest}`);
+  if (r.bootstrap) {
+    const bs = r.bootstrap;
+    const what = bs.status === 'failed' ? bs.error : bs.changed.length > 0 ? bs.changed.join(', ') : 'running, files up to date';
+    out.push(`bootstrap registry: ${bs.node} ${bs.url}  ${bs.status.toUpperCase()}  ${what}`);
+    if (bs.status === 'failed') {
+      out.push('install stopped before pushing images or touching any node: fix the bootstrap registry and re-run');
+      return `${out.join('\n')}\n`;
+    }
+  }
+  if (r.imageTarget) out.push(`images → ${r.imageTarget}`);
   if (r.images) {
     const s = r.images.stats;
     const pushed = r.images.images.filter((i) => i.status === 'pushed').length;
@@ -46,7 +61,11 @@ export function renderInstall(r: InstallResult, dryRun: boolean): string {
     }
   }
   if (r.pulumi.ran) out.push(`pulumi up: ${r.pulumi.ok ? 'succeeded' : 'FAILED'} ${r.pulumi.summary ?? ''}`);
-  else if (r.pulumi.next) out.push(`next: ${r.pulumi.next}`);
+  else if (r.pulumi.next) {
+    if (r.bootstrap && r.ok) out.push('cluster layer: every node now pulls the bundle images from the bootstrap registry; apply the cluster layer:');
+    out.push(`next: ${r.pulumi.next}`);
+    if (r.bootstrap && r.ok) out.push('then, once the in-cluster registry serves: the same install with --handover');
+  }
   out.push(!r.ok ? 'install FAILED (see the report above; other hosts were completed)' : r.changed ? (dryRun ? 'dry run: the changes above would be made' : 'install complete') : 'no changes: the site already matches the bundle');
   return `${out.join('\n')}\n`;
 }
@@ -66,6 +85,9 @@ export function registerInstall(program: Command): void {
     .option('--no-hosts', 'skip host configuration')
     .option('--no-pulumi', 'do not run pulumi up (print the next command)')
     .option('--stack <name>', 'Pulumi stack (default: the site name)')
+    .option('--ca-cert <pem>', 'site CA certificate that signs the bootstrap registry certificate (with --ca-key)')
+    .option('--ca-key <pem>', 'site CA private key (with --ca-cert); default: a bootstrap CA made by install')
+    .option('--handover', 'after pulumi up: push into the in-cluster site registry and point the nodes back at it')
     .option('--format <format>', 'human | json', 'human')
     .action(
       siteAction(Options, async (file, o, site) => {
@@ -74,6 +96,20 @@ export function registerInstall(program: Command): void {
           publicKey = await loadPublicKey(o.publicKey);
         } catch (err) {
           throw new UserError(`--public-key ${o.publicKey}: ${(err as Error).message.split('\n')[0]}`, ExitCode.BadInput);
+        }
+        if ((o.caCert === undefined) !== (o.caKey === undefined)) throw new UserError(`${o.caCert ? '--ca-key' : '--ca-cert'}: required with ${o.caCert ? '--ca-cert' : '--ca-key'} (the site CA is a certificate and its key)`, ExitCode.BadInput);
+        let ca: SiteCa | undefined;
+        if (o.caCert !== undefined && o.caKey !== undefined) {
+          const read = async (flag: string, path: string) => {
+            try {
+              return await readFile(path, 'utf8');
+            } catch (err) {
+              throw new UserError(`${flag} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, ExitCode.BadInput);
+            }
+          };
+          ca = { cert: await read('--ca-cert', o.caCert), key: await read('--ca-key', o.caKey) };
+          if (!ca.cert.includes('BEGIN CERTIFICATE')) throw new UserError(`--ca-cert ${o.caCert}: not a PEM certificate`, ExitCode.BadInput);
+          if (!/BEGIN (EC |RSA |ENCRYPTED )?PRIVATE KEY/.test(ca.key)) throw new UserError(`--ca-key ${o.caKey}: not a PEM private key`, ExitCode.BadInput);
         }
         const endpoints = endpointsFrom(o.registryEndpoint);
         const pool = o.hosts ? await SshPool.open(await sshConfigFromSite(site, file, { acceptNewHostKeys: o.acceptNewHostKeys })) : undefined;
@@ -91,6 +127,8 @@ export function registerInstall(program: Command): void {
             skipHosts: !o.hosts,
             skipPulumi: !o.pulumi,
             stack: o.stack,
+            ca,
+            handover: o.handover,
             log: (l) => process.stderr.write(`  ${l}\n`),
           });
           process.stdout.write(o.format === 'json' ? `${JSON.stringify(r, null, 2)}\n` : renderInstall(r, o.dryRun));

@@ -7,6 +7,7 @@ import { join, posix } from 'node:path';
 import { sha256Hex, walk } from './bundle';
 import { hostFileDestination, type HostFileDestination, type HostStep } from '../../infra/lib/host-files';
 import { shq } from '../../infra/lib/shell';
+import { etcHostsWith } from '../../infra/render/bootstrap-registry';
 import type { SshPool } from './ssh';
 
 export interface HostFile extends HostFileDestination {
@@ -53,12 +54,18 @@ export function parseSha256sum(out: string): Map<string, string> {
   return m;
 }
 
-export async function configureHost(
-  pool: SshPool,
-  node: { name: string; address: string },
-  siteDir: string,
-  opts: { hostRoot?: string; dryRun?: boolean },
-): Promise<HostReport> {
+export interface ConfigureOptions {
+  readonly hostRoot?: string;
+  readonly dryRun?: boolean;
+  /** Rewrites a bundle file before it is compared and written (the bootstrap mirror in hosts.toml). */
+  readonly transform?: (src: string, data: Buffer) => Buffer;
+  /** Files that are not in the bundle, at their real host path (the bootstrap registry's CA). */
+  readonly extra?: readonly { dest: string; mode: string; data: Buffer }[];
+  /** The /etc/hosts line of the bootstrap registry (edited in place: /etc/hosts may be a bind mount); null removes it. */
+  readonly etcHosts?: { path: string; entry: { address: string; host: string } | null };
+}
+
+export async function configureHost(pool: SshPool, node: { name: string; address: string }, siteDir: string, opts: ConfigureOptions): Promise<HostReport> {
   const base = join(siteDir, 'hosts', node.name);
   let srcs: string[] = [];
   try {
@@ -69,21 +76,35 @@ export async function configureHost(
   const { files } = planHostFiles(srcs);
   const root = opts.hostRoot ?? '/';
   const report = (status: HostReport['status'], changed: string[], unchanged: number, error?: string): HostReport => ({ node: node.name, address: node.address, status, changed, unchanged, error });
-  if (files.length === 0) return report('unchanged', [], 0);
+  const eh = opts.etcHosts;
+  if (files.length === 0 && !opts.extra?.length && !eh) return report('unchanged', [], 0);
   try {
-    const local = await Promise.all(files.map(async (f) => ({ f, data: await readFile(join(base, f.src)), path: hostPath(root, node.name, f.dest) })));
-    const sums = await pool.exec(node.address, `for f in ${local.map((l) => shq(l.path)).join(' ')}; do [ -f "$f" ] && sha256sum "$f"; done; true`);
+    const local = [
+      ...(opts.extra ?? []).map((e) => ({ mode: e.mode, data: e.data, path: e.dest })),
+      ...(await Promise.all(files.map(async (f) => ({ mode: f.mode, data: (opts.transform ?? ((_s, d) => d))(f.src, await readFile(join(base, f.src))), path: hostPath(root, node.name, f.dest) })))),
+    ];
+    const sums = await pool.exec(node.address, `for f in ${local.map((l) => shq(l.path)).join(' ')}; do [ -f "$f" ] && sha256sum "$f"; done; ${eh ? `echo @hosts; cat ${shq(eh.path)} 2>/dev/null; ` : ''}true`);
     if (sums.code !== 0) throw new Error(`reading current files failed: ${sums.stderr.trim()}`);
-    const remote = parseSha256sum(sums.stdout);
+    const [sumText, hostsText] = sums.stdout.split('@hosts\n');
+    const remote = parseSha256sum(sumText!);
     const todo = local.filter((l) => remote.get(l.path) !== sha256Hex(l.data));
-    if (todo.length === 0) return report('unchanged', [], local.length);
-    if (opts.dryRun) return report('would change', todo.map((t) => t.path), local.length - todo.length);
+    const hostsNext = eh ? etcHostsWith(hostsText ?? '', eh.entry ?? undefined) : undefined;
+    const hostsChange = eh !== undefined && hostsNext !== (hostsText ?? '') && !(eh.entry === null && hostsText === undefined);
+    const changed = [...todo.map((t) => t.path), ...(hostsChange ? [eh.path] : [])];
+    const total = local.length + (eh ? 1 : 0);
+    if (changed.length === 0) return report('unchanged', [], total);
+    if (opts.dryRun) return report('would change', changed, total - changed.length);
     for (const t of todo) {
       const tmp = `${t.path}.flotilla-tmp`;
-      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmp)} && chmod ${t.f.mode} ${shq(tmp)} && mv -f ${shq(tmp)} ${shq(t.path)}`, { stdin: t.data });
+      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmp)} && chmod ${t.mode} ${shq(tmp)} && mv -f ${shq(tmp)} ${shq(t.path)}`, { stdin: t.data });
       if (r.code !== 0) throw new Error(`writing ${t.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
     }
-    return report('changed', todo.map((t) => t.path), local.length - todo.length);
+    if (hostsChange) {
+      // In place (same inode): /etc/hosts is often a bind mount (containers), which a rename would miss.
+      const r = await pool.exec(node.address, `cat > ${shq(eh.path)}`, { stdin: hostsNext! });
+      if (r.code !== 0) throw new Error(`writing ${eh.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    }
+    return report('changed', changed, total - changed.length);
   } catch (err) {
     return report('failed', [], 0, (err as Error).message);
   }

@@ -1,6 +1,8 @@
-// `flotilla install` use case: verify → push images → containerd mirror config on every node →
-// API-VIP static pods on masters → pulumi up (Automation API) or the exact next command.
-// A failing host never stops the others; the result carries a per-host report.
+// `flotilla install` use case, in air-gap bootstrap order: verify → the bootstrap registry on the first
+// master (host level, systemd) → push images into it → on every node its /etc/hosts name, its CA and a
+// containerd mirror to it, plus the API-VIP static pods on masters → pulumi up (Automation API) or the
+// exact next command. `handover` (after pulumi up) pushes into the in-cluster site registry instead and
+// points the nodes back at it. A failing node never stops the others; the result carries a per-host report.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,9 +10,12 @@ import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import type { Site } from '../../infra/site/index';
 import { verifyBundle, type VerifyProblem } from './bundle';
-import { configureHost, type HostReport } from './hosts';
+import { BOOTSTRAP_HOST_PATHS, bootstrapRegistry, withBootstrapMirror, type BootstrapRegistry } from '../../infra/render/bootstrap-registry';
+import { startBootstrapRegistry, type BootstrapReport, type SiteCa } from './bootstrap';
+import { configureHost, hostPath, type ConfigureOptions, type HostReport } from './hosts';
+import { fetchTrusting } from './https-fetch';
 import { RegistryClient, registryUrl, type EndpointMap } from './oci';
-import { pushLayout, type PushResult } from './push';
+import { pushLayout, targetOf, type PushResult } from './push';
 import type { SshPool } from './ssh';
 
 export interface InstallOptions {
@@ -27,11 +32,22 @@ export interface InstallOptions {
   readonly skipPulumi?: boolean;
   /** Pulumi stack (stacks/Pulumi.<stack>.yaml). @default - the site name */
   readonly stack?: string;
+  /** The site CA that signs the bootstrap registry's certificate. @default - a bootstrap CA made by install */
+  readonly ca?: SiteCa;
+  /**
+   * After `pulumi up`: push into the in-cluster site registry and point the nodes back at it (bundle
+   * hosts.toml, no /etc/hosts entry). Also what happens without SSH (`skipHosts`).
+   * @default false
+   */
+  readonly handover?: boolean;
   readonly log?: (line: string) => void;
 }
 
 export interface InstallResult {
   readonly verify: { ok: true; digest: string } | { ok: false; problems: VerifyProblem[] };
+  readonly bootstrap?: BootstrapReport;
+  /** Where the images went: the bootstrap registry (its URL) or the site registry. */
+  readonly imageTarget?: string;
   readonly images?: PushResult & { error?: string };
   readonly hosts: HostReport[];
   readonly pulumi: { ran: boolean; ok: boolean; next?: string; summary?: string };
@@ -62,13 +78,36 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   if (!v.ok) return { verify, ...empty };
   log(`verified bundle ${v.digest}`);
 
+  const root = o.hostRoot ?? '/';
+  const useBootstrap = !o.handover && !o.skipHosts && o.pool !== undefined;
+  let b: BootstrapRegistry | undefined;
+  let bootstrap: BootstrapReport | undefined;
+  if (useBootstrap) {
+    b = bootstrapRegistry(o.site, { root: (n) => root.replaceAll('{node}', n) });
+    log(`[1/4] bootstrap registry on ${b.node.name} (${b.node.address}:${b.port})`);
+    bootstrap = await startBootstrapRegistry(o.pool!, b, { dryRun: o.dryRun, ca: o.ca, log });
+    log(`${b.node.name}: bootstrap registry ${bootstrap.status}${bootstrap.error ? ` — ${bootstrap.error}` : ''}`);
+    // Nothing else is touched when the registry cannot run: no images, no node points at it.
+    if (bootstrap.status === 'failed') return { verify, bootstrap, hosts: [], pulumi: { ran: false, ok: false }, changed: false, ok: false };
+  }
+
   let images: InstallResult['images'];
+  let imageTarget: string | undefined;
   if (!o.skipImages && v.index.images.length > 0) {
-    const target = new RegistryClient(registryUrl(o.site.spec.registry.host, o.endpoints));
-    try {
-      images = await pushLayout(join(o.bundleDir, 'images'), target, { dryRun: o.dryRun, log });
-    } catch (err) {
-      images = { images: [], stats: target.stats, error: (err as Error).message };
+    const notYet = bootstrap !== undefined && bootstrap.caCert === undefined; // dry run before the first start
+    const target = b && bootstrap
+      ? new RegistryClient(o.endpoints?.get(b.host) ?? bootstrap.pushUrl, { fetch: notYet ? undefined : fetchTrusting(bootstrap.caCert!) })
+      : new RegistryClient(registryUrl(o.site.spec.registry.host, o.endpoints));
+    imageTarget = b ? `bootstrap registry ${b.url} (pushed through ${target.baseUrl})` : `site registry ${o.site.spec.registry.host}`;
+    log(`[2/4] images → ${imageTarget}`);
+    if (notYet) {
+      images = { images: v.index.images.map((i) => ({ ref: i.ref, target: targetOf(i.ref)?.repository ?? i.ref, digest: i.digest, status: 'pushed' as const })), stats: target.stats };
+    } else {
+      try {
+        images = await pushLayout(join(o.bundleDir, 'images'), target, { dryRun: o.dryRun, log });
+      } catch (err) {
+        images = { images: [], stats: target.stats, error: (err as Error).message };
+      }
     }
   }
 
@@ -76,10 +115,19 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   if (!o.skipHosts && o.pool) {
     const pool = o.pool;
     const nodes = o.site.spec.clusters.flatMap((c) => c.nodes);
+    log(`[3/4] nodes: ${b ? `${b.host} in /etc/hosts, its CA and a containerd mirror to it, ` : 'bundle hosts.toml (site registry), no bootstrap entry in /etc/hosts, '}API-VIP files on masters`);
     const reports = await Promise.all(
       nodes.map((n) =>
         pool.limit(async () => {
-          const r = await configureHost(pool, n, join(o.bundleDir, 'site'), { hostRoot: o.hostRoot, dryRun: o.dryRun });
+          const at = (p: string) => hostPath(root, n.name, p);
+          const extra: ConfigureOptions = b
+            ? {
+                transform: (src, data) => (/^containerd\/certs\.d\/[^/]+\/hosts\.toml$/.test(src) ? Buffer.from(withBootstrapMirror(data.toString('utf8'), b, at(BOOTSTRAP_HOST_PATHS.caCert))) : data),
+                extra: bootstrap?.caCert ? [{ dest: at(BOOTSTRAP_HOST_PATHS.caCert), mode: '0644', data: Buffer.from(bootstrap.caCert.endsWith('\n') ? bootstrap.caCert : `${bootstrap.caCert}\n`) }] : [],
+                etcHosts: { path: at(BOOTSTRAP_HOST_PATHS.etcHosts), entry: { address: b.node.address, host: b.host } },
+              }
+            : { etcHosts: { path: at(BOOTSTRAP_HOST_PATHS.etcHosts), entry: null } };
+          const r = await configureHost(pool, n, join(o.bundleDir, 'site'), { hostRoot: o.hostRoot, dryRun: o.dryRun, ...extra });
           log(`${n.name}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
           return r;
         }),
@@ -91,6 +139,7 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   const imagesFailed = !!images && (!!images.error || images.images.some((i) => i.status === 'failed'));
   const hostsFailed = hosts.some((h) => h.status === 'failed');
   let pulumi: InstallResult['pulumi'] = { ran: false, ok: true, next: pulumiNextCommand(o.stack ?? o.site.metadata.name, o.inventoryFile, o.bundleDir) };
+  log(`[4/4] cluster layer: ${imagesFailed || hostsFailed ? 'not applied (failures above)' : 'pulumi up'}`);
   if (!o.skipPulumi && !o.dryRun && !imagesFailed && !hostsFailed && pulumiOnPath()) {
     const project = fileURLToPath(new URL('../..', import.meta.url));
     if (existsSync(join(project, 'Pulumi.yaml'))) {
@@ -107,6 +156,8 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
     }
   }
   const changed =
-    (images?.images.some((i) => i.status === 'pushed') ?? false) || hosts.some((h) => h.status === 'changed' || h.status === 'would change');
-  return { verify, images, hosts, pulumi, changed, ok: !imagesFailed && !hostsFailed && pulumi.ok };
+    (bootstrap !== undefined && bootstrap.status !== 'unchanged') ||
+    (images?.images.some((i) => i.status === 'pushed') ?? false) ||
+    hosts.some((h) => h.status === 'changed' || h.status === 'would change');
+  return { verify, bootstrap, imageTarget, images, hosts, pulumi, changed, ok: !imagesFailed && !hostsFailed && pulumi.ok };
 }

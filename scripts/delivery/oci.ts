@@ -99,14 +99,14 @@ export class RegistryClient {
 
   constructor(
     readonly baseUrl: string,
-    private readonly opts: { timeoutMs?: number; basicAuth?: string } = {},
+    private readonly opts: { timeoutMs?: number; basicAuth?: string; /** @default - the global fetch (system trust) */ fetch?: typeof fetch } = {},
   ) {}
 
   private async request(method: string, path: string, init: { headers?: Record<string, string>; body?: Uint8Array; scope?: string } = {}): Promise<Response> {
     const url = path.startsWith('http') ? path : `${this.baseUrl}${path}`;
     const doFetch = (auth?: string) => {
       this.stats.requests++;
-      return fetch(url, {
+      return (this.opts.fetch ?? fetch)(url, {
         method,
         headers: { ...(init.headers ?? {}), ...(auth ? { authorization: auth } : {}) },
         body: init.body,
@@ -135,7 +135,7 @@ export class RegistryClient {
     const u = new URL(params.realm);
     if (params.service) u.searchParams.set('service', params.service);
     if (params.scope) u.searchParams.set('scope', params.scope);
-    const res = await fetch(u, {
+    const res = await (this.opts.fetch ?? fetch)(u, {
       headers: this.opts.basicAuth ? { authorization: `Basic ${Buffer.from(this.opts.basicAuth).toString('base64')}` } : {},
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000),
     });

@@ -53,7 +53,7 @@ function readExampleBase(): SiteInput {
       },
       registry: { host: 'registry.bench.example.com', mirrors: [{ host: 'registry.other.example.com', repositories: ['platform/*'] }] },
       storage: { default: 'ceph', nfs: { server: '10.30.255.50', path: '/export' }, ceph: { monitors: ['10.30.255.61:6789'], pool: 'rbd', fsName: 'fs' } },
-      certificates: { issuer: 'acme', acmeEmail: 'ops@example.com' },
+      certificates: { issuer: 'acme', acmeEmail: 'ops@example.com', dns01: { rfc2136: { nameserver: '10.0.0.53:53', tsigKeyName: 'acme' } } },
       logging: { elasticsearch: { nodes: 3 } },
       monitoring: {
         receivers: [{ name: 'ops', webhook: { url: 'http://relay.example.com/hook' } }],

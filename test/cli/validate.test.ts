@@ -1,5 +1,7 @@
 // The `flotilla validate` CLI contract, run as a real process through the package bin.
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../lab/exec';
 
@@ -41,6 +43,31 @@ describe('flotilla validate', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?/);
+  });
+
+  it('the sites of one federation together: every example at once exits 0', async () => {
+    const files = readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`);
+    const r = await flotilla('validate', ...files);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${files.length} sites: no pod or service range shared between their clusters`);
+    const json = JSON.parse((await flotilla('validate', ...files, '--format', 'json')).stdout);
+    expect(json.summaries.map((s: { file: string }) => s.file)).toEqual(files);
+  });
+
+  it('a pod range shared with another site exits 2, located in the later file and naming the earlier', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-'));
+    try {
+      const bj1 = join(dir, 'bj1.yaml');
+      writeFileSync(bj1, readFileSync('examples/bj1.yaml', 'utf8').replace('podCIDR: 10.244.0.0/16', 'podCIDR: 10.49.0.0/16'));
+      expect((await flotilla('validate', bj1)).code).toBe(0); // fine on its own
+      const r = await flotilla('validate', 'examples/sh1.yaml', bj1);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^${bj1}:\\d+:\\d+ spec.network.podCIDR: cluster "bj1-a" podCIDR "10.49.0.0/16" .*overlaps site "sh1" \\(examples/sh1.yaml\\) cluster "sh1-a"`, 'm'));
+      expect(r.stderr).toContain('2 files: 1 error');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--format json gives machine-readable errors', async () => {

@@ -13,6 +13,8 @@ export interface SshHostSpec {
   readonly hide?: readonly string[];
   /** net.ipv4.ip_forward value (default 1). */
   readonly ipForward?: 0 | 1;
+  /** Files bind-mounted in this host's mount namespace (`src` over `dest`, e.g. a staged /etc/hosts). */
+  readonly binds?: readonly { src: string; dest: string }[];
 }
 
 export interface SshLab {
@@ -63,7 +65,7 @@ export async function startSshLab(dir: string, specs: readonly SshHostSpec[]): P
       await h.execOk('sysctl', ['-qw', `net.ipv4.ip_forward=${s.ipForward ?? 1}`]);
       // This shared dev machine's /root/.bashrc runs `pyenv init` (≈0.5 s per SSH command under load);
       // customer hosts have a plain rc file, so each lab host gets an empty one in its mount namespace.
-      const hide = ['/root/.bashrc', ...(s.hide ?? [])].filter((f) => existsSync(f)).map((t) => `mount --bind /dev/null ${t} && `).join('');
+      const hide = ['/root/.bashrc', ...(s.hide ?? [])].filter((f) => existsSync(f)).map((t) => `mount --bind /dev/null ${t} && `).join('') + (s.binds ?? []).map((m) => `mount --bind ${m.src} ${m.dest} && `).join('');
       daemons.push(
         startDaemon({
           name: `sshd-${s.name}`,

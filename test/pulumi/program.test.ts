@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { formatError } from '../../infra/site/index';
 import { planHosts } from '../../infra/pulumi/hosts';
 import { isRemoteSource } from '../../infra/pulumi/airgap';
-import { renderHostFiles } from '../../infra/render/index';
+import { renderContainerdAuths, renderHostFiles } from '../../infra/render/index';
+import { bootstrapRegistry, withBootstrapMirrors } from '../../infra/render/bootstrap-registry';
 import { drain, installMocks, isSecret, unwrap, type Recorder, type Registered } from './harness';
 import { catalog, testDeps } from './deps';
 import { kubeconfigFor, runtimeConfig, SECRET_VALUES, STACKS, stackSite } from './stacks';
@@ -155,20 +156,39 @@ describe.each(STACKS)('stack %s', (stack) => {
     const cmds = rec.byType('command:remote:Command');
     const nodes = site.spec.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
     expect(cmds.map((c) => c.name).sort()).toEqual(nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`).sort());
-    const files = renderHostFiles(site);
+    // air-gapped stacks keep flotilla install's bootstrap registry first in hosts.toml (checked on its own below)
+    const airGapped = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined;
+    // A private-CA site without spec.certificates.caCert takes the CA from flotilla:caCert (acme-cust).
+    const stackCa = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:caCert'];
+    const hostSite = site.spec.certificates.issuer === 'ca' && site.spec.certificates.caCert === undefined && stackCa !== undefined
+      ? { ...site, spec: { ...site.spec, certificates: { ...site.spec.certificates, caCert: stackCa } } }
+      : site;
+    const files = airGapped ? withBootstrapMirrors(renderHostFiles(hostSite), bootstrapRegistry(site)) : renderHostFiles(hostSite);
+    if (hostSite.spec.certificates.caCert !== undefined) expect(files.some((f) => f.path.endsWith(`/certs.d/${site.spec.registry.host}/ca.crt`))).toBe(true);
+    const auth = renderContainerdAuths([{ registry: site.spec.registry.host, username: 'flotilla', password: SECRET_VALUES.registryPassword }]);
     for (const { cluster, node } of nodes) {
       const c = rec.named(`${name}-${cluster}-hosts-${node.name}`);
       const mine = files.filter((f) => f.path.startsWith(`hosts/${node.name}/`));
-      for (const f of mine) expect(String(c.inputs.create), f.path).toContain(Buffer.from(f.content).toString('base64'));
+      // The script carries the registry password (containerd's CRI drop-in): a secret as a whole.
+      expect(isSecret(c.inputs.create), c.name).toBe(true);
+      const create = String(unwrap(c.inputs.create));
+      for (const f of mine) {
+        const content = f.path.endsWith('/containerd/conf.d/10-flotilla-cri.toml') ? f.content + auth : f.content;
+        expect(create, f.path).toContain(Buffer.from(content).toString('base64'));
+      }
+      expect(mine.map((f) => f.path)).toEqual(expect.arrayContaining([`hosts/${node.name}/containerd/config.toml`, `hosts/${node.name}/containerd/conf.d/10-flotilla-cri.toml`]));
+      expect(create).toContain('systemctl restart containerd');
       if (node.roles.includes('master')) expect(mine.map((f) => f.path)).toEqual(expect.arrayContaining([`hosts/${node.name}/manifests/keepalived.yaml`, `hosts/${node.name}/manifests/haproxy.yaml`]));
       expect(mine.some((f) => f.path.endsWith('/hosts.toml'))).toBe(true);
-      const triggers = c.inputs.triggers as string[];
-      expect(triggers).toHaveLength(1);
-      expect(triggers[0]).toMatch(/^[0-9a-f]{64}$/);
+      // The second trigger follows the password (a new password re-writes the drop-in): a secret.
+      expect(isSecret(c.inputs.triggers)).toBe(true);
+      const triggers = unwrap(c.inputs.triggers) as string[];
+      expect(triggers).toHaveLength(2);
+      for (const t of triggers) expect(t).toMatch(/^[0-9a-f]{64}$/);
       const conn = unwrap(c.inputs.connection) as Record<string, unknown>;
       expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
-    for (const p of planHosts(site, files)) expect((rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers as string[])[0]).toBe(p.trigger);
+    for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
   });
 
   it('outputs: VIPs, registry, Kibana, Grafana and cluster-mgr per cluster', async () => {
@@ -220,6 +240,22 @@ describe('air-gapped stack', () => {
     const images = JSON.stringify(groups.map((g) => g.inputs.objs)).match(/"image":"[^"]+"/g) ?? [];
     expect(images.length).toBeGreaterThan(2);
   });
+  it('host layer: every hosts.toml tries the bootstrap registry of flotilla install first, then the site registry', async () => {
+    const site = stackSite(stack);
+    const reg = site.spec.registry.host;
+    const { rec } = await runStackMocked(stack);
+    let seen = 0;
+    for (const c of rec.byType('command:remote:Command')) {
+      for (const m of String(unwrap(c.inputs.create)).matchAll(/^put \S+ '(\/etc\/containerd\/certs\.d\/[^']+\/hosts\.toml)' (\S+)$/gm)) {
+        const toml = Buffer.from(m[2]!, 'base64').toString('utf8');
+        const hosts = [...toml.matchAll(/^\[host\."([^"]+)"\]/gm)].map((h) => h[1]);
+        expect(hosts.slice(0, 2), `${c.name} ${m[1]}`).toEqual([`https://bootstrap.${reg}:${site.spec.registry.bootstrapPort}`, `https://${reg}`]);
+        expect(toml).toContain('ca = "/etc/flotilla/bootstrap-registry/ca.crt"');
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThan(site.spec.clusters.flatMap((c) => c.nodes).length);
+  });
 });
 
 describe('bad stack settings fail like `flotilla validate`', () => {
@@ -251,6 +287,9 @@ describe('bad stack settings fail like `flotilla validate`', () => {
     const msg = await expectRunError('bj1', { 'flotilla:inventory': file }, /outside the subnet/);
     expect(msg.split('\n').slice(0, lines.length)).toEqual(lines);
   });
+  it('flotilla:caCert that differs from the inventory\'s site CA', async () => {
+    await expectRunError('bj1', { 'flotilla:caCert': '-----BEGIN CERTIFICATE-----\nanother CA\n-----END CERTIFICATE-----' }, /config\.flotilla:caCert: differs from spec\.certificates\.caCert of the inventory/);
+  });
   it('unknown environment', async () => {
     await expectRunError('bj1', { 'flotilla:environment': 'staging' }, /^pulumi config of stack bj1:1:\d+ config\.flotilla:environment: "staging" is not allowed: expected one of "prod", "pre", "test"$/m);
   });
@@ -277,6 +316,10 @@ describe('environments share one inventory', () => {
   });
 });
 
+const TSIG_SECRET = 'c2gxLWFjbWUtZml4dHVyZS10c2lnLXNlY3JldA==';
+/** A TSIG key as tsig-keygen writes it (the form `pulumi config set --secret flotilla:tsigKey < tsig.key` stores). */
+const TSIG_FILE = `key "acme-sh1" {\n\talgorithm hmac-sha256;\n\tsecret "${TSIG_SECRET}";\n};\n`;
+
 describe('inventory files and changes', () => {
   const copyInventory = (edit: (text: string) => string = (t) => t) => {
     const dir = mkdtempSync(join(tmpdir(), 'flotilla-inv-'));
@@ -290,14 +333,14 @@ describe('inventory files and changes', () => {
   const input = (inventory: string) => ({
     root: process.cwd(),
     stack: 'sh1',
-    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k' },
-    secretKeys: new Set(['flotilla:cephKey']),
+    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p' },
+    secretKeys: new Set(['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword']),
   });
 
   it('reads kubeconfigs and the SSH key next to the inventory (as secrets) and pins known host keys', async () => {
     const dir = copyInventory();
     try {
-      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k' }, secretKeys: ['flotilla:cephKey'] };
+      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p' }, secretKeys: ['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword'] };
       const rec = await installMocks('sh1', config, secretKeys);
       const { runStack } = await import('../../infra/pulumi/program');
       await runStack(testDeps, { ...input(join(dir, 'sh1.yaml')) });
@@ -309,6 +352,13 @@ describe('inventory files and changes', () => {
       expect(m1.hostKey).toBe('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedM1');
       expect(m1.privateKey).toBe(SECRET_VALUES.sshPrivateKey);
       expect((unwrap(rec.named('sh1-sh1-a-hosts-sh1-a-m2').inputs.connection) as Record<string, unknown>).hostKey).toBeUndefined();
+      // cert-manager's TSIG Secret: the base64 secret of the tsig-keygen file, as a Pulumi secret.
+      const tsig = rec.byType('kubernetes:core/v1:Secret').filter((x) => (unwrap(x.inputs.metadata) as { name: string }).name === 'site-issuer-tsig');
+      expect(tsig.map((x) => (unwrap(x.inputs.metadata) as { namespace: string }).namespace)).toEqual(['cert-manager', 'cert-manager']);
+      for (const x of tsig) {
+        expect(isSecret((x.inputs.stringData as Record<string, unknown>)['tsig-secret']) || isSecret(x.inputs.stringData)).toBe(true);
+        expect((unwrap(x.inputs.stringData) as Record<string, string>)['tsig-secret']).toBe(TSIG_SECRET);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -322,6 +372,29 @@ describe('inventory files and changes', () => {
       const r = await prepareStack(input(join(dir, 'sh1.yaml')), testDeps);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.errors.map(formatError)).toEqual([expect.stringMatching(/sh1\.yaml:\d+:\d+ spec\.clusters\[1\]\.kubeconfig: kubeconfig "\.\/kubeconfigs\/sh1-b\.yaml" not found/)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['no TSIG key', undefined, /config\.flotilla:tsigKey: required because spec\.certificates\.dns01\.rfc2136 is set/],
+    ['a key of another name', TSIG_FILE.replace('acme-sh1', 'other'), /the TSIG key names key "other" but spec\.certificates\.dns01\.rfc2136\.tsigKeyName is "acme-sh1"/],
+    ['a key of another algorithm', TSIG_FILE.replace('hmac-sha256', 'hmac-sha512'), /uses hmac-sha512 but spec\.certificates\.dns01\.rfc2136\.tsigAlgorithm is HMACSHA256/],
+    ['not a key', 'not a key!', /neither a tsig-keygen key file nor a base64 TSIG secret/],
+  ])('RFC 2136 DNS-01 with %s is a stack setting error that never shows the secret', async (_n, key, message) => {
+    const dir = copyInventory();
+    try {
+      const { prepareStack } = await import('../../infra/pulumi/program');
+      const base = input(join(dir, 'sh1.yaml'));
+      const values: Record<string, string> = { ...base.values };
+      if (key === undefined) delete values['flotilla:tsigKey'];
+      else values['flotilla:tsigKey'] = key;
+      const r = await prepareStack({ ...base, values }, testDeps);
+      expect(r.ok).toBe(false);
+      const text = r.ok ? '' : r.errors.map(formatError).join('\n');
+      expect(text).toMatch(message);
+      expect(text).not.toContain(TSIG_SECRET);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

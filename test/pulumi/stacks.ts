@@ -17,9 +17,10 @@ export const STACKS = readdirSync('stacks')
 export const SECRET_VALUES = {
   cephKey: 'AQD-fixture-ceph-key-0001==',
   registryPassword: 'fixture-registry-password-0002',
-  tsigKey: 'fixture-tsig-key-0003',
+  tsigKey: 'Zml4dHVyZS10c2lnLWtleS0wMDAz', // base64 of fixture-tsig-key-0003: a bare TSIG secret
   caKey: '-----BEGIN EC PRIVATE KEY-----\nfixture-ca-key-0004\n-----END EC PRIVATE KEY-----',
   sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nfixture-ssh-key-0005\n-----END OPENSSH PRIVATE KEY-----',
+  smtpPassword: 'fixture-smtp-password-0006',
 };
 export const kubeconfigFor = (cluster: string) => `apiVersion: v1\nkind: Config\n# fixture-kubeconfig-${cluster}\n`;
 

@@ -79,15 +79,23 @@ describe('FederatedApp CRD', () => {
 });
 
 describe('optional construct features not used by the examples', () => {
-  it('validate too (ACME DNS-01 issuer, FederatedApplication)', async () => {
-    const { CertManagerIssuers, FederatedApplication, SiteIssuer } = await import('../../constructs/index');
+  it('validate too (ACME DNS-01 webhook issuer and own TSIG Secret, FederatedApplication)', async () => {
+    const { CertManagerIssuers, Dns01Solver, FederatedApplication, SiteIssuer } = await import('../../constructs/index');
     const { objectsOf } = await import('../synth/helpers');
     const objs = [
       ...objectsOf(
         (s) =>
           new CertManagerIssuers(s, 'i', {
             domain: 'sh1.example.com',
-            issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: { nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigSecretName: 'tsig' } }),
+            issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: Dns01Solver.webhook({ groupName: 'acme.example.com', solverName: 'corpdns', config: { zone: 'sh1.example.com' } }) }),
+          }),
+      ),
+      ...objectsOf(
+        (s) =>
+          new CertManagerIssuers(s, 'j', {
+            domain: 'sh1.example.com',
+            issuerName: 'own-tsig',
+            issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: Dns01Solver.rfc2136({ nameserver: '10.10.0.53:53', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA512', tsigSecret: { name: 'tsig', key: 'secret' } }), http01: false }),
           }),
       ),
       ...objectsOf(

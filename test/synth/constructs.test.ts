@@ -13,6 +13,7 @@ import {
   Monitoring,
   Registry,
   SiteIssuer,
+  Dns01Solver,
   Storage,
   StorageBackend,
   filebeatConfig,
@@ -20,6 +21,7 @@ import {
   type CalicoNetworkProps,
 } from '../../constructs/index';
 import { blackboxModules, ingressGatewayValues } from '../../infra/catalog/values';
+import { selectSolver, type SolverChoice } from '../../infra/lib/acme';
 import { objectsOf, ofKind, podSpecs, spec } from './helpers';
 
 const calicoBase: CalicoNetworkProps = { asNumber: 64512, podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12' };
@@ -199,8 +201,9 @@ describe('IstioMesh', () => {
 });
 
 describe('CertManagerIssuers', () => {
+  const rfc2136 = Dns01Solver.rfc2136({ nameserver: '10.10.0.53:53', tsigKeyName: 'acme-sh1' });
   it('ACME: one ClusterIssuer with the account email and server, plus the wildcard certificate', () => {
-    const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer: SiteIssuer.acme({ email: 'ops@example.com' }) }));
+    const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: rfc2136 }) }));
     const issuers = ofKind(objs, 'ClusterIssuer');
     expect(issuers).toHaveLength(1);
     expect(spec(issuers[0]).acme).toMatchObject({ email: 'ops@example.com', server: 'https://acme-v02.api.letsencrypt.org/directory' });
@@ -208,18 +211,50 @@ describe('CertManagerIssuers', () => {
     expect(cert?.metadata.namespace).toBe('istio-ingress');
     expect(spec(cert)).toMatchObject({ secretName: 'site-wildcard-tls', dnsNames: ['sh1.example.com', '*.sh1.example.com'], issuerRef: { name: 'site-issuer', kind: 'ClusterIssuer' } });
   });
-  it('ACME with DNS-01 (RFC 2136): a DNS-01 solver for the site zone before the HTTP-01 fallback', () => {
-    const issuer = SiteIssuer.acme({ email: 'ops@example.com', dns01: { nameserver: '10.10.0.53:53', tsigKeyName: 'flotilla', tsigSecretName: 'tsig' } });
-    const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer }));
+  it('ACME with DNS-01 (RFC 2136): a DNS-01 solver for the site zone before the HTTP-01 fallback, TSIG secret as a placeholder', () => {
+    const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: rfc2136 }) }));
     const solvers = spec(ofKind(objs, 'ClusterIssuer')[0]).acme.solvers;
     expect(solvers[0]).toEqual({
       selector: { dnsZones: ['sh1.example.com'] },
-      dns01: { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'flotilla', tsigAlgorithm: 'HMACSHA256', tsigSecretSecretRef: { name: 'tsig', key: 'key' } } },
+      dns01: { rfc2136: { nameserver: '10.10.0.53:53', tsigKeyName: 'acme-sh1', tsigAlgorithm: 'HMACSHA256', tsigSecretSecretRef: { name: 'site-issuer-tsig', key: 'tsig-secret' } } },
     });
     expect(solvers[1]).toEqual({ http01: { ingress: { ingressClassName: 'istio' } } });
-    expect(() => SiteIssuer.acme({ email: 'a@b.io', dns01: { nameserver: '10.0.0.53', tsigKeyName: 'k', tsigSecretName: 's' } })).toThrow(
-      'CertManagerIssuers.issuer.dns01.nameserver: got "10.0.0.53", expected host:port',
-    );
+    // cert-manager's own choice over the emitted solvers: DNS-01 for both names of the certificate.
+    const cert = spec(ofKind(objs, 'Certificate')[0]);
+    const choices: SolverChoice[] = solvers.map((x: { dns01?: unknown; selector?: SolverChoice['selector'] }) => ({ type: x.dns01 ? 'dns01' : 'http01', ...(x.selector ? { selector: x.selector } : {}) }));
+    for (const name of cert.dnsNames as string[]) expect(solvers[selectSolver(name, choices)!].dns01, name).toBeDefined();
+    expect(selectSolver('registry.other.example.org', choices)).toBe(1);
+    // The Secret cert-manager reads lives in its namespace, empty until the Pulumi program fills it.
+    const secret = objs.find((o) => o.kind === 'Secret');
+    expect(secret).toMatchObject({ metadata: { name: 'site-issuer-tsig', namespace: 'cert-manager', annotations: { 'flotilla.dev/filled-by': expect.any(String) } }, stringData: { 'tsig-secret': '' } });
+  });
+  it('ACME with an existing TSIG Secret, a webhook, explicit zones, no HTTP-01', () => {
+    const own = Dns01Solver.rfc2136({ nameserver: 'ns1.example.com:5353', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA512', tsigSecret: { name: 'my-tsig', key: 'secret' } });
+    const a = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: own, dnsZones: ['example.com'], http01: false }) }));
+    expect(ofKind(a, 'Secret')).toEqual([]);
+    expect(spec(ofKind(a, 'ClusterIssuer')[0]).acme.solvers).toEqual([
+      { selector: { dnsZones: ['example.com'] }, dns01: { rfc2136: { nameserver: 'ns1.example.com:5353', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA512', tsigSecretSecretRef: { name: 'my-tsig', key: 'secret' } } } },
+    ]);
+    const hook = Dns01Solver.webhook({ groupName: 'acme.example.com', solverName: 'corpdns', config: { zone: 'sh1.example.com', apiKeySecretRef: { name: 'corpdns', key: 'token' } } });
+    const b = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer: SiteIssuer.acme({ email: 'ops@example.com', dns01: hook }) }));
+    expect(spec(ofKind(b, 'ClusterIssuer')[0]).acme.solvers[0]).toEqual({
+      selector: { dnsZones: ['sh1.example.com'] },
+      dns01: { webhook: { groupName: 'acme.example.com', solverName: 'corpdns', config: { zone: 'sh1.example.com', apiKeySecretRef: { name: 'corpdns', key: 'token' } } } },
+    });
+  });
+  it.each([
+    ['no DNS-01 solver', () => SiteIssuer.acme({ email: 'ops@example.com' }), 'CertManagerIssuers.issuer.dns01: got undefined, expected a DNS-01 solver whose zones cover "*.sh1.example.com"'],
+    ['zones that miss the domain', () => SiteIssuer.acme({ email: 'ops@example.com', dns01: rfc2136, dnsZones: ['other.example.com'] }), 'CertManagerIssuers.issuer.dnsZones: got ["other.example.com"], expected a DNS-01 solver whose zones cover "*.sh1.example.com" (ACME refuses HTTP-01 for wildcard names)'],
+  ])('ACME refuses a wildcard over HTTP-01: %s', (_n, issuer, message) => {
+    expect(() => objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'sh1.example.com', issuer: issuer() }))).toThrow(message);
+  });
+  it.each([
+    [() => Dns01Solver.rfc2136({ nameserver: '10.0.0.53', tsigKeyName: 'k' }), 'CertManagerIssuers.issuer.dns01.nameserver: got "10.0.0.53", expected host:port'],
+    [() => Dns01Solver.rfc2136({ nameserver: '10.0.0.53:53', tsigKeyName: 'bad key' }), 'CertManagerIssuers.issuer.dns01.tsigKeyName: got "bad key"'],
+    [() => Dns01Solver.rfc2136({ nameserver: '10.0.0.53:53', tsigKeyName: 'k', tsigAlgorithm: 'SHA1' as never }), 'CertManagerIssuers.issuer.dns01.tsigAlgorithm: got "SHA1", expected one of HMACMD5'],
+    [() => Dns01Solver.webhook({ groupName: 'Not A Group', solverName: 'x' }), 'CertManagerIssuers.issuer.dns01.groupName: got "Not A Group"'],
+  ])('DNS-01 validation message %#', (build, message) => {
+    expect(build).toThrow(message);
   });
   it('private CA: self-signed issuer → CA certificate → CA ClusterIssuer', () => {
     const objs = objectsOf((s) => new CertManagerIssuers(s, 'i', { domain: 'k8s.customer.internal', issuer: SiteIssuer.privateCa() }));
@@ -282,29 +317,16 @@ describe('Logging', () => {
 });
 
 describe('Monitoring', () => {
-  const receivers = [
-    { name: 'ops-webhook', webhookUrl: 'http://relay/hook' },
-    { name: 'ops-mail', emailTo: 'ops@example.com' },
-  ];
   const probes = [
     { name: 'shop-home', url: 'https://shop.example.com/', bodyMustNotContain: 'ERROR' },
     { name: 'api-health', url: 'https://api.example.com/healthz' },
   ];
-  const objs = objectsOf((s) => new Monitoring(s, 'm', { receivers, probes }));
+  const objs = objectsOf((s) => new Monitoring(s, 'm', { probes }));
   it('the rule templates named in the issue exist', () => {
     const alerts = spec(ofKind(objs, 'PrometheusRule')[0]).groups.flatMap((g: { rules: Array<{ alert: string }> }) => g.rules.map((r) => r.alert));
     expect(alerts).toEqual(
       expect.arrayContaining(['NodeNotReady', 'PodCrashLooping', 'IngressGateway5xxRatioHigh', 'CertificateExpiringSoon', 'PersistentVolumeFillingUp', 'RegistrySyncLagging', 'FederationMemberUnhealthy']),
     );
-  });
-  it('AlertmanagerConfig routes to every receiver', () => {
-    const amc = spec(ofKind(objs, 'AlertmanagerConfig')[0]);
-    expect(amc.route.receiver).toBe('ops-webhook');
-    expect(amc.route.routes).toEqual([{ receiver: 'ops-mail', continue: true }]);
-    expect(amc.receivers).toEqual([
-      { name: 'ops-webhook', webhookConfigs: [{ url: 'http://relay/hook', sendResolved: true }] },
-      { name: 'ops-mail', emailConfigs: [{ to: 'ops@example.com', sendResolved: true }] },
-    ]);
   });
   it('one Probe per inventory probe; the body check fails on the configured string, all fail on non-2xx', () => {
     const ps = ofKind(objs, 'Probe');
@@ -317,13 +339,10 @@ describe('Monitoring', () => {
     expect(mods.http_2xx_shop_home!.http.fail_if_body_matches_regexp).toEqual(['ERROR']);
     expect((blackboxModules([{ name: 'x', url: 'http://x', bodyMustNotContain: 'a.b(c)' }]) as Record<string, { http: { fail_if_body_matches_regexp: string[] } }>).http_2xx_x!.http.fail_if_body_matches_regexp).toEqual(['a\\.b\\(c\\)']);
   });
-  it('no receivers → no AlertmanagerConfig', () => {
-    expect(ofKind(objectsOf((s) => new Monitoring(s, 'm')), 'AlertmanagerConfig')).toHaveLength(0);
+  it('Alertmanager routing is chart values, not an AlertmanagerConfig object (test/synth/monitoring.test.ts)', () => {
+    expect(ofKind(objs, 'AlertmanagerConfig')).toHaveLength(0);
   });
   it.each([
-    [{ receivers: [{ name: 'r' }] }, 'Monitoring.receivers[0]: got {"name":"r"}, expected exactly one of webhookUrl or emailTo'],
-    [{ receivers: [{ name: 'r', webhookUrl: 'ftp://x' }] }, 'Monitoring.receivers[0].webhookUrl: got "ftp://x", expected an http(s):// URL'],
-    [{ receivers: [{ name: 'r', emailTo: 'a@b.c' }, { name: 'r', emailTo: 'a@b.c' }] }, 'Monitoring.receivers[1].name: got "r", expected a receiver name used once'],
     [{ probes: [{ name: 'p', url: 'shop' }] }, 'Monitoring.probes[0].url: got "shop", expected an http(s):// URL'],
     [{ probes: [{ name: 'p', url: 'http://x', interval: 'often' }] }, 'Monitoring.probes[0].interval: got "often", expected a duration'],
     [{ probes: [{ name: 'P', url: 'http://x' }] }, 'Monitoring.probes[0].name: got "P"'],
@@ -356,6 +375,43 @@ describe('Registry', () => {
     expect(script).toContain('platform/*|apps/*)');
     expect(ofKind(objs, 'VirtualService')).toHaveLength(0);
   });
+  it('htpasswd auth from a placeholder Secret; sync jobs push with the credentials and trust the peer CA when given', () => {
+    const peerCa = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const objs = objectsOf(
+      (s) =>
+        new Registry(s, 'r', {
+          host: 'registry.bj1.example.com',
+          issuerName: 'site-issuer',
+          mirrors: [
+            { host: 'registry.sh1.example.com', repositories: ['platform/*'], caCert: peerCa },
+            { host: 'registry.gz1.example.com', repositories: ['platform/base'] },
+          ],
+        }),
+    );
+    const secret = ofKind(objs, 'Secret')[0] as unknown as { metadata: { name: string; annotations: Record<string, string> }; stringData: Record<string, string> };
+    expect(secret.metadata.name).toBe('registry-htpasswd');
+    expect(secret.stringData).toEqual({ htpasswd: '' });
+    expect(secret.metadata.annotations['flotilla.dev/filled-by']).toMatch(/registryPassword/);
+    const pod = spec(ofKind(objs, 'Deployment')[0]).template.spec;
+    const env = Object.fromEntries((pod.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'registry.bj1.example.com', REGISTRY_AUTH_HTPASSWD_PATH: '/auth/htpasswd' });
+    expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'auth', secret: expect.objectContaining({ secretName: 'registry-htpasswd' }) }]));
+    expect(pod.containers[0].readinessProbe.tcpSocket).toEqual({ port: 5000 });
+    const maps = ofKind(objs, 'ConfigMap') as unknown as { metadata: { name: string }; data: Record<string, string> }[];
+    const sh1 = maps.find((m) => m.metadata.name === 'registry-sync-registry-sh1-example-com')!;
+    expect(sh1.data['ca.crt']).toBe(`${peerCa}\n`);
+    expect(sh1.data['sync.sh']).toContain('--src-cert-dir /peer-certs');
+    expect(sh1.data['sync.sh']).toContain('--dest-authfile /auth/.dockerconfigjson');
+    const gz1 = maps.find((m) => m.metadata.name === 'registry-sync-registry-gz1-example-com')!;
+    expect(gz1.data['ca.crt']).toBeUndefined();
+    expect(gz1.data['sync.sh']).not.toContain('--src-cert-dir');
+    const jobs = ofKind(objs, 'CronJob').map((j) => spec(j).jobTemplate.spec.template.spec);
+    const vols = (i: number) => Object.fromEntries((jobs[i].volumes as { name: string }[]).map((v) => [v.name, v]));
+    expect(vols(0)['peer-ca']).toMatchObject({ configMap: { name: 'registry-sync-registry-sh1-example-com', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(vols(1)['peer-ca']).toBeUndefined();
+    expect(vols(0).auth).toMatchObject({ secret: { secretName: 'registry-credentials' } });
+    expect(vols(0)['source-auth']).toMatchObject({ secret: { secretName: 'registry-sync-registry-sh1-example-com-source', optional: true } });
+  });
   it('ingressNamespace: TLS passthrough route through the ingress gateway for the registry host', () => {
     const objs = objectsOf((s) => new Registry(s, 'r', { host: 'registry.bj1.example.com', issuerName: 'i', ingressNamespace: 'istio-ingress' }));
     const gw = ofKind(objs, 'Gateway')[0];
@@ -371,6 +427,7 @@ describe('Registry', () => {
     [{ mirrors: [{ host: 'reg.example.com', repositories: ['x'] }] }, 'Registry.mirrors[0].host: got "reg.example.com", expected another registry than this one'],
     [{ mirrors: [{ host: 'b.example.com', repositories: [] }] }, 'Registry.mirrors[0].repositories: got [], expected at least one repository pattern'],
     [{ mirrors: [{ host: 'b.example.com', repositories: ['Platform/*'] }] }, 'Registry.mirrors[0].repositories: got "Platform/*", expected a repository path'],
+    [{ mirrors: [{ host: 'b.example.com', repositories: ['x'], caCert: 'not a cert' }] }, 'Registry.mirrors[0].caCert: got "not a cert…", expected a PEM CA certificate'],
   ])('rejects %j', (bad, message) => {
     expect(() => objectsOf((s) => new Registry(s, 'r', { host: 'reg.example.com', issuerName: 'i', ...(bad as object) }))).toThrow(message);
   });

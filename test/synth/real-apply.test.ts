@@ -137,6 +137,13 @@ describe.each(examples)('examples/%s on a real kube-apiserver', (file) => {
         expect(got.code, got.stderr).toBe(0);
         expect(JSON.parse(got.stdout).metadata.name).toBe(sample.metadata.name);
       }
+      // The site ClusterIssuer is stored as written: its ACME solvers (DNS-01 included) survive pruning.
+      const issuer = stage2.find((o) => o.kind === 'ClusterIssuer' && o.metadata.name === 'site-issuer');
+      if (issuer) {
+        const got = await cp!.kubectl(['get', 'clusterissuer.cert-manager.io', 'site-issuer', '-o', 'json']);
+        expect(got.code, got.stderr).toBe(0);
+        expect(JSON.parse(got.stdout).spec).toEqual(issuer.spec);
+      }
     }
   }, 300_000);
 });

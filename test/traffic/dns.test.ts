@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsSwitch, DnsUpdateError, updateScript } from '../../cluster-mgr/adapters/dns';
 import { freePort, isCI, makeDir, missingTools, requireTools, runOk, startDaemon, waitFor, type Daemon } from '../lab/index';
+import { namedOptions } from '../lab/named';
 
 const TOOLS = ['named', 'nsupdate', 'dig', 'tsig-keygen'];
 const available = missingTools(TOOLS).length === 0;
@@ -38,17 +39,7 @@ shop 5 IN A   127.0.2.1
     );
     writeFileSync(
       join(dir, 'named.conf'),
-      `options {
-  directory "${dir}";
-  pid-file "${dir}/named.pid";
-  session-keyfile "${dir}/session.key";
-  managed-keys-directory "${dir}";
-  listen-on port ${port} { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-};
-include "${dir}/tsig.key";
+      `${namedOptions(dir, port)}include "${dir}/tsig.key";
 zone "example.test" { type master; file "${dir}/example.test.zone"; allow-update { key "flotilla"; }; };
 `,
     );
