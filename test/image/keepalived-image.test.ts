@@ -12,7 +12,7 @@ import { KEEPALIVED_IMAGE as KEEPALIVED_REF } from '../../constructs/edge-gatewa
 import { API_VIP_IMAGES, renderEdgeKeepalived } from '../../infra/render/index';
 import { buildKeepalivedImage, KEEPALIVED_ROOT_PACKAGES, dependsNames, type BuiltImage } from '../../scripts/image/build';
 import { makeDir, requireTools, startDaemon, waitFor, waitForLog } from '../lab/index';
-import { labBase, makeSite, withLab } from '../render/helpers';
+import { labBase, labCluster, makeSite, withLab } from '../render/helpers';
 import { deleteContainer, imageConfig, RUNTIME, writeRuncBundle } from './runc';
 
 const ID = 'flotilla-keepalived-test';
@@ -61,16 +61,10 @@ describe('keepalived image', () => {
       const vip = `${base}.100`;
       const site = makeSite((spec) => {
         spec.clusters = [
-          {
-            name: 'lab-a',
-            kubeconfig: './kc',
-            apiVIP: { address: `${base}.10/24`, interface: 'eth0', virtualRouterId: 10 },
-            nodes: [
-              { name: 'lab-a-m1', address: `${base}.11`, roles: ['master'] },
-              { name: 'lab-a-e1', address: e1.address, roles: ['edge'] },
-            ],
-            edge: { vips: [{ name: 'ingress', address: `${vip}/24`, interface: 'eth0', virtualRouterId: 51, ports: [80] }] },
-          },
+          labCluster('lab-a', base, 0, {
+            edgeNodes: [{ name: 'lab-a-e1', address: e1.address }],
+            vips: [{ name: 'ingress', address: `${vip}/24`, interface: 'eth0', virtualRouterId: 51, ports: [80] }],
+          }),
         ];
       });
       const cluster = site.spec.clusters[0]!;

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { frontKeepalivedInput, keepalivedArgs, renderFrontHostHaproxy, renderKeepalived } from '../../infra/render/index';
 import { makeDir, requireTools, run, startDaemon, waitFor, type Daemon, type LabHost } from '../lab/index';
-import { labBase, makeSite, withLab } from './helpers';
+import { labBase, labCluster, makeSite, withLab } from './helpers';
 
 function certs(dir: string, hosts: readonly string[]): void {
   const o = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -71,21 +71,11 @@ describe('HA front (two netns front hosts: real HAProxy + keepalived, TCP runtim
       const vip = `${base}.100`;
       const site = makeSite((spec) => {
         spec.clusters = [
-          {
-            name: 'lab-a',
-            kubeconfig: './kc',
-            apiVIP: { address: `${base}.10/24`, interface: 'eth0', virtualRouterId: 10 },
-            nodes: [{ name: 'lab-a-m1', address: `${base}.11`, roles: ['master', 'edge'] }],
-            edge: { vips: [{ name: 'ingress', address: `${base}.50/24`, interface: 'eth0', virtualRouterId: 51, ports: [80] }] },
-          },
-          {
-            name: 'lab-b',
-            kubeconfig: './kc',
+          labCluster('lab-a', base, 0, { vips: [{ name: 'ingress', address: `${base}.50/24`, interface: 'eth0', virtualRouterId: 51, ports: [80] }] }),
+          labCluster('lab-b', base, 1, {
             network: { podCIDR: '10.132.0.0/16', serviceCIDR: '10.112.0.0/16' },
-            apiVIP: { address: `${base}.20/24`, interface: 'eth0', virtualRouterId: 20 },
-            nodes: [{ name: 'lab-b-m1', address: `${base}.21`, roles: ['master', 'edge'] }],
-            edge: { vips: [{ name: 'ingress', address: `${base}.60/24`, interface: 'eth0', virtualRouterId: 61, ports: [80] }] },
-          },
+            vips: [{ name: 'ingress', address: `${base}.60/24`, interface: 'eth0', virtualRouterId: 61, ports: [80] }],
+          }),
         ];
         spec.front = {
           hosts: [
