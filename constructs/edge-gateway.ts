@@ -76,7 +76,7 @@ export interface EdgeGatewayProps {
 }
 
 /** keepalived + curl (the track script); built from constructs/images/keepalived/Dockerfile. */
-export const KEEPALIVED_IMAGE = 'ghcr.io/flotilla-dev/keepalived:2.2.8-1';
+export const KEEPALIVED_IMAGE = 'ghcr.io/flotilla-dev/keepalived:2.2.7-1';
 /** Label the ingress gateway pods carry (the Istio `gateway` chart's default selector). */
 export const INGRESS_GATEWAY_SELECTOR = { istio: 'ingressgateway' } as const;
 /** The Istio ingress gateway's readiness endpoint port, exposed on the node for keepalived's track script. */

@@ -11,7 +11,15 @@ import { FanoutAlerter, WebhookAlerter } from './webhook';
 import { HttpWitness } from './witness';
 
 export interface TrafficConfigInput {
-  readonly haproxy?: { readonly socket?: string; readonly address?: string; readonly backends: readonly string[] };
+  readonly haproxy?: {
+    readonly socket?: string;
+    readonly address?: string;
+    /** Several front hosts' runtime APIs (host:port each): every change goes to all. */
+    readonly addresses?: readonly string[];
+    /** Mutual TLS to the runtime APIs (PEM files, relative to the config file). */
+    readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string; readonly serverName?: string };
+    readonly backends: readonly string[];
+  };
   readonly nginx?: {
     readonly upstreamFile: string;
     readonly upstream?: string;
@@ -92,15 +100,21 @@ export function buildTrafficSwitch(traffic: TrafficConfigInput | undefined, memb
 
   if (traffic.haproxy) {
     const h = traffic.haproxy;
-    let socket: HaproxySocket | undefined;
-    if (h.socket && h.address) errors.push('traffic.haproxy: give either socket or address, not both');
-    else if (h.socket) socket = abs(h.socket);
-    else if (h.address) {
-      const m = HOST_PORT.exec(h.address);
-      if (!m) errors.push(`traffic.haproxy.address: ${JSON.stringify(h.address)} is not host:port (e.g. 127.0.0.1:9999)`);
-      else socket = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-    } else errors.push('traffic.haproxy: give socket (unix path) or address (host:port) of the runtime API');
-    if (socket) switches.push(new HaproxySwitch({ socket, backends: h.backends, servers: Object.fromEntries(members.map((m) => [m.name, serverOf(m)])) }));
+    const sockets: HaproxySocket[] = [];
+    const tls = h.tls ? { caFile: abs(h.tls.caFile), certFile: abs(h.tls.certFile), keyFile: abs(h.tls.keyFile), ...(h.tls.serverName ? { serverName: h.tls.serverName } : {}) } : undefined;
+    const given = [h.socket, h.address, h.addresses].filter((x) => x !== undefined).length;
+    const tcp = (field: string, a: string) => {
+      const m = HOST_PORT.exec(a);
+      if (!m) errors.push(`traffic.haproxy.${field}: ${JSON.stringify(a)} is not host:port (e.g. 127.0.0.1:9999)`);
+      else sockets.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), ...(tls ? { tls } : {}) });
+    };
+    if (given > 1) errors.push('traffic.haproxy: give one of socket, address or addresses');
+    else if (h.socket) sockets.push(abs(h.socket));
+    else if (h.address) tcp('address', h.address);
+    else if (h.addresses && h.addresses.length > 0) h.addresses.forEach((a, i) => tcp(`addresses[${i}]`, a));
+    else errors.push('traffic.haproxy: give socket (unix path), address (host:port) or addresses (the front hosts\' host:port) of the runtime API');
+    if (tls && h.socket) errors.push('traffic.haproxy.tls: only for address/addresses (TCP), not a unix socket');
+    if (sockets.length > 0 && errors.length === 0) switches.push(new HaproxySwitch({ sockets, backends: h.backends, servers: Object.fromEntries(members.map((m) => [m.name, serverOf(m)])) }));
   }
 
   if (traffic.nginx) {

@@ -3,14 +3,33 @@
 // `show servers state B` to confirm. HAProxy forgets runtime changes on restart, so the switch keeps
 // the desired state per member and `reassert()` re-applies it; `startReassert()` does that
 // periodically whenever what HAProxy reports drifts from what was asked (restart, reload, operator).
+//
+// Several front hosts (an HA front behind a keepalived VIP): every change goes to every host's
+// runtime API; a change counts when at least one host confirmed it, and hosts that could not be
+// reached are reported through `endpoints()`. `observe()` reports a member as converged only when
+// every reachable host agrees with what was asked, so a host that missed a change (down at the time,
+// restarted, or a new VIP holder) makes the daemon re-apply it on its next pass.
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import type { MemberTraffic, ServingState, TrafficSwitch } from '../contracts/index';
+import { connect as tlsConnect } from 'node:tls';
+import type { MemberTraffic, ServingState, TrafficEndpoint, TrafficSwitch } from '../contracts/index';
 
-export type HaproxySocket = string | { readonly host: string; readonly port: number };
+/** Mutual TLS to a runtime API behind a TLS frontend: PEM files, read at each connection (rotation). */
+export interface HaproxyTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Name to verify the server certificate against. @default - the host (an IP SAN for an address) */
+  readonly serverName?: string;
+}
+
+export type HaproxySocket = string | { readonly host: string; readonly port: number; readonly tls?: HaproxyTls };
 
 export interface HaproxyOptions {
   /** Unix socket path or TCP address of the runtime API (`stats socket … level admin`). */
-  readonly socket: HaproxySocket;
+  readonly socket?: HaproxySocket;
+  /** Several front hosts' runtime APIs: every change goes to all of them. */
+  readonly sockets?: readonly HaproxySocket[];
   /** Backends the member servers live in; every change is applied to all of them. */
   readonly backends: readonly string[];
   /** Member name → server name in the backends. @default - the member name */
@@ -118,12 +137,37 @@ export function mergeMemberTraffic(rows: readonly MemberTraffic[]): MemberTraffi
   return checkUp === undefined ? { state, weight } : { state, weight, checkUp };
 }
 
+/** `host:port` or the socket path (for messages and metrics). */
+export function endpointName(socket: HaproxySocket): string {
+  return typeof socket === 'string' ? socket : `${socket.host.includes(':') ? `[${socket.host}]` : socket.host}:${socket.port}`;
+}
+
+function openSocket(socket: HaproxySocket): Socket {
+  if (typeof socket === 'string') return connect({ path: socket });
+  if (!socket.tls) return connect({ host: socket.host, port: socket.port });
+  const t = socket.tls;
+  return tlsConnect({
+    host: socket.host,
+    port: socket.port,
+    ca: readFileSync(t.caFile),
+    cert: readFileSync(t.certFile),
+    key: readFileSync(t.keyFile),
+    servername: t.serverName ?? (/^[\d.]+$|:/.test(socket.host) ? undefined : socket.host),
+    ...(t.serverName ? { checkServerIdentity: () => undefined } : {}),
+  });
+}
+
 /** Sends one command on a fresh runtime-API connection and returns the whole reply. */
 export function haproxyCommand(socket: HaproxySocket, command: string, timeoutMs = 3000, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new HaproxyError('aborted'));
-    const where = typeof socket === 'string' ? socket : `${socket.host}:${socket.port}`;
-    const sock: Socket = typeof socket === 'string' ? connect({ path: socket }) : connect({ host: socket.host, port: socket.port });
+    const where = endpointName(socket);
+    let sock: Socket;
+    try {
+      sock = openSocket(socket);
+    } catch (err) {
+      return reject(new HaproxyError(`runtime API ${where}: ${(err as Error).message}`));
+    }
     let out = '';
     let settled = false;
     const done = (err?: Error) => {
@@ -139,7 +183,7 @@ export function haproxyCommand(socket: HaproxySocket, command: string, timeoutMs
     const timer = setTimeout(() => done(new HaproxyError(`runtime API ${where}: no reply to "${command}" within ${timeoutMs} ms`)), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${command}\n`));
+    sock.on(typeof socket !== 'string' && socket.tls ? 'secureConnect' : 'connect', () => sock.write(`${command}\n`));
     sock.on('data', (d: string) => (out += d));
     sock.on('end', () => done());
     sock.on('error', (err) => done(new HaproxyError(`runtime API ${where}: ${err.message}`)));
@@ -149,28 +193,63 @@ export function haproxyCommand(socket: HaproxySocket, command: string, timeoutMs
 export class HaproxySwitch implements TrafficSwitch {
   readonly kind = 'haproxy' as const;
   private readonly desired = new Map<string, { state: ServingState; weight?: number }>();
+  private readonly targets: readonly HaproxySocket[];
+  private readonly status = new Map<string, TrafficEndpoint>();
 
   constructor(private readonly opts: HaproxyOptions) {
     if (opts.backends.length === 0) throw new HaproxyError('haproxy.backends: give at least one backend name');
+    this.targets = [...(opts.socket !== undefined ? [opts.socket] : []), ...(opts.sockets ?? [])];
+    if (this.targets.length === 0) throw new HaproxyError('haproxy: give the runtime API socket (unix path) or the front hosts\' addresses');
   }
 
   private server(member: string): string {
     return this.opts.servers?.[member] ?? member;
   }
 
-  private async cmd(command: string, signal?: AbortSignal): Promise<string> {
-    return haproxyCommand(this.opts.socket, command, this.opts.timeoutMs ?? 3000, signal);
+  private async cmd(target: HaproxySocket, command: string, signal?: AbortSignal): Promise<string> {
+    return haproxyCommand(target, command, this.opts.timeoutMs ?? 3000, signal);
   }
 
-  /** Rows of every configured backend. */
-  async serversState(signal?: AbortSignal): Promise<HaproxyServerState[]> {
+  /** Whether the last call reached each runtime API. */
+  endpoints(): TrafficEndpoint[] {
+    return this.targets.map((t) => this.status.get(endpointName(t)) ?? { endpoint: endpointName(t), up: true });
+  }
+
+  /** Runs `fn` on every target; failures are recorded per endpoint; throws only when none succeeded. */
+  private async onAll<T>(fn: (t: HaproxySocket) => Promise<T>): Promise<T[]> {
+    const results = await Promise.all(
+      this.targets.map(async (t) => {
+        const endpoint = endpointName(t);
+        try {
+          const v = await fn(t);
+          this.status.set(endpoint, { endpoint, up: true });
+          return { ok: true as const, v };
+        } catch (err) {
+          const error = (err as Error).message;
+          this.status.set(endpoint, { endpoint, up: false, error });
+          return { ok: false as const, error };
+        }
+      }),
+    );
+    const ok = results.flatMap((r) => (r.ok ? [r.v] : []));
+    if (ok.length === 0) throw new HaproxyError(results.map((r) => (r.ok ? '' : r.error)).join('; '));
+    return ok;
+  }
+
+  /** Rows of every configured backend on one runtime API. */
+  private async serversStateOn(target: HaproxySocket, signal?: AbortSignal): Promise<HaproxyServerState[]> {
     const rows: HaproxyServerState[] = [];
     for (const be of this.opts.backends) {
-      const text = await this.cmd(`show servers state ${be}`, signal);
-      if (/^Can't find backend/m.test(text)) throw new HaproxyError(`haproxy has no backend "${be}" (check traffic.haproxy.backends)`);
+      const text = await this.cmd(target, `show servers state ${be}`, signal);
+      if (/^Can't find backend/m.test(text)) throw new HaproxyError(`haproxy ${endpointName(target)} has no backend "${be}" (check traffic.haproxy.backends)`);
       rows.push(...parseServersState(text));
     }
     return rows;
+  }
+
+  /** Rows of every configured backend (the first reachable runtime API). */
+  async serversState(signal?: AbortSignal): Promise<HaproxyServerState[]> {
+    return (await this.onAll((t) => this.serversStateOn(t, signal)))[0]!;
   }
 
   async set(member: string, state: ServingState, weight?: number, signal?: AbortSignal): Promise<void> {
@@ -178,21 +257,21 @@ export class HaproxySwitch implements TrafficSwitch {
       throw new HaproxyError(`weight for ${member}: ${weight} is not an integer in 0..256`);
     }
     this.desired.set(member, { state, weight });
-    await this.apply(member, state, weight, signal);
+    await this.onAll((t) => this.apply(t, member, state, weight, signal));
   }
 
-  private async apply(member: string, state: ServingState, weight: number | undefined, signal?: AbortSignal): Promise<void> {
+  private async apply(target: HaproxySocket, member: string, state: ServingState, weight: number | undefined, signal?: AbortSignal): Promise<void> {
     const srv = this.server(member);
     for (const be of this.opts.backends) {
       const cmds = [`set server ${be}/${srv} state ${state}`];
       if (weight !== undefined) cmds.push(`set server ${be}/${srv} weight ${weight}`);
       for (const c of cmds) {
-        const reply = (await this.cmd(c, signal)).trim();
+        const reply = (await this.cmd(target, c, signal)).trim();
         if (reply !== '') throw new HaproxyError(`"${c}" failed: ${reply}`);
       }
     }
     // Read back and confirm in every backend.
-    const rows = await this.serversState(signal);
+    const rows = await this.serversStateOn(target, signal);
     for (const be of this.opts.backends) {
       const row = rows.find((r) => r.backend === be && r.server === srv);
       if (!row) throw new HaproxyError(`backend ${be} has no server ${srv} for member ${member}`);
@@ -204,19 +283,26 @@ export class HaproxySwitch implements TrafficSwitch {
   }
 
   async observe(signal?: AbortSignal): Promise<Record<string, MemberTraffic>> {
-    const rows = await this.serversState(signal);
-    const byServer = new Map<string, MemberTraffic[]>();
-    for (const r of rows) {
-      const list = byServer.get(r.server) ?? [];
-      list.push(toMemberTraffic(r));
-      byServer.set(r.server, list);
-    }
+    const perTarget = await this.onAll((t) => this.serversStateOn(t, signal));
     const serverToMember = new Map<string, string>();
     for (const [m, s] of Object.entries(this.opts.servers ?? {})) serverToMember.set(s, m);
+    const views = perTarget.map((rows) => {
+      const byServer = new Map<string, MemberTraffic[]>();
+      for (const r of rows) byServer.set(r.server, [...(byServer.get(r.server) ?? []), toMemberTraffic(r)]);
+      const out = new Map<string, MemberTraffic>();
+      for (const [srv, list] of byServer) {
+        const merged = mergeMemberTraffic(list);
+        if (merged) out.set(serverToMember.get(srv) ?? srv, merged);
+      }
+      return out;
+    });
     const out: Record<string, MemberTraffic> = {};
-    for (const [srv, list] of byServer) {
-      const merged = mergeMemberTraffic(list);
-      if (merged) out[serverToMember.get(srv) ?? srv] = merged;
+    for (const m of new Set(views.flatMap((v) => [...v.keys()]))) {
+      const rows = views.map((v) => v.get(m)).filter((x): x is MemberTraffic => x !== undefined);
+      const want = this.desired.get(m);
+      // A host that disagrees with what was asked is what the member "has": the daemon re-applies.
+      const behind = want && rows.find((r) => r.state !== want.state || (want.weight !== undefined && r.weight !== want.weight));
+      out[m] = behind ?? mergeMemberTraffic(rows)!;
     }
     return out;
   }
@@ -240,7 +326,7 @@ export class HaproxySwitch implements TrafficSwitch {
     const drifted = await this.drift(signal);
     for (const m of drifted) {
       const want = this.desired.get(m)!;
-      await this.apply(m, want.state, want.weight, signal);
+      await this.onAll((t) => this.apply(t, m, want.state, want.weight, signal));
     }
     return drifted;
   }

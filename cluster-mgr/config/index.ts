@@ -79,8 +79,8 @@ export function checkFederation(fed: Federation, file?: string, deferMissing = f
   const interval = parseDuration(h.interval)!;
   if (interval <= 0) add(['spec', 'health', 'interval'], `interval ${show(h.interval)} must be longer than 0`);
   if (parseDuration(h.timeout)! <= 0) add(['spec', 'health', 'timeout'], `timeout ${show(h.timeout)} must be longer than 0`);
-  if (spec.traffic?.haproxy && !spec.traffic.haproxy.socket && !spec.traffic.haproxy.address) {
-    add(['spec', 'traffic', 'haproxy'], 'haproxy needs "socket" (unix socket path) or "address" (host:port) of the runtime API');
+  if (spec.traffic?.haproxy && !spec.traffic.haproxy.socket && !spec.traffic.haproxy.address && !spec.traffic.haproxy.addresses) {
+    add(['spec', 'traffic', 'haproxy'], 'haproxy needs "socket" (unix socket path), "address" (host:port) or "addresses" (the front hosts\' host:port) of the runtime API');
   }
   for (const name of Object.keys(spec.traffic?.nginx?.servers ?? {})) checkMember(['spec', 'traffic', 'nginx', 'servers', name], name);
   for (const name of Object.keys(spec.traffic?.dns?.members ?? {})) checkMember(['spec', 'traffic', 'dns', 'members', name], name);

@@ -56,6 +56,10 @@ export const TrafficSchema = z.strictObject({
       socket: z.string().min(1).optional(),
       /** Runtime API over TCP, host:port. */
       address: z.string().min(1).optional(),
+      /** Several front hosts' runtime APIs over TCP (host:port each); every change goes to all. */
+      addresses: z.array(z.string().min(1)).min(1).optional(),
+      /** Mutual TLS to the TCP runtime APIs (PEM files, relative to this file). */
+      tls: z.strictObject({ caFile: z.string().min(1), certFile: z.string().min(1), keyFile: z.string().min(1), serverName: z.string().min(1).optional() }).optional(),
       backends: z.array(z.string().min(1)).min(1),
     })
     .optional(),

@@ -13,6 +13,7 @@ export const AlertName = {
   ReplicasUnschedulable: 'FederationReplicasUnschedulable',
   AutoscaleQueryFailing: 'FederationAutoscaleQueryFailing',
   TrafficSwitchFailed: 'FederationTrafficSwitchFailed',
+  TrafficEndpointUnreachable: 'FederationTrafficEndpointUnreachable',
   Day2CheckWarning: 'FederationDay2CheckWarning',
   Day2CheckFailed: 'FederationDay2CheckFailed',
   Forbidden: 'FederationForbidden',
@@ -76,6 +77,16 @@ export const alerts = {
       severity: 'critical',
       labels: { member, switch: kind },
       summary: `${kind} traffic switch failed for ${member}`,
+      description: reason,
+    };
+  },
+  /** One endpoint of the traffic layer (a front host's runtime API) cannot be reached; labels switch, endpoint. */
+  trafficEndpointUnreachable(kind: string, endpoint: string, reason: string): Alert {
+    return {
+      name: AlertName.TrafficEndpointUnreachable,
+      severity: 'critical',
+      labels: { switch: kind, endpoint },
+      summary: `${kind} runtime API ${endpoint} is unreachable; cluster-mgr retries every pass`,
       description: reason,
     };
   },

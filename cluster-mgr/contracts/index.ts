@@ -28,6 +28,17 @@ export interface TrafficSwitch {
   set(member: string, state: ServingState, weight?: number, signal?: AbortSignal): Promise<void>;
   /** What the traffic layer currently has, per member. */
   observe(signal?: AbortSignal): Promise<Record<string, MemberTraffic>>;
+  /** Per endpoint (e.g. each front host's runtime API) whether the last call reached it. @default - not reported */
+  endpoints?(): readonly TrafficEndpoint[];
+}
+
+/** One endpoint of a traffic switch and whether the last call reached it. */
+export interface TrafficEndpoint {
+  /** `host:port` or a socket path. */
+  readonly endpoint: string;
+  readonly up: boolean;
+  /** Why it is down (no secrets). */
+  readonly error?: string;
 }
 
 export type Severity = 'info' | 'warning' | 'critical';

@@ -18,6 +18,7 @@ export class DaemonMetrics {
   readonly assigned = new Gauge({ name: 'cluster_mgr_assigned_replicas', help: 'Replicas assigned per app and member', labelNames: ['app', 'member'], registers: [this.registry] });
   readonly unschedulable = new Gauge({ name: 'cluster_mgr_unschedulable_replicas', help: 'Replicas of an app that fit nowhere', labelNames: ['app'], registers: [this.registry] });
   readonly trafficWeight = new Gauge({ name: 'cluster_mgr_member_traffic_weight', help: 'Traffic weight set at the front (0 drained, 256 full)', labelNames: ['member'], registers: [this.registry] });
+  readonly trafficEndpointUp = new Gauge({ name: 'cluster_mgr_traffic_endpoint_up', help: "1 while the traffic layer's endpoint (a front host's runtime API) answers, 0 while unreachable", labelNames: ['switch', 'endpoint'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'cluster_mgr_leader', help: '1 while this process is the leader', registers: [this.registry] });
   readonly day2Status = new Gauge({
     name: 'cluster_mgr_day2_check_status',

@@ -13,6 +13,8 @@ import { FULL_WEIGHT, sharesReady, stuckPods, type DaemonContext } from './conte
 export class TrafficLoop {
   /** The last error observing the traffic layer (undefined: it answers). */
   error: string | undefined;
+  /** Endpoints seen unreachable at the last pass (endpoint → error). */
+  private readonly down = new Map<string, string>();
 
   constructor(
     private readonly c: DaemonContext,
@@ -37,6 +39,7 @@ export class TrafficLoop {
         }
         this.error = msg;
       }
+      this.reportEndpoints();
     }
     const names = [...c.memberState.keys()];
     const second = new Map<string, boolean | undefined>();
@@ -105,6 +108,28 @@ export class TrafficLoop {
       if (o.blocked && !st.blocked) c.event('failover-blocked', `${n}: ${o.note ?? 'failover held back'}`, { member: n });
       st.blocked = o.blocked;
       st.note = o.note;
+    }
+  }
+
+  /** Per endpoint of the switch: the up gauge; error line, event and alert when it becomes unreachable; resolved when back. */
+  private reportEndpoints(): void {
+    const { c } = this;
+    const kind = c.traffic.kind;
+    for (const e of c.traffic.endpoints?.() ?? []) {
+      c.metrics.trafficEndpointUp.set({ switch: kind, endpoint: e.endpoint }, e.up ? 1 : 0);
+      const was = this.down.get(e.endpoint);
+      if (!e.up && was === undefined) {
+        const why = e.error ?? 'unreachable';
+        this.down.set(e.endpoint, why);
+        c.o.log.error({ switch: kind, endpoint: e.endpoint, err: why }, `${kind} runtime API ${e.endpoint} unreachable; retrying every pass`);
+        c.event('traffic-error', `${kind} ${e.endpoint}: unreachable: ${why}`);
+        void c.alertOnce('fire', alerts.trafficEndpointUnreachable(kind, e.endpoint, why));
+      } else if (e.up && was !== undefined) {
+        this.down.delete(e.endpoint);
+        c.o.log.info({ switch: kind, endpoint: e.endpoint }, `${kind} runtime API ${e.endpoint} answers again`);
+        c.event('traffic-ok', `${kind} ${e.endpoint}: answers again`);
+        void c.alertOnce('resolve', alerts.trafficEndpointUnreachable(kind, e.endpoint, 'answers again'));
+      }
     }
   }
 

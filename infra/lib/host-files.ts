@@ -1,8 +1,8 @@
 // Where each synthesized host file goes on its node: the one table the renderers (default
 // hostPath), the Pulumi host layer and `flotilla install` all read.
 
-/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived, log-folder cleanup. */
-export type HostStep = 'containerd' | 'api-vip' | 'edge-vip' | 'logs';
+/** Install phase of a host file: containerd mirror config, API-VIP static pods, edge keepalived, log-folder cleanup, front hosts. */
+export type HostStep = 'containerd' | 'api-vip' | 'edge-vip' | 'logs' | 'front';
 
 export interface HostFileDestination {
   /** Absolute path on the host. */
@@ -11,12 +11,15 @@ export interface HostFileDestination {
   readonly mode: string;
   readonly step: HostStep;
   /** Service to restart once after any file of it changed (containerd reads its config only at start). */
-  readonly restart?: 'containerd';
+  readonly restart?: 'containerd' | 'haproxy' | 'keepalived';
 }
 
 /** The command that restarts a service on a node after its config changed. */
 export const RESTART_COMMANDS: Readonly<Record<NonNullable<HostFileDestination['restart']>, string>> = {
   containerd: 'systemctl restart containerd',
+  // Front hosts (Debian's services): check the new config first; a failing check fails the install.
+  haproxy: 'haproxy -c -q -f /etc/haproxy/haproxy.cfg && systemctl reload-or-restart haproxy',
+  keepalived: 'keepalived -t -f /etc/keepalived/keepalived.conf && systemctl reload-or-restart keepalived',
 };
 
 /** Default host paths, also the renderers' defaults. */
@@ -31,6 +34,11 @@ export const HOST_PATHS = {
   containerdDropInDir: '/etc/containerd/conf.d',
   logCleanupScript: '/usr/local/sbin/flotilla-log-cleanup',
   logCleanupCron: '/etc/cron.d/flotilla-log-cleanup',
+  /** Front hosts run Debian's haproxy and keepalived services: their default config paths. */
+  frontHaproxyCfg: '/etc/haproxy/haproxy.cfg',
+  frontKeepalivedConf: '/etc/keepalived/keepalived.conf',
+  frontRuntimeApiCert: '/etc/haproxy/runtime-api/server.pem',
+  frontRuntimeApiClientCa: '/etc/haproxy/runtime-api/client-ca.pem',
 } as const;
 
 const FIXED: Readonly<Record<string, HostFileDestination>> = {
@@ -41,6 +49,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
   'containerd/config.toml': { dest: HOST_PATHS.containerdConfig, mode: '0644', step: 'containerd', restart: 'containerd' },
   'log-cleanup/flotilla-log-cleanup': { dest: HOST_PATHS.logCleanupScript, mode: '0755', step: 'logs' },
   'log-cleanup/flotilla-log-cleanup.cron': { dest: HOST_PATHS.logCleanupCron, mode: '0644', step: 'logs' },
+  'front-haproxy.cfg': { dest: HOST_PATHS.frontHaproxyCfg, mode: '0644', step: 'front', restart: 'haproxy' },
+  'keepalived-front.conf': { dest: HOST_PATHS.frontKeepalivedConf, mode: '0644', step: 'front', restart: 'keepalived' },
 };
 
 /**
@@ -51,7 +61,8 @@ const FIXED: Readonly<Record<string, HostFileDestination>> = {
  * when they change; 0600: the drop-in carries registry credentials when the host layer writes it),
  * `keepalived.conf`, `check_apiserver.sh` (0755), `keepalived-edge.conf` → `/etc/keepalived/`,
  * `haproxy.cfg` → `/etc/haproxy/`, `log-cleanup/flotilla-log-cleanup` (0755) → `/usr/local/sbin/`,
- * `log-cleanup/flotilla-log-cleanup.cron` → `/etc/cron.d/flotilla-log-cleanup`; undefined for anything else (not a host file).
+ * `log-cleanup/flotilla-log-cleanup.cron` → `/etc/cron.d/flotilla-log-cleanup`; on front hosts `front-haproxy.cfg` →
+ * `/etc/haproxy/haproxy.cfg` and `keepalived-front.conf` → `/etc/keepalived/keepalived.conf`; undefined for anything else (not a host file).
  */
 export function hostFileDestination(rel: string): HostFileDestination | undefined {
   const fixed = FIXED[rel];

@@ -154,6 +154,8 @@ export interface SiteClusterArgs {
 
 export interface SiteArgs {
   readonly clusters: readonly SiteClusterArgs[];
+  /** Site-level hosts (front hosts): one host layer of their own. @default - none */
+  readonly hosts?: readonly HostPlan[];
   readonly bundleDir?: string;
   readonly secretValues: SecretValues;
   readonly ssh: SshArgs;
@@ -181,6 +183,7 @@ export class Site extends pulumi.ComponentResource {
       );
       endpoints[cn] = c.endpoints;
     }
+    if (args.hosts && args.hosts.length > 0) hostLayers[''] = new HostLayer(`${name}-site-hosts`, { hosts: args.hosts, ssh: args.ssh }, { parent: this });
     this.clusters = clusters;
     this.hostLayers = hostLayers;
     this.endpoints = endpoints;

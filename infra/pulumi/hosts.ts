@@ -28,6 +28,7 @@ export interface HostFile {
 export interface HostPlan {
   readonly host: string;
   readonly roles: readonly string[];
+  /** The node's cluster; '' for site-level hosts (front hosts). */
   readonly cluster: string;
   readonly address: string;
   readonly files: readonly HostFile[];
@@ -101,7 +102,9 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
     byHost.set(m[1]!, [...(byHost.get(m[1]!) ?? []), f]);
   }
   const plans: HostPlan[] = [];
-  for (const cluster of site.spec.clusters) {
+  // Front hosts (spec.front) belong to no cluster: `cluster` is '' (the site-level host layer).
+  const groups = [...site.spec.clusters.map((c) => ({ name: c.name, nodes: c.nodes })), { name: '', nodes: (site.spec.front?.hosts ?? []).map((h) => ({ ...h, roles: ['front'] })) }];
+  for (const cluster of groups) {
     for (const node of cluster.nodes) {
       const rendered = byHost.get(node.name);
       if (!rendered) continue;
@@ -166,7 +169,7 @@ export const CLUSTER_MGR_UNIT_SCRIPT = [
 
 /** Host file folders the rendered output has for nodes that are not in the inventory (a renderer bug). */
 export function unknownHosts(site: Site, files: readonly RenderedFile[]): string[] {
-  const nodes = new Set(site.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)));
+  const nodes = new Set([...site.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)), ...(site.spec.front?.hosts ?? []).map((h) => h.name)]);
   if (site.spec.federation.opsHost) nodes.add(site.spec.federation.opsHost.name);
   return [...new Set(files.map((f) => /^hosts\/([^/]+)\//.exec(f.path)?.[1]).filter((h): h is string => !!h && !nodes.has(h)))].sort();
 }

@@ -37,6 +37,8 @@ export interface PreparedStack {
   /** Absolute bundle directory when air-gapped. */
   readonly bundleDir?: string;
   readonly clusters: readonly PreparedCluster[];
+  /** Site-level hosts (front hosts), installed by the site's own host layer. */
+  readonly siteHosts?: readonly HostPlan[];
   /** Pinned key of the bastion (spec.ssh.bastion) when known_hosts lists it. */
   readonly bastionHostKey?: string;
 }
@@ -126,7 +128,8 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   if (errors.length > 0) return { ok: false, errors };
   const b = site.spec.ssh.bastion;
   const bastionHostKey = b ? hostKeyFor(known, [b.host], b.port) : undefined;
-  return { ok: true, value: { config: cfg, site, files: loaded.value.files, bundleDir, clusters, ...(bastionHostKey ? { bastionHostKey } : {}) } };
+  const siteHosts = hostPlans.filter((h) => h.cluster === '');
+  return { ok: true, value: { config: cfg, site, files: loaded.value.files, bundleDir, clusters, ...(siteHosts.length > 0 ? { siteHosts } : {}), ...(bastionHostKey ? { bastionHostKey } : {}) } };
 }
 
 /** Line/column of a setting in the stack file (of `config:` when the setting is absent; 0:0 without a file). */
@@ -164,6 +167,7 @@ export function deployStack(p: PreparedStack, secrets: {
   const b = site.spec.ssh.bastion;
   const component = new Site(site.metadata.name, {
     clusters: p.clusters.map((c) => ({ plan: c.plan, kubeconfig: secrets.kubeconfig(c.synth.cluster), endpoints: c.endpoints, hosts: c.hosts })),
+    ...(p.siteHosts ? { hosts: p.siteHosts } : {}),
     bundleDir: p.bundleDir,
     secretValues: secrets.values,
     ssh: {

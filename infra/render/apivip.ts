@@ -30,7 +30,7 @@ export interface ApiVipOptions {
 
 export const API_VIP_IMAGES = {
   /** Same image as the EdgeGateway DaemonSet (constructs/images/keepalived): the keepalived the tests run, with curl and ip for check_apiserver.sh. */
-  keepalived: 'ghcr.io/flotilla-dev/keepalived:2.2.8-1',
+  keepalived: 'ghcr.io/flotilla-dev/keepalived:2.2.7-1',
   haproxy: 'docker.io/library/haproxy:2.8.5-alpine',
 } as const;
 

@@ -59,6 +59,37 @@ export interface FrontTimeouts {
   readonly httpRequest?: string;
 }
 
+/**
+ * HAProxy's admin runtime API over TCP for cluster-mgr, on one front host: a TCP frontend on the
+ * host's private address that accepts only the allowed source ranges and only clients presenting a
+ * certificate from the runtime-API CA with the expected CN (mutual TLS), proxied to the unix admin
+ * socket. Why not `stats socket ipv4@…`: a stats socket takes bind options (so TLS) but no ACLs, so
+ * the source restriction would live in a firewall outside HAProxy; the frontend keeps both checks in
+ * one config that `haproxy -c` verifies.
+ */
+export interface FrontRuntimeApi {
+  /** The front host's private address. */
+  readonly address: string;
+  readonly port: number;
+  /** Source ranges allowed to connect (cluster-mgr's pods or ops host). */
+  readonly allowedSources: readonly string[];
+  /** Server certificate and key (PEM, one file) the front presents. */
+  readonly certFile: string;
+  /** CA that signs the client certificates. */
+  readonly clientCaFile: string;
+  /** CN the client certificate must carry. */
+  readonly clientName: string;
+}
+
+/** A local HTTP health endpoint (`monitor-uri`) the front's keepalived track script asks. */
+export interface FrontHealth {
+  /** @default '127.0.0.1' */
+  readonly address?: string;
+  readonly port: number;
+  /** @default '/healthz' */
+  readonly path?: string;
+}
+
 export interface FrontInput {
   /** Comment lines after the generated header. */
   readonly comment?: readonly string[];
@@ -74,7 +105,15 @@ export interface FrontInput {
   readonly log?: string;
   /** Write a pid file (tests). @default - none */
   readonly pidFile?: string;
+  /** Runtime API over TCP (front hosts). @default - unix socket only */
+  readonly runtimeApi?: FrontRuntimeApi;
+  /** Local health endpoint for keepalived (front hosts). @default - none */
+  readonly health?: FrontHealth;
 }
+
+/** Section names the front uses for itself (never derived from a site: DNS labels have no '_'). */
+export const FRONT_RUNTIME_API = 'flotilla_runtime_api';
+export const FRONT_HEALTH = 'flotilla_health';
 
 export const DEFAULT_FRONT_SOCKET = '/run/haproxy/admin.sock';
 
@@ -106,13 +145,17 @@ export function renderFrontHaproxy(input: FrontInput): string {
     if (prev) throw new Error(`backends ${JSON.stringify(prev)} and ${JSON.stringify(b.name)} both listen on ${key}: give each its own port`);
     binds.set(key, b.name);
   }
+  for (const b of input.backends) {
+    if (b.name === FRONT_RUNTIME_API || b.name === FRONT_HEALTH) throw new Error(`backend ${JSON.stringify(b.name)}: the name is reserved for the front's own sections`);
+  }
+  const socket = input.socketPath ?? DEFAULT_FRONT_SOCKET;
   const global = [
     'global',
     `  log ${input.log ?? 'stdout format raw local0'}`,
     ...(input.maxconn !== undefined ? [`  maxconn ${input.maxconn}`] : []),
     ...(input.pidFile ? [`  pidfile ${input.pidFile}`] : []),
     '  # runtime API for cluster-mgr (set server … state/weight); root only',
-    `  stats socket ${input.socketPath ?? DEFAULT_FRONT_SOCKET} mode 600 level admin expose-fd listeners`,
+    `  stats socket ${socket} mode 600 level admin expose-fd listeners`,
     '  stats timeout 30s',
   ].join('\n');
   const defaults = [
@@ -155,7 +198,36 @@ export function renderFrontHaproxy(input: FrontInput): string {
     for (const s of b.servers) backend.push(`  server ${s.name} ${s.address}:${s.port} check weight ${s.weight ?? 100}`);
     return [frontend, backend.join('\n')];
   });
-  return blocks([header(input.comment ?? ['Global front HAProxy.']), global, defaults, ...sections]);
+  const own: string[] = [];
+  const api = input.runtimeApi;
+  if (api) {
+    if (api.allowedSources.length === 0) throw new Error('runtimeApi.allowedSources: give at least one source range (cluster-mgr\'s pods or ops host)');
+    own.push(
+      [
+        `frontend ${FRONT_RUNTIME_API}`,
+        "  # cluster-mgr → the admin runtime API: only from the allowed sources, only with a client",
+        `  # certificate of the runtime-API CA whose CN is ${api.clientName} (mutual TLS); then the unix socket`,
+        '  mode tcp',
+        `  bind ${api.address}:${api.port} ssl crt ${api.certFile} ca-file ${api.clientCaFile} verify required`,
+        `  tcp-request connection reject unless { src ${api.allowedSources.join(' ')} }`,
+        `  tcp-request session reject unless { ssl_c_s_dn(CN) -m str ${api.clientName} }`,
+        `  default_backend ${FRONT_RUNTIME_API}`,
+      ].join('\n'),
+      [`backend ${FRONT_RUNTIME_API}`, '  mode tcp', `  server admin unix@${socket}`].join('\n'),
+    );
+  }
+  if (input.health) {
+    own.push(
+      [
+        `frontend ${FRONT_HEALTH}`,
+        "  # keepalived's track script: 200 while this HAProxy runs",
+        '  mode http',
+        `  bind ${input.health.address ?? '127.0.0.1'}:${input.health.port}`,
+        `  monitor-uri ${input.health.path ?? '/healthz'}`,
+      ].join('\n'),
+    );
+  }
+  return blocks([header(input.comment ?? ['Global front HAProxy.']), global, defaults, ...sections, ...own]);
 }
 
 /**

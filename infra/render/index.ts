@@ -17,6 +17,7 @@ import {
 import { renderRouterBird, type BirdOptions } from './bird';
 import { renderContainerdConfig, renderContainerdHosts, renderContainerdMainConfig, type ContainerdOptions } from './containerd';
 import { frontInputFromSite, renderFrontHaproxy, type FrontSiteOptions } from './front';
+import { renderFrontHostFiles, type FrontHostOptions } from './front-hosts';
 import { renderApiKeepalivedConf, renderEdgeKeepalivedConf, type ApiKeepalivedOptions, type EdgeKeepalivedOptions } from './keepalived';
 
 export * from './apivip';
@@ -25,6 +26,7 @@ export { GENERATED } from './common';
 export * from './containerd';
 export * from './front';
 export * from './cluster-mgr-unit';
+export * from './front-hosts';
 export * from './keepalived';
 
 /** File name of Flotilla's CRI drop-in in `/etc/containerd/conf.d/`. */
@@ -50,7 +52,7 @@ export interface HostFilesOptions {
   readonly apiVip?: ApiVipOptions & Pick<ApiKeepalivedOptions, 'advertInterval' | 'checkInterval' | 'checkFall' | 'checkRise'>;
   readonly edge?: EdgeKeepalivedOptions;
   readonly bird?: BirdOptions;
-  readonly front?: FrontSiteOptions;
+  readonly front?: FrontSiteOptions & FrontHostOptions;
   readonly containerd?: ContainerdOptions;
 }
 
@@ -133,7 +135,10 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
     files.push({ path: `network/${router.name}.bird.conf`, content: renderRouterBird(site, router, opts.bird) });
   }
   const front = frontInputFromSite(site, opts.front);
-  if (front.backends.length > 0) files.push({ path: 'front/haproxy.cfg', content: renderFrontHaproxy(front) });
+  if (front.backends.length > 0) {
+    files.push({ path: 'front/haproxy.cfg', content: renderFrontHaproxy(front) });
+    files.push(...renderFrontHostFiles(site, opts.front)); // spec.front: the HA front hosts
+  }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

@@ -214,6 +214,23 @@ export function checkSite(site: Site): Issue[] {
       add(path, `receiver ${show(r.name)} has ${targets} targets: give exactly one of webhook or email`);
     }
   });
+  // --- front hosts: names are hosts/<name>/ folders next to the nodes'; the VIP is a host address of
+  // the front hosts' subnet.
+  if (spec.front) {
+    const nodeNames = new Set(spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)));
+    const frontNames = new Set<string>();
+    spec.front.hosts.forEach((h, i) => {
+      const hpath = ['spec', 'front', 'hosts', i, 'name'];
+      if (nodeNames.has(h.name)) add(hpath, `front host name ${show(h.name)} is also a node name: give the front host its own name`);
+      else if (frontNames.has(h.name)) add(hpath, `duplicate front host name ${show(h.name)}: names must be unique`);
+      frontNames.add(h.name);
+    });
+    const vip = parseCidr(spec.front.vip.address)!;
+    spec.front.hosts.forEach((h, i) => {
+      if (!cidrContains(vip, parseIPv4(h.address)!)) add(['spec', 'front', 'hosts', i, 'address'], `front host address ${show(h.address)} is outside the front VIP's subnet ${formatCidr(vip)}: VRRP needs the holders on the VIP's subnet`);
+      else if (parseIPv4(h.address) === vip.address) add(['spec', 'front', 'vip', 'address'], `front VIP ${show(spec.front!.vip.address)} equals front host ${show(h.name)}'s address: pick a free address`);
+    });
+  }
   const probeNames = new Set<string>();
   spec.monitoring.probes.forEach((p, i) => {
     if (probeNames.has(p.name)) add(['spec', 'monitoring', 'probes', i, 'name'], `duplicate probe name ${show(p.name)}`);

@@ -427,6 +427,32 @@ export const TrafficPolicySchema = z.strictObject({
     .prefault({}),
 });
 
+export const FrontSchema = z
+  .strictObject({
+    hosts: z
+      .array(z.strictObject({ name: dnsLabel.describe('Front host name (hosts/<name>/ in the synth output)'), address: ipv4.describe('Private address: SSH, VRRP and the runtime API') }))
+      .min(1, { error: 'front.hosts: list the front LB hosts (two or more for a highly available front)' })
+      .describe('Front LB hosts: each runs HAProxy (front/haproxy.cfg plus the runtime API) and keepalived for the front VIP'),
+    vip: VipSchema.describe('Front VIP users (and the DNS name of the site) reach; held by one front host'),
+    runtimeApi: z
+      .strictObject({
+        port: port.default(9999).describe("TCP port of HAProxy's runtime API on each front host's private address"),
+        allowedSources: z
+          .array(cidr)
+          .min(1)
+          .optional()
+          .describe("Source ranges allowed to connect (cluster-mgr's pods or ops host). @default - the pod CIDRs of every cluster"),
+        clientName: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/, { error: (iss) => `${show(iss.input)} is not a certificate CN HAProxy can match: use letters, digits, '.', '_', '-'` })
+          .default('cluster-mgr')
+          .describe('Common name the client certificate must carry (mutual TLS)'),
+      })
+      .prefault({})
+      .describe('HAProxy runtime API over TCP for cluster-mgr: mutual TLS, source-restricted'),
+  })
+  .describe('Highly available front: HAProxy + keepalived on dedicated hosts in front of the edge VIPs');
+
 export const ClusterSchema = z.strictObject({
   name: dnsLabel,
   kubeconfig: z.string().min(1).describe('Kubeconfig path (relative to the inventory file)'),
@@ -527,6 +553,7 @@ export const SiteSchema = z
       federation: FederationSettingsSchema.prefault({}).describe('cluster-mgr settings (health, traffic, leader election, ops host)'),
       clusters: z.array(ClusterSchema).min(1, { error: 'a site needs at least one cluster' }),
       apps: z.array(SiteAppSchema).default([]),
+      front: FrontSchema.optional().describe('Front LB hosts (HAProxy + keepalived VIP) in front of the edge VIPs'),
     }),
   })
   .describe('A Flotilla Site inventory: one data center, one Pulumi stack');
@@ -540,3 +567,4 @@ export type Vip = Cluster['apiVIP'];
 export type Router = Site['spec']['network']['routers'][number];
 export type Role = (typeof ROLES)[number];
 export type SiteApp = Site['spec']['apps'][number];
+export type Front = NonNullable<Site['spec']['front']>;

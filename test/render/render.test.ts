@@ -179,11 +179,11 @@ describe('API VIP (kubeadm HA)', () => {
   });
 
   it('static-pod images: upstream by default, the site registry when asked', () => {
-    expect(hostFileImages(bj1)).toEqual(['docker.io/library/haproxy:2.8.5-alpine', 'ghcr.io/flotilla-dev/keepalived:2.2.8-1']);
+    expect(hostFileImages(bj1)).toEqual(['docker.io/library/haproxy:2.8.5-alpine', 'ghcr.io/flotilla-dev/keepalived:2.2.7-1']);
     expect(API_VIP_IMAGES.keepalived).toBe(KEEPALIVED_IMAGE); // one keepalived image for API VIP and edge
     const files = renderHostFiles(bj1, { imageRegistry: 'registry.bj1.example.com' });
     const ka = files.find((f) => f.path === 'hosts/bj1-a-m1/manifests/keepalived.yaml')!;
-    expect(ka.content).toContain('image: registry.bj1.example.com/flotilla-dev/keepalived:2.2.8-1');
+    expect(ka.content).toContain('image: registry.bj1.example.com/flotilla-dev/keepalived:2.2.7-1');
   });
 
   it('keepalivedArgs keeps pid files apart', () => {

@@ -22,7 +22,9 @@ describe('buildTrafficSwitch', () => {
     expect(buildTrafficSwitch({ haproxy: { address: '127.0.0.1:9999', backends: ['web'] } }, members).ok).toBe(true);
   });
   it.each([
-    [{ haproxy: { backends: ['web'] } }, 'traffic.haproxy: give socket (unix path) or address (host:port) of the runtime API'],
+    [{ haproxy: { addresses: ['10.0.0.5:9999', 'x'], backends: ['web'] } }, 'traffic.haproxy.addresses[1]: "x" is not host:port (e.g. 127.0.0.1:9999)'],
+    [{ haproxy: { socket: '/run/a.sock', address: '10.0.0.5:9999', backends: ['web'] } }, 'traffic.haproxy: give one of socket, address or addresses'],
+    [{ haproxy: { backends: ['web'] } }, "traffic.haproxy: give socket (unix path), address (host:port) or addresses (the front hosts' host:port) of the runtime API"],
     [{ haproxy: { address: 'nope', backends: ['web'] } }, 'traffic.haproxy.address: "nope" is not host:port (e.g. 127.0.0.1:9999)'],
     [{ nginx: { upstreamFile: 'u.conf', reload: ['nginx', '-s', 'reload'] } }, 'traffic.nginx.servers.bj1-a: "bj1-a" is not host:port; set it (or the member\'s traffic.server) to the member\'s upstream address'],
     [
