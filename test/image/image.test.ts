@@ -5,36 +5,27 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClusterMgrImage, NONROOT, type BuiltImage } from '../../scripts/image/build';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildClusterMgrImage, NONROOT } from '../../scripts/image/build';
 import { CLUSTER_MGR_IMAGE as CLUSTER_MGR_IMAGE_REF } from '../../constructs/federation-control';
 import { startSim, type Sim } from '../../cluster-mgr/sim/index';
-import { freePort, makeDir, requireTools, startDaemon, waitFor, type Daemon } from '../lab/index';
-import { rmSync } from 'node:fs';
-import { deleteContainer, imageConfig, RUNTIME, writeRuncBundle } from './runc';
+import { freePort, requireTools, startDaemon, waitFor, type Daemon } from '../lab/index';
+import { buildTwice, deleteContainer, imageConfig, RUNTIME, writeRuncBundle } from './runc';
 
 
-let a: BuiltImage | undefined;
-let b: BuiltImage | undefined;
-const dir = makeDir('image');
-
-beforeAll(async () => {
-  // Two builds from scratch (the package caches are shared; the layout is written anew each time).
-  a = await buildClusterMgrImage({ out: join(dir, 'a') });
-  b = await buildClusterMgrImage({ out: join(dir, 'b') });
-}, 300_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Two builds from scratch (the package caches are shared; the layout is written anew each time).
+const built = buildTwice('image', buildClusterMgrImage, 300_000);
 
 describe('cluster-mgr image', () => {
   it('is reproducible: two builds give the same manifest digest and identical blobs', () => {
-    expect(a!.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(b!.digest).toBe(a!.digest);
-    expect(readFileSync(join(a!.layout, 'index.json'), 'utf8')).toBe(readFileSync(join(b!.layout, 'index.json'), 'utf8'));
-    const config = imageConfig(a!);
+    expect(built.a!.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(built.b!.digest).toBe(built.a!.digest);
+    expect(readFileSync(join(built.a!.layout, 'index.json'), 'utf8')).toBe(readFileSync(join(built.b!.layout, 'index.json'), 'utf8'));
+    const config = imageConfig(built.a!);
     expect(config.User).toBe(`${NONROOT.uid}:${NONROOT.gid}`);
     expect(config.Entrypoint).toEqual(['/usr/local/bin/node', '/app/cluster-mgr.mjs']);
-    expect(a!.reference).toBe(CLUSTER_MGR_IMAGE_REF); // what the synthesized Deployment runs
-    expect(a!.packages.map((p) => p.name)).toEqual(['libc6', 'libgcc-s1', 'libstdc++6']);
+    expect(built.a!.reference).toBe(CLUSTER_MGR_IMAGE_REF); // what the synthesized Deployment runs
+    expect(built.a!.packages.map((p) => p.name)).toEqual(['libc6', 'libgcc-s1', 'libstdc++6']);
   });
 
   describe('runs under runc', () => {
@@ -48,19 +39,19 @@ describe('cluster-mgr image', () => {
 
     it('read-only root, non-root, PID 1: serves /healthz for a simulated member and exits 0 on SIGTERM', async (ctx) => {
       requireTools(ctx, [RUNTIME], { root: true });
-      const bundle = join(dir, 'bundle');
-      sim = await startSim({ names: ['img-1'], outDir: join(dir, 'sim') });
+      const bundle = join(built.dir, 'bundle');
+      sim = await startSim({ names: ['img-1'], outDir: join(built.dir, 'sim') });
       // The config as a Secret volume would present it: readable by the pod's user (fsGroup).
-      execFileSync('cp', ['-r', join(dir, 'sim'), join(dir, 'etc')]);
-      execFileSync('chown', ['-R', `${NONROOT.uid}:${NONROOT.gid}`, join(dir, 'etc')]);
+      execFileSync('cp', ['-r', join(built.dir, 'sim'), join(built.dir, 'etc')]);
+      execFileSync('chown', ['-R', `${NONROOT.uid}:${NONROOT.gid}`, join(built.dir, 'etc')]);
       const port = await freePort();
       // No network namespace: the daemon listens on the host's loopback, where the test reaches it
       // and where the simulated member's API is.
-      writeRuncBundle(a!, bundle, {
+      writeRuncBundle(built.a!, bundle, {
         uid: NONROOT.uid,
         gid: NONROOT.gid,
         args: ['/usr/local/bin/node', '/app/cluster-mgr.mjs', 'run', '--config', '/etc/cluster-mgr/federation.yaml', '--listen', `127.0.0.1:${port}`],
-        mounts: [{ destination: '/etc/cluster-mgr', type: 'bind', source: join(dir, 'etc'), options: ['rbind', 'ro'] }],
+        mounts: [{ destination: '/etc/cluster-mgr', type: 'bind', source: join(built.dir, 'etc'), options: ['rbind', 'ro'] }],
       });
       ctr = startDaemon({ name: 'runc-cluster-mgr', command: RUNTIME, args: ['run', '--bundle', bundle, 'flotilla-image-test'] });
       const body = await waitFor(

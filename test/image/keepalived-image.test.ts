@@ -5,29 +5,18 @@
 // PID 1 — taking the edge VIP with the rendered config, its track script (curl) passing, the
 // API-VIP check script's tools present, and on SIGTERM giving the VIP up and exiting 0.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEEPALIVED_IMAGE as KEEPALIVED_REF } from '../../constructs/edge-gateway';
 import { API_VIP_IMAGES, renderEdgeKeepalived } from '../../infra/render/index';
-import { buildKeepalivedImage, KEEPALIVED_ROOT_PACKAGES, dependsNames, type BuiltImage } from '../../scripts/image/build';
-import { makeDir, requireTools, startDaemon, waitFor, waitForLog } from '../lab/index';
+import { buildKeepalivedImage, KEEPALIVED_ROOT_PACKAGES, dependsNames } from '../../scripts/image/build';
+import { requireTools, startDaemon, waitFor, waitForLog } from '../lab/index';
 import { labBase, labCluster, makeSite, withLab } from '../render/helpers';
-import { deleteContainer, imageConfig, RUNTIME, writeRuncBundle } from './runc';
+import { buildTwice, deleteContainer, imageConfig, RUNTIME, writeRuncBundle } from './runc';
 
 const ID = 'flotilla-keepalived-test';
-let a: BuiltImage | undefined;
-let b: BuiltImage | undefined;
-const dir = makeDir('keepalived-image');
-
-beforeAll(async () => {
-  a = await buildKeepalivedImage({ out: join(dir, 'a') });
-  b = await buildKeepalivedImage({ out: join(dir, 'b') });
-}, 900_000); // two builds; minutes on a loaded 2-core machine (apt-cache is slow there)
-afterAll(() => {
-  deleteContainer(ID);
-  rmSync(dir, { recursive: true, force: true });
-});
+const built = buildTwice('keepalived-image', buildKeepalivedImage, 900_000, () => deleteContainer(ID)); // two builds; minutes on a loaded 2-core machine (apt-cache is slow there)
 
 describe('dependsNames (Depends field → package names)', () => {
   it.each([
@@ -41,16 +30,16 @@ describe('dependsNames (Depends field → package names)', () => {
 
 describe('keepalived image', () => {
   it('is reproducible, has the reference synthesis writes, runs as root with keepalived as entrypoint', () => {
-    expect(b!.digest).toBe(a!.digest);
-    expect(a!.reference).toBe(KEEPALIVED_REF);
+    expect(built.b!.digest).toBe(built.a!.digest);
+    expect(built.a!.reference).toBe(KEEPALIVED_REF);
     expect(API_VIP_IMAGES.keepalived).toBe(KEEPALIVED_REF);
-    const c = imageConfig(a!);
+    const c = imageConfig(built.a!);
     expect(c.User).toBe('0:0');
     expect(c.Entrypoint).toEqual(['/usr/sbin/keepalived']);
-    const names = a!.packages.map((p) => p.name);
+    const names = built.a!.packages.map((p) => p.name);
     for (const p of [...KEEPALIVED_ROOT_PACKAGES, 'libc6', 'libnl-3-200', 'libcurl4', 'zlib1g']) expect(names).toContain(p);
     for (const p of ['debconf', 'perl', 'init-system-helpers']) expect(names).not.toContain(p);
-    expect(a!.packages.find((p) => p.name === 'keepalived')!.version).toMatch(new RegExp(`^(\\d+:)?${KEEPALIVED_REF.split(':').pop()!.replace(/-\d+$/, '').replaceAll('.', '\\.')}-`));
+    expect(built.a!.packages.find((p) => p.name === 'keepalived')!.version).toMatch(new RegExp(`^(\\d+:)?${KEEPALIVED_REF.split(':').pop()!.replace(/-\d+$/, '').replaceAll('.', '\\.')}-`));
   });
 
   it('under runc in a netns: PID 1, read-only root, 3 capabilities; takes the VIP, tracks, and releases it on SIGTERM', async (ctx) => {
@@ -78,13 +67,13 @@ describe('keepalived image', () => {
       });
       daemons.push(ready);
       await waitForLog(ready, 'listening');
-      const etc = join(dir, 'etc');
+      const etc = join(built.dir, 'etc');
       mkdirSync(etc, { recursive: true });
       writeFileSync(join(etc, `${node.name}.conf`), renderEdgeKeepalived(site, cluster, node));
-      const bundle = join(dir, 'bundle');
+      const bundle = join(built.dir, 'bundle');
       // What the EdgeGateway DaemonSet runs: command keepalived, the same args, root, 3 capabilities,
       // read-only root, the config read-only at /etc/keepalived, memory emptyDirs at /run/keepalived and /tmp.
-      writeRuncBundle(a!, bundle, {
+      writeRuncBundle(built.a!, bundle, {
         uid: 0,
         gid: 0,
         capabilities: ['CAP_NET_ADMIN', 'CAP_NET_BROADCAST', 'CAP_NET_RAW'],

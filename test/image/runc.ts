@@ -3,9 +3,11 @@
 // user, only the given capabilities, no new privileges. crun refuses this kernel's hybrid cgroup
 // mounts ("cgroups in hybrid mode not supported"); runc runs on them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { BuiltImage } from '../../scripts/image/build';
+import { makeDir } from '../lab/index';
 
 export const RUNTIME = 'runc';
 
@@ -77,4 +79,27 @@ export function deleteContainer(id: string): void {
   } catch {
     // already gone
   }
+}
+
+export interface TwoBuilds {
+  a?: BuiltImage;
+  b?: BuiltImage;
+  readonly dir: string;
+}
+
+/**
+ * Builds one image twice from scratch into a test folder (the reproducibility check compares them),
+ * in the file's beforeAll; afterAll runs `cleanup` and removes the folder.
+ */
+export function buildTwice(name: string, build: (o: { out: string }) => Promise<BuiltImage>, timeoutMs: number, cleanup: () => void = () => {}): TwoBuilds {
+  const built: TwoBuilds = { dir: makeDir(name) };
+  beforeAll(async () => {
+    built.a = await build({ out: join(built.dir, 'a') });
+    built.b = await build({ out: join(built.dir, 'b') });
+  }, timeoutMs);
+  afterAll(() => {
+    cleanup();
+    rmSync(built.dir, { recursive: true, force: true });
+  });
+  return built;
 }
