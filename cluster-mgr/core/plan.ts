@@ -43,7 +43,6 @@ export const appKey = (app: Pick<App, 'namespace' | 'name'>): string => `${app.n
  * app's spread input is derived from it by memberInputFor.
  */
 export interface MemberCapacity {
-  readonly healthy: boolean;
   readonly allocatable: Resources;
   readonly allocated: Resources;
   /** Per node (scheduling-aware fit); without it the fit uses the totals above. */
@@ -52,6 +51,7 @@ export interface MemberCapacity {
   readonly unschedulablePods?: readonly UnschedulablePod[];
   /** Non-terminal pods bound to a node (an app's running replicas: up to its current count). */
   readonly boundPods?: readonly BoundPod[];
+  readonly healthy: boolean;
 }
 
 /** What one app sees of one member beyond its totals: the room of the nodes its pods may land on, its Pending replicas. */
