@@ -340,7 +340,7 @@ export class Informer {
     private readonly client: KubeClient,
     private readonly path: string,
     private readonly query: string,
-    private readonly onChange: () => void,
+    private readonly onChange: (e?: { type: string; object: KubeObject }) => void,
     private readonly what: string,
   ) {}
 
@@ -370,7 +370,7 @@ export class Informer {
             if (e.type === 'DELETED') this.items.delete(key(e.object));
             else this.items.set(key(e.object), e.object);
             this.attempt = 0;
-            this.onChange();
+            this.onChange(e);
           }, signal);
         }
       } catch (err) {
@@ -469,6 +469,33 @@ export class KubeMember implements ClusterApi {
 
   start(signal: AbortSignal): void {
     for (const inf of [this.nodes, this.pods, this.deployments]) void inf.run(signal);
+  }
+
+  private sources: Map<string, Informer> | undefined;
+
+  watchSource(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void): void {
+    if (this.sources) return;
+    this.sources = new Map();
+    for (const kind of ['ConfigMap', 'Secret', 'PersistentVolumeClaim']) {
+      const inf = new Informer(
+        this.client,
+        objectPath('v1', kind, undefined),
+        '',
+        (e) => {
+          const m = e?.object.metadata as { namespace?: string; name?: string } | undefined;
+          if (m?.namespace && m.name) onChange(kind, m.namespace, m.name);
+        },
+        `source ${kind}s`,
+      );
+      this.sources.set(kind, inf);
+      void inf.run(signal);
+    }
+  }
+
+  sourceObject(kind: string, namespace: string, name: string): KubeObject | null | undefined {
+    const inf = this.sources?.get(kind);
+    if (!inf?.synced) return undefined;
+    return inf.items.get(`${namespace}/${name}`) ?? null;
   }
 
   synced(): boolean {

@@ -117,11 +117,13 @@ export class AppReconciler {
           want = 0;
         }
         if (!selects(app, m) && !obs) return;
-        if (obs && obs.replicas === want && obs.hash === hash) return;
         try {
           const signal = opSignal();
-          if (!obs && want > 0) await this.propagation.propagate(app, api, signal);
-          if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal);
+          // Namespace, then the propagated objects, then the Deployment that mounts them. A missing
+          // Deployment re-asserts the namespace (deleted by hand → recreated, copies written again).
+          if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal, true);
+          if (want > 0 || obs) await this.propagation.sync(app, api, signal);
+          if (obs && obs.replicas === want && obs.hash === hash) return;
           await api.apply(deploymentFor(app, want, hash, o.federation.metadata.name), signal);
           status.applied[m.name] = want;
           o.log.info({ app: key, member: m.name, replicas: want, was: obs?.replicas ?? null }, 'applied deployment');
@@ -131,17 +133,6 @@ export class AppReconciler {
         }
       }),
     );
-    // Propagated objects are refreshed on every member the app runs in (cheap: SSA is idempotent).
-    for (const m of fedMembers) {
-      if ((target[m.name] ?? 0) > 0 && this.schedulable(m.name) && observed[m.name] && status.applied[`propagated:${m.name}`] !== 1) {
-        try {
-          await this.propagation.propagate(app, o.members.get(m.name)!, opSignal());
-          status.applied[`propagated:${m.name}`] = 1;
-        } catch (err) {
-          errors.push(`${m.name}: propagate: ${(err as Error).message}`);
-        }
-      }
-    }
     // Failback: once a returning member has its full share in every app and it is ready, the next
     // traffic pass ramps its traffic back over failbackAfter.
     for (const name of returning) {
