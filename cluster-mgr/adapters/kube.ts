@@ -42,7 +42,10 @@ export interface KubeClientOptions {
   readonly timeoutMs: number;
   /** Timeout of health probes (health.timeout). @default timeoutMs */
   readonly probeTimeoutMs?: number;
-  /** Watch idle limit: no byte (event or bookmark) for this long → reconnect. @default 30 s */
+  /**
+   * Watch idle limit: no byte (event or bookmark) for this long → reconnect. Above the API server's
+   * bookmark period (1 min) so that a healthy idle watch stays open. @default 90 s
+   */
   readonly watchIdleMs?: number;
   /** Backoff cap for informer errors. @default 5 s */
   readonly maxBackoffMs?: number;
@@ -252,7 +255,7 @@ export class KubeClient {
       });
       throw new KubeError(`watch ${path}: ${res.statusCode} ${body.slice(0, 200)}`, res.statusCode);
     }
-    const idleMs = this.opts.watchIdleMs ?? 30_000;
+    const idleMs = this.opts.watchIdleMs ?? 90_000;
     await new Promise<void>((resolve, reject) => {
       let buf = '';
       let idle = setTimeout(onIdle, idleMs);
@@ -330,6 +333,15 @@ export function classifyProbe(f: { status?: number; code?: string; reason?: stri
 
 class Gone extends Error {}
 
+/**
+ * Server-side watch timeout like client-go's reflector: 5–10 min, jittered so that members' watches
+ * do not all end together. The stream ending is not an error: the watch resumes from the last
+ * resourceVersion (bookmarks keep it fresh) — no relist while the watch is healthy.
+ */
+export function watchTimeoutSeconds(random = Math.random): number {
+  return Math.floor(300 * (1 + random()));
+}
+
 /** list + watch cache of one collection. */
 export class Informer {
   readonly items = new Map<string, KubeObject>();
@@ -357,7 +369,7 @@ export class Informer {
         // watch until 410 (relist) or an error (backoff, then relist)
         for (;;) {
           if (signal.aborted) return;
-          const q = `${this.query}${this.query ? '&' : ''}watch=1&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion=${encodeURIComponent(rv)}`;
+          const q = `${this.query}${this.query ? '&' : ''}watch=1&allowWatchBookmarks=true&timeoutSeconds=${watchTimeoutSeconds()}&resourceVersion=${encodeURIComponent(rv)}`;
           await this.client.watch(`${this.path}?${q}`, (e) => {
             if (e.type === 'ERROR') {
               const st = e.object as { code?: number; message?: string };
@@ -445,7 +457,7 @@ export class KubeMember implements ClusterApi {
   private cachedOwned: OwnedDeployment[] | undefined;
   private ownedIndex: Map<string, OwnedDeployment> | undefined;
 
-  constructor(opts: KubeClientOptions & { onChange?: () => void }) {
+  constructor(opts: KubeClientOptions & { onChange?: () => void; onAppChange?: (appKey: string) => void }) {
     this.name = opts.name;
     this.client = new KubeClient(opts);
     const capChanged = () => {
@@ -458,10 +470,13 @@ export class KubeMember implements ClusterApi {
       this.client,
       '/apis/apps/v1/deployments',
       `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`,
-      () => {
+      (e) => {
         this.cachedOwned = undefined;
         this.ownedIndex = undefined;
-        opts.onChange?.();
+        // One Deployment's event requeues its app only (its labels name it); a relist, all apps.
+        const l = (e?.object.metadata as { namespace?: string; name?: string; labels?: Record<string, string> } | undefined);
+        if (e && opts.onAppChange && l) opts.onAppChange(`${l.labels?.[APP_NAMESPACE_LABEL] ?? l.namespace}/${l.labels?.[APP_LABEL] ?? l.name}`);
+        else opts.onChange?.();
       },
       'deployments',
     );

@@ -184,8 +184,8 @@ export class Daemon {
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
   }
 
-  private enqueueAll(): void {
-    for (const key of this.apps.keys()) this.queue.add(key);
+  private enqueueAll(resync = false): void {
+    for (const key of this.apps.keys()) this.queue.add(key, { resync });
   }
 
   start(): void {
@@ -198,7 +198,7 @@ export class Daemon {
     if (this.leader) this.tasks.push(this.leader.run(signal));
     this.tasks.push(this.probeLoop.run(signal));
     this.day2?.start(signal);
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.intervalMs);
+    this.resyncTimer = setInterval(() => this.enqueueAll(true), this.intervalMs);
     this.o.log.info({ members: [...this.o.members.keys()], apps: this.apps.size, leaderElection: !!this.leader }, 'cluster-mgr started');
     this.enqueueAll();
   }
@@ -208,7 +208,12 @@ export class Daemon {
     for (const [key, app] of this.apps) if (app.namespace === namespace && app.propagate.some((p) => p.kind === kind && p.name === name)) this.queue.add(key);
   }
 
-  /** Informer change: reconcile soon (coalesced). */
+  /** An owned Deployment changed: requeue only its app (coalescing is the queue's dedupe). */
+  notifyApp(key: string): void {
+    if (this.started && this.apps.has(key)) this.queue.add(key);
+  }
+
+  /** Informer change that may touch every app (nodes, pods: capacity): reconcile soon (coalesced). */
   notifyChange(): void {
     if (!this.started || this.changeTimer) return;
     this.changeTimer = setTimeout(() => {

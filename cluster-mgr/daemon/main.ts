@@ -49,12 +49,13 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const timeoutMs = spec.health.requestTimeout ? parseDuration(spec.health.requestTimeout)! : Math.max(5000, 5 * probeTimeoutMs);
   const ref: { daemon?: Daemon } = {};
   const onChange = () => ref.daemon?.notifyChange();
+  const onAppChange = (key: string) => ref.daemon?.notifyApp(key);
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
   const members = new Map<string, ClusterApi>();
   for (const m of spec.members) {
     members.set(
       m.name,
-      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog }),
+      new KubeMember({ name: m.name, kubeconfig: resolveFrom(o.configFile, m.kubeconfig), ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, onAppChange, log: kubeLog }),
     );
   }
   const first = spec.members[0]!.name;
