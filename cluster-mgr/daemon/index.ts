@@ -169,6 +169,7 @@ export class Daemon {
   setApps(apps: readonly App[]): void {
     this.apps = new Map(apps.map((a) => [appKey(a), a]));
     for (const key of [...this.appStatus.keys()]) if (!this.apps.has(key)) this.appStatus.delete(key);
+    this.o.onAppsChanged?.(apps);
     if (this.started) this.enqueueAll();
   }
 

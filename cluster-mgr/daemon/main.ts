@@ -95,6 +95,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     ...(alerter ? { alerter } : {}),
     ...(secondOpinion ? { secondOpinion } : {}),
     desiredOverride: (key) => autoscaling.desired(key),
+    onAppsChanged: (apps) => autoscaling.update(apps),
     // spec.day2 paths (backup folders, snapshot folders, sync status files) are Federation-relative.
     day2Probe: day2Probe((p) => resolveFrom(o.configFile, p)),
   });
