@@ -1,4 +1,5 @@
 // The `cluster-mgr` CLI root: registers commands only.
+import { registerCanary } from './cli/canary';
 import { cliProgram, runCli } from './cli/exit';
 import { registerPlan } from './cli/plan';
 import { registerRun } from './cli/run';
@@ -8,5 +9,6 @@ const program = cliProgram('cluster-mgr', 'Flotilla federation daemon: capacity-
 registerRun(program);
 registerPlan(program);
 registerSim(program);
+registerCanary(program);
 
 await runCli(program);

@@ -26,6 +26,7 @@ const GROUPS: Record<string, Array<[string, string]>> = {
     ['istio/crd-all.gen.yaml', 'destinationrules.networking.istio.io'],
     ['istio/crd-all.gen.yaml', 'gateways.networking.istio.io'],
     ['istio/crd-all.gen.yaml', 'virtualservices.networking.istio.io'],
+    ['istio/crd-all.gen.yaml', 'envoyfilters.networking.istio.io'],
   ],
   'security.istio.io': [['istio/crd-all.gen.yaml', 'peerauthentications.security.istio.io']],
   'monitoring.coreos.com': [

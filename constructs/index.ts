@@ -10,3 +10,4 @@ export * from './monitoring';
 export * from './monitoring-dashboards';
 export * from './registry';
 export * from './storage';
+export * from './app';

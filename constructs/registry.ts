@@ -16,7 +16,20 @@ export interface RegistryMirror {
   readonly host: string;
   /** Repository patterns, e.g. `platform/*` (a trailing `*` matches by prefix). */
   readonly repositories: readonly string[];
+  /**
+   * PEM CA certificate of that registry (the peer site's CA): the sync job trusts it for `host`.
+   * @default - the sync image's system trust store
+   */
+  readonly caCert?: string;
 }
+
+/** Secrets the registry reads (filled by the Pulumi program from `flotilla:registryPassword`). */
+export const REGISTRY_SECRETS = {
+  /** Key `htpasswd`: bcrypt htpasswd lines (the registry's users). */
+  htpasswd: 'registry-htpasswd',
+  /** `kubernetes.io/dockerconfigjson` for the site registry: the sync jobs push with it. */
+  credentials: 'registry-credentials',
+} as const;
 
 export interface RegistryProps {
   /** The registry's host name (TLS certificate subject). */
@@ -60,18 +73,43 @@ export interface RegistryProps {
   readonly syncImage?: string;
 }
 
-/** Shell script a sync job runs: lists the source catalog, keeps matching repositories, skopeo-syncs each. */
-export function syncScript(source: string, target: string, patterns: readonly string[]): string {
+/** Where the sync job finds its files. */
+export const SYNC_PATHS = {
+  /** The site registry's CA (`ca.crt` of its TLS Secret): the push side. */
+  destCerts: '/certs',
+  /** The peer registry's CA (`ca.crt` from the mirror's `caCert`): the pull side. */
+  srcCerts: '/peer-certs',
+  /** docker config with the site registry's credentials (the push side). */
+  destAuth: '/auth/.dockerconfigjson',
+  /** Optional docker config with the peer registry's credentials (Secret `<job>-source`). */
+  srcAuth: '/source-auth/.dockerconfigjson',
+} as const;
+
+/**
+ * Shell script a sync job runs: lists the source catalog, keeps matching repositories, skopeo-syncs
+ * each. The source is verified against the peer CA when `peerCa` (else the system trust store), the
+ * target against the site CA; credentials come from the docker configs in SYNC_PATHS.
+ */
+export function syncScript(source: string, target: string, patterns: readonly string[], opts: { readonly peerCa?: boolean } = {}): string {
   const match = patterns.map((p) => (p.endsWith('*') ? `${p.slice(0, -1)}*` : p)).join('|');
+  const p = SYNC_PATHS;
   return [
     '#!/bin/sh',
     'set -eu',
     `SRC=${source}`,
     `DST=${target}`,
-    'repos=$(curl -fsS "https://$SRC/v2/_catalog?n=100000" | tr -d "{}[] \\"" | sed "s/^repositories://" | tr "," "\\n")',
+    'src_tls=""; curl_tls=""',
+    ...(opts.peerCa ? [`src_tls="--src-cert-dir ${p.srcCerts}"; curl_tls="--cacert ${p.srcCerts}/ca.crt"`] : []),
+    'src_auth=""; curl_auth=""',
+    `if [ -s ${p.srcAuth} ]; then`,
+    `  src_auth="--src-authfile ${p.srcAuth}"`,
+    `  basic=$(sed -n 's/.*"auth" *: *"\\([^"]*\\)".*/\\1/p' ${p.srcAuth} | head -n 1)`,
+    '  curl_auth="Authorization: Basic $basic"',
+    'fi',
+    'repos=$(curl -fsS $curl_tls ${curl_auth:+-H "$curl_auth"} "https://$SRC/v2/_catalog?n=100000" | tr -d "{}[] \\"" | sed "s/^repositories://" | tr "," "\\n")',
     'for repo in $repos; do',
     '  case "$repo" in',
-    `    ${match}) skopeo sync --all --src docker --dest docker --dest-cert-dir /certs "$SRC/$repo" "$DST/$(dirname "$repo")" ;;`,
+    `    ${match}) skopeo sync --all --src docker --dest docker $src_tls $src_auth --dest-cert-dir ${p.destCerts} --dest-authfile ${p.destAuth} "$SRC/$repo" "$DST/$(dirname "$repo")" ;;`,
     '  esac',
     'done',
     '',
@@ -93,6 +131,9 @@ export class Registry extends Construct {
       checkDnsName(NAME, `mirrors[${i}].host`, m.host);
       if (m.host === props.host) throw new PropError(NAME, `mirrors[${i}].host`, m.host, 'another registry than this one');
       if (m.repositories.length === 0) throw new PropError(NAME, `mirrors[${i}].repositories`, [], 'at least one repository pattern');
+      if (m.caCert !== undefined && !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(m.caCert)) {
+        throw new PropError(NAME, `mirrors[${i}].caCert`, `${m.caCert.slice(0, 20)}…`, 'a PEM CA certificate');
+      }
       for (const r of m.repositories) {
         if (!/^[a-z0-9]+([._/-][a-z0-9]+)*(\/\*)?$|^\*$/.test(r)) throw new PropError(NAME, `mirrors[${i}].repositories`, r, 'a repository path, optionally ending in "/*"');
       }
@@ -121,6 +162,13 @@ export class Registry extends Construct {
       },
     });
     const tls = kplus.Secret.fromSecretName(this, 'TlsSecret', 'registry-tls');
+    // htpasswd auth (CNCF Distribution accepts bcrypt only). The Secret's value is never synthesized:
+    // the Pulumi program fills it from flotilla:registryPassword (infra/pulumi/plan.ts).
+    const htpasswd = new kplus.Secret(this, 'Htpasswd', {
+      metadata: { name: REGISTRY_SECRETS.htpasswd, namespace: ns, labels: lbl, annotations: { 'flotilla.dev/filled-by': 'pulumi up (flotilla:registryPassword)' } },
+      type: 'Opaque',
+      stringData: { htpasswd: '' },
+    });
     const deployment = new kplus.Deployment(this, 'Resource', {
       metadata: { name: 'registry', namespace: ns, labels: lbl },
       ...podLabels(lbl),
@@ -139,9 +187,13 @@ export class Registry extends Construct {
             REGISTRY_HTTP_TLS_KEY: kplus.EnvValue.fromValue('/certs/tls.key'),
             REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: kplus.EnvValue.fromValue('/var/lib/registry'),
             REGISTRY_STORAGE_DELETE_ENABLED: kplus.EnvValue.fromValue('true'),
+            REGISTRY_AUTH: kplus.EnvValue.fromValue('htpasswd'),
+            REGISTRY_AUTH_HTPASSWD_REALM: kplus.EnvValue.fromValue(props.host),
+            REGISTRY_AUTH_HTPASSWD_PATH: kplus.EnvValue.fromValue('/auth/htpasswd'),
           },
-          readiness: kplus.Probe.fromHttpGet('/v2/', { port: 5000, scheme: kplus.ConnectionScheme.HTTPS, periodSeconds: Duration.seconds(5) }),
-          liveness: kplus.Probe.fromHttpGet('/v2/', { port: 5000, scheme: kplus.ConnectionScheme.HTTPS, periodSeconds: Duration.seconds(20) }),
+          // TCP, not GET /v2/: with auth on, /v2/ answers 401 to the kubelet's probe.
+          readiness: kplus.Probe.fromTcpSocket({ port: 5000, periodSeconds: Duration.seconds(5) }),
+          liveness: kplus.Probe.fromTcpSocket({ port: 5000, periodSeconds: Duration.seconds(20) }),
           resources: containerResources('100m', '256Mi', '1', '512Mi'),
           volumeMounts: [
             {
@@ -149,6 +201,7 @@ export class Registry extends Construct {
               volume: kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', kplus.PersistentVolumeClaim.fromClaimName(this, 'DataClaim', 'registry-data'), { name: 'data' }),
             },
             { path: '/certs', readOnly: true, volume: kplus.Volume.fromSecret(this, 'CertsVolume', tls, { name: 'certs' }) },
+            { path: '/auth', readOnly: true, volume: kplus.Volume.fromSecret(this, 'AuthVolume', htpasswd, { name: 'auth' }) },
           ],
         }),
       ],
@@ -185,13 +238,16 @@ export class Registry extends Construct {
       });
     }
 
+    const credentials = kplus.Secret.fromSecretName(this, 'Credentials', REGISTRY_SECRETS.credentials);
     for (const m of mirrors) {
       const name = `registry-sync-${m.host.replaceAll('.', '-')}`.slice(0, 52).replace(/-+$/, '');
       checkLabel(NAME, `mirrors[${m.host}] (job name)`, name);
+      const peerCa = m.caCert !== undefined;
       const script = new kplus.ConfigMap(this, `Sync-${m.host}`, {
         metadata: { name, namespace: ns, labels: lbl },
-        data: { 'sync.sh': syncScript(m.host, props.host, m.repositories) },
+        data: { 'sync.sh': syncScript(m.host, props.host, m.repositories, { peerCa }), ...(peerCa ? { 'ca.crt': `${m.caCert!.trim()}\n` } : {}) },
       });
+      const sourceAuth = kplus.Secret.fromSecretName(this, `SyncSourceAuth-${m.host}`, `${name}-source`);
       const [minute, hour, day, month, weekDay] = schedule.trim().split(/\s+/);
       const job = new kplus.CronJob(this, `SyncJob-${m.host}`, {
         metadata: { name, namespace: ns, labels: lbl },
@@ -210,10 +266,17 @@ export class Registry extends Construct {
           volumeMounts: [
             { path: '/sync', readOnly: true, volume: kplus.Volume.fromConfigMap(this, `SyncScript-${m.host}`, script, { name: 'sync' }) },
             {
-              path: '/certs',
+              path: SYNC_PATHS.destCerts,
               readOnly: true,
               volume: kplus.Volume.fromSecret(this, `SyncCerts-${m.host}`, tls, { name: 'certs', items: { 'ca.crt': { path: 'ca.crt' } } }),
             },
+            ...(peerCa
+              ? [{ path: SYNC_PATHS.srcCerts, readOnly: true, volume: kplus.Volume.fromConfigMap(this, `SyncPeerCa-${m.host}`, script, { name: 'peer-ca', items: { 'ca.crt': { path: 'ca.crt' } } }) }]
+              : []),
+            { path: '/auth', readOnly: true, volume: kplus.Volume.fromSecret(this, `SyncAuth-${m.host}`, credentials, { name: 'auth', items: { '.dockerconfigjson': { path: '.dockerconfigjson' } } }) },
+            // The peer's credentials, when it asks for any: create Secret `<job>-source` (type
+            // kubernetes.io/dockerconfigjson) in the registry namespace; absent = anonymous pulls.
+            { path: '/source-auth', readOnly: true, volume: kplus.Volume.fromSecret(this, `SyncSourceAuthVolume-${m.host}`, sourceAuth, { name: 'source-auth', optional: true }) },
             { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncTmp-${m.host}`, 'tmp') },
             { path: '/var/tmp', volume: kplus.Volume.fromEmptyDir(this, `SyncVarTmp-${m.host}`, 'vartmp') },
           ],

@@ -10,7 +10,8 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { podRequests as sumPodRequests, type ContainerResources } from '../../infra/lib/pod-requests';
+import { podRequests as sumPodRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
+import { selectorMatches, type BoundPod, type NodeSnapshot, type Taint, type UnschedulablePod } from '../core/scheduling';
 import { completeLines } from '../../infra/lib/lines';
 import { parseQuantity } from '../../infra/lib/units';
 import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
@@ -408,42 +409,98 @@ const q = (v: unknown): number => (typeof v === 'string' || typeof v === 'number
 
 /** Requests of a pod: the one pod-request function (infra/lib/pod-requests), pods = 1. */
 export function podRequests(pod: KubeObject): ResourceAmounts {
-  const spec = pod.spec as { containers?: ContainerResources[] } | undefined;
-  const r = sumPodRequests(spec?.containers);
+  const r = sumPodRequests(pod.spec as PodSpecResources | undefined);
   return { cpu: r.cpu, memory: r.memory, pods: 1 };
 }
 
-const nodeReady = (n: KubeObject): boolean => {
-  const status = n.status as { conditions?: { type: string; status: string }[] } | undefined;
-  const spec = n.spec as { unschedulable?: boolean } | undefined;
-  return !spec?.unschedulable && (status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-};
+const conditionTrue = (n: KubeObject, type: string): boolean =>
+  ((n.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+const nodeReady = (n: KubeObject): boolean => !(n.spec as { unschedulable?: boolean } | undefined)?.unschedulable && conditionTrue(n, 'Ready');
 
-/** Capacity from node and pod caches: allocatable − requests of non-terminal pods, Ready schedulable nodes. */
+/** The scheduler's verdict on a Pending pod it could not place (PodScheduled=False, reason Unschedulable), else undefined. */
+function unschedulableMessage(p: KubeObject): string | undefined {
+  const status = p.status as { phase?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined;
+  if ((p.spec as { nodeName?: string } | undefined)?.nodeName || (status?.phase ?? 'Pending') !== 'Pending') return undefined;
+  const c = status?.conditions?.find((x) => x.type === 'PodScheduled');
+  return c && c.status === 'False' && c.reason === 'Unschedulable' ? (c.message ?? 'Unschedulable') : undefined;
+}
+
+/** Why a pod is not Ready (undefined when it is, or when it finished): a container's waiting reason, the scheduler's message, or its phase. */
+export function notReadyReason(p: KubeObject): string | undefined {
+  const status = (p.status ?? {}) as {
+    phase?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+  };
+  if (status.phase === 'Succeeded' || status.phase === 'Failed') return undefined;
+  if (status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return undefined;
+  for (const c of status.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason) return `${w.reason}${w.message ? ` (${w.message})` : ''}`;
+  }
+  const sched = unschedulableMessage(p);
+  if (sched !== undefined) return `Unschedulable (${sched})`;
+  return status.phase ?? 'Pending';
+}
+
+/**
+ * Capacity from node and pod caches. Totals: allocatable of Ready schedulable nodes − requests of the
+ * non-terminal pods bound to them. Per node (every node; core/scheduling decides which an app may
+ * use): labels, taints, cordoned, Ready, allocatable and the requests of its pods. Plus the pods the
+ * scheduler left Pending as Unschedulable, with its message.
+ */
 export function capacityOf(nodes: Iterable<KubeObject>, pods: Iterable<KubeObject>): ClusterCapacity {
   const ready = new Set<string>();
   let count = 0;
   const alloc = { cpu: 0, memory: 0, pods: 0 };
+  const perNode = new Map<string, { snap: Omit<NodeSnapshot, 'allocated'>; used: { cpu: number; memory: number; pods: number } }>();
   for (const n of nodes) {
     count++;
-    if (!nodeReady(n)) continue;
-    ready.add(String((n.metadata as { name?: string }).name));
+    const meta = (n.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
+    const name = String(meta.name);
+    const spec = (n.spec ?? {}) as { unschedulable?: boolean; taints?: Taint[] };
     const a = (n.status as { allocatable?: Record<string, unknown> } | undefined)?.allocatable ?? {};
-    alloc.cpu += q(a.cpu);
-    alloc.memory += q(a.memory);
-    alloc.pods += q(a.pods);
+    const allocatable = { cpu: q(a.cpu), memory: q(a.memory), pods: q(a.pods) };
+    const taints = (spec.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));
+    perNode.set(name, {
+      snap: { name, labels: meta.labels ?? {}, taints, unschedulable: !!spec.unschedulable, ready: conditionTrue(n, 'Ready'), allocatable },
+      used: { cpu: 0, memory: 0, pods: 0 },
+    });
+    if (!nodeReady(n)) continue;
+    ready.add(name);
+    alloc.cpu += allocatable.cpu;
+    alloc.memory += allocatable.memory;
+    alloc.pods += allocatable.pods;
   }
   const used = { cpu: 0, memory: 0, pods: 0 };
+  const unschedulablePods: UnschedulablePod[] = [];
+  const boundPods: BoundPod[] = [];
   for (const p of pods) {
     const node = (p.spec as { nodeName?: string } | undefined)?.nodeName;
     const phase = (p.status as { phase?: string } | undefined)?.phase;
-    if (!node || !ready.has(node) || phase === 'Succeeded' || phase === 'Failed') continue;
+    if (!node) {
+      const message = unschedulableMessage(p);
+      const meta = (p.metadata ?? {}) as { namespace?: string; labels?: Record<string, string> };
+      if (message !== undefined) unschedulablePods.push({ namespace: meta.namespace ?? 'default', labels: meta.labels ?? {}, message });
+      continue;
+    }
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const pm = (p.metadata ?? {}) as { namespace?: string; labels?: Record<string, string> };
+    boundPods.push({ namespace: pm.namespace ?? 'default', labels: pm.labels ?? {} });
     const r = podRequests(p);
+    const on = perNode.get(node)?.used;
+    if (on) {
+      on.cpu += r.cpu;
+      on.memory += r.memory;
+      on.pods += 1;
+    }
+    if (!ready.has(node)) continue;
     used.cpu += r.cpu;
     used.memory += r.memory;
     used.pods += 1;
   }
-  return { allocatable: alloc, allocated: used, readyNodes: ready.size, nodes: count };
+  const byNode = [...perNode.values()].map((x) => ({ ...x.snap, allocated: x.used })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { allocatable: alloc, allocated: used, readyNodes: ready.size, nodes: count, byNode, unschedulablePods, boundPods };
 }
 
 /** The ClusterApi of one member. */
@@ -524,15 +581,20 @@ export class KubeMember implements ClusterApi {
 
   owned(): readonly OwnedDeployment[] {
     this.cachedOwned ??= [...this.deployments.items.values()].map((d) => {
-      const m = d.metadata as { namespace: string; name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-      const spec = d.spec as { replicas?: number } | undefined;
-      const status = d.status as { readyReplicas?: number } | undefined;
+      const m = d.metadata as { namespace: string; name: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+      const spec = d.spec as { replicas?: number; selector?: { matchLabels?: Record<string, string> } } | undefined;
+      const status = d.status as { readyReplicas?: number; observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number } | undefined;
       return {
         namespace: m.namespace,
         name: m.name,
         app: `${m.labels?.[APP_NAMESPACE_LABEL] ?? m.namespace}/${m.labels?.[APP_LABEL] ?? m.name}`,
         replicas: spec?.replicas ?? 1,
         readyReplicas: status?.readyReplicas ?? 0,
+        generation: m.generation ?? 0,
+        observedGeneration: status?.observedGeneration ?? 0,
+        updatedReplicas: status?.updatedReplicas ?? 0,
+        availableReplicas: status?.availableReplicas ?? 0,
+        ...(spec?.selector ? { selector: spec.selector } : {}),
         ...(m.annotations?.[TEMPLATE_HASH] ? { templateHash: m.annotations[TEMPLATE_HASH] } : {}),
       };
     });
@@ -542,6 +604,17 @@ export class KubeMember implements ClusterApi {
   findOwned(namespace: string, name: string): OwnedDeployment | undefined {
     this.ownedIndex ??= new Map(this.owned().map((d) => [`${d.namespace}/${d.name}`, d]));
     return this.ownedIndex.get(`${namespace}/${name}`);
+  }
+
+  notReadyPods(namespace: string, matchLabels: Readonly<Record<string, string>>): { pod: string; reason: string }[] {
+    const out: { pod: string; reason: string }[] = [];
+    for (const p of this.pods.items.values()) {
+      const m = (p.metadata ?? {}) as { namespace?: string; name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+      if (m.namespace !== namespace || m.deletionTimestamp || !selectorMatches({ matchLabels }, m.labels ?? {})) continue;
+      const reason = notReadyReason(p);
+      if (reason !== undefined) out.push({ pod: `${namespace}/${m.name ?? ''}`, reason });
+    }
+    return out.sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
   }
 
   async probe(signal?: AbortSignal): Promise<ProbeResult> {

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Issue } from '../../infra/site/checks';
 import { loadYamlFile, loadYamlText, type LoadResult, type PositionedError } from '../../infra/site/document';
 import { parseDuration } from '../../infra/lib/units';
+import { stableVersionOf, type PodTemplateLike } from '../../infra/lib/canary';
 import {
   appFromDocument,
   CapacitySchema,
@@ -153,6 +154,21 @@ export function checkApp(app: App, members: readonly string[]): Issue[] {
   for (const [k, v] of Object.entries(sel)) {
     if (podLabels[k] !== v) add(['template', 'spec', 'selector', 'matchLabels', k], `selector ${k}=${v} does not match the pod template's labels: add it to template.spec.template.metadata.labels`);
   }
+  issues.push(...checkCanary(app));
+  return issues;
+}
+
+/** Cross-field checks of `spec.canary`: it must change something, and name a real container. */
+function checkCanary(app: App): Issue[] {
+  const c = app.canary;
+  if (!c) return [];
+  const issues: Issue[] = [];
+  const stable = stableVersionOf(app.template.spec.template as PodTemplateLike);
+  if (c.version === stable) issues.push({ path: ['canary', 'version'], message: `canary version ${show(c.version)} is the stable pods' version label too: give the canary another one, e.g. "v2"` });
+  if (!c.image && !c.template) issues.push({ path: ['canary'], message: 'a canary needs image (a new image for the first container) or template (a whole pod template)' });
+  if (c.image && c.template) issues.push({ path: ['canary', 'template'], message: 'give either canary.image or canary.template, not both' });
+  const names = (c.template ?? app.template.spec.template).spec.containers.map((x) => x.name);
+  if (c.container && !names.includes(c.container)) issues.push({ path: ['canary', 'container'], message: `no container ${show(c.container)} in the template: expected one of ${names.join(', ')}` });
   return issues;
 }
 

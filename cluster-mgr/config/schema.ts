@@ -41,6 +41,11 @@ export const HealthSchema = z.strictObject({
   failbackAfter: duration.default('60s'),
   /** Replicas return to a recovered member in this many reconcile steps. @default 4 */
   failbackSteps: count('failbackSteps', 1, 100).default(4),
+  /**
+   * Ends every wait for replicas to become ready (failover: completes "degraded" with an alert naming
+   * the stuck pods; failback: traffic returns anyway — docs/failover.md). @default 2m
+   */
+  readyTimeout: duration.default('2m'),
 });
 export type Health = z.infer<typeof HealthSchema>;
 
@@ -285,12 +290,38 @@ export type Day2 = z.infer<typeof Day2Schema>;
 
 export const PROPAGATE_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim'] as const;
 
+// --- Canary release and file logs (`spec.canary`, `spec.logs`); daemon/canary.ts applies them.
+const labelValue = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a label value: letters, digits, "-", "_", "." (at most 63), e.g. "v2"` });
+
+export const CanarySchema = z.strictObject({
+  /** `version` label of the canary pods (the DestinationRule's `canary` subset); differs from the stable one. */
+  version: labelValue,
+  /** Image of the canary's first container (or of `container`). */
+  image: z.string().min(1).optional(),
+  container: z.string().min(1).optional(),
+  /** A whole pod template for the canary (instead of `image`). */
+  template: DeploymentTemplateSchema.shape.spec.shape.template.optional(),
+  /** Canary replicas on every member that runs the app. @default 1 */
+  replicas: count('canary.replicas', 0, 1000).default(1),
+  /** Canary share of traffic when the VirtualService is first created; then `cluster-mgr canary promote|rollback` moves it. @default 0 */
+  weight: count('canary.weight', 0, 100).default(0),
+});
+export type Canary = z.infer<typeof CanarySchema>;
+
+export const LogsSchema = z.strictObject({
+  /** Mount the per-pod host folder `/var/log/k8s/<namespace>_<pod>` (what the file-log collector reads) at `mountPath`. */
+  files: z.boolean().default(false),
+  mountPath: z.string().startsWith('/', { error: (iss) => `${show(iss.input)} must be an absolute path, e.g. "/var/log/app"` }).optional(),
+});
+
 export const AppSpecBody = {
   replicas: count('replicas'),
   template: DeploymentTemplateSchema,
   placement: PlacementSchema.prefault({}),
   autoscale: AutoscaleSchema.optional(),
   propagate: z.array(z.strictObject({ kind: z.enum(PROPAGATE_KINDS), name: dnsLabel })).default([]),
+  canary: CanarySchema.optional(),
+  logs: LogsSchema.optional(),
 };
 
 export const AppSchema = z.strictObject({ name: dnsLabel, namespace: dnsLabel.default('default'), ...AppSpecBody });
@@ -338,10 +369,32 @@ export function appFromDocument(doc: FederatedApp): App {
 // --- Capacity file (`cluster-mgr plan --capacity`).
 const resourceList = z.strictObject({ cpu: requestQuantity, memory: requestQuantity, pods: requestQuantity });
 
+/** One node of a member (optional in the capacity file: with nodes, the fit is per node and scheduling-aware). */
+const CapacityNodeSchema = z.strictObject({
+  name: z.string().min(1),
+  labels: z.record(z.string(), z.string()).default({}),
+  taints: z.array(z.strictObject({ key: z.string().min(1), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']) })).default([]),
+  /** Cordoned. */
+  unschedulable: z.boolean().default(false),
+  ready: z.boolean().default(true),
+  allocatable: resourceList,
+  /** Requests of the non-terminal pods bound to the node; pods = their count. */
+  allocated: resourceList,
+});
+
 export const CapacitySchema = z.strictObject({
   clusters: z.record(
     z.string(),
-    z.strictObject({ healthy: z.boolean().default(true), allocatable: resourceList, allocated: resourceList }),
+    z.strictObject({
+      healthy: z.boolean().default(true),
+      allocatable: resourceList,
+      allocated: resourceList,
+      nodes: z.array(CapacityNodeSchema).optional(),
+      /** Pods the scheduler left Pending (PodScheduled=False, Unschedulable), with its message. */
+      unschedulablePods: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).default({}), message: z.string() })).optional(),
+      /** Non-terminal pods bound to a node (an app's running replicas). */
+      boundPods: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).default({}) })).optional(),
+    }),
   ),
   current: z.record(z.string(), z.record(z.string(), count('replicas'))).default({}),
 });

@@ -7,6 +7,9 @@ export const AlertName = {
   MemberRecovered: 'FederationMemberRecovered',
   FailoverDone: 'FederationFailoverDone',
   FailoverBlocked: 'FederationFailoverBlocked',
+  FailoverDegraded: 'FederationFailoverDegraded',
+  FailbackDegraded: 'FederationFailbackDegraded',
+  MemberAuthFailed: 'FederationMemberAuthFailed',
   ReplicasUnschedulable: 'FederationReplicasUnschedulable',
   AutoscaleQueryFailing: 'FederationAutoscaleQueryFailing',
   TrafficSwitchFailed: 'FederationTrafficSwitchFailed',
@@ -30,6 +33,18 @@ export const alerts = {
   },
   failoverDone(member: string, detail: string): Alert {
     return { name: AlertName.FailoverDone, severity: 'warning', labels: { member }, summary: `traffic and replicas moved away from ${member}`, description: detail };
+  },
+  /** Replicas moved away from `member` but some are not ready elsewhere after readyTimeout; `detail` names the stuck pods and why. */
+  failoverDegraded(member: string, detail: string): Alert {
+    return { name: AlertName.FailoverDegraded, severity: 'critical', labels: { member }, summary: `failover away from ${member} completed degraded: replicas not ready elsewhere`, description: detail };
+  },
+  /** Traffic returned to `member` after readyTimeout although some of its replicas are not ready; `detail` names them. */
+  failbackDegraded(member: string, detail: string): Alert {
+    return { name: AlertName.FailbackDegraded, severity: 'warning', labels: { member }, summary: `traffic returned to ${member} with replicas not ready (readyTimeout)`, description: detail };
+  },
+  /** The member answers but rejects cluster-mgr's credentials (401/403): no failover, fix the kubeconfig or RBAC. */
+  memberAuthFailed(member: string, reason: string): Alert {
+    return { name: AlertName.MemberAuthFailed, severity: 'critical', labels: { member }, summary: `cluster-mgr cannot authenticate to member ${member} (no failover)`, description: reason };
   },
   failoverBlocked(member: string, reason: string): Alert {
     return { name: AlertName.FailoverBlocked, severity: 'critical', labels: { member }, summary: `failover away from ${member} blocked`, description: reason };

@@ -1,5 +1,6 @@
 // Contracts: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
 // (adapters/), the simulator and tests provide fakes. Keep these small and stable.
+import type { BoundPod, NodeSnapshot, UnschedulablePod } from '../core/scheduling';
 
 /** Injected time source; core logic never reads the wall clock itself. */
 export interface Clock {
@@ -93,6 +94,12 @@ export interface ClusterCapacity {
   readonly allocated: ResourceAmounts;
   readonly readyNodes: number;
   readonly nodes: number;
+  /** Every node with its labels, taints, cordon, readiness, allocatable and its pods' requests (scheduling-aware fit). */
+  readonly byNode?: readonly NodeSnapshot[];
+  /** Pods the scheduler left Pending as Unschedulable, with its message. */
+  readonly unschedulablePods?: readonly UnschedulablePod[];
+  /** Non-terminal pods bound to a node (namespace, labels). */
+  readonly boundPods?: readonly BoundPod[];
 }
 
 /** A Deployment cluster-mgr owns on a member (label `app.kubernetes.io/managed-by: cluster-mgr`). */
@@ -103,6 +110,13 @@ export interface OwnedDeployment {
   readonly app: string;
   readonly replicas: number;
   readonly readyReplicas: number;
+  /** metadata.generation and status.observedGeneration / updatedReplicas / availableReplicas (readiness: core/readiness). */
+  readonly generation?: number;
+  readonly observedGeneration?: number;
+  readonly updatedReplicas?: number;
+  readonly availableReplicas?: number;
+  /** The pod template's selector (to find the Deployment's pods). */
+  readonly selector?: { readonly matchLabels?: Readonly<Record<string, string>> };
   /** Template hash annotation written by cluster-mgr. */
   readonly templateHash?: string;
 }
@@ -129,6 +143,8 @@ export interface ClusterApi {
   owned(): readonly OwnedDeployment[];
   /** One owned Deployment by namespace and name (indexed). */
   findOwned(namespace: string, name: string): OwnedDeployment | undefined;
+  /** Pods in `namespace` matching `matchLabels` that are not Ready, with the reason (container waiting reason, scheduler message, phase). */
+  notReadyPods?(namespace: string, matchLabels: Readonly<Record<string, string>>): readonly { readonly pod: string; readonly reason: string }[];
   /** `/readyz` plus at least one Ready, schedulable node. */
   probe(signal?: AbortSignal): Promise<ProbeResult>;
   /** Server-side apply (field manager `cluster-mgr`, force). */

@@ -66,4 +66,34 @@ describe('health state machine', () => {
     expect(r.events.filter((e) => e === 'unhealthy')).toHaveLength(1);
     expect(r.events.filter((e) => e === 'recovering').length).toBeGreaterThan(1);
   });
+
+  describe('AuthFailed (401/403: cluster-mgr\'s credentials, not an outage)', () => {
+    const auth: Observation = { ok: false, reason: 'authentication failed (HTTP 401 Unauthorized)', problem: 'auth' };
+    const step = (h: MemberHealth, o: Observation, t: number) => nextHealth(h, o, t, P);
+    it.each<[string, HealthState]>([
+      ['Healthy', 'Healthy'],
+      ['Suspect', 'Suspect'],
+      ['Unhealthy', 'Unhealthy'],
+      ['Recovering', 'Recovering'],
+    ])('from %s: AuthFailed at once, no failure counted', (_, from) => {
+      const start: MemberHealth = { state: from, failures: 2, successes: 1, since: 0 };
+      const r = step(start, auth, 1000);
+      expect(r.health).toMatchObject({ state: 'AuthFailed', failures: 0 });
+      expect(r.events.map((e) => e.type)).toEqual(['auth-failed']);
+    });
+    it('many 401s never make it Unhealthy; a success makes it Healthy again', () => {
+      let h = initialHealth(0);
+      for (let i = 1; i <= 20; i++) h = step(h, auth, i * 1000).health;
+      expect(h.state).toBe('AuthFailed');
+      const back = step(h, ok, 21_000);
+      expect(back.health.state).toBe('Healthy');
+      expect(back.events.map((e) => e.type)).toEqual(['auth-ok']);
+    });
+    it('a real outage after AuthFailed is counted as from Healthy', () => {
+      let h = step(initialHealth(0), auth, 1000).health;
+      const states: HealthState[] = [];
+      for (let i = 2; i <= 4; i++) states.push((h = step(h, bad, i * 1000).health).state);
+      expect(states).toEqual(['Suspect', 'Suspect', 'Unhealthy']);
+    });
+  });
 });

@@ -7,8 +7,15 @@
 //      └──── ok × successThreshold AND failbackAfter since the first success ─────┘
 //
 // failureThreshold 1 goes Healthy → Unhealthy directly.
+//
+// AuthFailed: a probe answered 401/403 — the member is up and rejected cluster-mgr's credentials.
+// That is a configuration problem, not an outage: from any state the member goes AuthFailed at
+// once, no failure counts toward Unhealthy, nothing fails over (traffic stays, replicas stay where
+// they run, nothing is written there); its own alert fires. A successful probe returns it to Healthy;
+// any other failure is counted from there as from Healthy.
 
-export type HealthState = 'Healthy' | 'Suspect' | 'Unhealthy' | 'Recovering';
+export type HealthState = 'Healthy' | 'Suspect' | 'Unhealthy' | 'Recovering' | 'AuthFailed';
+export const HEALTH_STATES: readonly HealthState[] = ['Healthy', 'Suspect', 'Unhealthy', 'Recovering', 'AuthFailed'];
 
 export interface MemberHealth {
   readonly state: HealthState;
@@ -28,11 +35,11 @@ export interface HealthParams {
   readonly failbackAfterMs: number;
 }
 
-export type Observation = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type Observation = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly problem?: string };
 
 export interface HealthEvent {
   /** `unhealthy` = a failover (from a serving state); `relapsed` = failed again while Recovering. */
-  readonly type: 'suspect' | 'unhealthy' | 'recovering' | 'recovered' | 'cleared' | 'relapsed';
+  readonly type: 'suspect' | 'unhealthy' | 'recovering' | 'recovered' | 'cleared' | 'relapsed' | 'auth-failed' | 'auth-ok';
   readonly from: HealthState;
   readonly to: HealthState;
   readonly at: number;
@@ -49,8 +56,11 @@ export function nextHealth(h: MemberHealth, obs: Observation, now: number, p: He
     const events: HealthEvent[] = state === h.state ? [] : [{ type, from: h.state, to: state, at: now, ...(obs.ok ? {} : { reason: obs.reason }) }];
     return { health, events };
   };
+  if (!obs.ok && obs.problem === 'auth') return to('AuthFailed', 'auth-failed', { failures: 0, successes: 0, reason: obs.reason });
   if (obs.ok) {
     switch (h.state) {
+      case 'AuthFailed':
+        return to('Healthy', 'auth-ok', { failures: 0, successes: 0, reason: undefined });
       case 'Healthy':
         return { health: h.failures || h.successes ? { ...h, failures: 0, successes: 0 } : h, events: [] };
       case 'Suspect':
@@ -69,6 +79,7 @@ export function nextHealth(h: MemberHealth, obs: Observation, now: number, p: He
   }
   const failures = h.failures + 1;
   switch (h.state) {
+    case 'AuthFailed':
     case 'Healthy':
       if (failures >= p.failureThreshold) return to('Unhealthy', 'unhealthy', { failures, successes: 0, reason: obs.reason });
       return to('Suspect', 'suspect', { failures, successes: 0, reason: obs.reason });
@@ -85,4 +96,9 @@ export function nextHealth(h: MemberHealth, obs: Observation, now: number, p: He
 /** Whether replicas may run on a member in this state (Suspect still serves; Recovering does not yet). */
 export function isServing(state: HealthState): boolean {
   return state === 'Healthy' || state === 'Suspect';
+}
+
+/** Whether the member keeps its traffic: serving, or AuthFailed (a credentials problem is no outage). */
+export function keepsTraffic(state: HealthState): boolean {
+  return isServing(state) || state === 'AuthFailed';
 }

@@ -1,16 +1,18 @@
 // Pure glue between the config model and divideReplicas: per-replica requests of an app, member
 // selection, and the whole what-if plan over a capacity snapshot.
-import { podRequests } from '../../infra/lib/pod-requests';
+import { podRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
 import { parseQuantity } from '../../infra/lib/units';
 import type { App, Capacity, Member } from '../config/schema';
+import { countOf, eligibleRoom, pendingOf, type BoundPod, placementKey, placementOf, type LabelSelector, type NodeSnapshot, type UnschedulablePod } from './scheduling';
 import { memberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
 /**
- * Requests of one replica: the pod template's containers through the one pod-request function the
- * daemon's capacity accounting uses too (limits stand in for missing requests), pods = 1.
+ * Requests of one replica: the pod template through the one pod-request function the daemon's
+ * capacity accounting uses too (init containers by the max rule, overhead, limits standing in for
+ * missing requests), pods = 1.
  */
 export function requestOf(app: App, quantity: (text: string | number) => number | undefined = parseQuantity): Resources {
-  const r = podRequests(app.template.spec.template.spec.containers, quantity);
+  const r = podRequests(app.template.spec.template.spec as PodSpecResources, quantity);
   return { cpu: r.cpu, memory: r.memory, pods: 1 };
 }
 
@@ -35,11 +37,88 @@ export function selects(app: App, member: Pick<Member, 'name' | 'labels'>): bool
 
 export const appKey = (app: Pick<App, 'namespace' | 'name'>): string => `${app.namespace}/${app.name}`;
 
-/** One member's observed capacity, as divideReplicas takes it once checkCapacity has passed it. */
+/**
+ * One member's observed capacity — the ONE snapshot type behind both the daemon (built from its
+ * informers: adapters/kube capacityOf) and `cluster-mgr plan` (read from the capacity file): every
+ * app's spread input is derived from it by memberInputFor.
+ */
 export interface MemberCapacity {
   readonly healthy: boolean;
   readonly allocatable: Resources;
   readonly allocated: Resources;
+  /** Per node (scheduling-aware fit); without it the fit uses the totals above. */
+  readonly nodes?: readonly NodeSnapshot[];
+  /** Pods the scheduler left Pending as Unschedulable. */
+  readonly unschedulablePods?: readonly UnschedulablePod[];
+  /** Non-terminal pods bound to a node (an app's running replicas: up to its current count). */
+  readonly boundPods?: readonly BoundPod[];
+}
+
+/** What one app sees of one member beyond its totals: the room of the nodes its pods may land on, its Pending replicas. */
+export interface AppMemberInput {
+  readonly nodes?: readonly Resources[];
+  readonly pending: number;
+  /** The app's pods bound to a node there (when the snapshot lists bound pods). */
+  readonly running?: number;
+  /** The scheduler's message for one of the Pending replicas. */
+  readonly schedulerMessage?: string;
+}
+
+/** Memoizes the node filter per member snapshot and placement (apps share a few placements), and bound pods by namespace. */
+export interface RoomMemo {
+  readonly rooms: WeakMap<readonly NodeSnapshot[], Map<string, Resources[]>>;
+  readonly pods: WeakMap<readonly BoundPod[], Map<string, BoundPod[]>>;
+}
+export const roomMemo = (): RoomMemo => ({ rooms: new WeakMap(), pods: new WeakMap() });
+
+function podsIn(namespace: string, pods: readonly BoundPod[], memo?: RoomMemo): readonly BoundPod[] {
+  if (!memo) return pods;
+  let byNs = memo.pods.get(pods);
+  if (!byNs) {
+    byNs = new Map();
+    for (const p of pods) {
+      const list = byNs.get(p.namespace);
+      if (list) list.push(p);
+      else byNs.set(p.namespace, [p]);
+    }
+    memo.pods.set(pods, byNs);
+  }
+  return byNs.get(namespace) ?? [];
+}
+
+/** The per-app part of a member's spread input; the one function both the daemon and `plan` use. */
+export function memberInputFor(app: App, cap: MemberCapacity | undefined, memo?: RoomMemo): AppMemberInput {
+  const spec = app.template.spec.template.spec as Record<string, unknown>;
+  let nodes: Resources[] | undefined;
+  if (cap?.nodes) {
+    const placement = placementOf(spec);
+    const key = placementKey(placement);
+    let byKey = memo?.rooms.get(cap.nodes);
+    if (memo && !byKey) memo.rooms.set(cap.nodes, (byKey = new Map()));
+    nodes = byKey?.get(key);
+    if (!nodes) {
+      nodes = eligibleRoom(cap.nodes, placement);
+      byKey?.set(key, nodes);
+    }
+  }
+  const pods = cap?.unschedulablePods;
+  const p = pods && pods.length > 0 ? pendingOf(app.namespace, app.template.spec.selector as LabelSelector, pods) : { count: 0 };
+  const running = cap?.boundPods ? countOf(app.namespace, app.template.spec.selector as LabelSelector, podsIn(app.namespace, cap.boundPods, memo)) : undefined;
+  return { ...(nodes ? { nodes } : {}), pending: p.count, ...(running !== undefined ? { running } : {}), ...(p.message !== undefined ? { schedulerMessage: p.message } : {}) };
+}
+
+/**
+ * The unschedulable reason with the scheduler's own words where a member left replicas Pending:
+ * `only 5 replicas fit …; scheduler on m1: 0/5 nodes are available: 2 Insufficient cpu, …`.
+ */
+export function withSchedulerReason<R extends Pick<SpreadResult, 'unschedulable' | 'unschedulableReason'>>(result: R, messages: Readonly<Record<string, string | undefined>>): R {
+  if (!(result.unschedulable > 0)) return result;
+  const said = Object.keys(messages)
+    .sort()
+    .filter((m) => messages[m])
+    .map((m) => `scheduler on ${m}: ${messages[m]!}`);
+  if (said.length === 0) return result;
+  return { ...result, unschedulableReason: [result.unschedulableReason, ...said].filter(Boolean).join('; ') };
 }
 
 export interface CheckedCapacity {
@@ -51,6 +130,7 @@ export interface CheckedCapacity {
 
 const RESOURCE_NAMES = ['cpu', 'memory', 'pods'] as const;
 const sound = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const soundSigned = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const showAmount = (v: unknown): string => (typeof v === 'number' ? String(v) : v === undefined ? 'missing' : JSON.stringify(v));
 const NO_CAPACITY: Resources = { cpu: 0, memory: 0, pods: 0 };
 
@@ -70,24 +150,33 @@ export function checkCapacity(c: MemberCapacity): CheckedCapacity {
     const u = c.allocated?.[r];
     if (!sound(a)) problems.push(`allocatable.${r} is ${showAmount(a)}`);
     if (!sound(u)) problems.push(`allocated.${r} is ${showAmount(u)}`);
+    for (const n of c.nodes ?? []) {
+      // A node's allocated may exceed its allocatable (pods bound before a shrink): that node has no room.
+      if (!sound(n.allocatable?.[r])) problems.push(`nodes[${n.name}].allocatable.${r} is ${showAmount(n.allocatable?.[r])}`);
+      if (!soundSigned(n.allocated?.[r]) || n.allocated[r] < 0) problems.push(`nodes[${n.name}].allocated.${r} is ${showAmount(n.allocated?.[r])}`);
+    }
   }
   if (problems.length === 0) return { capacity: c, problems };
   return { capacity: { healthy: false, allocatable: NO_CAPACITY, allocated: NO_CAPACITY }, problems };
 }
 
-/** The SpreadInput for one app (capacity passes checkCapacity on the way in). */
+/** The SpreadInput for one app (capacity passes checkCapacity on the way in), and the scheduler's messages per member. */
 export function spreadInputFor(
   app: App,
   desired: number,
   members: readonly Pick<Member, 'name' | 'labels'>[],
   capacity: Readonly<Record<string, MemberCapacity | undefined>>,
   current: Readonly<Record<string, number>>,
-): SpreadInput {
+  memo?: RoomMemo,
+): SpreadInput & { readonly schedulerMessages: Record<string, string | undefined> } {
   const zero: Resources = { cpu: 0, memory: 0, pods: 0 };
+  const schedulerMessages: Record<string, string | undefined> = {};
   const spreadMembers: SpreadMember[] = members.map((m) => {
     const given = capacity[m.name];
     const cap = given && checkCapacity(given).capacity;
     const pc = app.placement.perCluster[m.name];
+    const per = memberInputFor(app, cap, memo);
+    schedulerMessages[m.name] = per.schedulerMessage;
     return {
       name: m.name,
       healthy: cap?.healthy ?? false,
@@ -95,12 +184,66 @@ export function spreadInputFor(
       allocatable: cap?.allocatable ?? zero,
       allocated: cap?.allocated ?? zero,
       current: current[m.name] ?? 0,
+      ...(per.nodes ? { nodes: per.nodes } : {}),
+      ...(per.pending > 0 ? { pending: per.pending } : {}),
+      ...(per.running !== undefined ? { running: per.running } : {}),
       ...(pc?.weight !== undefined ? { weight: pc.weight } : {}),
       ...(pc?.min !== undefined ? { min: pc.min } : {}),
       ...(pc?.max !== undefined ? { max: pc.max } : {}),
     };
   });
-  return { desired, strategy: app.placement.spread, request: requestOf(app), members: spreadMembers };
+  return { desired, strategy: app.placement.spread, request: requestOf(app), members: spreadMembers, schedulerMessages };
+}
+
+/**
+ * One member of a capacity file (`cluster-mgr plan --capacity`) from an observed snapshot: what the
+ * daemon sees, written so that `plan` reads back exactly the same capacity (amounts as plain numbers).
+ */
+export function capacityFileEntry(c: MemberCapacity): Capacity['clusters'][string] {
+  return {
+    healthy: c.healthy,
+    allocatable: { ...c.allocatable },
+    allocated: { ...c.allocated },
+    ...(c.nodes
+      ? {
+          nodes: c.nodes.map((n) => ({
+            name: n.name,
+            labels: { ...n.labels },
+            taints: n.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect as 'NoSchedule' })),
+            unschedulable: n.unschedulable,
+            ready: n.ready,
+            allocatable: { ...n.allocatable },
+            allocated: { ...n.allocated },
+          })),
+        }
+      : {}),
+    ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods.map((p) => ({ namespace: p.namespace, labels: { ...p.labels }, message: p.message })) } : {}),
+    ...(c.boundPods ? { boundPods: c.boundPods.map((p) => ({ namespace: p.namespace, labels: { ...p.labels } })) } : {}),
+  };
+}
+
+/** The parsed form of one capacity-file member (quantities as numbers; NaN where one does not parse). */
+export function capacityFromFile(c: Capacity['clusters'][string]): MemberCapacity {
+  return {
+    healthy: c.healthy,
+    allocatable: res(c.allocatable),
+    allocated: res(c.allocated),
+    ...(c.nodes
+      ? {
+          nodes: c.nodes.map((n) => ({
+            name: n.name,
+            labels: n.labels,
+            taints: n.taints,
+            unschedulable: n.unschedulable,
+            ready: n.ready,
+            allocatable: res(n.allocatable),
+            allocated: res(n.allocated),
+          })),
+        }
+      : {}),
+    ...(c.unschedulablePods ? { unschedulablePods: c.unschedulablePods } : {}),
+    ...(c.boundPods ? { boundPods: c.boundPods } : {}),
+  };
 }
 
 const res = (r: Capacity['clusters'][string]['allocatable']): Resources => ({
@@ -120,18 +263,22 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
   const table = memberTable(sorted.map((m) => m.name));
   const index = new Map<string, number>();
   let uniqueNames = true;
+  // Members with nodes or Pending pods: their per-app input comes from memberInputFor.
+  const detailed: { i: number; name: string; capacity: MemberCapacity }[] = [];
   for (let i = 0; i < n; i++) {
     const m = sorted[i]!;
     const c = cap.clusters[m.name];
     if (c) {
-      const { capacity } = checkCapacity({ healthy: c.healthy, allocatable: res(c.allocatable), allocated: res(c.allocated) });
+      const { capacity } = checkCapacity(capacityFromFile(c));
       table.setCapacity(i, capacity.healthy, capacity.allocatable, capacity.allocated);
+      if (capacity.nodes || capacity.unschedulablePods?.length || capacity.boundPods) detailed.push({ i, name: m.name, capacity });
     } else table.setCapacity(i, false, zero, zero);
     if (index.has(m.name)) uniqueNames = false;
     else index.set(m.name, i);
   }
   const out: Record<string, PlanEntry> = {};
   const quantity = quantityMemo();
+  const memo = roomMemo();
   // The current split by app key, read through a Map: an app key is a fresh string, which a lookup
   // in a large object would first have to internalize.
   const currentOf = new Map<string, Record<string, number>>();
@@ -179,7 +326,14 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
         table.setPerCluster(i, perCluster[name]);
       }
     }
-    out[key] = table.divide(app.replicas, app.placement.spread, false);
+    let messages: Record<string, string | undefined> | undefined;
+    for (const d of detailed) {
+      const per = memberInputFor(app, d.capacity, memo);
+      table.setNodes(d.i, per.nodes, per.pending, per.running);
+      if (per.schedulerMessage !== undefined) (messages ??= {})[d.name] = per.schedulerMessage;
+    }
+    const result = table.divide(app.replicas, app.placement.spread, false);
+    out[key] = messages ? withSchedulerReason(result, messages) : result;
   }
   return out;
 }

@@ -20,10 +20,14 @@ const memberArb = (name: string): fc.Arbitrary<SpreadMember> =>
       weight: opt(fc.integer({ min: 0, max: 5 })),
       min: opt(fc.integer({ min: 0, max: 10 })),
       max: opt(fc.integer({ min: 0, max: 40 })),
+      // Per-node members (core/scheduling filters the nodes) and Pending replicas.
+      nodes: opt(fc.array(resources, { maxLength: 6 })),
+      pending: opt(fc.integer({ min: 0, max: 8 })),
+      running: opt(fc.integer({ min: 0, max: 30 })),
     })
     .map((m) => {
       const out: Record<string, unknown> = { name, healthy: m.healthy, allocatable: m.allocatable, allocated: m.allocated };
-      for (const k of ['selected', 'current', 'weight', 'min', 'max'] as const) if (m[k] !== undefined) out[k] = m[k];
+      for (const k of ['selected', 'current', 'weight', 'min', 'max', 'nodes', 'pending', 'running'] as const) if (m[k] !== undefined) out[k] = m[k];
       return out as unknown as SpreadMember;
     });
 
@@ -103,6 +107,7 @@ describe('spread: fast engine = reference', () => {
         members.forEach((m, i) => {
           if (m.selected !== undefined) t.setSelected(i, m.selected);
           t.setCurrent(i, m.current);
+          t.setNodes(i, m.nodes, m.pending, m.running);
           t.setPerCluster(i, { ...(m.weight !== undefined ? { weight: m.weight } : {}), ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}) });
         });
         expect(t.divide(input.desired, input.strategy, !!input.exact)).toEqual(divideReplicasReference(input));

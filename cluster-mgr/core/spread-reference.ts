@@ -2,25 +2,39 @@
 // header) in plain arrays and sorts — no typed-array scratch, quickselect, text caches or record
 // templates. Slower, and meant to be read; spread-reference.test.ts checks on random inputs that
 // the fast engine returns exactly what this returns.
-import { MAX_REPLICAS, RESOURCES, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
+import { LIMIT_NAMES, MAX_REPLICAS, NO_NODE, RESOURCES, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
 const nonNeg = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
 const count = (v: number | undefined): number => Math.min(MAX_REPLICAS, Math.floor(nonNeg(v)));
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Replicas that fit and the index of the limiting resource (-1: none limits). */
-function fit(m: SpreadMember, q: readonly number[]): { fit: number; limit: number } {
-  if (!m.healthy || m.selected === false) return { fit: 0, limit: -1 };
+/** Replicas that fit in `free` (per resource, plus `running` × request) and the limiting resource index (-1: none). */
+function fitIn(free: readonly number[], running: number, q: readonly number[]): { fit: number; limit: number } {
   let best = MAX_REPLICAS;
   let limit = -1;
-  RESOURCES.forEach((r, k) => {
+  RESOURCES.forEach((_, k) => {
     if (q[k] === 0) return;
-    const free = nonNeg(m.allocatable[r]) - nonNeg(m.allocated[r]) + count(m.current) * q[k]!;
-    const n = free > 0 ? Math.floor(free / q[k]! + 1e-9) : 0;
+    const f = free[k]! + running * q[k]!;
+    const n = f > 0 ? Math.floor(f / q[k]! + 1e-9) : 0;
     if (n < best) [best, limit] = [n, k];
   });
   return { fit: Math.max(0, Math.min(MAX_REPLICAS, best)), limit };
+}
+
+/** Replicas that fit and the index of the limiting LIMIT_NAMES entry (-1: none limits). */
+function fit(m: SpreadMember, q: readonly number[]): { fit: number; limit: number } {
+  if (!m.healthy || m.selected === false) return { fit: 0, limit: -1 };
+  const running = m.running !== undefined ? Math.min(count(m.current), count(m.running)) : Math.max(0, count(m.current) - count(m.pending));
+  if (m.nodes) {
+    // Per node: what runs, plus what fits on each node; the limit is the one of the most nodes.
+    if (m.nodes.length === 0) return { fit: Math.min(MAX_REPLICAS, running), limit: NO_NODE };
+    const per = m.nodes.map((n: Resources) => fitIn([nonNeg(n.cpu), nonNeg(n.memory), nonNeg(n.pods)], 0, q));
+    const limits = [0, 1, 2].map((k) => per.filter((p) => p.limit === k).length);
+    const most = Math.max(...limits);
+    return { fit: Math.min(MAX_REPLICAS, running + sum(per.map((p) => p.fit))), limit: most > 0 ? limits.indexOf(most) : -1 };
+  }
+  return fitIn(RESOURCES.map((r) => nonNeg(m.allocatable[r]) - nonNeg(m.allocated[r])), running, q);
 }
 
 /**
@@ -108,9 +122,9 @@ export function divideReplicasReference(input: SpreadInput): SpreadResult {
     if (m.selected === false) return 'not selected by placement';
     if (!m.healthy) return current[i]! > 0 ? `unhealthy: ${plural(current[i]!, 'replica')} moved to healthy members` : 'unhealthy';
     if (m.max !== undefined && assigned >= count(m.max) && count(m.max) <= f) return `max: ${count(m.max)} (placement.perCluster)`;
-    if (m.min !== undefined && count(m.min) > f) return `min ${count(m.min)} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : RESOURCES[limit]!})`;
+    if (m.min !== undefined && count(m.min) > f) return `min ${count(m.min)} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : LIMIT_NAMES[limit]!})`;
     if (input.strategy === 'weighted') return `weighted: weight ${nonNeg(m.weight ?? 1)}`;
-    return `capacity: ${plural(Math.max(0, f - assigned), 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`;
+    return `capacity: ${plural(Math.max(0, f - assigned), 'more replica')} fit (${limit < 0 ? 'unlimited' : LIMIT_NAMES[limit]!})`;
   };
   // Members outside the placement that run nothing are left out of the result.
   const listed = (i: number, a: number) => members[i]!.selected !== false || a > 0 || current[i]! > 0;

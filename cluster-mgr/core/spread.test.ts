@@ -24,7 +24,10 @@ const input = (desired: number, members: SpreadMember[], strategy: SpreadStrateg
 /** Observed capacity through the boundary (checkCapacity) on its way to divideReplicas, as the daemon and plan do. */
 const checked = (i: SpreadInput): SpreadInput => ({
   ...i,
-  members: i.members.map((m) => ({ ...m, ...checkCapacity({ healthy: m.healthy, allocatable: m.allocatable, allocated: m.allocated }).capacity })),
+  members: i.members.map((m) => {
+    const c = checkCapacity({ healthy: m.healthy, allocatable: m.allocatable, allocated: m.allocated }).capacity;
+    return { ...m, healthy: c.healthy, allocatable: c.allocatable, allocated: c.allocated };
+  }),
 });
 
 /**
@@ -297,5 +300,42 @@ describe('divideReplicas — properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('divideReplicas — per node and Pending (issue 11)', () => {
+  const none = { cpu: 0, memory: 0, pods: 0 };
+  const room = (cpu: number) => ({ cpu, memory: 64 * GI, pods: 100 });
+  const m = (name: string, nodes: number[] | undefined, extra: Partial<SpreadMember> = {}): SpreadMember => ({
+    name,
+    healthy: true,
+    // Totals that would over-promise: the per-node room is what counts when nodes are given.
+    allocatable: { cpu: 1000, memory: 1000 * GI, pods: 1000 },
+    allocated: none,
+    ...(nodes ? { nodes: nodes.map(room) } : {}),
+    ...extra,
+  });
+  const three = { cpu: 3, memory: GI, pods: 1 };
+
+  it.each<[string, SpreadInput, Record<string, number>, number]>([
+    // 7 × 3 CPU: 4-CPU nodes hold one each; a 7-CPU node holds two (what the totals missed: 7 split 4/3).
+    ['fragmentation: fit per node, not over the sum', { desired: 7, strategy: 'capacity', request: three, members: [m('a', [4, 4, 4]), m('b', [7, 4])] }, { a: 3, b: 3 }, 1],
+    ['no eligible node: nothing fits there', { desired: 2, strategy: 'capacity', request: three, members: [m('a', []), m('b', [8])] }, { a: 0, b: 2 }, 0],
+    ['Pending replicas do not count as running: the share moves', { desired: 4, strategy: 'capacity', request: three, members: [m('a', [0], { current: 4, pending: 2 }), m('b', [9])] }, { a: 2, b: 2 }, 0],
+    ['Pending and no room elsewhere: the rest is unschedulable', { desired: 4, strategy: 'capacity', request: three, members: [m('a', [0], { current: 4, pending: 1 }), m('b', [2])] }, { a: 3, b: 0 }, 1],
+    // Stale view right after a scale-down (current 1, two Pending pods not deleted yet, one bound): running is the bound pod.
+    ['bound pods (running) win over current − pending', { desired: 4, strategy: 'capacity', request: three, members: [m('a', [0], { current: 1, pending: 2, running: 1 }), m('b', [9])] }, { a: 1, b: 3 }, 0],
+    // current 4, only 3 pods bound yet, the 4th's room still free on the node: not counted twice.
+    ['a replica not placed yet is not counted twice', { desired: 8, strategy: 'capacity', request: three, members: [m('a', [3], { current: 4, running: 3 }), m('b', [0])] }, { a: 4, b: 0 }, 4],
+    ['Pending counts on totals too', { desired: 4, strategy: 'capacity', request: three, members: [m('a', undefined, { current: 4, pending: 4, allocatable: room(0), allocated: none }), m('b', [12])] }, { a: 0, b: 4 }, 0],
+  ])('%s', (_, inp, want, unschedulable) => {
+    const r = divideReplicas(inp);
+    expect(r.assignments).toEqual(want);
+    expect(r.unschedulable).toBe(unschedulable);
+  });
+
+  it('names the missing node as the limit', () => {
+    const r = divideReplicas({ desired: 1, strategy: 'capacity', request: three, members: [m('a', [], { current: 1 }), m('b', [3])] });
+    expect(r.reasons.a).toBe('capacity: 0 more replicas fit (no eligible node)');
   });
 });

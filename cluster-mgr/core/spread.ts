@@ -1,10 +1,17 @@
 // Replica division across member clusters: ONE pure function over ONE documented input type.
 //
 // Algorithm (docs/cluster-mgr.md, "Spread"):
-//   1. fit_m   = replicas of this app that fit on member m: per resource (cpu, memory, pods)
-//                floor((allocatable − allocated + current_m × request) / request), the minimum over
-//                resources (the app's own running replicas count as available, because `allocated`
-//                includes them); 0 when the member is unhealthy or not selected.
+//   1. fit_m   = replicas of this app that fit on member m, with running_m = min(current_m, bound_m)
+//                when the member reports the app's pods bound to nodes (`running`), else
+//                current_m − pending_m (the app's replicas the scheduler could not place, or that
+//                do not exist yet, do not count as running — their room is still free):
+//                - per node, when the member lists the nodes the app's pods may land on (`nodes`):
+//                  running_m + Σ_node min over resources of floor(free_node / request);
+//                - otherwise over the member's totals: per resource (cpu, memory, pods)
+//                  floor((allocatable − allocated + running_m × request) / request), the minimum over
+//                  resources (the app's own running replicas count as available, because `allocated`
+//                  includes them);
+//                0 when the member is unhealthy or not selected.
 //   2. cap_m   = min(fit_m, max_m); floor_m = min(min_m, cap_m).
 //   3. total   = min(desired, Σ cap); the rest is `unschedulable` with a reason.
 //   4. fair_m  = integer water-filling of `total` proportional to the strategy's weight
@@ -56,6 +63,20 @@ export interface SpreadMember {
   /** Per-cluster floor and ceiling. */
   readonly min?: number;
   readonly max?: number;
+  /**
+   * Free room (allocatable − allocated) of each node this app's pods may land on (taints and
+   * tolerations, nodeSelector, required node affinity, cordoned and NotReady nodes already filtered:
+   * core/scheduling). When given, the fit is per node and `allocatable`/`allocated` are not used for it.
+   * @default - the member's totals
+   */
+  readonly nodes?: readonly Resources[];
+  /** This app's replicas on the member that the scheduler left Pending (Unschedulable). @default 0 */
+  readonly pending?: number;
+  /**
+   * This app's pods bound to a node on the member (non-terminal): the fit counts min(current, running)
+   * as running — pods not created or not placed yet hold no room. @default - current − pending
+   */
+  readonly running?: number;
 }
 
 export interface SpreadInput {
@@ -93,8 +114,12 @@ const count = (v: number | undefined): number => Math.min(MAX_REPLICAS, Math.flo
 export interface Fit {
   readonly fit: number;
   /** The resource that limits it (undefined when unlimited or the member is excluded). */
-  readonly limit?: ResourceName;
+  readonly limit?: ResourceName | 'nodes';
 }
+
+/** Names of fit limits: RESOURCES, then NO_NODE (a per-node member without any node the pods may land on). */
+export const NO_NODE = 3;
+export const LIMIT_NAMES: readonly string[] = ['cpu', 'memory', 'pods', 'no eligible node'];
 
 /** Where fitCore reports the resource that limited its result: an index into RESOURCES, -1 when none did. */
 interface FitLimit {
@@ -124,15 +149,47 @@ function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayL
   return Math.max(0, Math.min(MAX_REPLICAS, best));
 }
 
-/** Replicas of an app that fit on a member (counting the app's own current replicas as available). */
+/** The app's running replicas on a member: its bound pods (up to current) when known (≥ 0), else current minus those Pending. */
+const running = (current: number, pending: number, bound: number): number => (bound >= 0 ? Math.min(current, bound) : Math.max(0, current - pending));
+
+/**
+ * Per-node fit: running + Σ over nodes of the replicas that fit on each. The limit reported is the
+ * resource that limits the most nodes (ties: cpu, memory, pods); NO_NODE without any node.
+ */
+function nodesFit(nodes: readonly Resources[], run: number, q: ArrayLike<number>, free: number[], counts: number[], out: FitLimit): number {
+  if (nodes.length === 0) {
+    out.fitLimit = NO_NODE;
+    return Math.min(MAX_REPLICAS, run);
+  }
+  let total = run;
+  counts[0] = counts[1] = counts[2] = 0;
+  for (const node of nodes) {
+    free[0] = nonNeg(node.cpu);
+    free[1] = nonNeg(node.memory);
+    free[2] = nonNeg(node.pods);
+    total += fitCore(free, 0, 0, q, out);
+    if (out.fitLimit >= 0) counts[out.fitLimit]!++;
+  }
+  let limit = -1;
+  for (let k = 0; k < 3; k++) if (counts[k]! > 0 && (limit < 0 || counts[k]! > counts[limit]!)) limit = k;
+  out.fitLimit = limit;
+  return Math.min(MAX_REPLICAS, total);
+}
+
+/** Replicas of an app that fit on a member (counting the app's own running replicas as available). */
 export function fitOf(m: SpreadMember, request: Resources): Fit {
   if (!m.healthy || m.selected === false) return { fit: 0 };
   const q = [nonNeg(request.cpu), nonNeg(request.memory), nonNeg(request.pods)];
-  const free = [0, 0, 0];
-  for (let k = 0; k < 3; k++) if (q[k] !== 0) free[k] = nonNeg(m.allocatable[RESOURCES[k]!]) - nonNeg(m.allocated[RESOURCES[k]!]);
   const out = { fitLimit: -1 };
-  const fit = fitCore(free, 0, count(m.current), q, out);
-  return out.fitLimit < 0 ? { fit } : { fit, limit: RESOURCES[out.fitLimit]! };
+  const run = running(count(m.current), count(m.pending), m.running === undefined ? -1 : count(m.running));
+  let fit: number;
+  if (m.nodes) fit = nodesFit(m.nodes, run, q, [0, 0, 0], [0, 0, 0], out);
+  else {
+    const free = [0, 0, 0];
+    for (let k = 0; k < 3; k++) if (q[k] !== 0) free[k] = nonNeg(m.allocatable[RESOURCES[k]!]) - nonNeg(m.allocated[RESOURCES[k]!]);
+    fit = fitCore(free, 0, run, q, out);
+  }
+  return out.fitLimit < 0 ? { fit } : { fit, limit: out.fitLimit === NO_NODE ? 'nodes' : RESOURCES[out.fitLimit]! };
 }
 
 /** Writable numeric scratch: a plain array or a typed array. */
@@ -337,8 +394,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const TEXT_CACHE = 16_384;
 
 class ReasonTexts {
-  /** Index 0: no limiting resource; 1 + k: RESOURCES[k]. */
-  private readonly capacityTexts = [new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>()];
+  /** Index 0: no limiting resource; 1 + k: LIMIT_NAMES[k]. */
+  private readonly capacityTexts = [new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>()];
   private readonly maxTexts = new Map<number, string>();
   private readonly weightTexts = new Map<number, string>();
   private readonly unhealthyTexts = new Map<number, string>();
@@ -349,7 +406,7 @@ class ReasonTexts {
   }
   capacity(more: number, limit: number): string {
     const table = this.capacityTexts[limit + 1]!;
-    return table.get(more) ?? ReasonTexts.remember(table, more, `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : RESOURCES[limit]!})`);
+    return table.get(more) ?? ReasonTexts.remember(table, more, `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : LIMIT_NAMES[limit]!})`);
   }
   max(max: number): string {
     return this.maxTexts.get(max) ?? ReasonTexts.remember(this.maxTexts, max, `max: ${max} (placement.perCluster)`);
@@ -402,6 +459,14 @@ class Divider implements FitLimit {
   /** free[3i + k] = allocatable − allocated of RESOURCES[k] on member i (each made non-negative first). */
   free = new Float64Array(0);
   current = new Float64Array(0);
+  /** This app's Pending (Unschedulable) replicas per member. */
+  pending = new Float64Array(0);
+  /** This app's bound pods per member (-1: not reported). */
+  bound = new Float64Array(0);
+  /** Per-node free room per member (undefined: use `free`). */
+  nodes: (readonly Resources[] | undefined)[] = [];
+  private readonly nodeFree = [0, 0, 0];
+  private readonly nodeCounts = [0, 0, 0];
   staticWeight = new Float64Array(0);
   hasMin = new Uint8Array(0);
   minV = new Float64Array(0);
@@ -439,6 +504,9 @@ class Divider implements FitLimit {
     this.selected = new Uint8Array(n);
     this.free = new Float64Array(3 * n);
     this.current = new Float64Array(n);
+    this.pending = new Float64Array(n);
+    this.bound = new Float64Array(n);
+    this.nodes = new Array<readonly Resources[] | undefined>(n).fill(undefined);
     this.staticWeight = new Float64Array(n);
     this.hasMin = new Uint8Array(n);
     this.minV = new Float64Array(n);
@@ -490,6 +558,9 @@ class Divider implements FitLimit {
       this.selected[i] = selected;
       const current = count(m.current);
       this.current[i] = current;
+      this.pending[i] = count(m.pending);
+      this.bound[i] = m.running === undefined ? -1 : count(m.running);
+      this.nodes[i] = m.nodes;
       // Read capacity only where the fit needs it (an excluded member's may be absent).
       for (let k = 0; k < 3; k++) {
         const r = RESOURCES[k]!;
@@ -513,10 +584,13 @@ class Divider implements FitLimit {
     this.q[0] = nonNeg(request.cpu);
     this.q[1] = nonNeg(request.memory);
     this.q[2] = nonNeg(request.pods);
-    const { selected, current, staticWeight, hasMin, minV, hasMax, maxV } = this;
+    const { selected, current, pending, bound, nodes, staticWeight, hasMin, minV, hasMax, maxV } = this;
     for (let i = 0; i < n; i++) {
       selected[i] = 1;
       current[i] = 0;
+      pending[i] = 0;
+      bound[i] = -1;
+      nodes[i] = undefined;
       staticWeight[i] = 1;
       hasMin[i] = 0;
       minV[i] = 0;
@@ -531,6 +605,12 @@ class Divider implements FitLimit {
 
   setCurrent(i: number, current: number | undefined): void {
     this.current[i] = count(current);
+  }
+
+  setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void {
+    this.nodes[i] = nodes;
+    this.pending[i] = count(pending);
+    this.bound[i] = running === undefined ? -1 : count(running);
   }
 
   setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void {
@@ -549,7 +629,7 @@ class Divider implements FitLimit {
     const max = this.maxV[i]!;
     if (this.hasMax[i] && assigned >= max && max <= f) return this.reasonTexts.max(max);
     const limit = this.limit[i]!;
-    if (this.hasMin[i] && this.minV[i]! > f) return `min ${this.minV[i]!} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : RESOURCES[limit]!})`;
+    if (this.hasMin[i] && this.minV[i]! > f) return `min ${this.minV[i]!} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : LIMIT_NAMES[limit]!})`;
     if (strategy === 'weighted') return this.reasonTexts.weight(this.staticWeight[i]!);
     return this.reasonTexts.capacity(Math.max(0, f - assigned), limit);
   }
@@ -609,7 +689,9 @@ class Divider implements FitLimit {
       let f = 0;
       let lim = -1;
       if (healthy[i] && selected[i]) {
-        f = fitCore(this.free, 3 * i, current[i]!, this.q, this);
+        const run = running(current[i]!, this.pending[i]!, this.bound[i]!);
+        const nodes = this.nodes[i];
+        f = nodes ? nodesFit(nodes, run, this.q, this.nodeFree, this.nodeCounts, this) : fitCore(this.free, 3 * i, run, this.q, this);
         lim = this.fitLimit;
       }
       fit[i] = f;
@@ -771,6 +853,8 @@ export interface MemberTable {
   /** Member i's per-app inputs (SpreadMember.selected / current / weight / min / max). */
   setSelected(i: number, selected: boolean): void;
   setCurrent(i: number, current: number | undefined): void;
+  /** Member i's per-node free room for this app, its Pending replicas and bound pods (SpreadMember.nodes / pending / running). */
+  setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void;
   setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void;
   divide(desired: number, strategy: SpreadStrategy, exact: boolean): SpreadResult;
 }

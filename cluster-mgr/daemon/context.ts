@@ -6,6 +6,7 @@ import type { App, Federation } from '../config/schema';
 import type { MemberHealth } from '../core/health';
 import type { MemberCapacity } from '../core/plan';
 import type { SpreadResult } from '../core/spread';
+import { shareReady, type StuckPod } from '../core/readiness';
 import type { MemberPhase } from '../core/traffic-plan';
 import type { Alert, Alerter, ClusterApi, Clock, MemberTraffic, Scheduler, TrafficSwitch } from '../contracts/index';
 import type { Day2Probe } from '../adapters/day2';
@@ -65,6 +66,8 @@ export interface MemberState {
   note?: string;
   /** Set while replicas return after recovery (paced). */
   returning?: { since: number };
+  /** Replicas returned but not all ready within readyTimeout: traffic returns anyway (docs/failover.md). */
+  returnedDegraded?: boolean;
   /** Replicas are moving away after a drain: fire FederationFailoverDone once they are ready elsewhere. */
   failover?: { since: number; perfSince: number };
   /** Drained (or drain attempted) since it went Unhealthy: replicas may move. */
@@ -80,6 +83,8 @@ export interface AppStatus {
   pacedAt: Record<string, number>;
   /** Member has its full (unpaced) share. */
   full: Record<string, boolean>;
+  /** The scheduler's messages for Pending replicas per member, kept while replicas are unschedulable. */
+  schedulerMessages?: Record<string, string>;
   lastError?: string;
 }
 
@@ -91,6 +96,8 @@ export interface FailoverTiming {
   readonly replicasReadyAt?: string;
   /** ms from Unhealthy to the replicas being ready elsewhere. */
   readonly replicasReadyMs?: number;
+  /** Set when the failover completed degraded (readyTimeout): the pods not ready and why. */
+  readonly degraded?: string;
 }
 
 export const FULL_WEIGHT = 256;
@@ -104,6 +111,8 @@ export interface DaemonContext {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly failbackAfterMs: number;
+  /** health.readyTimeout: ends every wait for replicas to become ready. */
+  readonly readyTimeoutMs: number;
   readonly memberState: Map<string, MemberState>;
   readonly appStatus: Map<string, AppStatus>;
   readonly failovers: FailoverTiming[];
@@ -116,6 +125,29 @@ export interface DaemonContext {
 
 export function deploymentName(app: App): string {
   return app.template.metadata?.name ?? app.name;
+}
+
+/** Whether member `name` runs its whole share of every app and those replicas are ready (core/readiness). */
+export function sharesReady(c: Pick<DaemonContext, 'o' | 'apps' | 'appStatus'>, name: string, skip?: (app: App, want: number) => boolean): boolean {
+  const api = c.o.members.get(name);
+  const apps = c.apps();
+  for (const [key, st] of c.appStatus) {
+    const app = apps.get(key);
+    const want = st.result?.assignments[name] ?? 0;
+    if (!app || !api || skip?.(app, want)) continue;
+    if (!shareReady(api.findOwned(app.namespace, deploymentName(app)), want)) return false;
+  }
+  return true;
+}
+
+/** The pods of every app that are not ready on `members` (for degraded failovers and failbacks). */
+export function stuckPods(c: Pick<DaemonContext, 'o' | 'apps'>, members: readonly string[]): StuckPod[] {
+  const out: StuckPod[] = [];
+  for (const app of c.apps().values()) {
+    const labels = (app.template.spec.selector.matchLabels ?? {}) as Record<string, string>;
+    for (const m of members) for (const p of c.o.members.get(m)?.notReadyPods?.(app.namespace, labels) ?? []) out.push({ member: m, ...p });
+  }
+  return out;
 }
 
 export type { MemberCapacity };

@@ -13,6 +13,8 @@ import { checkApp, resolveFrom } from '../config/index';
 import { appFromDocument, FederatedAppSchema, type App, type Federation } from '../config/schema';
 import { appKey } from '../core/plan';
 import type { ClusterApi, KubeObject } from '../contracts/index';
+import { canaryName } from '../../infra/lib/canary';
+import { deleteCanary } from './canary';
 
 export const FEDERATED_APPS_PATH = '/apis/flotilla.dev/v1alpha1';
 
@@ -189,6 +191,7 @@ export class CrApps {
         left = true;
         try {
           await api.delete('apps/v1', 'Deployment', app.namespace, deploymentName(app), AbortSignal.any([signal, AbortSignal.timeout(10_000)]));
+          if (api.findOwned(app.namespace, canaryName(deploymentName(app)))) await deleteCanary(api, app, AbortSignal.any([signal, AbortSignal.timeout(10_000)]));
           this.o.log.info({ app: appKey(app), member: api.name, deployment: deploymentName(app) }, 'deleted the Deployment of a removed FederatedApp');
         } catch (err) {
           this.o.log.warn({ app: appKey(app), member: api.name, err: (err as Error).message }, 'deleting the Deployment of a removed FederatedApp failed; retrying');

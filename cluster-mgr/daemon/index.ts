@@ -90,6 +90,7 @@ export class Daemon {
       intervalMs: this.intervalMs,
       timeoutMs: parseDuration(h.timeout)!,
       failbackAfterMs,
+      readyTimeoutMs: parseDuration(h.readyTimeout)!,
       memberState: this.memberState,
       appStatus: this.appStatus,
       failovers: this.failovers,
@@ -292,7 +293,9 @@ export class Daemon {
     const clusters = this.o.federation.spec.members.map((m) => {
       const st = this.memberState.get(m.name)!;
       const api = this.o.members.get(m.name)!;
-      const cap = api.synced() ? api.capacity() : undefined;
+      // Totals only: the per-node snapshot and Pending pods stay inside (they grow with the cluster).
+      const full = api.synced() ? api.capacity() : undefined;
+      const cap = full && { allocatable: full.allocatable, allocated: full.allocated, readyNodes: full.readyNodes, nodes: full.nodes, unschedulablePods: full.unschedulablePods?.length ?? 0 };
       return {
         name: m.name,
         labels: m.labels,

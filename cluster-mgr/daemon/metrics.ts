@@ -1,9 +1,7 @@
 // Prometheus metrics of the daemon (own registry, so two daemons in one process do not collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DAY2_STATUSES, type Day2Status } from '../core/day2';
-import type { HealthState } from '../core/health';
-
-const STATES: readonly HealthState[] = ['Healthy', 'Suspect', 'Unhealthy', 'Recovering'];
+import { HEALTH_STATES as STATES, type HealthState } from '../core/health';
 
 export class DaemonMetrics {
   readonly registry = new Registry();

@@ -5,6 +5,7 @@
 //                              on Healthy again: replicas return (paced), then traffic ramps
 import { sleep } from '../adapters/kube';
 import { nextHealth, type HealthEvent, type HealthParams } from '../core/health';
+import { alerts } from '../contracts/alerts';
 import type { ClusterApi } from '../contracts/index';
 import type { DaemonContext, MemberState } from './context';
 
@@ -54,9 +55,18 @@ export class ProbeLoop {
       if (st.drained) {
         st.drained = false;
         st.returning = { since: c.clock.now() };
+        st.returnedDegraded = undefined;
       }
       c.enqueueAll();
     } else if (e.type === 'recovering' || e.type === 'relapsed') {
+      c.enqueueAll();
+    } else if (e.type === 'auth-failed') {
+      // No failover: cluster-mgr's credentials are the problem, not the member (core/health).
+      void c.alertOnce('fire', alerts.memberAuthFailed(name, e.reason ?? 'HTTP 401/403'));
+      c.enqueueAll();
+    }
+    if (e.from === 'AuthFailed') {
+      void c.alertOnce('resolve', alerts.memberAuthFailed(name, 'credentials accepted again'));
       c.enqueueAll();
     }
   }

@@ -5,15 +5,16 @@ import { APP_LABEL, APP_NAMESPACE_LABEL, FIELD_MANAGER, MANAGED_BY, TEMPLATE_HAS
 import type { App } from '../config/schema';
 import type { ClusterApi, KubeObject } from '../contracts/index';
 import { appKey } from '../core/plan';
+import { memberTemplate } from './canary';
 import { deploymentName, type DaemonOptions } from './context';
 
 export function templateHash(app: App): string {
-  return createHash('sha256').update(JSON.stringify([app.template, app.namespace])).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify([memberTemplate(app), app.namespace])).digest('hex').slice(0, 16);
 }
 
 /** The Deployment cluster-mgr applies on a member for `app` with `replicas`. */
 export function deploymentFor(app: App, replicas: number, hash: string, federation: string): KubeObject {
-  const t = app.template;
+  const t = memberTemplate(app);
   const meta = t.metadata ?? {};
   return {
     apiVersion: 'apps/v1',

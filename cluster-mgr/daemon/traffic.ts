@@ -3,11 +3,12 @@
 // plan's replica steps (move away after a drain, return before the ramp) and the failover-done check.
 // Only the leader acts.
 import { committedPhases, executePlan } from '../adapters/traffic-executor';
-import { isServing } from '../core/health';
+import { isServing, keepsTraffic } from '../core/health';
 import { planTraffic, type MemberPhase, type TrafficAction } from '../core/traffic-plan';
 import { alerts } from '../contracts/alerts';
 import type { MemberTraffic } from '../contracts/index';
-import { deploymentName, FULL_WEIGHT, type DaemonContext } from './context';
+import { describeStuck, waitVerdict } from '../core/readiness';
+import { FULL_WEIGHT, sharesReady, stuckPods, type DaemonContext } from './context';
 
 export class TrafficLoop {
   /** The last error observing the traffic layer (undefined: it answers). */
@@ -43,7 +44,7 @@ export class TrafficLoop {
     if (typeof so === 'function') {
       // Asked only about members cluster-mgr itself sees failing (the guard's question).
       await Promise.all(
-        names.filter((n) => !isServing(c.memberState.get(n)!.health.state)).map(async (n) => second.set(n, await so(n, opTimeout()).catch(() => undefined))),
+        names.filter((n) => !keepsTraffic(c.memberState.get(n)!.health.state)).map(async (n) => second.set(n, await so(n, opTimeout()).catch(() => undefined))),
       );
     } else if (so === 'front') for (const n of names) second.set(n, observed?.[n]?.checkUp);
     const previous: Record<string, MemberPhase | undefined> = {};
@@ -54,10 +55,12 @@ export class TrafficLoop {
         st.observed = observed?.[n];
         return {
           name: n,
-          healthy: isServing(st.health.state),
+          // AuthFailed keeps its traffic (a credentials problem is no outage) unless it was drained before.
+          healthy: isServing(st.health.state) || (st.health.state === 'AuthFailed' && !st.drained),
           ...(second.has(n) ? { secondOpinionUp: second.get(n) } : {}),
           // Only consulted while restoring (replicas first, then traffic); skip the scan otherwise.
-          replicasReady: st.phase?.kind === 'restoring' ? !st.returning && this.allReturned(n) : true,
+          // A return that hit readyTimeout counts as ready (the documented failback rule, docs/failover.md).
+          replicasReady: st.phase?.kind === 'restoring' ? !st.returning && (st.returnedDegraded === true || this.allReturned(n)) : true,
           // No traffic layer: "observed" is what we last set, so nothing is re-issued every pass.
           observed: observed ? observed[n] : c.traffic.kind === 'none' ? st.traffic : undefined,
           ...(st.phase ? { phase: st.phase } : {}),
@@ -146,34 +149,39 @@ export class TrafficLoop {
       st.returning = { since: c.clock.now() };
     }
     st.failover = undefined;
+    st.returnedDegraded = undefined;
     void c.alertOnce('resolve', alerts.failoverDone(member, 'member recovered'));
+    void c.alertOnce('resolve', alerts.failoverDegraded(member, 'member recovered'));
     c.event('failback', `${member}: returning replicas before traffic (ramp over ${c.o.federation.spec.health.failbackAfter} once ready)`, { member });
     c.enqueueAll();
   }
 
-  /** After a failover: replicas of every app are ready on the remaining members → FederationFailoverDone. */
+  /**
+   * After a failover: every app's share is ready on the remaining members (core/readiness) →
+   * FederationFailoverDone. After readyTimeout without that, the failover completes "degraded":
+   * FederationFailoverDegraded names the pods that are not ready and why.
+   */
   checkFailoversDone(): void {
     const { c } = this;
     const apps = c.apps();
     for (const [name, st] of c.memberState) {
       if (!st.failover) continue;
-      let ok = c.appStatus.size > 0 || apps.size === 0;
-      for (const [key, app] of apps) {
-        const status = c.appStatus.get(key);
-        if (!status?.result) {
-          ok = false;
-          break;
-        }
-        for (const [m, want] of Object.entries(status.result.assignments)) {
-          if (m === name) continue;
-          const d = c.o.members.get(m)?.findOwned(app.namespace, deploymentName(app));
-          if (want > 0 && (!d || d.readyReplicas < want || d.replicas !== want)) ok = false;
-        }
-      }
-      if (!ok) continue;
+      const covered = [...apps.keys()].every((k) => c.appStatus.get(k)?.result !== undefined);
+      const others = [...c.memberState.keys()].filter((m) => m !== name);
+      // A share of 0 elsewhere (e.g. another failed member) is nothing to wait for.
+      const ready = covered && others.every((m) => sharesReady(c, m, (_, want) => want === 0));
+      const verdict = waitVerdict(ready, st.failover.since, c.clock.now(), c.readyTimeoutMs);
+      if (verdict === 'waiting') continue;
       const ms = Math.round(performance.now() - st.failover.perfSince);
       st.failover = undefined;
-      const f = c.failovers.findLast((x) => x.member === name && !x.replicasReadyAt);
+      const f = c.failovers.findLast((x) => x.member === name && !x.replicasReadyAt && !x.degraded);
+      if (verdict === 'timed-out') {
+        const detail = `not all replicas ready elsewhere after readyTimeout ${c.o.federation.spec.health.readyTimeout}: ${describeStuck(stuckPods(c, others))}`;
+        if (f) Object.assign(f, { degraded: detail });
+        c.event('failover-degraded', `${name}: failover completed degraded: ${detail}`, { member: name });
+        void c.alertOnce('fire', alerts.failoverDegraded(name, detail));
+        continue;
+      }
       if (f) Object.assign(f, { replicasReadyAt: new Date().toISOString(), replicasReadyMs: Math.round(c.clock.now() - Date.parse(f.unhealthyAt)) });
       c.event('failover-done', `${name}: replicas ready on the other members (${ms} ms after the drain)`, { member: name });
       void c.alertOnce('fire', alerts.failoverDone(name, `replicas ready elsewhere ${ms} ms after the drain`));

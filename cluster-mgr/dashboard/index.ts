@@ -63,9 +63,9 @@ h2{font-size:.95rem;margin:0 0 .5rem;color:var(--mut);text-transform:uppercase;l
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:.8rem}
 .card{background:var(--card);border-radius:8px;padding:.8rem;border-left:5px solid var(--mut)}
 .card h3{margin:0 0 .4rem;font-size:1rem;display:flex;justify-content:space-between;gap:.5rem}
-.card.Healthy{border-color:var(--ok)}.card.Suspect,.card.Recovering{border-color:var(--warn)}.card.Unhealthy{border-color:var(--bad)}
+.card.Healthy{border-color:var(--ok)}.card.Suspect,.card.Recovering{border-color:var(--warn)}.card.Unhealthy,.card.AuthFailed{border-color:var(--bad)}
 .badge{font-size:.75rem;padding:.1rem .45rem;border-radius:10px;background:#2d333b}
-.badge.Healthy{background:var(--ok)}.badge.Suspect,.badge.Recovering{background:var(--warn);color:#111}.badge.Unhealthy{background:var(--bad)}
+.badge.Healthy{background:var(--ok)}.badge.Suspect,.badge.Recovering{background:var(--warn);color:#111}.badge.Unhealthy,.badge.AuthFailed{background:var(--bad)}
 .kv{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;font-size:.85rem}.kv dt{color:var(--mut)}.kv dd{margin:0}
 .bar{height:6px;background:#2d333b;border-radius:3px;overflow:hidden;margin-top:2px}.bar i{display:block;height:100%;background:var(--info)}
 table{border-collapse:collapse;width:100%;font-size:.85rem;background:var(--card);border-radius:8px;overflow:hidden}
@@ -113,7 +113,7 @@ const JS = `
     return out;
   }
   var SVG = 'http://www.w3.org/2000/svg';
-  var HEALTH_LEVEL = { Healthy: 1, Recovering: 0.66, Suspect: 0.33, Unhealthy: 0 };
+  var HEALTH_LEVEL = { Healthy: 1, AuthFailed: 0.5, Recovering: 0.66, Suspect: 0.33, Unhealthy: 0 };
   // Three stacked step lines over the history: health (level), traffic weight (of full), replicas
   // (of the most seen). The x axis spans the history held (at least 10 s, at most the window).
   function chart(name, h, windowMs, fullWeight){

@@ -2,7 +2,7 @@
 // packs pod requests onto node allocatable (Pending when nothing fits), kubelet-style readiness,
 // and PVC binding. Full-pass reconcile to a fixed point after every change (small clusters only).
 import { createHash } from 'node:crypto';
-import { podRequests as sumPodRequests, type ContainerResources } from '../../infra/lib/pod-requests';
+import { podRequests as sumPodRequests, type PodSpecResources } from '../../infra/lib/pod-requests';
 import { clone, deepEqual } from './patch';
 import { bytes, milliCpu, parseQuantity } from './quantity';
 import { RESOURCES, type ResourceType } from './resources';
@@ -33,7 +33,7 @@ export interface Requests {
 
 /** Requests of a pod spec in millicores and bytes: the one pod-request function (infra/lib/pod-requests). */
 export function podRequests(spec: KObject | undefined): Requests {
-  const r = sumPodRequests(spec?.containers as ContainerResources[] | undefined);
+  const r = sumPodRequests(spec as PodSpecResources | undefined);
   return { cpu: Math.round(r.cpu * 1000), memory: Math.round(r.memory) };
 }
 

@@ -32,6 +32,9 @@ export const RESOURCES: readonly ResourceType[] = [
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true },
   // The FederatedApp custom resource (constructs/crds/flotilla.dev_federatedapps.yaml), served as if its CRD were installed.
   { group: 'flotilla.dev', version: 'v1alpha1', plural: 'federatedapps', singular: 'federatedapp', kind: 'FederatedApp', namespaced: true, shortNames: ['fapp'], status: true, generation: true },
+  // Istio's routing objects of canary apps (stored as given; no schema, no traffic): `cluster-mgr canary` reads and writes them.
+  { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', singular: 'virtualservice', kind: 'VirtualService', namespaced: true, shortNames: ['vs'], generation: true },
+  { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', singular: 'destinationrule', kind: 'DestinationRule', namespaced: true, shortNames: ['dr'], generation: true },
 ];
 
 export const groupVersion = (r: { group: string; version: string }) => (r.group ? `${r.group}/${r.version}` : r.version);

@@ -123,6 +123,18 @@ export interface FederatedAppSpec {
    * @schema FederatedAppSpec#propagate
    */
   readonly propagate?: FederatedAppSpecPropagate[];
+
+  /**
+   * A canary version next to the stable one; Istio weights move with `cluster-mgr canary promote|rollback`.
+   *
+   * @schema FederatedAppSpec#canary
+   */
+  readonly canary?: FederatedAppSpecCanary;
+
+  /**
+   * @schema FederatedAppSpec#logs
+   */
+  readonly logs?: FederatedAppSpecLogs;
 }
 
 /**
@@ -137,6 +149,8 @@ export function toJson_FederatedAppSpec(obj: FederatedAppSpec | undefined): Reco
     'placement': toJson_FederatedAppSpecPlacement(obj.placement),
     'autoscale': toJson_FederatedAppSpecAutoscale(obj.autoscale),
     'propagate': obj.propagate?.map(y => toJson_FederatedAppSpecPropagate(y)),
+    'canary': toJson_FederatedAppSpecCanary(obj.canary),
+    'logs': toJson_FederatedAppSpecLogs(obj.logs),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -327,6 +341,106 @@ export function toJson_FederatedAppSpecPropagate(obj: FederatedAppSpecPropagate 
   const result = {
     'kind': obj.kind,
     'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A canary version next to the stable one; Istio weights move with `cluster-mgr canary promote|rollback`.
+ *
+ * @schema FederatedAppSpecCanary
+ */
+export interface FederatedAppSpecCanary {
+  /**
+   * version label of the canary pods (the canary subset).
+   *
+   * @schema FederatedAppSpecCanary#version
+   */
+  readonly version: string;
+
+  /**
+   * Image of the canary's first container (or of `container`).
+   *
+   * @schema FederatedAppSpecCanary#image
+   */
+  readonly image?: string;
+
+  /**
+   * @schema FederatedAppSpecCanary#container
+   */
+  readonly container?: string;
+
+  /**
+   * A whole pod template for the canary (instead of image).
+   *
+   * @schema FederatedAppSpecCanary#template
+   */
+  readonly template?: any;
+
+  /**
+   * Canary replicas on every member that runs the app.
+   *
+   * @schema FederatedAppSpecCanary#replicas
+   */
+  readonly replicas?: number;
+
+  /**
+   * Canary share of traffic when the VirtualService is created.
+   *
+   * @schema FederatedAppSpecCanary#weight
+   */
+  readonly weight?: number;
+}
+
+/**
+ * Converts an object of type 'FederatedAppSpecCanary' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FederatedAppSpecCanary(obj: FederatedAppSpecCanary | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'version': obj.version,
+    'image': obj.image,
+    'container': obj.container,
+    'template': obj.template,
+    'replicas': obj.replicas,
+    'weight': obj.weight,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema FederatedAppSpecLogs
+ */
+export interface FederatedAppSpecLogs {
+  /**
+   * Mount the per-pod host folder /var/log/k8s/<namespace>_<pod> (read by the file-log collector).
+   *
+   * @schema FederatedAppSpecLogs#files
+   */
+  readonly files?: boolean;
+
+  /**
+   * Where containers see it (default /var/log/app).
+   *
+   * @schema FederatedAppSpecLogs#mountPath
+   */
+  readonly mountPath?: string;
+}
+
+/**
+ * Converts an object of type 'FederatedAppSpecLogs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FederatedAppSpecLogs(obj: FederatedAppSpecLogs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'files': obj.files,
+    'mountPath': obj.mountPath,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -11,6 +11,7 @@ export const COMPONENTS = [
   'registry',
   'storage',
   'federation',
+  'apps',
 ] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 

@@ -10,7 +10,14 @@ describe('hostFileDestination', () => {
     ['keepalived.conf', '/etc/keepalived/keepalived.conf', '0644', 'api-vip'],
     ['haproxy.cfg', '/etc/haproxy/haproxy.cfg', '0644', 'api-vip'],
     ['keepalived-edge.conf', '/etc/keepalived/keepalived-edge.conf', '0644', 'edge-vip'],
+    ['log-cleanup/flotilla-log-cleanup', '/usr/local/sbin/flotilla-log-cleanup', '0755', 'logs'],
+    ['log-cleanup/flotilla-log-cleanup.cron', '/etc/cron.d/flotilla-log-cleanup', '0644', 'logs'],
   ])('%s → %s', (rel, dest, mode, step) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step }));
 
-  it.each(['notes.txt', 'containerd/config.toml', 'other.sh', 'manifests/x.json'])('%s is not a host file', (rel) => expect(hostFileDestination(rel)).toBeUndefined());
+  it.each([
+    ['containerd/config.toml', '/etc/containerd/config.toml', '0644'],
+    ['containerd/conf.d/10-flotilla-cri.toml', '/etc/containerd/conf.d/10-flotilla-cri.toml', '0600'],
+  ])('%s → %s, restarting containerd', (rel, dest, mode) => expect(hostFileDestination(rel)).toEqual({ dest, mode, step: 'containerd', restart: 'containerd' }));
+
+  it.each(['notes.txt', 'containerd/other.toml', 'containerd/conf.d/x.json', 'other.sh', 'manifests/x.json'])('%s is not a host file', (rel) => expect(hostFileDestination(rel)).toBeUndefined());
 });

@@ -14,3 +14,5 @@ export * from './net';
 export * from './pod-requests';
 export * from './shell';
 export * from './units';
+export * from './canary';
+export * from './pod-logs';

@@ -1,15 +1,29 @@
-// What one pod asks the scheduler for: the one pure sum over a pod's containers, shared by the
-// spread planner and the simulator's scheduler (cluster-mgr) and anything in infra that sizes pods.
+// What one pod asks the scheduler for: the ONE pure request function, shared by the spread planner
+// (`cluster-mgr plan`), the daemon's capacity accounting (adapters/kube), the simulator's scheduler
+// and anything in infra that sizes pods. Follows the scheduler's rules (k8s.io/component-helpers
+// resource.PodRequests):
+//   effective = max(Σ app containers + Σ sidecars, max over init containers i of (init_i + sidecars before i))
+//               + pod overhead
+// where a sidecar is an init container with `restartPolicy: Always` (it keeps running beside the app
+// containers). A container's missing request takes its limit, as the API server defaults it.
 import { parseQuantity } from './units';
 
 type Quantity = string | number;
+type ResourceMap = { readonly cpu?: Quantity; readonly memory?: Quantity } | Readonly<Record<string, Quantity | undefined>>;
 
 /** The part of a container this reads (a Kubernetes container or a zod-parsed template's). */
 export interface ContainerResources {
-  readonly resources?: {
-    readonly requests?: { readonly cpu?: Quantity; readonly memory?: Quantity } | Readonly<Record<string, Quantity | undefined>>;
-    readonly limits?: { readonly cpu?: Quantity; readonly memory?: Quantity } | Readonly<Record<string, Quantity | undefined>>;
-  };
+  readonly resources?: { readonly requests?: ResourceMap; readonly limits?: ResourceMap };
+  /** `Always` on an init container makes it a sidecar. */
+  readonly restartPolicy?: string;
+}
+
+/** The part of a pod spec this reads. */
+export interface PodSpecResources {
+  readonly containers?: readonly ContainerResources[];
+  readonly initContainers?: readonly ContainerResources[];
+  /** RuntimeClass overhead, added on top (spec.overhead). */
+  readonly overhead?: ResourceMap;
 }
 
 export interface PodRequests {
@@ -20,22 +34,44 @@ export interface PodRequests {
 }
 
 /**
- * Sum of the containers' requests. A missing request takes the container's limit, as the API
- * server defaults it (so a limits-only pod is placed by its limits); absent or malformed → 0.
+ * Requests of one pod (see the file header for the rule). Absent or malformed quantities count 0.
  * `quantity` parses one value (inject a memoizing parser when planning many apps).
  */
-export function podRequests(
-  containers: readonly ContainerResources[] | undefined,
-  quantity: (q: Quantity) => number | undefined = parseQuantity,
-): PodRequests {
-  let cpu = 0;
-  let memory = 0;
-  const value = (q: Quantity | undefined): number => (q === undefined || q === null ? 0 : (quantity(q) ?? 0));
-  for (const c of containers ?? []) {
+export function podRequests(spec: PodSpecResources | undefined, quantity: (q: Quantity) => number | undefined = parseQuantity): PodRequests {
+  const value = (q: Quantity | undefined): number => {
+    if (q === undefined || q === null) return 0;
+    const v = quantity(q);
+    return v !== undefined && Number.isFinite(v) && v > 0 ? v : 0;
+  };
+  const one = (c: ContainerResources): [number, number] => {
     const req = (c.resources?.requests ?? {}) as { cpu?: Quantity; memory?: Quantity };
     const lim = (c.resources?.limits ?? {}) as { cpu?: Quantity; memory?: Quantity };
-    cpu += value(req.cpu ?? lim.cpu);
-    memory += value(req.memory ?? lim.memory);
+    return [value(req.cpu ?? lim.cpu), value(req.memory ?? lim.memory)];
+  };
+  let cpu = 0;
+  let memory = 0;
+  for (const c of spec?.containers ?? []) {
+    const [a, b] = one(c);
+    cpu += a;
+    memory += b;
   }
-  return { cpu, memory };
+  // Init containers run one after another before the app containers; sidecars started so far keep running.
+  let sideCpu = 0;
+  let sideMem = 0;
+  let initCpu = 0;
+  let initMem = 0;
+  for (const c of spec?.initContainers ?? []) {
+    const [a, b] = one(c);
+    if (c.restartPolicy === 'Always') {
+      sideCpu += a;
+      sideMem += b;
+      initCpu = Math.max(initCpu, sideCpu);
+      initMem = Math.max(initMem, sideMem);
+    } else {
+      initCpu = Math.max(initCpu, sideCpu + a);
+      initMem = Math.max(initMem, sideMem + b);
+    }
+  }
+  const o = (spec?.overhead ?? {}) as { cpu?: Quantity; memory?: Quantity };
+  return { cpu: Math.max(cpu + sideCpu, initCpu) + value(o.cpu), memory: Math.max(memory + sideMem, initMem) + value(o.memory) };
 }

@@ -1,5 +1,6 @@
 // Pulumi components (thin): they turn the pure plans of plan.ts / hosts.ts into resources.
-//   Site ─┬─ HostLayer per cluster (remote.Command per node: API-VIP static pods, containerd hosts.toml)
+//   Site ─┬─ HostLayer per cluster (remote.Command per node: API-VIP static pods, containerd config,
+//         │  certs.d hosts.toml + site/peer CA, the registry credentials in containerd's CRI drop-in)
 //         └─ ClusterPlatform per cluster (after its HostLayer): k8s.Provider from the kubeconfig →
 //            foundation ConfigGroup (namespaces, CRDs) → Secrets → pinned Helm charts → one
 //            ConfigGroup per component, each after the charts its objects need.
@@ -7,7 +8,7 @@ import * as command from '@pulumi/command';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { chartSource } from './airgap';
-import type { HostPlan } from './hosts';
+import { installScript, sha256, withSecrets, type HostPlan } from './hosts';
 import { chartOrder, type ClusterEndpoints, type ClusterPlan, type SecretRef } from './plan';
 
 /** Secret material by source; every value should be a Pulumi secret. */
@@ -99,6 +100,8 @@ export interface SshArgs {
 export interface HostLayerArgs {
   readonly hosts: readonly HostPlan[];
   readonly ssh: SshArgs;
+  /** The site registry password (a secret), for host files that carry the registry's credentials. @default - none */
+  readonly registryPassword?: pulumi.Input<string>;
 }
 
 /** Writes the rendered host files to each node over SSH; re-runs a node only when its files change. */
@@ -111,6 +114,12 @@ export class HostLayer extends pulumi.ComponentResource {
     const privateKey = pulumi.secret(ssh.privateKey);
     const commands: Record<string, command.remote.Command> = {};
     for (const h of args.hosts) {
+      // Files with the registry credentials: the script and a second trigger (so a new password
+      // re-runs the command) are built inside a secret, never in plain state.
+      const secretFiles = h.files.some((f) => f.registryAuth) && args.registryPassword !== undefined;
+      const filled = secretFiles ? pulumi.output(args.registryPassword!).apply((pw) => withSecrets(h.files, { registryPassword: pw })) : undefined;
+      const create = filled ? pulumi.secret(filled.apply((files) => installScript(files))) : h.script;
+      const triggers = filled ? [h.trigger, pulumi.secret(filled.apply((files) => sha256(files.map((f) => f.content).join('\0'))))] : [h.trigger];
       commands[h.host] = new command.remote.Command(
         `${name}-${h.host}`,
         {
@@ -125,8 +134,8 @@ export class HostLayer extends pulumi.ComponentResource {
               ? { proxy: { host: ssh.bastion.host, port: ssh.bastion.port, user: ssh.bastion.user, privateKey, ...(ssh.bastion.hostKey ? { hostKey: ssh.bastion.hostKey } : {}) } }
               : {}),
           },
-          create: h.script,
-          triggers: [h.trigger],
+          create,
+          triggers,
         },
         { parent: this },
       );
@@ -163,7 +172,7 @@ export class Site extends pulumi.ComponentResource {
     const endpoints: Record<string, ClusterEndpoints> = {};
     for (const c of args.clusters) {
       const cn = c.plan.cluster;
-      const hosts = new HostLayer(`${name}-${cn}-hosts`, { hosts: c.hosts, ssh: args.ssh }, { parent: this });
+      const hosts = new HostLayer(`${name}-${cn}-hosts`, { hosts: c.hosts, ssh: args.ssh, registryPassword: args.secretValues.registryPassword }, { parent: this });
       hostLayers[cn] = hosts;
       clusters[cn] = new ClusterPlatform(
         `${name}-${cn}`,

@@ -2,9 +2,9 @@
 // shell script that installs them atomically, the content hash that triggers a re-run, and the
 // pinned host key from known_hosts.
 import { createHash } from 'node:crypto';
-import { hostFileDestination } from '../lib/host-files';
+import { HOST_PATHS, hostFileDestination, RESTART_COMMANDS, type HostFileDestination } from '../lib/host-files';
 import { shq } from '../lib/shell';
-import type { RenderedFile } from '../render/index';
+import { CONTAINERD_CRI_DROP_IN, renderContainerdAuths, type RenderedFile } from '../render/index';
 import type { Site } from '../site/index';
 import { pinnedKey, type KnownHostEntry } from '../site/known-hosts';
 
@@ -16,6 +16,13 @@ export interface HostFile {
   readonly remotePath: string;
   readonly mode: string;
   readonly content: string;
+  /** Restarted once after this file changed on the node. */
+  readonly restart?: HostFileDestination['restart'];
+  /**
+   * The site registry's credentials are appended at deploy time (containerd's CRI drop-in): the
+   * password is a Pulumi secret, so it is in neither the plan nor `flotilla synth` output.
+   */
+  readonly registryAuth?: { readonly registry: string; readonly username: string };
 }
 
 export interface HostPlan {
@@ -32,18 +39,41 @@ export interface HostPlan {
   readonly hostKey?: string;
 }
 
-/** The install script: every file written to a temp file in its folder and renamed into place. */
+/**
+ * The install script: every file written to a temp file in its folder and renamed into place (an
+ * unchanged file is left alone); a service whose config changed (containerd) is restarted once,
+ * before the static pods are written, so they are pulled with the new registry config.
+ */
 export function installScript(files: readonly HostFile[]): string {
   // Static pod manifests go last, so the pods start with their config already in place. Temp
   // files start with '.', which kubelet ignores in the manifests folder.
-  const ordered = [...files].sort((a, b) => Number(a.remotePath.includes('/manifests/')) - Number(b.remotePath.includes('/manifests/')) || a.remotePath.localeCompare(b.remotePath));
+  const isPod = (f: HostFile) => f.remotePath.includes('/manifests/');
+  const ordered = [...files].sort((a, b) => Number(isPod(a)) - Number(isPod(b)) || a.remotePath.localeCompare(b.remotePath));
+  const restarts = [...new Set(files.flatMap((f) => (f.restart ? [f.restart] : [])))].sort();
+  const put = (f: HostFile) => {
+    const line = `put ${f.mode} ${shq(f.remotePath)} ${Buffer.from(f.content, 'utf8').toString('base64')}`;
+    return f.restart ? `${line} restart_${f.restart}` : line;
+  };
   const lines = [
     'set -eu',
     'umask 077',
-    'put() { d=$(dirname "$2"); mkdir -p "$d"; t=$(mktemp "$d/.flotilla.XXXXXX"); printf %s "$3" | base64 -d > "$t"; chmod "$1" "$t"; mv -f "$t" "$2"; }',
-    ...ordered.map((f) => `put ${f.mode} ${shq(f.remotePath)} ${Buffer.from(f.content, 'utf8').toString('base64')}`),
+    // put MODE PATH BASE64 [FLAG]: sets the variable FLAG=1 when the file changed (errexit stays on).
+    'put() { d=$(dirname "$2"); mkdir -p "$d"; t=$(mktemp "$d/.flotilla.XXXXXX"); printf %s "$3" | base64 -d > "$t"; chmod "$1" "$t"; if [ -f "$2" ] && cmp -s "$t" "$2"; then rm -f "$t"; chmod "$1" "$2"; return 0; fi; mv -f "$t" "$2"; if [ -n "${4:-}" ]; then eval "$4=1"; fi; }',
+    ...restarts.map((r) => `restart_${r}=`),
+    ...ordered.filter((f) => !isPod(f)).map(put),
+    ...restarts.map((r) => `if [ -n "$restart_${r}" ]; then ${RESTART_COMMANDS[r]}; fi`),
+    ...ordered.filter(isPod).map(put),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The files with their deploy-time secrets filled in (the registry password appended as containerd auth). */
+export function withSecrets(files: readonly HostFile[], secrets: { readonly registryPassword?: string }): HostFile[] {
+  return files.map((f) => {
+    if (!f.registryAuth) return f;
+    if (secrets.registryPassword === undefined) throw new Error(`${f.remotePath}: needs the registry password (flotilla:registryPassword)`);
+    return { ...f, content: f.content + renderContainerdAuths([{ ...f.registryAuth, password: secrets.registryPassword }]) };
+  });
 }
 
 export { parseKnownHosts, type KnownHostEntry as KnownHost } from '../site/known-hosts';
@@ -57,7 +87,13 @@ export function hostKeyFor(known: readonly KnownHostEntry[], names: readonly str
  * One plan per node that has host files: masters get the API-VIP static pods and their configs,
  * every node gets containerd's hosts.toml. Nodes are in inventory order; files in rendered order.
  */
-export function planHosts(site: Site, files: readonly RenderedFile[], known: readonly KnownHostEntry[] = []): HostPlan[] {
+export interface PlanHostsOptions {
+  /** User of the site registry: containerd's CRI drop-in gets its credentials at deploy time. @default - no credentials */
+  readonly registryUser?: string;
+}
+
+export function planHosts(site: Site, files: readonly RenderedFile[], known: readonly KnownHostEntry[] = [], opts: PlanHostsOptions = {}): HostPlan[] {
+  const criDropIn = `${HOST_PATHS.containerdDropInDir}/${CONTAINERD_CRI_DROP_IN}`;
   const byHost = new Map<string, RenderedFile[]>();
   for (const f of files) {
     const m = /^hosts\/([^/]+)\/(.+)$/.exec(f.path);
@@ -79,6 +115,8 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
           remotePath,
           mode: f.mode !== undefined ? f.mode.toString(8).padStart(4, '0') : (table?.mode ?? '0644'),
           content: f.content,
+          ...(table?.restart ? { restart: table.restart } : {}),
+          ...(opts.registryUser !== undefined && remotePath === criDropIn ? { registryAuth: { registry: site.spec.registry.host, username: opts.registryUser } } : {}),
         };
       });
       const trigger = sha256(hostFiles.map((f) => `${f.remotePath}\0${f.mode}\0${f.content}`).join('\0\0'));

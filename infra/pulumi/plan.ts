@@ -77,7 +77,7 @@ export interface ChartPlan {
 
 export interface SecretRef {
   /** A stack secret (`flotilla:<key>`) or a derived value. */
-  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'tsigSecret' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'literal' | 'smtpPassword';
+  readonly from: 'registryPassword' | 'cephKey' | 'tsigKey' | 'tsigSecret' | 'caKey' | 'caCert' | 'dockerconfigjson' | 'htpasswd' | 'literal' | 'smtpPassword';
   readonly value?: string;
 }
 
@@ -134,6 +134,7 @@ export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUse
   'smtp-password': 'smtpPassword',
   /** CertManagerIssuers' RFC 2136 TSIG Secret: the base64 secret alone, taken from flotilla:tsigKey. */
   'tsig-secret': 'tsigSecret',
+  htpasswd: 'htpasswd',
 };
 
 type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'smtpPassword'> & { readonly cephUser?: string };
@@ -146,8 +147,10 @@ type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKe
  */
 export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings): SecretPlan[] {
   const out: SecretPlan[] = [];
+  // Derived values (docker config, htpasswd) exist when the registry password does; cert-manager's TSIG secret when the TSIG key does.
   const available = (from: SecretRef['from']) =>
-    from === 'literal' || from === 'dockerconfigjson' || (from === 'tsigSecret' ? cfg.tsigKey : cfg[from as keyof SecretSettings]) !== undefined;
+    from === 'literal' ||
+    (from === 'dockerconfigjson' || from === 'htpasswd' ? cfg.registryPassword : from === 'tsigSecret' ? cfg.tsigKey : cfg[from as keyof SecretSettings]) !== undefined;
   for (const c of synth.components) {
     for (const o of c.objects) {
       const annotations = (o.metadata.annotations ?? {}) as Record<string, unknown>;
@@ -210,11 +213,16 @@ export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings
   return out;
 }
 
+type RequiredSecret = 'caKey' | 'caCert' | 'cephKey' | 'registryPassword' | 'smtpPassword' | 'tsigKey';
+
 /** Which stack secrets an inventory requires (a run without them fails with a clear message). */
-export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: 'caKey' | 'caCert' | 'cephKey' | 'smtpPassword' | 'tsigKey'; why: string }[] {
-  const req: { key: 'caKey' | 'caCert' | 'cephKey' | 'smtpPassword' | 'tsigKey'; why: string }[] = [];
-  if (cfg.caKey !== undefined) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
+export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'caCert'> = {}): { key: RequiredSecret; why: string }[] {
+  const req: { key: RequiredSecret; why: string }[] = [];
+  const siteCa = site.spec.certificates.issuer === 'ca' && site.spec.certificates.caCert !== undefined;
+  if (cfg.caKey !== undefined && !siteCa) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
   if (cfg.caCert !== undefined) req.push({ key: 'caKey', why: 'flotilla:caCert is set (the CA needs both)' });
+  else if (siteCa) req.push({ key: 'caKey', why: 'spec.certificates.caCert is set with issuer ca (cert-manager signs the site certificates with that CA, so it needs its key)' });
+  req.push({ key: 'registryPassword', why: 'the site registry requires htpasswd auth (its user flotilla:registryUser gets this password; nodes and sync jobs log in with it)' });
   if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set (ceph-csi needs the Ceph user key)' });
   if (site.spec.monitoring.smtp?.username) req.push({ key: 'smtpPassword', why: 'spec.monitoring.smtp.username is set (Alertmanager logs in to the SMTP server)' });
   if (site.spec.certificates.issuer === 'acme' && site.spec.certificates.dns01?.rfc2136) {

@@ -8,6 +8,7 @@ import type { RenderedFile } from '../render/index';
 import { formatError, resolveSite, type Cluster, type PositionedError, type Site as SiteModel, type SiteSource } from '../site/index';
 import type { ClusterSynth, SynthOptions } from '../synth/types';
 import { tsigKeyProblems, tsigSecretOf } from '../lib/acme';
+import { htpasswdLine } from '../lib/bcrypt';
 import { parseDuration } from '../lib/units';
 import { foreignImageRefs, missingBundleCharts } from './airgap';
 import { Site, type SecretValues } from './components';
@@ -55,7 +56,7 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   const at = (p: string) => (isAbsolute(p) ? p : resolve(input.root, p));
   const loaded = await loadStackSite(cfg, at, exists);
   if (!loaded.ok) return loaded;
-  const site = applyEnvironment(loaded.value.site, cfg.environment, cfg.overrides);
+  const envSite = applyEnvironment(loaded.value.site, cfg.environment, cfg.overrides);
   const settingsFile = input.stackFile?.path ?? `pulumi config of stack ${input.stack}`;
   const settingError = (key: string, message: string): PositionedError => ({
     file: settingsFile,
@@ -64,6 +65,16 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
     message,
   });
 
+  // The site CA: spec.certificates.caCert, or flotilla:caCert for a private-CA site whose inventory
+  // has none (then the host layer writes it to the nodes all the same). Both set must agree.
+  const invCa = envSite.spec.certificates.caCert;
+  if (cfg.caCert !== undefined && invCa !== undefined && cfg.caCert.trim() !== invCa.trim()) {
+    return { ok: false, errors: [settingError('caCert', 'differs from spec.certificates.caCert of the inventory: keep one (the inventory\'s), or make them the same certificate')] };
+  }
+  const site: SiteModel =
+    cfg.caCert !== undefined && invCa === undefined && envSite.spec.certificates.issuer === 'ca'
+      ? { ...envSite, spec: { ...envSite.spec, certificates: { ...envSite.spec.certificates, caCert: cfg.caCert } } }
+      : envSite;
   const missing = requiredSecrets(site, cfg).filter((r) => cfg[r.key] === undefined);
   if (missing.length > 0) {
     return {
@@ -91,7 +102,7 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   const strays = unknownHosts(site, hostFiles);
   if (strays.length > 0) return { ok: false, errors: [settingError('inventory', `rendered host files for hosts not in the inventory: ${strays.join(', ')}`)] };
   const known = loaded.value.files.knownHosts ? parseKnownHosts(readFileSync(loaded.value.files.knownHosts, 'utf8')) : [];
-  const hostPlans = planHosts(site, hostFiles, known);
+  const hostPlans = planHosts(site, hostFiles, known, { registryUser: cfg.registryUser });
 
   const clusters: PreparedCluster[] = [];
   const errors: PositionedError[] = [];
@@ -104,7 +115,7 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
       const foreign = [...synth.charts.flatMap((r) => foreignImageRefs(r.values, registry).map((f) => `chart ${r.id}: ${f}`)), ...synth.components.flatMap((c) => foreignImageRefs(c.objects, registry).map((f) => `${c.component}: ${f}`))];
       if (foreign.length > 0) errors.push(settingError('bundle', `cluster ${cluster.name}: images outside ${registry} remain: ${foreign.slice(0, 5).join('; ')}`));
     }
-    const secrets = planSecrets(site, synth, cfg);
+    const secrets = planSecrets(site, synth, { ...cfg, caCert: site.spec.certificates.issuer === 'ca' ? site.spec.certificates.caCert : cfg.caCert });
     clusters.push({
       synth,
       plan: planCluster(synth, secrets),
@@ -200,7 +211,7 @@ export async function runStack(deps: ProgramDeps, input: StackInput = stackInput
   const kubeconfigs = p.config.kubeconfigs ? config.requireSecretObject<Record<string, string>>('kubeconfigs') : undefined;
   const secret = (key: string) => config.getSecret(key);
   const values: SecretValues = {
-    caCert: config.get('caCert'),
+    caCert: p.site.spec.certificates.issuer === 'ca' ? p.site.spec.certificates.caCert : config.get('caCert'),
     caKey: secret('caKey'),
     cephKey: secret('cephKey'),
     tsigKey: secret('tsigKey'),
@@ -217,6 +228,7 @@ export async function runStack(deps: ProgramDeps, input: StackInput = stackInput
     values.dockerconfigjson = pulumi.secret(
       pulumi.output(pw).apply((password) => JSON.stringify({ auths: { [host]: { username: user, password, auth: Buffer.from(`${user}:${password}`).toString('base64') } } })),
     );
+    values.htpasswd = pulumi.secret(pulumi.output(pw).apply((password) => htpasswdLine(user, password, host)));
   }
   return deployStack(p, {
     kubeconfig: (cluster) => {

@@ -1,6 +1,7 @@
 // Host and network config renderers (pure functions): inventory model → file contents.
 // The signatures of renderHostFiles and renderEdgeKeepalived are the contract other modules use.
 import { HOST_PATHS } from '../lib/host-files';
+import { logCleanupCron, logCleanupScript } from '../lib/pod-logs';
 import { mirrorImage } from '../lib/image';
 import type { Cluster, SiteNode } from '../site/index';
 import { resolved, type ResolvedSite, type SiteSource } from '../site/resolve';
@@ -14,7 +15,7 @@ import {
   type ApiVipOptions,
 } from './apivip';
 import { renderRouterBird, type BirdOptions } from './bird';
-import { renderContainerdHosts, type ContainerdOptions } from './containerd';
+import { renderContainerdConfig, renderContainerdHosts, renderContainerdMainConfig, type ContainerdOptions } from './containerd';
 import { frontInputFromSite, renderFrontHaproxy, type FrontSiteOptions } from './front';
 import { renderApiKeepalivedConf, renderEdgeKeepalivedConf, type ApiKeepalivedOptions, type EdgeKeepalivedOptions } from './keepalived';
 
@@ -24,6 +25,9 @@ export { GENERATED } from './common';
 export * from './containerd';
 export * from './front';
 export * from './keepalived';
+
+/** File name of Flotilla's CRI drop-in in `/etc/containerd/conf.d/`. */
+export const CONTAINERD_CRI_DROP_IN = '10-flotilla-cri.toml';
 
 export interface RenderedFile {
   /** Path relative to `OUT/<site>/`, e.g. `hosts/bj1-a-m1/keepalived.conf`, `network/tor-a.bird.conf`. */
@@ -86,7 +90,8 @@ function masterFiles(site: ResolvedSite, cluster: Cluster, node: SiteNode, o: Re
 
 /**
  * Every host and network file of a site: API-VIP keepalived + HAProxy static pods on masters,
- * the edge keepalived.conf on edge nodes, containerd hosts.toml per node, the ToR side of every BGP
+ * the edge keepalived.conf on edge nodes, per node containerd's config (main file + CRI drop-in with
+ * `config_path`) and certs.d (hosts.toml per registry, ca.crt of the site CA and of peer sites), the ToR side of every BGP
  * session per router, the global front haproxy.cfg. Deterministic: same site, same files, sorted by
  * path.
  */
@@ -96,6 +101,8 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
   const apiVip = site.clusters.some((c) => c.apiVip.holders.length > 0) ? resolveApiVipOptions(apiVipOptions(opts)) : undefined;
   const certsDir = opts.containerd?.certsDir ?? HOST_PATHS.containerdCertsDir;
   const hostsTomls = renderContainerdHosts(site, opts.containerd);
+  const containerdMain = renderContainerdMainConfig();
+  const containerdCri = renderContainerdConfig({ certsDir, ...opts.containerd?.cri });
   for (const { cluster } of site.clusters) {
     for (const node of cluster.nodes) {
       if (apiVip && node.roles.includes('master')) files.push(...masterFiles(site, cluster, node, apiVip));
@@ -106,13 +113,19 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
           content: renderEdgeKeepalived(site, cluster, node, opts.edge),
         });
       }
+      files.push(...logCleanupFiles(node.name, site.site.spec.logging.fileLogs));
       for (const h of hostsTomls) {
+        const file = h.file ?? 'hosts.toml';
         files.push({
-          path: `hosts/${node.name}/containerd/certs.d/${h.registry}/hosts.toml`,
-          hostPath: `${certsDir}/${h.registry}/hosts.toml`,
+          path: `hosts/${node.name}/containerd/certs.d/${h.registry}/${file}`,
+          hostPath: `${certsDir}/${h.registry}/${file}`,
           content: h.content,
         });
       }
+      files.push(
+        { path: `hosts/${node.name}/containerd/config.toml`, hostPath: HOST_PATHS.containerdConfig, content: containerdMain },
+        { path: `hosts/${node.name}/containerd/conf.d/${CONTAINERD_CRI_DROP_IN}`, hostPath: `${HOST_PATHS.containerdDropInDir}/${CONTAINERD_CRI_DROP_IN}`, content: containerdCri },
+      );
     }
   }
   for (const { router } of site.routers) {
@@ -121,6 +134,15 @@ export function renderHostFiles(input: SiteSource, opts: HostFilesOptions = {}):
   const front = frontInputFromSite(site, opts.front);
   if (front.backends.length > 0) files.push({ path: 'front/haproxy.cfg', content: renderFrontHaproxy(front) });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Every node: the daily cleanup of per-pod log folders (script + cron.d entry, retention from the inventory). */
+function logCleanupFiles(node: string, fileLogs: { hostPath: string; retentionDays: number }): RenderedFile[] {
+  const script = `hosts/${node}/log-cleanup/flotilla-log-cleanup`;
+  return [
+    { path: script, content: logCleanupScript(fileLogs.hostPath, fileLogs.retentionDays) },
+    { path: `${script}.cron`, content: logCleanupCron(HOST_PATHS.logCleanupScript, fileLogs.hostPath, fileLogs.retentionDays) },
+  ];
 }
 
 /**

@@ -220,6 +220,22 @@ export function checkSite(site: Site): Issue[] {
     probeNames.add(p.name);
   });
 
+  const appKeys = new Set<string>();
+  spec.apps.forEach((a, i) => {
+    const path: Path = ['spec', 'apps', i];
+    const key = `${a.namespace}/${a.name}`;
+    if (appKeys.has(key)) add([...path, 'name'], `duplicate app ${show(key)}: namespace/name must be unique`);
+    appKeys.add(key);
+    (a.clusters ?? []).forEach((c, j) => {
+      if (!clusterNames.has(c)) add([...path, 'clusters', j], `unknown cluster ${show(c)}: known clusters: ${[...clusterNames].join(', ')}`);
+    });
+    if (a.canary?.version === 'stable') add([...path, 'canary', 'version'], 'canary version "stable" is the stable pods\' version: give the canary another one, e.g. "v2"');
+    if (a.consistentHash && Object.keys(a.consistentHash).length !== 1) {
+      add([...path, 'consistentHash'], `consistentHash has ${Object.keys(a.consistentHash).length} keys: give exactly one of httpHeaderName, httpCookie, useSourceIp`);
+    }
+    if (a.host && a.host !== spec.domain && !a.host.endsWith(`.${spec.domain}`)) add([...path, 'host'], `host ${show(a.host)} is outside the site domain ${show(spec.domain)}: the site Gateway serves *.${spec.domain}`);
+  });
+
   return issues;
 }
 

@@ -88,6 +88,11 @@ export interface ResolvedRegistry {
   readonly mirrors: Site['spec']['registry']['mirrors'];
   /** The site's certificates come from its own private CA (nodes need its ca.crt to trust the registry). */
   readonly privateCa: boolean;
+  /**
+   * PEM of the CA nodes trust for the site registry (`spec.certificates.caCert`: the private site CA,
+   * or a private ACME chain's root); undefined = the nodes' system trust store.
+   */
+  readonly caCert?: string;
 }
 
 export interface ResolvedSite {
@@ -187,7 +192,7 @@ export function resolveSite(site: Site): ResolvedSite {
     name: site.metadata.name,
     clusters,
     routers,
-    registry: { host: reg.host, url: `https://${reg.host}`, mirrors: reg.mirrors, privateCa: site.spec.certificates.issuer === 'ca' },
+    registry: { host: reg.host, url: `https://${reg.host}`, mirrors: reg.mirrors, privateCa: site.spec.certificates.issuer === 'ca', ...(site.spec.certificates.caCert !== undefined ? { caCert: site.spec.certificates.caCert } : {}) },
     cluster: (name) => find(clusters, name, (c) => c.cluster.name, 'cluster'),
     router: (name) => find(routers, name, (r) => r.router.name, 'router'),
   };

@@ -1,5 +1,6 @@
 // The Site inventory schema: one data center, one Pulumi stack. The single source of truth for the
 // inventory's shape; types come from z.infer and docs/site.schema.json is generated from it.
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../lib/dns';
 import { parseCidr, parseHostPort, parseIPv4 } from '../lib/net';
@@ -72,6 +73,28 @@ export const vrid = z
   .min(1, { error: (iss) => `virtualRouterId ${show(iss.input)} is out of range: expected 1–255` })
   .max(255, { error: (iss) => `virtualRouterId ${show(iss.input)} is out of range: expected 1–255` });
 
+/** The certificates of a PEM bundle, or undefined when any block is not a certificate. */
+export function parsePemCertificates(pem: string): X509Certificate[] | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks || pem.replace(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g, '').trim() !== '') return undefined;
+  try {
+    return blocks.map((b) => new X509Certificate(b));
+  } catch {
+    return undefined;
+  }
+}
+
+/** PEM CA certificate(s) (public): a site CA, an ACME chain's root, a peer site's registry CA. */
+export const caCertificatePem = z
+  .string()
+  .refine((v) => parsePemCertificates(v) !== undefined, {
+    error: () => 'is not a PEM certificate bundle: paste the CA certificate (the ca.crt file, "-----BEGIN CERTIFICATE-----" … "-----END CERTIFICATE-----")',
+  })
+  .refine((v) => (parsePemCertificates(v) ?? []).every((c) => c.ca), {
+    error: (iss) =>
+      `holds a certificate that is not a CA (${(parsePemCertificates(String(iss.input)) ?? []).filter((c) => !c.ca).map((c) => c.subject.replaceAll('\n', ', ')).join('; ')}): give the issuing CA's certificate, not a server certificate`,
+  });
+
 const positiveInt = (what: string, max = 1_000_000) =>
   z
     .number()
@@ -143,6 +166,9 @@ export const RegistrySchema = z.strictObject({
       z.strictObject({
         host: dnsName.describe('Registry this site syncs from'),
         repositories: z.array(z.string().min(1)).min(1).describe('Repository patterns, e.g. "platform/*"'),
+        caCert: caCertificatePem
+          .optional()
+          .describe('PEM CA certificate that signs that registry (the peer site\'s CA): the sync job and the nodes trust it for this host; @default - the system trust store'),
       }),
     )
     .default([]),
@@ -193,6 +219,11 @@ export const CertificatesSchema = z.strictObject({
   acmeEmail: z.email({ error: (iss) => `${show(iss.input)} is not an email address` }).optional(),
   acmeServer: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
   dns01: Dns01Schema.optional().describe('ACME DNS-01 solver; ACME issues the site wildcard certificate only over DNS-01'),
+  caCert: caCertificatePem
+    .optional()
+    .describe(
+      'PEM certificate of the CA that signs the site certificates, written to every node (containerd trusts it for the site registry). issuer ca: the site CA (its key is the Pulumi secret flotilla:caKey). issuer acme: the ACME chain\'s root when nodes do not trust it already (a private ACME server). @default - none: nodes use their system trust store',
+    ),
 });
 
 export const LoggingSchema = z.strictObject({
@@ -203,8 +234,11 @@ export const LoggingSchema = z.strictObject({
     storageClass: dnsName.optional().describe('@default - the site default StorageClass'),
   }),
   fileLogs: z
-    .strictObject({ hostPath: z.string().startsWith('/').default('/var/log/k8s') })
-    .default({ hostPath: '/var/log/k8s' }),
+    .strictObject({
+      hostPath: z.string().startsWith('/').default('/var/log/k8s'),
+      retentionDays: positiveInt('fileLogs.retentionDays', 3650).default(7).describe('Per-pod log folders with nothing written for this long are removed from the hosts (daily cron)'),
+    })
+    .prefault({}),
 });
 
 export const ReceiverSchema = z
@@ -410,6 +444,33 @@ export const ClusterSchema = z.strictObject({
   istio: z.strictObject({ trafficPolicy: TrafficPolicySchema.prefault({}) }).prefault({}),
 });
 
+// --- Site apps (issue 14: canary releases, sticky sessions, local rate limit, file logs): plain
+// apps synthesized into each cluster's `apps` component (constructs/app.ts).
+const labelValue = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a label value: letters, digits, "-", "_", "." (at most 63), e.g. "v2"` });
+export const SiteAppSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  clusters: z.array(dnsLabel).min(1).optional().describe('Clusters that run the app. @default - every cluster'),
+  image: z.string().min(1),
+  replicas: positiveInt('replicas', 1000).default(2),
+  port: port.describe('Container and Service port (HTTP)'),
+  host: dnsName.optional().describe('External host served through the site Gateway, e.g. shop.bj1.example.com'),
+  canary: z
+    .strictObject({
+      version: labelValue.describe('version label of the canary pods (the canary subset); the stable pods are "stable"'),
+      image: z.string().min(1),
+      replicas: positiveInt('canary.replicas', 1000).default(1),
+      weight: z.number().int().min(0).max(100).default(0).describe('Canary share of traffic (%); later moved by `cluster-mgr canary promote|rollback`'),
+    })
+    .optional(),
+  consistentHash: z
+    .strictObject({ httpHeaderName: z.string().min(1).optional(), httpCookie: z.strictObject({ name: z.string().min(1), ttl: duration }).optional(), useSourceIp: z.literal(true).optional() })
+    .optional()
+    .describe('Sticky sessions: exactly one of httpHeaderName, httpCookie, useSourceIp'),
+  rateLimit: z.strictObject({ requestsPerSecond: positiveInt('requestsPerSecond'), burst: positiveInt('burst').optional() }).optional().describe("Envoy local rate limit per pod (the app's sidecars)"),
+  logs: z.strictObject({ files: z.boolean().default(false) }).optional().describe('files: mount the per-pod log folder (logging.fileLogs.hostPath/<namespace>_<pod>) at /var/log/app'),
+});
+
 export const SiteSchema = z
   .strictObject({
     apiVersion: z.literal('flotilla.dev/v1alpha1', {
@@ -431,6 +492,7 @@ export const SiteSchema = z
       logging: LoggingSchema,
       monitoring: MonitoringSchema.prefault({}),
       clusters: z.array(ClusterSchema).min(1, { error: 'a site needs at least one cluster' }),
+      apps: z.array(SiteAppSchema).default([]),
     }),
   })
   .describe('A Flotilla Site inventory: one data center, one Pulumi stack');
@@ -443,3 +505,4 @@ export type EdgeVip = Cluster['edge']['vips'][number];
 export type Vip = Cluster['apiVIP'];
 export type Router = Site['spec']['network']['routers'][number];
 export type Role = (typeof ROLES)[number];
+export type SiteApp = Site['spec']['apps'][number];

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -13,6 +14,27 @@ function mutate(fn: (doc: ReturnType<typeof parseDocument>) => void): string {
   fn(doc);
   return doc.toString();
 }
+
+describe('trust fields (PEM CA certificates)', () => {
+  const caPem = (parseSite(base).ok ? (parseSite(base) as { value: Site }).value.spec.certificates.caCert : undefined)!;
+  it('the example\'s site CA loads as given', () => {
+    expect(caPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+  it.each([
+    ['not PEM', 'hello', /spec\.certificates\.caCert: is not a PEM certificate bundle/],
+    ['a broken block', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', /spec\.certificates\.caCert: is not a PEM certificate bundle/],
+  ])('%s is refused with the field and the fix', (_what, value, message) => {
+    const r = parseSite(mutate((d) => d.setIn(['spec', 'certificates', 'caCert'], value)), 'site.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map(formatError).join('\n')).toMatch(message);
+  });
+  it('a server (non-CA) certificate is refused, naming its subject', () => {
+    const leaf = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-days', '1', '-subj', '/CN=registry.example.com', '-addext', 'basicConstraints=critical,CA:FALSE'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const r = parseSite(mutate((d) => d.setIn(['spec', 'registry', 'mirrors', 0, 'caCert'], leaf)), 'site.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map(formatError).join('\n')).toMatch(/spec\.registry\.mirrors\[0\]\.caCert: holds a certificate that is not a CA \(CN=registry\.example\.com\)/);
+  });
+});
 
 describe('Site model', () => {
   it.each(['examples/bj1.yaml', 'examples/sh1.yaml', 'examples/customer-airgap.yaml', sharedPath('contract', 'site.example.yaml')])(

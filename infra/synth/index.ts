@@ -7,7 +7,8 @@ import { App, Chart } from 'cdk8s';
 import pLimit from 'p-limit';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import { apiObject, BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, EdgeGateway, FederationControl, IstioMesh, Logging, Monitoring, Registry, SiteApp, SiteIssuer, Storage, StorageBackend } from '../../constructs/index';
+import type { ConsistentHash } from '../lib/canary';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
@@ -169,6 +170,29 @@ const BUILDERS: Record<ComponentName, Builder> = {
   federation: (scope, site, { runsSiteServices }) => {
     if (!runsSiteServices) return false;
     new FederationControl(scope, 'federation', { config: stringify(federationFromSite(site), { lineWidth: 0 }) });
+    return true;
+  },
+  apps: (scope, { site }, { cluster }) => {
+    const apps = site.spec.apps.filter((a) => !a.clusters || a.clusters.includes(cluster.name));
+    if (apps.length === 0) return false;
+    for (const ns of [...new Set(apps.map((a) => a.namespace))].filter((n) => n !== 'default').sort()) {
+      apiObject(scope, `ns-${ns}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'istio-injection': 'enabled' } } });
+    }
+    for (const a of apps) {
+      new SiteApp(scope, `${a.namespace}-${a.name}`, {
+        name: a.name,
+        namespace: a.namespace,
+        image: a.image,
+        port: a.port,
+        replicas: a.replicas,
+        ...(a.host ? { host: a.host } : {}),
+        ...(a.canary ? { canary: a.canary } : {}),
+        ...(a.consistentHash ? { consistentHash: a.consistentHash as ConsistentHash } : {}),
+        ...(a.rateLimit ? { rateLimit: a.rateLimit } : {}),
+        fileLogs: a.logs?.files ?? false,
+        fileLogsHostPath: site.spec.logging.fileLogs.hostPath,
+      });
+    }
     return true;
   },
 };

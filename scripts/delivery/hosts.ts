@@ -24,7 +24,7 @@ export function planHostFiles(srcs: readonly string[]): { files: HostFile[]; ign
     if (d) files.push({ src, ...d });
     else ignored.push(src);
   }
-  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2 };
+  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2, logs: 3 };
   files.sort((a, b) => order[a.step] - order[b.step] || a.dest.localeCompare(b.dest));
   return { files, ignored };
 }

@@ -19,3 +19,16 @@ spec:
   placement: { spread: weighted${o.placementExtra ?? ''} }
 `;
 }
+
+/** A FederatedApp's `template` (a Deployment named `name`, selector and pod label `app: name`) with this pod spec. */
+export function deploymentTemplate(name: string, podSpec: Record<string, unknown>, annotations?: Record<string, string>): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, ...(annotations ? { annotations } : {}) }, spec: podSpec },
+    },
+  };
+}

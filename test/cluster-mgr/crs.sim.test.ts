@@ -8,6 +8,7 @@ import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { waitFor } from '../lab/wait';
 import { call } from '../sim/helpers';
 import { deploymentReplicas, startEnv, type Env } from './harness';
+import { deploymentTemplate } from './app-doc';
 
 let env: Env | undefined;
 let cm: Running | undefined;
@@ -23,15 +24,7 @@ const cr = (name: string, namespace: string, replicas: number, placement: Record
   metadata: { name, namespace },
   spec: {
     replicas,
-    template: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name },
-      spec: {
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: `registry.example.com/${name}:1`, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] } },
-      },
-    },
+    template: deploymentTemplate(name, { containers: [{ name: 'c', image: `registry.example.com/${name}:1`, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] }),
     placement,
   },
 });

@@ -214,6 +214,16 @@ export const FULL_FEDERATED_APP = {
       { kind: 'Secret', name: 'web-tls' },
       { kind: 'PersistentVolumeClaim', name: 'web-data' },
     ],
+    // schema fields only: cluster-mgr's cross-field checks take image or template, not both
+    canary: {
+      version: 'v2',
+      image: 'registry.example.com/apps/web:1.5.0',
+      container: 'web',
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example.com/apps/web:1.5.0', resources: { requests: { cpu: '500m' }, limits: { memory: '1Gi' } } }] } },
+      replicas: 1,
+      weight: 10,
+    },
+    logs: { files: true, mountPath: '/var/log/app' },
   },
 };
 

@@ -5,7 +5,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { freePort, makeDir, run, startDaemon, waitForPort, type Daemon } from '../lab/index';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -61,9 +61,9 @@ async function putManifest(url: string, repo: string, ref: string, mediaType: st
 /** A deterministic small layer (gzip of some text). */
 export const layer = (text: string): Uint8Array => new Uint8Array(gzipSync(Buffer.from(`${text}\n`.repeat(50)), { level: 9 }));
 
-/** Seeds an OCI image (config + layers) and tags it; returns the manifest digest. */
+/** Seeds an OCI image (config + gzip layers, diff_ids of the uncompressed layers) and tags it; returns the manifest digest. */
 export async function seedImage(url: string, repo: string, tag: string, layers: Uint8Array[], arch = 'amd64'): Promise<{ digest: string; size: number }> {
-  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => digestOf(l)) } }));
+  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => digestOf(gunzipSync(l))) } }));
   const cfg = await uploadBlob(url, repo, config);
   const ls = [];
   for (const l of layers) ls.push(await uploadBlob(url, repo, l));

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { chartSource, foreignImageRefs, isRemoteSource, missingBundleCharts } from '../../infra/pulumi/airgap';
 import { applyEnvironment, parseStackConfig, SECRET_KEYS } from '../../infra/pulumi/config';
 import { parse as parseYaml } from 'yaml';
-import { hostKeyFor, installScript, parseKnownHosts, planHosts } from '../../infra/pulumi/hosts';
+import { hostKeyFor, installScript, parseKnownHosts, planHosts, withSecrets } from '../../infra/pulumi/hosts';
+import { renderContainerdAuths, renderHostFiles } from '../../infra/render/index';
 import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, planSecrets, requiredSecrets } from '../../infra/pulumi/plan';
 import { chartsFor } from '../../infra/catalog/charts';
 import { parseSite, type Site } from '../../infra/site/index';
@@ -160,15 +161,17 @@ describe('cluster plan', () => {
     for (const n of ['tigera-operator', 'cert-manager', 'istio-system', 'istio-ingress', 'ceph-csi', 'registry', 'flotilla-system']) expect(names).toContain(n);
     expect(plan.groups.flatMap((g) => g.objects).some((o) => o.kind === 'Namespace')).toBe(false);
   });
-  it('secrets: fills the Ceph placeholders (RBD and CephFS), replaces the in-cluster CA certificate, adds the registry pull secret', () => {
+  it('secrets: fills the Ceph placeholders (RBD and CephFS) and the registry htpasswd, replaces the in-cluster CA certificate, adds the registry pull secret', () => {
     const ids = secrets.map((s) => s.id).sort();
-    expect(ids).toEqual(['ca', 'registry', 'storage-csi-cephfs-secret', 'storage-csi-rbd-secret']);
+    expect(ids).toEqual(['ca', 'registry', 'registry-registry-htpasswd', 'storage-csi-cephfs-secret', 'storage-csi-rbd-secret']);
+    expect(secrets.find((s) => s.id === 'registry-registry-htpasswd')).toMatchObject({ name: 'registry-htpasswd', stringData: { htpasswd: { from: 'htpasswd' } }, replaces: { kind: 'Secret', name: 'registry-htpasswd' } });
+    expect(group('registry').objects.some((o) => o.kind === 'Secret')).toBe(false);
     expect(secrets.find((s) => s.id === 'storage-csi-rbd-secret')!.stringData).toEqual({ userID: { from: 'literal', value: 'admin' }, userKey: { from: 'cephKey' } });
     expect(secrets.find((s) => s.id === 'storage-csi-cephfs-secret')!.stringData).toEqual({ adminID: { from: 'literal', value: 'admin' }, adminKey: { from: 'cephKey' } });
     expect(group('storage').objects.some((o) => o.kind === 'Secret')).toBe(false);
     expect(group('cert-manager').objects.some((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)).toBe(false);
     expect([...group('storage').afterSecrets].sort()).toEqual(['storage-csi-cephfs-secret', 'storage-csi-rbd-secret']);
-    expect(group('registry').afterSecrets).toEqual(['registry']);
+    expect([...group('registry').afterSecrets].sort()).toEqual(['registry', 'registry-registry-htpasswd']);
     const caCert = synth.components.find((c) => c.component === 'cert-manager')!.objects.find((o) => o.kind === 'Certificate' && (o.spec as { isCA?: boolean }).isCA === true)!;
     const caSecretName = (caCert.spec as { secretName: string }).secretName;
     expect(caSecretName).toMatch(/ca/);
@@ -193,13 +196,18 @@ describe('cluster plan', () => {
     const cm = planCluster(s, plans).groups.find((g) => g.component === 'cert-manager')!;
     expect(cm.objects.some((o) => o.kind === 'Secret')).toBe(false);
     expect(cm.afterSecrets).toContain('cert-manager-site-issuer-tsig');
-    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['cephKey', 'tsigKey']);
+    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
   });
   it('required secrets follow the inventory', () => {
-    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['cephKey', 'smtpPassword']);
+    // bj1: its site CA is in the inventory (issuer ca), so cert-manager needs the CA key; Ceph; the registry's auth.
+    expect(requiredSecrets(bj1).map((r) => r.key)).toEqual(['caKey', 'registryPassword', 'cephKey', 'smtpPassword']);
     const cust = load('examples/customer-airgap.yaml');
-    expect(requiredSecrets(cust)).toEqual([]);
-    expect(requiredSecrets(cust, { caKey: 'x' }).map((r) => r.key)).toEqual(['caCert']);
+    expect(requiredSecrets(cust).map((r) => r.key)).toEqual(['registryPassword']);
+    expect(requiredSecrets(cust, { caKey: 'x' }).map((r) => r.key)).toEqual(['caCert', 'registryPassword']);
+    // An ACME site's caCert (a private ACME root) is only trusted by nodes: no CA key needed.
+    const sh1 = load('examples/sh1.yaml');
+    const acmeWithRoot = { ...sh1, spec: { ...sh1.spec, certificates: { ...sh1.spec.certificates, caCert: bj1.spec.certificates.caCert } } };
+    expect(requiredSecrets(acmeWithRoot).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
   });
   it('endpoints per cluster', () => {
     const sh1 = load('examples/sh1.yaml');
@@ -253,6 +261,25 @@ describe('host plans', () => {
     const b = planHosts(bj1, files.map((f) => (f.path.includes('bj1-a-w1') ? { ...f, content: 'toml2' } : f)));
     expect(a[0]!.trigger).toBe(b[0]!.trigger);
     expect(a[1]!.trigger).not.toBe(b[1]!.trigger);
+  });
+  it('containerd config: restarted once after a change, before the static pods; the CRI drop-in gets the registry credentials only at deploy time', () => {
+    const real = renderHostFiles(bj1).filter((f) => f.path.startsWith('hosts/bj1-a-m1/'));
+    const [plain] = planHosts(bj1, real);
+    expect(plain!.files.some((f) => f.registryAuth)).toBe(false);
+    const [m1] = planHosts(bj1, real, [], { registryUser: 'flotilla' });
+    const dropIn = m1!.files.find((f) => f.remotePath === '/etc/containerd/conf.d/10-flotilla-cri.toml')!;
+    expect(dropIn).toMatchObject({ mode: '0600', restart: 'containerd', registryAuth: { registry: 'registry.bj1.example.com', username: 'flotilla' } });
+    expect(m1!.files.find((f) => f.remotePath === '/etc/containerd/certs.d/registry.bj1.example.com/ca.crt')!.content).toContain(bj1.spec.certificates.caCert!.trim());
+    expect(m1!.script).not.toContain('password');
+    const lines = m1!.script.split('\n');
+    const restart = lines.findIndex((l) => l.includes('systemctl restart containerd'));
+    expect(lines.filter((l) => l.includes('systemctl restart containerd'))).toHaveLength(1);
+    expect(lines.findIndex((l) => l.includes("'/etc/containerd/config.toml'"))).toBeLessThan(restart);
+    expect(lines.findIndex((l) => l.includes('/etc/kubernetes/manifests/'))).toBeGreaterThan(restart);
+    const filled = withSecrets(m1!.files, { registryPassword: 's3cret' });
+    expect(filled.find((f) => f.remotePath === dropIn.remotePath)!.content).toBe(dropIn.content + renderContainerdAuths([{ registry: 'registry.bj1.example.com', username: 'flotilla', password: 's3cret' }]));
+    expect(filled.filter((f) => f.content.includes('s3cret'))).toHaveLength(1);
+    expect(() => withSecrets(m1!.files, {})).toThrow(/flotilla:registryPassword/);
   });
   it('pins host keys from known_hosts (plain, with port, hashed)', () => {
     const salt = randomBytes(20);

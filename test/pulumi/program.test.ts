@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { formatError } from '../../infra/site/index';
 import { planHosts } from '../../infra/pulumi/hosts';
 import { isRemoteSource } from '../../infra/pulumi/airgap';
-import { renderHostFiles } from '../../infra/render/index';
+import { renderContainerdAuths, renderHostFiles } from '../../infra/render/index';
 import { bootstrapRegistry, withBootstrapMirrors } from '../../infra/render/bootstrap-registry';
 import { drain, installMocks, isSecret, unwrap, type Recorder, type Registered } from './harness';
 import { catalog, testDeps } from './deps';
@@ -158,20 +158,37 @@ describe.each(STACKS)('stack %s', (stack) => {
     expect(cmds.map((c) => c.name).sort()).toEqual(nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`).sort());
     // air-gapped stacks keep flotilla install's bootstrap registry first in hosts.toml (checked on its own below)
     const airGapped = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined;
-    const files = airGapped ? withBootstrapMirrors(renderHostFiles(site), bootstrapRegistry(site)) : renderHostFiles(site);
+    // A private-CA site without spec.certificates.caCert takes the CA from flotilla:caCert (acme-cust).
+    const stackCa = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:caCert'];
+    const hostSite = site.spec.certificates.issuer === 'ca' && site.spec.certificates.caCert === undefined && stackCa !== undefined
+      ? { ...site, spec: { ...site.spec, certificates: { ...site.spec.certificates, caCert: stackCa } } }
+      : site;
+    const files = airGapped ? withBootstrapMirrors(renderHostFiles(hostSite), bootstrapRegistry(site)) : renderHostFiles(hostSite);
+    if (hostSite.spec.certificates.caCert !== undefined) expect(files.some((f) => f.path.endsWith(`/certs.d/${site.spec.registry.host}/ca.crt`))).toBe(true);
+    const auth = renderContainerdAuths([{ registry: site.spec.registry.host, username: 'flotilla', password: SECRET_VALUES.registryPassword }]);
     for (const { cluster, node } of nodes) {
       const c = rec.named(`${name}-${cluster}-hosts-${node.name}`);
       const mine = files.filter((f) => f.path.startsWith(`hosts/${node.name}/`));
-      for (const f of mine) expect(String(c.inputs.create), f.path).toContain(Buffer.from(f.content).toString('base64'));
+      // The script carries the registry password (containerd's CRI drop-in): a secret as a whole.
+      expect(isSecret(c.inputs.create), c.name).toBe(true);
+      const create = String(unwrap(c.inputs.create));
+      for (const f of mine) {
+        const content = f.path.endsWith('/containerd/conf.d/10-flotilla-cri.toml') ? f.content + auth : f.content;
+        expect(create, f.path).toContain(Buffer.from(content).toString('base64'));
+      }
+      expect(mine.map((f) => f.path)).toEqual(expect.arrayContaining([`hosts/${node.name}/containerd/config.toml`, `hosts/${node.name}/containerd/conf.d/10-flotilla-cri.toml`]));
+      expect(create).toContain('systemctl restart containerd');
       if (node.roles.includes('master')) expect(mine.map((f) => f.path)).toEqual(expect.arrayContaining([`hosts/${node.name}/manifests/keepalived.yaml`, `hosts/${node.name}/manifests/haproxy.yaml`]));
       expect(mine.some((f) => f.path.endsWith('/hosts.toml'))).toBe(true);
-      const triggers = c.inputs.triggers as string[];
-      expect(triggers).toHaveLength(1);
-      expect(triggers[0]).toMatch(/^[0-9a-f]{64}$/);
+      // The second trigger follows the password (a new password re-writes the drop-in): a secret.
+      expect(isSecret(c.inputs.triggers)).toBe(true);
+      const triggers = unwrap(c.inputs.triggers) as string[];
+      expect(triggers).toHaveLength(2);
+      for (const t of triggers) expect(t).toMatch(/^[0-9a-f]{64}$/);
       const conn = unwrap(c.inputs.connection) as Record<string, unknown>;
       expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
-    for (const p of planHosts(site, files)) expect((rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers as string[])[0]).toBe(p.trigger);
+    for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
   });
 
   it('outputs: VIPs, registry, Kibana, Grafana and cluster-mgr per cluster', async () => {
@@ -229,7 +246,7 @@ describe('air-gapped stack', () => {
     const { rec } = await runStackMocked(stack);
     let seen = 0;
     for (const c of rec.byType('command:remote:Command')) {
-      for (const m of String(c.inputs.create).matchAll(/^put \S+ '(\/etc\/containerd\/certs\.d\/[^']+\/hosts\.toml)' (\S+)$/gm)) {
+      for (const m of String(unwrap(c.inputs.create)).matchAll(/^put \S+ '(\/etc\/containerd\/certs\.d\/[^']+\/hosts\.toml)' (\S+)$/gm)) {
         const toml = Buffer.from(m[2]!, 'base64').toString('utf8');
         const hosts = [...toml.matchAll(/^\[host\."([^"]+)"\]/gm)].map((h) => h[1]);
         expect(hosts.slice(0, 2), `${c.name} ${m[1]}`).toEqual([`https://bootstrap.${reg}:${site.spec.registry.bootstrapPort}`, `https://${reg}`]);
@@ -269,6 +286,9 @@ describe('bad stack settings fail like `flotilla validate`', () => {
     const lines = v.ok ? [] : v.errors.map(formatError);
     const msg = await expectRunError('bj1', { 'flotilla:inventory': file }, /outside the subnet/);
     expect(msg.split('\n').slice(0, lines.length)).toEqual(lines);
+  });
+  it('flotilla:caCert that differs from the inventory\'s site CA', async () => {
+    await expectRunError('bj1', { 'flotilla:caCert': '-----BEGIN CERTIFICATE-----\nanother CA\n-----END CERTIFICATE-----' }, /config\.flotilla:caCert: differs from spec\.certificates\.caCert of the inventory/);
   });
   it('unknown environment', async () => {
     await expectRunError('bj1', { 'flotilla:environment': 'staging' }, /^pulumi config of stack bj1:1:\d+ config\.flotilla:environment: "staging" is not allowed: expected one of "prod", "pre", "test"$/m);
@@ -313,14 +333,14 @@ describe('inventory files and changes', () => {
   const input = (inventory: string) => ({
     root: process.cwd(),
     stack: 'sh1',
-    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE },
-    secretKeys: new Set(['flotilla:cephKey', 'flotilla:tsigKey']),
+    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p' },
+    secretKeys: new Set(['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword']),
   });
 
   it('reads kubeconfigs and the SSH key next to the inventory (as secrets) and pins known host keys', async () => {
     const dir = copyInventory();
     try {
-      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE }, secretKeys: ['flotilla:cephKey', 'flotilla:tsigKey'] };
+      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p' }, secretKeys: ['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword'] };
       const rec = await installMocks('sh1', config, secretKeys);
       const { runStack } = await import('../../infra/pulumi/program');
       await runStack(testDeps, { ...input(join(dir, 'sh1.yaml')) });

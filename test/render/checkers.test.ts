@@ -1,13 +1,14 @@
 // Every rendered host config of every bundled example passes its daemon's own checker:
 // `keepalived -t` (inside a lab netns that has the configured interfaces, with the rendered
 // check_apiserver.sh bind-mounted at its default path), `bird -p`, `haproxy -c`; static pods are
-// valid core/v1 Pods, hosts.toml files parse as TOML, check_apiserver.sh parses as sh.
+// valid core/v1 Pods, hosts.toml files parse as TOML, check_apiserver.sh parses as sh, containerd's
+// main config + CRI drop-in load in containerd, every ca.crt is a CA certificate for openssl.
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Pod } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CHECK_APISERVER_PATH, renderHostFiles, type RenderedFile } from '../../infra/render/index';
+import { DEFAULT_CHECK_APISERVER_PATH, renderContainerdMainConfig, renderHostFiles, type RenderedFile } from '../../infra/render/index';
 import type { Site } from '../../infra/site/index';
 import { createLab, makeDir, requireTools, run, type Lab, type LabHost } from '../lab/index';
 import { EXAMPLES, loadExample } from './helpers';
@@ -151,6 +152,28 @@ describe.each(CASES)('host files of examples/%s', (ex) => {
     for (const s of byName(ex, /check_apiserver\.sh$/)) {
       const c = await run('sh', ['-n', join(dir, s.path)]);
       expect(c.code, `${s.path}: ${c.stderr}`).toBe(0);
+    }
+  });
+
+  it('containerd loads the main config + CRI drop-in (`containerd config dump`); every ca.crt is an X.509 CA (`openssl x509`)', async (ctx) => {
+    requireTools(ctx, ['containerd', 'openssl']);
+    const { dir } = rendered.get(ex)!;
+    const dropIns = byName(ex, /containerd\/conf\.d\/[^/]+\.toml$/);
+    expect(dropIns.length).toBeGreaterThan(0);
+    // The main config imports /etc/containerd/conf.d; here the same text pointed at the rendered folder.
+    const main = byName(ex, /containerd\/config\.toml$/)[0]!;
+    const confDir = dirname(join(dir, dropIns[0]!.path));
+    expect(main.content).toBe(renderContainerdMainConfig());
+    const mainFile = join(dir, 'containerd-main.toml');
+    writeFileSync(mainFile, renderContainerdMainConfig(confDir));
+    const dump = await run('containerd', ['--config', mainFile, 'config', 'dump']);
+    expect(dump.code, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain('config_path = "/etc/containerd/certs.d"');
+    expect(dump.stdout).toContain('SystemdCgroup = true');
+    for (const ca of byName(ex, /\/ca\.crt$/)) {
+      const x = await run('openssl', ['x509', '-noout', '-ext', 'basicConstraints', '-in', join(dir, ca.path)]);
+      expect(x.code, `${ca.path}: ${x.stderr}`).toBe(0);
+      expect(x.stdout).toContain('CA:TRUE');
     }
   });
 });

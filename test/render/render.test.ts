@@ -17,7 +17,11 @@ import {
   keepalivedArgs,
   renderApiHaproxy,
   renderCheckApiserver,
+  renderContainerdAuths,
+  renderContainerdConfig,
   renderContainerdHosts,
+  renderContainerdMainConfig,
+  renderRegistryHosts,
   renderEdgeKeepalived,
   renderFrontHaproxy,
   renderHostFiles,
@@ -320,17 +324,22 @@ describe('front HAProxy', () => {
       c.edge = {
         vips: [
           { name: 'one', address: '10.250.0.100/24', interface: 'eth0', virtualRouterId: 51, ports: [8080] },
-          { name: 'two', address: '10.250.0.101/24', interface: 'eth0', virtualRouterId: 52, ports: [8080] },
+          { name: 'two', address: '10.250.0.101/24', interface: 'eth0', virtualRouterId: 52, ports: [8081] },
         ],
       };
     });
-    expect(() => frontInputFromSite(clash)).toThrow(/edge VIPs "one" and "two" both serve port 8080/);
+    // validate refuses two VIPs on one port (the gateway has one listener per port); the renderer
+    // still guards input that never went through validation.
+    const [cl] = clash.spec.clusters;
+    const vips = cl!.edge.vips.map((v) => ({ ...v, ports: [8080] }));
+    const unvalidated = { ...clash, spec: { ...clash.spec, clusters: [{ ...cl!, edge: { ...cl!.edge, vips } }] } } as typeof clash;
+    expect(() => frontInputFromSite(unvalidated)).toThrow(/edge VIPs "one" and "two" both serve port 8080/);
   });
 });
 
 describe('containerd hosts.toml', () => {
   it('the site registry, public registries and mirrored sites pull through the site registry', () => {
-    const h = renderContainerdHosts(bj1);
+    const h = renderContainerdHosts(bj1).filter((x) => (x.file ?? 'hosts.toml') === 'hosts.toml');
     const names = h.map((x) => x.registry);
     expect(names).toEqual([...names].sort());
     expect(names).toEqual(expect.arrayContaining(['registry.bj1.example.com', 'docker.io', 'quay.io', 'registry.k8s.io', 'registry.sh1.example.com']));
@@ -338,11 +347,57 @@ describe('containerd hosts.toml', () => {
     expect(docker).toContain('server = "https://registry-1.docker.io"');
     expect(docker).toContain('[host."https://registry.bj1.example.com"]');
     expect(docker).toContain('capabilities = ["pull", "resolve"]');
-    // bj1 uses a private CA: nodes trust it for the site registry.
+    // bj1 has its site CA in the inventory: nodes trust it for the site registry, in every entry.
     expect(docker).toContain('ca = "/etc/containerd/certs.d/registry.bj1.example.com/ca.crt"');
     expect(renderContainerdHosts(sh1).find((x) => x.registry === 'docker.io')!.content).not.toContain('ca = ');
     const own = h.find((x) => x.registry === 'registry.bj1.example.com')!.content;
     expect(own).toContain('capabilities = ["pull", "resolve", "push"]');
+    expect(own).toContain('ca = "/etc/containerd/certs.d/registry.bj1.example.com/ca.crt"');
+  });
+
+  it('writes the CA files it points at: the site CA and each peer site\'s CA, nothing else', () => {
+    const files = (s: typeof bj1) => renderContainerdHosts(s).filter((x) => x.file === 'ca.crt');
+    const bjCa = files(bj1);
+    expect(bjCa.map((x) => x.registry)).toEqual(['registry.bj1.example.com']);
+    expect(bjCa[0]!.content).toContain(bj1.spec.certificates.caCert!.trim());
+    expect(bjCa[0]!.content.startsWith(`# ${GENERATED}`)).toBe(true);
+    // sh1 (ACME, public chain) trusts bj1's CA for bj1's registry only, as a fallback server CA.
+    const shCa = files(sh1);
+    expect(shCa.map((x) => x.registry)).toEqual(['registry.bj1.example.com']);
+    const peer = renderContainerdHosts(sh1).find((x) => x.registry === 'registry.bj1.example.com' && x.file === undefined)!.content;
+    expect(peer).toMatch(/^ca = "\/etc\/containerd\/certs\.d\/registry\.bj1\.example\.com\/ca\.crt"$/m);
+    // Every `ca =` path any hosts.toml names is a file the renderer writes.
+    for (const s of [bj1, sh1]) {
+      const all = renderContainerdHosts(s);
+      const written = new Set(all.filter((x) => x.file === 'ca.crt').map((x) => `/etc/containerd/certs.d/${x.registry}/ca.crt`));
+      for (const h of all) for (const m of h.content.matchAll(/ca = "([^"]+)"/g)) expect(written.has(m[1]!), `${h.registry}: ${m[1]}`).toBe(true);
+    }
+  });
+
+  it('a site CA-less private-CA site points at no ca.crt (the issue: hosts.toml named a file nothing wrote)', () => {
+    const noCa = { ...bj1, spec: { ...bj1.spec, certificates: { ...bj1.spec.certificates, caCert: undefined } } };
+    const all = renderContainerdHosts(noCa);
+    expect(all.some((x) => x.file === 'ca.crt' || x.content.includes('ca = '))).toBe(false);
+  });
+
+  it('renderRegistryHosts: a registry with its CA and a mirror list (the bootstrap-registry case)', () => {
+    const t = renderRegistryHosts({ registry: 'registry.bj1.example.com', serverCaFile: '/etc/containerd/certs.d/registry.bj1.example.com/ca.crt', mirrors: [{ url: 'https://10.10.1.11:5000', caFile: '/etc/flotilla/bootstrap-ca.crt' }] });
+    expect(t).toContain('server = "https://registry.bj1.example.com"\nca = "/etc/containerd/certs.d/registry.bj1.example.com/ca.crt"');
+    expect(t).toContain('[host."https://10.10.1.11:5000"]\n  capabilities = ["pull", "resolve"]\n  ca = "/etc/flotilla/bootstrap-ca.crt"');
+    const alone = renderRegistryHosts({ registry: 'r.example', serverCaFile: '/ca.crt' });
+    expect(alone).toContain('[host."https://r.example"]\n  capabilities = ["pull", "resolve", "push"]\n  ca = "/ca.crt"');
+  });
+
+  it('the CRI drop-in sets config_path; credentials only when given, TOML-escaped, appended at the end', () => {
+    const plain = renderContainerdConfig();
+    expect(plain).toContain('[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"');
+    expect(plain).toContain('SystemdCgroup = true');
+    expect(plain).not.toContain('password');
+    const auths = [{ registry: 'registry.bj1.example.com', username: 'flotilla', password: 'p"w\\x\n' }];
+    const withAuth = renderContainerdConfig({ auths });
+    expect(withAuth).toBe(plain + renderContainerdAuths(auths));
+    expect(withAuth).toContain('[plugins."io.containerd.grpc.v1.cri".registry.configs."registry.bj1.example.com".auth]\n  username = "flotilla"\n  password = "p\\"w\\\\x\\u000a"');
+    expect(renderContainerdMainConfig()).toContain('imports = ["/etc/containerd/conf.d/*.toml"]');
   });
 
   it('per-upstream layout uses override_path under /v2/<upstream>', () => {
@@ -374,8 +429,8 @@ describe('renderHostFiles', () => {
     expect(get('hosts/bj1-a-e1/keepalived-edge.conf').hostPath).toBe('/etc/keepalived/keepalived-edge.conf');
     expect(get('hosts/bj1-a-w1/containerd/certs.d/docker.io/hosts.toml').hostPath).toBe('/etc/containerd/certs.d/docker.io/hosts.toml');
     expect(get('network/tor-a.bird.conf').hostPath).toBeUndefined();
-    // Workers get no VRRP files.
-    expect(files.filter((f) => f.path.startsWith('hosts/bj1-a-w1/') && !f.path.includes('/containerd/'))).toEqual([]);
+    // Workers get no VRRP files: only containerd's and the log-folder cleanup.
+    expect(files.filter((f) => f.path.startsWith('hosts/bj1-a-w1/') && !f.path.includes('/containerd/') && !f.path.includes('/log-cleanup/'))).toEqual([]);
   });
 
   it('a site without routers or edge VIPs renders no BIRD or front file', () => {

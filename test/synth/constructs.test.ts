@@ -375,6 +375,43 @@ describe('Registry', () => {
     expect(script).toContain('platform/*|apps/*)');
     expect(ofKind(objs, 'VirtualService')).toHaveLength(0);
   });
+  it('htpasswd auth from a placeholder Secret; sync jobs push with the credentials and trust the peer CA when given', () => {
+    const peerCa = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const objs = objectsOf(
+      (s) =>
+        new Registry(s, 'r', {
+          host: 'registry.bj1.example.com',
+          issuerName: 'site-issuer',
+          mirrors: [
+            { host: 'registry.sh1.example.com', repositories: ['platform/*'], caCert: peerCa },
+            { host: 'registry.gz1.example.com', repositories: ['platform/base'] },
+          ],
+        }),
+    );
+    const secret = ofKind(objs, 'Secret')[0] as unknown as { metadata: { name: string; annotations: Record<string, string> }; stringData: Record<string, string> };
+    expect(secret.metadata.name).toBe('registry-htpasswd');
+    expect(secret.stringData).toEqual({ htpasswd: '' });
+    expect(secret.metadata.annotations['flotilla.dev/filled-by']).toMatch(/registryPassword/);
+    const pod = spec(ofKind(objs, 'Deployment')[0]).template.spec;
+    const env = Object.fromEntries((pod.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'registry.bj1.example.com', REGISTRY_AUTH_HTPASSWD_PATH: '/auth/htpasswd' });
+    expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'auth', secret: expect.objectContaining({ secretName: 'registry-htpasswd' }) }]));
+    expect(pod.containers[0].readinessProbe.tcpSocket).toEqual({ port: 5000 });
+    const maps = ofKind(objs, 'ConfigMap') as unknown as { metadata: { name: string }; data: Record<string, string> }[];
+    const sh1 = maps.find((m) => m.metadata.name === 'registry-sync-registry-sh1-example-com')!;
+    expect(sh1.data['ca.crt']).toBe(`${peerCa}\n`);
+    expect(sh1.data['sync.sh']).toContain('--src-cert-dir /peer-certs');
+    expect(sh1.data['sync.sh']).toContain('--dest-authfile /auth/.dockerconfigjson');
+    const gz1 = maps.find((m) => m.metadata.name === 'registry-sync-registry-gz1-example-com')!;
+    expect(gz1.data['ca.crt']).toBeUndefined();
+    expect(gz1.data['sync.sh']).not.toContain('--src-cert-dir');
+    const jobs = ofKind(objs, 'CronJob').map((j) => spec(j).jobTemplate.spec.template.spec);
+    const vols = (i: number) => Object.fromEntries((jobs[i].volumes as { name: string }[]).map((v) => [v.name, v]));
+    expect(vols(0)['peer-ca']).toMatchObject({ configMap: { name: 'registry-sync-registry-sh1-example-com', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(vols(1)['peer-ca']).toBeUndefined();
+    expect(vols(0).auth).toMatchObject({ secret: { secretName: 'registry-credentials' } });
+    expect(vols(0)['source-auth']).toMatchObject({ secret: { secretName: 'registry-sync-registry-sh1-example-com-source', optional: true } });
+  });
   it('ingressNamespace: TLS passthrough route through the ingress gateway for the registry host', () => {
     const objs = objectsOf((s) => new Registry(s, 'r', { host: 'registry.bj1.example.com', issuerName: 'i', ingressNamespace: 'istio-ingress' }));
     const gw = ofKind(objs, 'Gateway')[0];
@@ -390,6 +427,7 @@ describe('Registry', () => {
     [{ mirrors: [{ host: 'reg.example.com', repositories: ['x'] }] }, 'Registry.mirrors[0].host: got "reg.example.com", expected another registry than this one'],
     [{ mirrors: [{ host: 'b.example.com', repositories: [] }] }, 'Registry.mirrors[0].repositories: got [], expected at least one repository pattern'],
     [{ mirrors: [{ host: 'b.example.com', repositories: ['Platform/*'] }] }, 'Registry.mirrors[0].repositories: got "Platform/*", expected a repository path'],
+    [{ mirrors: [{ host: 'b.example.com', repositories: ['x'], caCert: 'not a cert' }] }, 'Registry.mirrors[0].caCert: got "not a cert…", expected a PEM CA certificate'],
   ])('rejects %j', (bad, message) => {
     expect(() => objectsOf((s) => new Registry(s, 'r', { host: 'reg.example.com', issuerName: 'i', ...(bad as object) }))).toThrow(message);
   });

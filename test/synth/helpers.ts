@@ -1,6 +1,8 @@
 // Test helpers: build constructs in a fresh chart and get their objects; walk pod specs.
 import { App, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { readdirSync } from 'node:fs';
+import { loadSite, type Site } from '../../infra/site/index';
 import type { K8sObject } from '../../infra/synth/types';
 
 /** Objects a construct builder creates, as cdk8s synthesizes them. */
@@ -29,4 +31,16 @@ export function podSpecs(objects: readonly K8sObject[]): PodSpecAt[] {
     if (o.kind === 'CronJob') out.push({ where, podSpec: s?.jobTemplate?.spec?.template?.spec });
   }
   return out;
+}
+
+/** The bundled examples' file names (`examples/*.yaml`), sorted. */
+export const exampleFiles = (): string[] => readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort();
+
+/** Loads every bundled example into `into` (file name → validated Site); throws on an invalid one. */
+export async function loadExamples(into: Map<string, Site>): Promise<void> {
+  for (const f of exampleFiles()) {
+    const r = await loadSite(`examples/${f}`);
+    if (!r.ok) throw new Error(`${f} invalid`);
+    into.set(f, r.value);
+  }
 }

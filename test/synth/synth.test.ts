@@ -1,22 +1,15 @@
 // synthesizeSite/synthesizeCluster over the bundled examples: site-level invariants.
-import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { chartsFor } from '../../infra/catalog/charts';
-import { loadSite, type Site } from '../../infra/site/index';
+import type { Site } from '../../infra/site/index';
 import { imagesOf, siteTreeFiles, synthesizeCluster, synthesizeSite } from '../../infra/synth/index';
 import { COMPONENTS } from '../../infra/synth/types';
-import { podSpecs } from './helpers';
+import { exampleFiles, loadExamples, podSpecs } from './helpers';
 
-const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort();
+const examples = exampleFiles();
 const sites = new Map<string, Site>();
-beforeAll(async () => {
-  for (const f of examples) {
-    const r = await loadSite(`examples/${f}`);
-    if (!r.ok) throw new Error(`${f} invalid`);
-    sites.set(f, r.value);
-  }
-});
+beforeAll(() => loadExamples(sites));
 
 describe.each(examples)('examples/%s', (file) => {
   it('deterministic and does not mutate the model', () => {

@@ -3,23 +3,17 @@
 // to its backend, under the same port name as the gateway Service's port. Bad inventories are
 // rejected with the field located. (Schema validity: test/schema; a real API server:
 // test/synth/real-apply.test.ts, which applies every synthesized object.)
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { EdgeGateway, INGRESS_GATEWAY_SELECTOR, tcpRoutes, type EdgeVipSpec } from '../../constructs/index';
-import { formatError, loadSite, parseSite, type Site } from '../../infra/site/index';
+import { formatError, parseSite, type Site } from '../../infra/site/index';
 import { synthesizeSite } from '../../infra/synth/index';
-import { objectsOf, ofKind, spec } from './helpers';
+import { exampleFiles, loadExamples, objectsOf, ofKind, spec } from './helpers';
 
-const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort();
+const examples = exampleFiles();
 const sites = new Map<string, Site>();
-beforeAll(async () => {
-  for (const f of examples) {
-    const r = await loadSite(`examples/${f}`);
-    if (!r.ok) throw new Error(`${f} invalid`);
-    sites.set(f, r.value);
-  }
-});
+beforeAll(() => loadExamples(sites));
 
 interface Server {
   port: { number: number; name: string; protocol: string };
