@@ -52,7 +52,10 @@ export interface KubeClientOptions {
   readonly timeoutMs: number;
   /** Timeout of health probes (health.timeout). @default timeoutMs */
   readonly probeTimeoutMs?: number;
-  /** Watch idle limit: no byte (event or bookmark) for this long → reconnect. @default 30 s */
+  /**
+   * Watch idle limit: no byte (event or bookmark) for this long → reconnect. Above the API server's
+   * bookmark period (1 min) so that a healthy idle watch stays open. @default 90 s
+   */
   readonly watchIdleMs?: number;
   /** Backoff cap for informer errors. @default 5 s */
   readonly maxBackoffMs?: number;
@@ -274,7 +277,7 @@ export class KubeClient {
       if (res.statusCode === 401 || res.statusCode === 403) this.opts.onAuthError?.({ status: res.statusCode, method: 'GET', path, message: body.slice(0, 300) });
       throw new KubeError(`watch ${path}: ${res.statusCode} ${body.slice(0, 200)}`, res.statusCode);
     }
-    const idleMs = this.opts.watchIdleMs ?? 30_000;
+    const idleMs = this.opts.watchIdleMs ?? 90_000;
     await new Promise<void>((resolve, reject) => {
       let buf = '';
       let idle = setTimeout(onIdle, idleMs);
@@ -352,6 +355,15 @@ export function classifyProbe(f: { status?: number; code?: string; reason?: stri
 
 class Gone extends Error {}
 
+/**
+ * Server-side watch timeout like client-go's reflector: 5–10 min, jittered so that members' watches
+ * do not all end together. The stream ending is not an error: the watch resumes from the last
+ * resourceVersion (bookmarks keep it fresh) — no relist while the watch is healthy.
+ */
+export function watchTimeoutSeconds(random = Math.random): number {
+  return Math.floor(300 * (1 + random()));
+}
+
 /** list + watch cache of one collection. */
 export class Informer {
   readonly items = new Map<string, KubeObject>();
@@ -362,7 +374,7 @@ export class Informer {
     private readonly client: KubeClient,
     private readonly path: string,
     private readonly query: string,
-    private readonly onChange: () => void,
+    private readonly onChange: (e?: { type: string; object: KubeObject }) => void,
     private readonly what: string,
   ) {}
 
@@ -379,7 +391,7 @@ export class Informer {
         // watch until 410 (relist) or an error (backoff, then relist)
         for (;;) {
           if (signal.aborted) return;
-          const q = `${this.query}${this.query ? '&' : ''}watch=1&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion=${encodeURIComponent(rv)}`;
+          const q = `${this.query}${this.query ? '&' : ''}watch=1&allowWatchBookmarks=true&timeoutSeconds=${watchTimeoutSeconds()}&resourceVersion=${encodeURIComponent(rv)}`;
           await this.client.watch(`${this.path}?${q}`, (e) => {
             if (e.type === 'ERROR') {
               const st = e.object as { code?: number; message?: string };
@@ -392,7 +404,7 @@ export class Informer {
             if (e.type === 'DELETED') this.items.delete(key(e.object));
             else this.items.set(key(e.object), e.object);
             this.attempt = 0;
-            this.onChange();
+            this.onChange(e);
           }, signal);
         }
       } catch (err) {
@@ -523,7 +535,7 @@ export class KubeMember implements ClusterApi {
   private cachedOwned: OwnedDeployment[] | undefined;
   private ownedIndex: Map<string, OwnedDeployment> | undefined;
 
-  constructor(opts: KubeClientOptions & { onChange?: () => void }) {
+  constructor(opts: KubeClientOptions & { onChange?: () => void; onAppChange?: (appKey: string) => void }) {
     this.name = opts.name;
     this.client = new KubeClient(opts);
     const capChanged = () => {
@@ -536,10 +548,13 @@ export class KubeMember implements ClusterApi {
       this.client,
       '/apis/apps/v1/deployments',
       `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`,
-      () => {
+      (e) => {
         this.cachedOwned = undefined;
         this.ownedIndex = undefined;
-        opts.onChange?.();
+        // One Deployment's event requeues its app only (its labels name it); a relist, all apps.
+        const l = (e?.object.metadata as { namespace?: string; name?: string; labels?: Record<string, string> } | undefined);
+        if (e && opts.onAppChange && l) opts.onAppChange(`${l.labels?.[APP_NAMESPACE_LABEL] ?? l.namespace}/${l.labels?.[APP_LABEL] ?? l.name}`);
+        else opts.onChange?.();
       },
       'deployments',
     );
@@ -547,6 +562,33 @@ export class KubeMember implements ClusterApi {
 
   start(signal: AbortSignal): void {
     for (const inf of [this.nodes, this.pods, this.deployments]) void inf.run(signal);
+  }
+
+  private sources: Map<string, Informer> | undefined;
+
+  watchSource(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void): void {
+    if (this.sources) return;
+    this.sources = new Map();
+    for (const kind of ['ConfigMap', 'Secret', 'PersistentVolumeClaim']) {
+      const inf = new Informer(
+        this.client,
+        objectPath('v1', kind, undefined),
+        '',
+        (e) => {
+          const m = e?.object.metadata as { namespace?: string; name?: string } | undefined;
+          if (m?.namespace && m.name) onChange(kind, m.namespace, m.name);
+        },
+        `source ${kind}s`,
+      );
+      this.sources.set(kind, inf);
+      void inf.run(signal);
+    }
+  }
+
+  sourceObject(kind: string, namespace: string, name: string): KubeObject | null | undefined {
+    const inf = this.sources?.get(kind);
+    if (!inf?.synced) return undefined;
+    return inf.items.get(`${namespace}/${name}`) ?? null;
   }
 
   synced(): boolean {

@@ -164,4 +164,11 @@ export interface ClusterApi {
   /** Create (no resourceVersion) or replace (with it); resolves false on 409 Conflict/AlreadyExists. */
   write(obj: KubeObject, signal?: AbortSignal): Promise<boolean>;
   delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Watches the kinds apps propagate (ConfigMaps, Secrets, PVCs) on this cluster as the propagation
+   * source; `onChange` per object event. Optional: without it sources are read on each reconcile.
+   */
+  watchSource?(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void): void;
+  /** The watched source object: undefined when not watched (yet), null when watched and absent. */
+  sourceObject?(kind: string, namespace: string, name: string): KubeObject | null | undefined;
 }

@@ -161,11 +161,19 @@ export class AppReconciler {
         }
         if (!selects(app, m) && !obs) return;
         const stable = deploymentFor(app, want, hash, o.federation.metadata.name);
+        try {
+          const signal = opSignal();
+          // Namespace, then the propagated objects, then the Deployment that mounts them. A missing
+          // Deployment re-asserts the namespace (deleted by hand → recreated, copies written again).
+          if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal, true);
+          if (want > 0 || obs) await this.propagation.sync(app, api, signal);
+        } catch (err) {
+          errors.push(`${m.name}: propagate: ${(err as Error).message}`);
+          return;
+        }
         if (obs && obs.replicas === want && obs.hash === hash) return this.canary(app, api, stable, errors);
         try {
           const signal = opSignal();
-          if (!obs && want > 0) await this.propagation.propagate(app, api, signal);
-          if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal);
           await api.apply(stable, signal);
           await this.canary(app, api, stable, errors);
           status.applied[m.name] = want;
@@ -176,17 +184,6 @@ export class AppReconciler {
         }
       }),
     );
-    // Propagated objects are refreshed on every member the app runs in (cheap: SSA is idempotent).
-    for (const m of fedMembers) {
-      if ((target[m.name] ?? 0) > 0 && this.schedulable(m.name) && observed[m.name] && status.applied[`propagated:${m.name}`] !== 1) {
-        try {
-          await this.propagation.propagate(app, o.members.get(m.name)!, opSignal());
-          status.applied[`propagated:${m.name}`] = 1;
-        } catch (err) {
-          errors.push(`${m.name}: propagate: ${(err as Error).message}`);
-        }
-      }
-    }
     // Failback: once a returning member has its full share in every app and it is ready, the next
     // traffic pass ramps its traffic back over failbackAfter. The rule when that takes longer than
     // readyTimeout (docs/failover.md): traffic returns anyway — the member is healthy and its ready

@@ -28,6 +28,8 @@ export interface DaemonOptions {
   readonly clock?: Clock;
   /** Total per app from autoscaling (issue 6); absent → app.replicas. */
   readonly desiredOverride?: (key: string) => number | undefined;
+  /** The app set changed (config, apps folder, FederatedApp CRs): autoscaling follows it. */
+  readonly onAppsChanged?: (apps: readonly App[]) => void;
   readonly workers?: number;
   /**
    * Split-brain guard: a member is drained only when this second vantage point also sees it down.

@@ -67,6 +67,7 @@ export class Daemon {
   private readonly appsLoop: AppReconciler;
   private readonly trafficLoop: TrafficLoop;
   private readonly probeLoop: ProbeLoop;
+  private readonly propagator: Propagator;
 
   constructor(private readonly o: DaemonOptions) {
     const h = o.federation.spec.health;
@@ -99,7 +100,8 @@ export class Daemon {
       enqueueAll: () => this.enqueueAll(),
       alertOnce: (op, a, signal) => this.alertOnce(op, a, signal),
     };
-    this.appsLoop = new AppReconciler(ctx, new Propagator(o));
+    this.propagator = new Propagator(o);
+    this.appsLoop = new AppReconciler(ctx, this.propagator);
     this.trafficLoop = new TrafficLoop(ctx, (m) => this.appsLoop.allReturned(m));
     this.probeLoop = new ProbeLoop(ctx, params, async (signal) => {
       try {
@@ -168,6 +170,7 @@ export class Daemon {
   setApps(apps: readonly App[]): void {
     this.apps = new Map(apps.map((a) => [appKey(a), a]));
     for (const key of [...this.appStatus.keys()]) if (!this.apps.has(key)) this.appStatus.delete(key);
+    this.o.onAppsChanged?.(apps);
     if (this.started) this.enqueueAll();
   }
 
@@ -183,8 +186,8 @@ export class Daemon {
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
   }
 
-  private enqueueAll(): void {
-    for (const key of this.apps.keys()) this.queue.add(key);
+  private enqueueAll(resync = false): void {
+    for (const key of this.apps.keys()) this.queue.add(key, { resync });
   }
 
   start(): void {
@@ -192,15 +195,27 @@ export class Daemon {
     this.started = true;
     const signal = this.root.signal;
     for (const api of this.o.members.values()) api.start(signal);
+    // A source object changed: requeue only the apps that propagate it.
+    this.propagator.source.watchSource?.(signal, (kind, namespace, name) => this.enqueuePropagating(kind, namespace, name));
     if (this.leader) this.tasks.push(this.leader.run(signal));
     this.tasks.push(this.probeLoop.run(signal));
     this.day2?.start(signal);
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.intervalMs);
+    this.resyncTimer = setInterval(() => this.enqueueAll(true), this.intervalMs);
     this.o.log.info({ members: [...this.o.members.keys()], apps: this.apps.size, leaderElection: !!this.leader }, 'cluster-mgr started');
     this.enqueueAll();
   }
 
-  /** Informer change: reconcile soon (coalesced). */
+  /** Requeues the apps whose `propagate` lists this source object. */
+  enqueuePropagating(kind: string, namespace: string, name: string): void {
+    for (const [key, app] of this.apps) if (app.namespace === namespace && app.propagate.some((p) => p.kind === kind && p.name === name)) this.queue.add(key);
+  }
+
+  /** An owned Deployment changed: requeue only its app (coalescing is the queue's dedupe). */
+  notifyApp(key: string): void {
+    if (this.started && this.apps.has(key)) this.queue.add(key);
+  }
+
+  /** Informer change that may touch every app (nodes, pods: capacity): reconcile soon (coalesced). */
   notifyChange(): void {
     if (!this.started || this.changeTimer) return;
     this.changeTimer = setTimeout(() => {

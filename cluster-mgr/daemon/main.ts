@@ -53,6 +53,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const timeoutMs = spec.health.requestTimeout ? parseDuration(spec.health.requestTimeout)! : Math.max(5000, 5 * probeTimeoutMs);
   const ref: { daemon?: Daemon } = {};
   const onChange = () => ref.daemon?.notifyChange();
+  const onAppChange = (key: string) => ref.daemon?.notifyApp(key);
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
   // 401s and 403s (members, Lease, CRs) → log line, metric, alert (rbac-errors.ts); wired once the daemon exists.
   const forbidden: { reporter?: AuthErrorReporter } = {};
@@ -60,7 +61,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const members = new Map<string, ClusterApi>();
   for (const m of spec.members) {
     const kubeconfig = resolveFrom(o.configFile, m.kubeconfig);
-    const create = () => new KubeMember({ name: m.name, kubeconfig, ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, log: kubeLog, onAuthError: onAuthError(m.name) });
+    const create = () => new KubeMember({ name: m.name, kubeconfig, ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, onAppChange, log: kubeLog, onAuthError: onAuthError(m.name) });
     // A kubeconfig missing at start (`run` lets that pass for some members): stand in and retry.
     members.set(m.name, existsSync(kubeconfig) ? create() : new PendingMember({ name: m.name, kubeconfig, create, onState: (p) => forbidden.reporter?.memberConfig(m.name, p) }));
   }
@@ -97,6 +98,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     ...(alerter ? { alerter } : {}),
     ...(secondOpinion ? { secondOpinion } : {}),
     desiredOverride: (key) => autoscaling.desired(key),
+    onAppsChanged: (apps) => autoscaling.update(apps),
     // spec.day2 paths (backup folders, snapshot folders, sync status files) are Federation-relative.
     day2Probe: day2Probe((p) => resolveFrom(o.configFile, p)),
   });

@@ -1,6 +1,5 @@
-// Propagation: what cluster-mgr writes on a member besides the Deployment — the app's namespace
-// (once per member and process) and its `propagate` objects copied from the source cluster
-// (ConfigMaps and Secrets applied; PVCs created when missing, never modified or deleted).
+// Propagation: what cluster-mgr writes on a member besides the Deployment — the app's namespace and
+// its `propagate` objects copied from the source cluster, kept in line with the source (Propagator).
 import { createHash } from 'node:crypto';
 import { APP_LABEL, APP_NAMESPACE_LABEL, FIELD_MANAGER, MANAGED_BY, TEMPLATE_HASH } from '../adapters/kube';
 import type { App } from '../config/schema';
@@ -54,38 +53,94 @@ export function copyForPropagation(obj: KubeObject, kind: string, namespace: str
   return out;
 }
 
+const objKey = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
+const rvOf = (o: KubeObject): string => String((o.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? '');
+
+/**
+ * Keeps members' copies of apps' `propagate` objects equal to the source: applied before the
+ * Deployment, re-applied when the source's resourceVersion changes (the source is watched when its
+ * ClusterApi can: `watchSource`), deleted from members when the source object or the app's
+ * `propagate` entry goes away — PVCs excepted: never modified nor deleted (data). Namespaces are
+ * re-asserted whenever the app's Deployment is missing on a member (a namespace deleted by hand
+ * takes its Deployment with it, so it comes back on the next reconcile).
+ */
 export class Propagator {
   private readonly namespaces = new Set<string>();
+  /** member|appKey → object key → the source resourceVersion last written there. */
+  private readonly applied = new Map<string, Map<string, string>>();
 
   constructor(private readonly o: Pick<DaemonOptions, 'federation' | 'members' | 'source' | 'log'>) {}
 
-  /** Creates the namespace once per member and process (create only — 409 AlreadyExists is fine — so RBAC needs no patch on namespaces). */
-  async ensureNamespace(member: string, api: ClusterApi, namespace: string, signal: AbortSignal): Promise<void> {
+  get source(): ClusterApi {
+    return this.o.source ?? this.o.members.get(this.o.federation.spec.members[0]!.name)!;
+  }
+
+  /**
+   * Creates the namespace (create only — 409 AlreadyExists is fine — so member RBAC needs no patch on
+   * namespaces); cached per member unless `recheck`.
+   */
+  async ensureNamespace(member: string, api: ClusterApi, namespace: string, signal: AbortSignal, recheck = false): Promise<void> {
     const key = `${member}/${namespace}`;
-    if (this.namespaces.has(key)) return;
+    if (this.namespaces.has(key) && !recheck) return;
     await api.write({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
+    if (recheck && this.namespaces.has(key)) {
+      // The Deployment was missing: the namespace may have been recreated empty — write every copy again.
+      for (const [k, m] of this.applied) if (k.startsWith(`${member}|`)) for (const ok of [...m.keys()]) if (ok.split('/')[1] === namespace) m.delete(ok);
+    }
     this.namespaces.add(key);
   }
 
-  /** Copies the app's propagate objects from the source cluster to `api` (PVCs: create only; never deleted). */
-  async propagate(app: App, api: ClusterApi, signal: AbortSignal): Promise<void> {
-    const source = this.o.source ?? this.o.members.get(this.o.federation.spec.members[0]!.name)!;
-    if (app.propagate.length === 0 || source === api) return;
+  private async sourceObject(kind: string, namespace: string, name: string, signal: AbortSignal): Promise<KubeObject | undefined> {
+    const src = this.source;
+    const cached = src.sourceObject?.(kind, namespace, name);
+    if (cached !== undefined) return cached ?? undefined;
+    return src.get('v1', kind, namespace, name, signal);
+  }
+
+  /**
+   * Brings `api`'s copies of the app's propagate objects in line with the source (see the class
+   * comment). Writes nothing when every copy is at the source's resourceVersion.
+   */
+  async sync(app: App, api: ClusterApi, signal: AbortSignal): Promise<void> {
+    if (api === this.source) return;
+    const mk = `${api.name}|${appKey(app)}`;
+    const done = this.applied.get(mk) ?? new Map<string, string>();
+    this.applied.set(mk, done);
+    const wanted = new Set(app.propagate.map((p) => objKey(p.kind, app.namespace, p.name)));
+    // Removed from the app: delete the copies (never PVCs).
+    for (const k of [...done.keys()]) {
+      if (wanted.has(k)) continue;
+      const [kind, ns, name] = k.split('/') as [string, string, string];
+      if (kind !== 'PersistentVolumeClaim') await api.delete('v1', kind, ns, name, signal);
+      done.delete(k);
+      this.o.log.info({ app: appKey(app), member: api.name, kind, name }, 'propagate: removed from the app; copy deleted');
+    }
+    if (app.propagate.length === 0) return;
     await this.ensureNamespace(api.name, api, app.namespace, signal);
     for (const p of app.propagate) {
-      const obj = await source.get('v1', p.kind, app.namespace, p.name, signal);
+      const k = objKey(p.kind, app.namespace, p.name);
+      const obj = await this.sourceObject(p.kind, app.namespace, p.name, signal);
       if (!obj) {
-        this.o.log.warn({ app: appKey(app), kind: p.kind, name: p.name }, 'propagate: object not found in the source cluster');
+        if (done.has(k)) {
+          if (p.kind !== 'PersistentVolumeClaim') await api.delete('v1', p.kind, app.namespace, p.name, signal);
+          done.delete(k);
+          this.o.log.info({ app: appKey(app), member: api.name, kind: p.kind, name: p.name }, 'propagate: deleted at the source; copy deleted');
+        } else {
+          this.o.log.warn({ app: appKey(app), kind: p.kind, name: p.name }, 'propagate: object not found in the source cluster');
+        }
         continue;
       }
+      const rv = rvOf(obj);
+      if (rv && done.get(k) === rv) continue;
       const copy = copyForPropagation(obj, p.kind, app.namespace);
       if (p.kind === 'PersistentVolumeClaim') {
         // PVC spec is immutable once bound: create when missing, never modify or delete.
         const existing = await api.get('v1', p.kind, app.namespace, p.name, signal);
         if (!existing) await api.write(copy, signal);
-        continue;
+      } else {
+        await api.apply(copy, signal);
       }
-      await api.apply(copy, signal);
+      done.set(k, rv);
     }
   }
 }

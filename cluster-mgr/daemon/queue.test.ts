@@ -1,10 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/lab/wait';
-import { backoffMs, capacityOf, objectPath } from '../adapters/kube';
+import { backoffMs, capacityOf, objectPath, watchTimeoutSeconds } from '../adapters/kube';
 import { copyForPropagation } from './index';
 import { WorkQueue } from './queue';
 
 describe('WorkQueue', () => {
+  // After one failure the key waits out its backoff (here 10 s): what may run it earlier?
+  it.each([
+    { what: 'a resync while backing off', add: { resync: true }, runsEarly: false },
+    { what: 'an event while backing off', add: {}, runsEarly: true },
+  ])('$what → runs before the backoff ends: $runsEarly', async ({ add, runsEarly }) => {
+    let calls = 0;
+    let others = 0;
+    const q = new WorkQueue(
+      async (key) => {
+        if (key === 'other') return void others++;
+        calls++;
+        if (calls === 1) throw new Error('boom');
+      },
+      { concurrency: 1, maxBackoffMs: 20_000 },
+    );
+    q.add('k');
+    await waitFor(() => q.backingOff('k'), { timeoutMs: 2000 });
+    q.add('k', add);
+    q.add('other', add); // a key without backoff always runs
+    if (runsEarly) await waitFor(() => calls === 2, { timeoutMs: 2000 });
+    else {
+      await waitFor(() => others === 1, { timeoutMs: 2000 });
+      expect(q.backingOff('k')).toBe(true);
+      expect(calls).toBe(1);
+    }
+    await q.drain();
+  });
+
+  it.each([0, 0.5, 0.999])('watch timeout with jitter %s is 5–10 min', (r) => {
+    const t = watchTimeoutSeconds(() => r);
+    expect(t).toBeGreaterThanOrEqual(300);
+    expect(t).toBeLessThan(600);
+  });
+
   it('dedupes queued keys and never runs one key twice at once', async () => {
     const running = new Set<string>();
     let overlap = false;

@@ -19,8 +19,13 @@ export class WorkQueue {
     private readonly opts: { concurrency: number; maxBackoffMs: number; onError?: (key: string, err: unknown, retryInMs: number) => void },
   ) {}
 
-  add(key: string): void {
+  /**
+   * Queues `key`. `resync: true` (the periodic resync) leaves a key that is waiting out a backoff
+   * alone: only a real event may retry a failing key early.
+   */
+  add(key: string, opts: { resync?: boolean } = {}): void {
     if (this.stopped) return;
+    if (opts.resync && this.timers.has(key)) return;
     if (this.inFlight.has(key)) {
       this.dirty.add(key);
       return;
@@ -29,6 +34,11 @@ export class WorkQueue {
     this.queued.add(key);
     this.order.push(key);
     this.pump();
+  }
+
+  /** A retry after a failure is pending for `key`. */
+  backingOff(key: string): boolean {
+    return this.timers.has(key);
   }
 
   /** Adds after a delay (keeps only the earliest pending timer per key). */

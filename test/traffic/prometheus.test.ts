@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { PrometheusSource, startAutoscaler } from '../../cluster-mgr/adapters/prometheus';
+import type { App, Federation } from '../../cluster-mgr/config/schema';
+import { AppAutoscaling } from '../../cluster-mgr/daemon/autoscale';
 import { WebhookAlerter, type WebhookPayload } from '../../cluster-mgr/adapters/webhook';
 import type { AutoscaleDecision } from '../../cluster-mgr/core/autoscale';
 import { freePort, isCI, makeDir, missingTools, requireTools, startDaemon, waitFor, type Daemon } from '../lab/index';
@@ -53,6 +56,37 @@ describe('autoscaling against a real Prometheus', () => {
     await prom?.stop();
     await receiver?.close();
     await new Promise((r) => (exporter ? exporter.close(r) : r(undefined)));
+  });
+
+  it('autoscaling follows the app set live: an app added later scales, a removed one stops', async (ctx) => {
+    requireTools(ctx, ['prometheus']);
+    const source = new PrometheusSource({ url: `http://127.0.0.1:${promPort}`, timeoutMs: 2000 });
+    pods = [80, 80, 80, 80];
+    await waitFor(async () => (await source.query(QUERY)) === 320, { what: 'prometheus to report 320', timeoutMs: 20_000, intervalMs: 200 });
+    const ac = new AbortController();
+    let changes = 0;
+    const scaling = new AppAutoscaling();
+    const federation = { metadata: { name: 'f' }, spec: { prometheus: { url: `http://127.0.0.1:${promPort}` } } } as unknown as Federation;
+    const web = { name: 'web', namespace: 'shop', replicas: 4, autoscale: { query: QUERY, interval: '200ms', targetPerReplica: 50, min: 2, max: 9 } } as unknown as App;
+    const plain = { name: 'db', namespace: 'shop', replicas: 1 } as unknown as App;
+    scaling.start({ federation, apps: [plain], log: pino({ level: 'silent' }), signal: ac.signal, onChange: () => changes++, alertOnce: async () => undefined });
+    try {
+      expect(scaling.desired('shop/web')).toBeUndefined();
+      scaling.update([plain, web]); // added later (apps folder, FederatedApp CR)
+      await waitFor(() => scaling.desired('shop/web') === 7, { what: 'the added app autoscaled to 7', timeoutMs: 10_000 });
+      expect(changes).toBeGreaterThan(0);
+      scaling.update([plain]); // removed: its total is dropped and its loop stops
+      expect(scaling.desired('shop/web')).toBeUndefined();
+      const before = changes;
+      pods = [90, 90, 90, 90, 90, 90, 90];
+      await waitFor(async () => (await source.query(QUERY)) === 630, { what: 'prometheus to report 630', timeoutMs: 20_000, intervalMs: 200 });
+      await waitFor(async () => (await source.query(QUERY)) === 630, { timeoutMs: 2000, intervalMs: 500 }); // > 2 loop intervals
+      expect(scaling.desired('shop/web')).toBeUndefined();
+      expect(changes).toBe(before);
+    } finally {
+      ac.abort();
+      pods = [80, 80, 80, 80]; // what the next test starts from
+    }
   });
 
   it('follows the formula with clamp and tolerance; Prometheus down keeps the count and alerts', async (ctx) => {
