@@ -84,8 +84,13 @@ export interface ControlPlane {
   /** An authenticated admin request to the API server. */
   api<T = unknown>(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: T }>;
   addNodes(nodes: readonly LabNodeSpec[]): Promise<void>;
-  /** The API server process alone (for fault tests: SIGKILL, SIGSTOP). */
+  /** The API server process alone (for fault tests: SIGKILL, SIGSTOP); the current one after a restart. */
   readonly apiserver: Daemon;
+  /**
+   * Starts kube-apiserver again with the same flags (same port, same etcd, same certificates) after
+   * it was killed, and waits for /readyz. Throws if the old process still runs.
+   */
+  restartApiserver(): Promise<void>;
   /** Stops every process (SIGTERM, then SIGKILL) and removes the folder with the etcd data. */
   stop(): Promise<void>;
 }
@@ -419,38 +424,40 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   );
 
   // kube-apiserver
-  daemons.apiserver = startDaemon({
-    name: 'kube-apiserver',
-    command: binaries.apiserver,
-    dir,
-    args: [
-      ...flags({
-        'etcd-servers': etcdUrl,
-        'bind-address': host,
-        'advertise-address': host,
-        'secure-port': apiPort,
-        'tls-cert-file': join(dir, 'apiserver.crt'),
-        'tls-private-key-file': join(dir, 'apiserver.key'),
-        'client-ca-file': join(dir, 'ca.crt'),
-        'token-auth-file': join(dir, 'tokens.csv'),
-        'service-account-key-file': join(dir, 'sa.pub'),
-        'service-account-signing-key-file': join(dir, 'sa.key'),
-        'service-account-issuer': 'https://kubernetes.default.svc.cluster.local',
-        'api-audiences': 'https://kubernetes.default.svc.cluster.local',
-        'service-cluster-ip-range': '10.96.0.0/16',
-        'authorization-mode': 'RBAC',
-        'allow-privileged': true,
-        // The lab has no node network: endpoints of the `kubernetes` Service would be loopback.
-        'endpoint-reconciler-type': 'none',
-        'enable-priority-and-fairness': false,
-        profiling: false,
-        'shutdown-delay-duration': '0s',
-        v: 1,
-      }),
-      ...(opts.apiserverArgs ?? []),
-    ],
-    env: { GOMAXPROCS: '2' },
-  });
+  const startApiserver = () =>
+    startDaemon({
+      name: 'kube-apiserver',
+      command: binaries.apiserver,
+      dir,
+      args: [
+        ...flags({
+          'etcd-servers': etcdUrl,
+          'bind-address': host,
+          'advertise-address': host,
+          'secure-port': apiPort,
+          'tls-cert-file': join(dir, 'apiserver.crt'),
+          'tls-private-key-file': join(dir, 'apiserver.key'),
+          'client-ca-file': join(dir, 'ca.crt'),
+          'token-auth-file': join(dir, 'tokens.csv'),
+          'service-account-key-file': join(dir, 'sa.pub'),
+          'service-account-signing-key-file': join(dir, 'sa.key'),
+          'service-account-issuer': 'https://kubernetes.default.svc.cluster.local',
+          'api-audiences': 'https://kubernetes.default.svc.cluster.local',
+          'service-cluster-ip-range': '10.96.0.0/16',
+          'authorization-mode': 'RBAC',
+          'allow-privileged': true,
+          // The lab has no node network: endpoints of the `kubernetes` Service would be loopback.
+          'endpoint-reconciler-type': 'none',
+          'enable-priority-and-fairness': false,
+          profiling: false,
+          'shutdown-delay-duration': '0s',
+          v: 1,
+        }),
+        ...(opts.apiserverArgs ?? []),
+      ],
+      env: { GOMAXPROCS: '2' },
+    });
+  daemons.apiserver = startApiserver();
   await waitUntil('kube-apiserver', daemons.apiserver, 'serving /readyz', async () => (await api('GET', '/readyz')).status === 200, [daemons.etcd]);
 
   if (!opts.apiOnly) {
@@ -526,7 +533,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     adminKeyPath: join(dir, 'admin.key'),
     adminToken,
     daemons,
-    apiserver: daemons.apiserver!,
+    get apiserver() {
+      return daemons.apiserver!;
+    },
+    async restartApiserver() {
+      if (stopped) throw new Error(`control plane ${opts.name}: stopped`);
+      if (daemons.apiserver!.isRunning()) throw new Error(`control plane ${opts.name}: kube-apiserver (pid ${daemons.apiserver!.pid}) still runs; kill it first`);
+      daemons.apiserver = startApiserver();
+      await waitUntil('kube-apiserver', daemons.apiserver, 'serving /readyz again', async () => (await api('GET', '/readyz')).status === 200, [daemons.etcd!]);
+    },
     kubectl: (args, o = {}) => run(binaries.kubectl, ['--kubeconfig', kubeconfigPath, ...args], { timeoutMs: o.timeoutMs ?? 30_000, ...(o.input !== undefined ? { input: o.input } : {}) }),
     api,
     addNodes,
