@@ -7,17 +7,13 @@
 import { missingTools } from '../lab/index';
 import { waitFor } from '../lab/wait';
 import { loadWithFault, startStack } from '../e2e/stack';
+import { pct } from './percentile';
 import type { BenchResult } from './run';
 
 const TRIALS = 10;
 const INTERVAL = 250;
 const THRESHOLD = 3;
 const FAILBACK = 1000;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}
 
 export default async function bench(): Promise<BenchResult[]> {
   if (missingTools(['haproxy']).length > 0) {

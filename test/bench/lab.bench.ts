@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { k8sAssets } from '../../scripts/lab/k8s-assets';
 import { startControlPlane } from '../../scripts/lab/controlplane';
+import { pct } from './percentile';
 import type { BenchResult } from './run';
 
 function rssMb(pid: number): number {
@@ -15,11 +16,6 @@ function rssMb(pid: number): number {
     return 0;
   }
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 export default async function bench(): Promise<BenchResult[]> {
   const assets = k8sAssets();

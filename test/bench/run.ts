@@ -1,5 +1,6 @@
 // `npm run bench`: runs every test/bench/*.bench.ts (default export: async () => BenchResult[])
-// and prints a table. Figures are measured on this machine; the command is printed with them.
+// and prints a table; `npm run bench -- NAME` runs NAME.bench.ts (e.g. `failover-real`: failover on
+// three real control planes). Figures are measured on this machine; the command is printed with them.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,9 +17,12 @@ export interface BenchResult {
 
 const only = process.argv[2];
 const dir = 'test/bench';
-const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.bench.ts') && (!only || f.includes(only)))
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
   .sort();
+// `npm run bench -- failover` runs failover.bench.ts only, not failover-real.bench.ts (an exact name
+// wins; otherwise every bench whose file name contains the word).
+const files = !only ? all : all.includes(`${only}.bench.ts`) ? [`${only}.bench.ts`] : all.filter((f) => f.includes(only));
 const rows: BenchResult[] = [];
 for (const f of files) {
   const mod = (await import(pathToFileURL(join(process.cwd(), dir, f)).href)) as { default: () => Promise<BenchResult[]> };
