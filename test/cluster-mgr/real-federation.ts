@@ -65,16 +65,17 @@ export interface DeploymentView {
 export interface RealFederation {
   readonly cps: readonly ControlPlane[];
   readonly names: readonly string[];
-  readonly dir: string;
-  /** The member reached through the cuttable path. */
-  readonly cutMember: string;
-  /** The running cluster-mgr process and its URL (replaced by startCm). */
-  readonly cm: Daemon;
-  readonly url: string;
   /** (Re)writes the Federation with these apps and starts cluster-mgr; resolves once settled (or, with `settle: false`, once /healthz answers). */
   startCm(apps?: readonly RealApp[], o?: { settle?: boolean }): Promise<void>;
   /** `kill -9` of cluster-mgr; resolves once it is gone. */
   killCm(): Promise<void>;
+  /** The running cluster-mgr process and its URL (replaced by startCm). */
+  readonly cm: Daemon;
+  readonly url: string;
+  /** The member reached through the cuttable path. */
+  readonly cutMember: string;
+  /** Kubeconfigs, the Federation file, the front's config and socket. */
+  readonly dir: string;
   state(): Promise<RealState>;
   /** `show servers state` of the front, per member. */
   front(): Promise<Record<string, MemberTraffic>>;
