@@ -66,7 +66,7 @@ export async function stopAfterClusterMgr(cm: Proc | undefined, ...others: ({ st
 
 export async function startClusterMgr(
   configFile: string,
-  o: { name?: string; ready?: (url: string) => Promise<boolean | undefined>; what?: string } = {},
+  o: { name?: string; ready?: (url: string) => Promise<boolean | undefined>; what?: string; timeoutMs?: number } = {},
 ): Promise<{ proc: Proc; url: string }> {
   const name = o.name ?? 'cluster-mgr';
   const port = await freePort();
@@ -79,7 +79,7 @@ export async function startClusterMgr(
         if (!proc.isRunning()) throw new Error(`${name} exited:\n${proc.logs().slice(-2000)}`);
         return ready(url);
       },
-      { timeoutMs: 30_000, intervalMs: 100, what: o.what ?? `${name} to listen` },
+      { timeoutMs: o.timeoutMs ?? 30_000, intervalMs: 100, what: o.what ?? `${name} to listen` },
     );
   } catch (err) {
     await proc.stop(10_000).catch(() => undefined);

@@ -246,12 +246,14 @@ export async function startRealFederation(prefix: string): Promise<RealFederatio
         const file = writeConfig(apps);
         const started = await startClusterMgr(file, {
           name: `${prefix}-cluster-mgr`,
+          // Start-up (tsx compiles the daemon) alone took 13 s at a load average of 17 on 2 cores.
+          timeoutMs: 90_000,
           ready: async (u) => {
             current.url = u;
             if (o.settle === false) return (await fetch(`${u}/healthz`).catch(() => undefined))?.ok;
             return settled(apps);
           },
-          what: 'cluster-mgr to settle (members Healthy at full weight at the front, every app split 1:1:1 and ready)',
+          what: o.settle === false ? 'cluster-mgr /healthz' : 'cluster-mgr to settle (members serving at full weight at the front, every app split 1:1:1 and ready)',
         });
         current.cm = started.proc;
         current.url = started.url;
