@@ -136,7 +136,7 @@ describe('failover on real control planes (cluster-mgr as a process, front HAPro
     } finally {
       await f.heal('cut', victim).catch(() => undefined);
     }
-  }, 150_000);
+  }, 240_000);
 
   it('a stuck pod (kwok never starts it): the failover completes degraded naming ImagePullBackOff and does not hold failback past readyTimeout', async (ctx) => {
     const f = guard(ctx);
@@ -182,5 +182,5 @@ describe('failover on real control planes (cluster-mgr as a process, front HAPro
     } finally {
       await f.heal('sigstop', victim).catch(() => undefined);
     }
-  }, 150_000);
+  }, 240_000);
 });
