@@ -45,8 +45,21 @@ const guard = (ctx: Parameters<typeof requireK8s>[0]): RealFederation => {
   return fed!;
 };
 
-/** Each case starts from a settled federation (a failed case before it must not be blamed on this one). */
-const settledFirst = (f: RealFederation) => waitFor(() => f.settled(), { timeoutMs: 60_000, intervalMs: 200, what: 'the federation settled before the fault' });
+/**
+ * Each case starts from a settled federation that has been quiet for 3 s (no member health change:
+ * on a loaded machine a freshly started cluster-mgr can see slow probes, and a fault injected then
+ * would be measured against a failover already under way).
+ */
+const settledFirst = (f: RealFederation) =>
+  waitFor(
+    async () => {
+      await f.settled();
+      const last = (await f.state()).events.find((e) => e.type.startsWith('member-'));
+      if (last && Date.now() - Date.parse(last.at) < 3000) throw new Error(`${last.type} ${last.member ?? ''} ${Date.now() - Date.parse(last.at)} ms ago`);
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: 'the federation settled and quiet for 3 s before the fault' },
+  );
 
 /** Healthy at the first good probe + failbackAfter; then replicas return (paced, ready within readyTimeout), then the ramp. */
 const FAILBACK_BOUND_MS = HEALTH.intervalMs * HEALTH.successThreshold + HEALTH.failbackAfterMs + HEALTH.intervalMs * HEALTH.failbackSteps + HEALTH.readyTimeoutMs + HEALTH.failbackAfterMs + 1000;
@@ -143,12 +156,16 @@ describe('failover on real control planes (cluster-mgr as a process, front HAPro
     const stuck: RealApp = { name: 'stuck', replicas: 3, stuck: true };
     await settledFirst(f);
     await f.startCm([...APPS, stuck]);
+    await settledFirst(f);
     const victim = f.names[1]!;
     try {
       const faultAt = Date.now();
       await f.inject('sigstop', victim);
       // The stuck app does not hold the others: they are ready elsewhere within the deadline.
-      await waitFor(() => f.readyElsewhere(victim, APPS), { timeoutMs: READY_DEADLINE_MS, intervalMs: 50, what: `the other apps ready away from ${victim}` });
+      const othersReadyAt = await waitFor(async () => ((await f.readyElsewhere(victim, APPS)) ? Date.now() : undefined), { timeoutMs: 30_000, intervalMs: 50, what: `the other apps ready away from ${victim}` });
+      const afterFault = othersReadyAt - faultAt;
+      const events = (await f.state()).events.filter((e) => Date.parse(e.at) >= faultAt).reverse();
+      expect(afterFault, `the other apps ready ${afterFault} ms after the fault; events: ${events.map((e) => `${e.at.slice(17)} ${e.type} ${e.message}`).join(' | ')}`).toBeLessThanOrEqual(READY_DEADLINE_MS);
       const s = await waitFor(async () => {
         const st = await f.state();
         return st.alerts.some((a) => a.name === 'FederationFailoverDegraded' && a.labels.member === victim) ? st : undefined;
