@@ -7,12 +7,11 @@
 //   Unhealthy → drained      the member in `drain` in the front's `show servers state` (polled 10 ms);
 //   fault → replicas Ready   every app's replicas on the other members, Deployment status ready
 //                            (observedGeneration, updated, ready, available), read from their API servers.
-// Then the member is healed and the federation waits to settle (full weight, 1:1:1 and ready) before
-// the next trial; recovery → full weight is reported too (informational).
+// Then the member is healed and the federation waits to settle (full weight, 1:1:1 and ready, no
+// member health change for 3 s) before the next trial; recovery → full weight is reported too (informational).
 import { k8sAssets } from '../../scripts/lab/k8s-assets';
 import { missingTools } from '../lab/tools';
-import { waitFor } from '../lab/wait';
-import { HEALTH, startRealFederation, timeFailback, timeFailover, type Fault } from '../cluster-mgr/real-federation';
+import { HEALTH, settledAndQuiet, startRealFederation, timeFailback, timeFailover, type Fault } from '../cluster-mgr/real-federation';
 import { pct } from './percentile';
 import type { BenchResult } from './run';
 
@@ -34,6 +33,7 @@ export default async function bench(): Promise<BenchResult[]> {
   const back: number[] = [];
   try {
     await fed.startCm();
+    await settledAndQuiet(fed, 120_000);
     for (let t = 0; t < TRIALS; t++) {
       const fault = FAULTS[t % FAULTS.length]!;
       // The cut needs the member behind the cuttable path; the API server faults take the others in turn.
@@ -52,7 +52,7 @@ export default async function bench(): Promise<BenchResult[]> {
         await fed.heal(fault, victim).catch(() => undefined);
       }
       // A member whose API server was killed has controllers in client-go's backoff: let it settle.
-      await waitFor(() => fed.settled(), { timeoutMs: 120_000, intervalMs: 200, what: 'the federation settled before the next trial' });
+      await settledAndQuiet(fed, 120_000);
     }
   } finally {
     await fed.stop();

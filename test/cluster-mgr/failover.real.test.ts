@@ -18,6 +18,7 @@ import {
   READY_DEADLINE_MS,
   UNHEALTHY_DEADLINE_MS,
   eventAt,
+  settledAndQuiet,
   startRealFederation,
   timeFailback,
   timeFailover,
@@ -45,21 +46,8 @@ const guard = (ctx: Parameters<typeof requireK8s>[0]): RealFederation => {
   return fed!;
 };
 
-/**
- * Each case starts from a settled federation that has been quiet for 3 s (no member health change:
- * on a loaded machine a freshly started cluster-mgr can see slow probes, and a fault injected then
- * would be measured against a failover already under way).
- */
-const settledFirst = (f: RealFederation) =>
-  waitFor(
-    async () => {
-      await f.settled();
-      const last = (await f.state()).events.find((e) => e.type.startsWith('member-'));
-      if (last && Date.now() - Date.parse(last.at) < 3000) throw new Error(`${last.type} ${last.member ?? ''} ${Date.now() - Date.parse(last.at)} ms ago`);
-      return true;
-    },
-    { timeoutMs: 60_000, intervalMs: 200, what: 'the federation settled and quiet for 3 s before the fault' },
-  );
+/** Each case starts from a settled, quiet federation (a failed case before it is not blamed on this one). */
+const settledFirst = (f: RealFederation) => settledAndQuiet(f, 60_000);
 
 /** Healthy at the first good probe + failbackAfter; then replicas return (paced, ready within readyTimeout), then the ramp. */
 const FAILBACK_BOUND_MS = HEALTH.intervalMs * HEALTH.successThreshold + HEALTH.failbackAfterMs + HEALTH.intervalMs * HEALTH.failbackSteps + HEALTH.readyTimeoutMs + HEALTH.failbackAfterMs + 1000;

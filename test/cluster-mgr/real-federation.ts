@@ -358,3 +358,20 @@ export async function timeFailback(fed: RealFederation, victim: string, fault: F
   if (recovering === undefined || recovered === undefined) throw new Error(`${victim}: no member-recovering/member-recovered events after the heal: ${JSON.stringify(s.events.slice(0, 20))}`);
   return { recoveringMs: recovering - healAt, recoveredAfterMs: recovered - recovering, settledMs: Math.max(fullAt, settledAt) - healAt, rampMs: fullAt - recovered };
 }
+
+/**
+ * Settled, and no member health change for `quietMs`: on a loaded machine a freshly started
+ * cluster-mgr can see slow probes, and a fault injected then would be measured against a failover
+ * already under way.
+ */
+export function settledAndQuiet(fed: RealFederation, timeoutMs: number, quietMs = 3000): Promise<true> {
+  return waitFor(
+    async () => {
+      await fed.settled();
+      const last = (await fed.state()).events.find((e) => e.type.startsWith('member-'));
+      if (last && Date.now() - Date.parse(last.at) < quietMs) throw new Error(`${last.type} ${last.member ?? ''} ${Date.now() - Date.parse(last.at)} ms ago`);
+      return true as const;
+    },
+    { timeoutMs, intervalMs: 200, what: `the federation settled and quiet for ${quietMs} ms` },
+  );
+}
