@@ -13,7 +13,7 @@ import { parseDuration } from '../../infra/lib/units';
 import { CronScheduler } from '../adapters/cron';
 import { day2Probe } from '../adapters/day2';
 import type { App } from '../config/schema';
-import { initialHealth, isServing, type HealthParams } from '../core/health';
+import { initialHealth, isServing, keepsTraffic, type HealthParams } from '../core/health';
 import { appKey } from '../core/plan';
 import { alertKey } from '../contracts/alerts';
 import type { Alert, Alerter, Clock, TrafficSwitch } from '../contracts/index';
@@ -222,6 +222,12 @@ export class Daemon {
       this.changeTimer = undefined;
       this.enqueueAll();
     }, 100);
+  }
+
+  /** The member keeps its traffic (Healthy, Suspect, AuthFailed): autoscaling's `members` source asks only these. */
+  memberServing(name: string): boolean {
+    const st = this.memberState.get(name);
+    return st !== undefined && keepsTraffic(st.health.state);
   }
 
   ready(): boolean {
