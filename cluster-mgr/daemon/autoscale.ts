@@ -138,6 +138,7 @@ export class AppAutoscaling {
 
   /** Per source: the up gauge (a member not asked has no series); a log line when the set of failing sources changes. */
   private report(o: AutoscaleOptions, key: string, sources: readonly SourceStatus[], reason: string): void {
+    o.metrics?.autoscaleEvaluations.inc({ app: key });
     for (const s of sources) {
       if (s.state === 'skipped') o.metrics?.autoscaleSourceUp.remove({ app: key, source: s.source });
       else o.metrics?.autoscaleSourceUp.set({ app: key, source: s.source }, s.state === 'up' ? 1 : 0);

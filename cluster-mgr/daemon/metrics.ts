@@ -25,6 +25,7 @@ export class DaemonMetrics {
     labelNames: ['app', 'source'],
     registers: [this.registry],
   });
+  readonly autoscaleEvaluations = new Counter({ name: 'cluster_mgr_autoscale_evaluations_total', help: "Evaluations of an app's autoscale query (every interval)", labelNames: ['app'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'cluster_mgr_leader', help: '1 while this process is the leader', registers: [this.registry] });
   readonly day2Status = new Gauge({
     name: 'cluster_mgr_day2_check_status',
