@@ -16,7 +16,7 @@ import { loadFederation } from '../../cluster-mgr/config/index';
 import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { startSim, type Sim } from '../../cluster-mgr/sim/index';
 import type { WebhookPayload } from '../../cluster-mgr/adapters/webhook';
-import { deploymentReplicas, getState, sum, writeFederation } from '../cluster-mgr/harness';
+import { deploymentReplicas, EXAMPLE_APP, getState, sum, writeFederation } from '../cluster-mgr/harness';
 import { freePort, isCI, makeDir, missingTools, requireTools, startDaemon, waitFor, type Daemon } from '../lab/index';
 import { startReceiver, type Receiver } from './receiver';
 
@@ -100,20 +100,9 @@ describe('autoscaling metric source over real Prometheus processes', () => {
 
   /** cluster-mgr in this process with the given metric source; logs to a file the test reads. */
   async function startCm(file: string, metrics: Record<string, unknown>): Promise<{ cm: Running; logFile: string }> {
-    const app = {
-      name: 'web',
-      namespace: 'shop',
-      replicas: 2,
-      template: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        spec: {
-          selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27', resources: { requests: { cpu: '100m', memory: '64Mi' } } }] } },
-        },
-      },
-      autoscale: { query: QUERY, targetPerReplica: 50, min: 2, max: 12, interval: '300ms', scaleDownStabilization: '0s' },
-    };
+    // The simulator's example app (shop/web) from 2 replicas (6 would hold 320 within tolerance), autoscaled; no
+    // stabilisation window, so a scale-down shows at once.
+    const app = { ...EXAMPLE_APP, replicas: 2, autoscale: { query: QUERY, targetPerReplica: 50, min: 2, max: 12, interval: '300ms', scaleDownStabilization: '0s' } };
     const configFile = writeFederation(join(dir, file), [...NAMES], {
       // Lenient probes: a loaded machine must not make a member look down (the members are asked only while serving).
       health: { interval: '500ms', timeout: '1s', requestTimeout: '3s', failureThreshold: 3, successThreshold: 2, failbackAfter: '60s' },

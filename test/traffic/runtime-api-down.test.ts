@@ -31,11 +31,12 @@ const available = missingTools(['haproxy']).length === 0;
 
 describe('unreachable HAProxy runtime API (cluster-mgr run, real HAProxy over TCP)', () => {
   let sim: Sim | undefined;
+  /** The front's config file and its runtime API's host:port. */
+  let cfgFile = '';
+  let endpoint = '';
   let receiver: Receiver | undefined;
   let cm: Daemon | undefined;
   let haproxy: Daemon | undefined;
-  let cfgFile = '';
-  let endpoint = '';
 
   beforeAll(async () => {
     if (!available && !isCI()) return;
