@@ -1,6 +1,7 @@
-// MetricsSource over Prometheus' HTTP API (`GET /api/v1/query`), and a scheduler that evaluates
-// each app's autoscale query every `interval` and hands decisions to the daemon.
-import { decideReplicas, initialAutoscaleState, type AutoscaleDecision, type AutoscaleSpec, type AutoscaleState, type QueryOutcome } from '../core/autoscale';
+// MetricsSource over Prometheus' HTTP API (`GET /api/v1/query`); the federation's metric source
+// (one URL, or the sum over the members' Prometheis); and a scheduler that evaluates each app's
+// autoscale query every `interval` and hands decisions to the daemon.
+import { decideReplicas, initialAutoscaleState, sumMemberOutcomes, type AutoscaleDecision, type AutoscaleSpec, type AutoscaleState, type QueryOutcome, type SourceStatus, type SummedOutcome } from '../core/autoscale';
 import { systemClock, type Alerter, type Clock, type MetricsSource } from '../contracts/index';
 import { HttpError, redactUrl, splitCredentials, withTimeout } from './http';
 
@@ -66,6 +67,31 @@ export async function evaluate(source: MetricsSource, promql: string, signal?: A
   }
 }
 
+/** One evaluation of a query against the federation's metric source. */
+export type Measure = (promql: string, signal?: AbortSignal) => Promise<SummedOutcome>;
+
+/** Metric source `url`: one Prometheus or Thanos query URL (source label `url`). */
+export function singleSource(source: MetricsSource): Measure {
+  return async (promql, signal) => {
+    const outcome = await evaluate(source, promql, signal);
+    const status: SourceStatus = outcome.ok ? { source: 'url', state: 'up' } : { source: 'url', state: 'down', error: outcome.error };
+    return { outcome, sources: [status] };
+  };
+}
+
+/**
+ * Metric source `members`: the query on every serving member's Prometheus at once (each bounded by
+ * its source's timeout), summed by core's sumMemberOutcomes (partial sums are marked, never silent).
+ */
+export function memberSources(sources: ReadonlyMap<string, MetricsSource>, serving: (member: string) => boolean): Measure {
+  return async (promql, signal) => {
+    const answers = await Promise.all(
+      [...sources].map(async ([member, source]) => (serving(member) ? { member, serving: true, outcome: await evaluate(source, promql, signal) } : { member, serving: false })),
+    );
+    return sumMemberOutcomes(answers);
+  };
+}
+
 export interface AutoscaledApp {
   /** `namespace/app`. */
   readonly key: string;
@@ -76,11 +102,14 @@ export interface AutoscaledApp {
 
 export interface AutoscalerOptions {
   readonly apps: readonly AutoscaledApp[];
-  readonly source: MetricsSource;
+  /** One Prometheus (the `url` source); or give `measure`. */
+  readonly source?: MetricsSource;
+  /** How a query is evaluated (singleSource, memberSources). @default - singleSource(source) */
+  readonly measure?: Measure;
   /** Current desired total per app (the daemon's view). */
   readonly current: (key: string) => number;
-  /** Receives every decision (the daemon stores `replicas` as the app's new total). */
-  readonly onDecision: (key: string, decision: AutoscaleDecision) => void;
+  /** Receives every decision (the daemon stores `replicas` as the app's new total) and which sources answered. */
+  readonly onDecision: (key: string, decision: AutoscaleDecision, sources: readonly SourceStatus[]) => void;
   /** Fires/resolves the query-failing alert; errors go to onError. */
   readonly alerter?: Alerter;
   readonly onError?: (key: string, err: Error) => void;
@@ -98,14 +127,16 @@ export function startAutoscaler(opts: AutoscalerOptions): { tick(key: string): P
   const states = new Map<string, AutoscaleState>();
   const inFlight = new Map<string, Promise<AutoscaleDecision | undefined>>();
   const byKey = new Map(opts.apps.map((a) => [a.key, a]));
+  const measure = opts.measure ?? (opts.source ? singleSource(opts.source) : undefined);
+  if (!measure) throw new Error('startAutoscaler: give source or measure');
 
   const run = async (app: AutoscaledApp): Promise<AutoscaleDecision | undefined> => {
     if (opts.signal.aborted) return undefined;
-    const outcome = await evaluate(opts.source, app.query, opts.signal);
+    const { outcome, sources } = await measure(app.query, opts.signal);
     if (opts.signal.aborted) return undefined;
     const decision = decideReplicas({ spec: app.spec, current: opts.current(app.key), outcome, now: clock.now(), state: states.get(app.key) ?? initialAutoscaleState });
     states.set(app.key, decision.state);
-    opts.onDecision(app.key, decision);
+    opts.onDecision(app.key, decision, sources);
     try {
       if (decision.fire) await opts.alerter?.fire(decision.fire, opts.signal);
       if (decision.resolve) await opts.alerter?.resolve(decision.resolve, opts.signal);

@@ -106,6 +106,7 @@ export function checkFederation(fed: Federation, file?: string, deferMissing = f
     }
   }
   for (const issue of checkDay2(spec.day2?.checks ?? [])) add(['spec', 'day2', 'checks', ...issue.path], issue.message);
+  checkMetricsSource(spec, known, add);
   const apps = new Map<string, number>();
   spec.apps.forEach((app, i) => {
     const key = `${app.namespace}/${app.name}`;
@@ -117,6 +118,21 @@ export function checkFederation(fed: Federation, file?: string, deferMissing = f
 }
 
 /** Cross-field checks of `spec.day2.checks`; paths are relative to the list. */
+/** spec.autoscaling.metrics against the members (and the older spec.prometheus). */
+function checkMetricsSource(spec: Federation['spec'], known: readonly string[], add: (path: (string | number)[], message: string) => void): void {
+  const m = spec.autoscaling?.metrics;
+  if (!m) return;
+  const at = ['spec', 'autoscaling', 'metrics'];
+  if (spec.prometheus) add(['spec', 'prometheus'], 'give either spec.prometheus.url (the older form) or spec.autoscaling.metrics, not both: move the URL to autoscaling.metrics { source: url, url }');
+  if (parseDuration(m.timeout)! <= 0) add([...at, 'timeout'], `timeout ${show(m.timeout)} must be longer than 0`);
+  if (m.source !== 'members') return;
+  for (const name of Object.keys(m.urls)) if (!known.includes(name)) add([...at, 'urls', name], `unknown member ${show(name)}: known members: ${known.join(', ')}`);
+  const missing = known.filter((n) => m.urls[n] === undefined);
+  if (missing.length > 0) {
+    add([...at, 'urls'], `member${missing.length > 1 ? 's' : ''} ${missing.map(show).join(', ')} ha${missing.length > 1 ? 've' : 's'} no Prometheus URL: source "members" sums every member's Prometheus — add urls.${missing[0]}: <its Prometheus URL>, or use source "url" with one Prometheus or Thanos query URL`);
+  }
+}
+
 export function checkDay2(checks: readonly Day2Check[]): Issue[] {
   const issues: Issue[] = [];
   const seen = new Map<string, number>();

@@ -99,6 +99,43 @@ export const AlertingSchema = z.strictObject({
   webhooks: z.array(z.strictObject({ url: z.url() })).optional(),
 });
 
+const prometheusUrl = z.url({ protocol: /^https?$/, error: (iss) => `${show(iss.input)} is not an http(s) URL: expected a Prometheus or Thanos query base URL, e.g. "http://prometheus.monitoring.svc:9090"` });
+
+export const METRIC_SOURCES = ['url', 'members'] as const;
+
+/**
+ * Where autoscale queries are evaluated (docs/autoscale.md): `url` — one Prometheus or a Thanos
+ * query URL that sees every member; `members` — each serving member's own Prometheus (`urls`, one
+ * per member), queried in parallel within `timeout`, the answers summed.
+ */
+export const MetricsSourceSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.strictObject({
+      source: z.literal('url'),
+      url: prometheusUrl,
+      /** Per query. @default 5s */
+      timeout: duration.default('5s'),
+    }),
+    z.strictObject({
+      source: z.literal('members'),
+      /** member → its Prometheus base URL; every member needs one. */
+      urls: z.record(z.string(), prometheusUrl),
+      /** Per member query; a member slower than this counts as failed. @default 2s */
+      timeout: duration.default('2s'),
+    }),
+  ],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union'
+        ? `unknown metrics source ${show((iss.input as { source?: unknown } | undefined)?.source)}: expected "url" (one Prometheus or Thanos query URL) or "members" (the sum over every member's Prometheus)`
+        : undefined,
+  },
+);
+export type MetricsSourceConfig = z.infer<typeof MetricsSourceSchema>;
+
+export const AutoscalingSchema = z.strictObject({ metrics: MetricsSourceSchema });
+
 export const LeaderElectionSchema = z.strictObject({
   namespace: dnsLabel.default('flotilla-system'),
   leaseName: dnsLabel.default('cluster-mgr'),
@@ -346,7 +383,10 @@ export const FederationSchema = z.strictObject({
     health: HealthSchema.prefault({}),
     traffic: TrafficSchema.optional(),
     alerting: AlertingSchema.optional(),
-    prometheus: z.strictObject({ url: z.url() }).optional(),
+    /** The older form of `autoscaling.metrics: { source: url, url }` (kept; not both). */
+    prometheus: z.strictObject({ url: prometheusUrl }).optional(),
+    /** Autoscaling settings of the federation: where app queries are evaluated. */
+    autoscaling: AutoscalingSchema.optional(),
     leaderElection: LeaderElectionSchema.optional(),
     source: SourceSchema.optional(),
     appSources: AppSourcesSchema.optional(),

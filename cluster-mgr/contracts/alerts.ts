@@ -62,12 +62,16 @@ export const alerts = {
       description: reason,
     };
   },
-  autoscaleQueryFailing(namespace: string, app: string, reason: string): Alert {
+  /**
+   * The app's autoscale query failed (count kept), or — `partial` — failed on some members' Prometheis
+   * (the sum of the others is a lower bound: it may scale up, never down). Same name and labels either way.
+   */
+  autoscaleQueryFailing(namespace: string, app: string, reason: string, partial = false): Alert {
     return {
       name: AlertName.AutoscaleQueryFailing,
       severity: 'warning',
       labels: { namespace, app },
-      summary: `autoscale query for ${namespace}/${app} failing; replica count kept`,
+      summary: partial ? `autoscale query for ${namespace}/${app} failing on some members; scaling up only, never down` : `autoscale query for ${namespace}/${app} failing; replica count kept`,
       description: reason,
     };
   },

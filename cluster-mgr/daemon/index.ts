@@ -1,7 +1,8 @@
 // The federation daemon: wires its loops behind one work queue and one root AbortController, and
 // writes only while it leads. Reconcile works from OBSERVED state (informer caches + health).
 //
-//   probe loop  (./probe, every health.interval) ─► health state machine ─► traffic pass (./traffic)
+//   probe loop  (./probe, every health.interval) ─► health state machine ─► traffic pass (./traffic,
+//                 one at a time, not awaited by the probe loop: a hanging runtime API never delays probing)
 //   apps        (./apps) resync (every interval) + informer changes + health transitions
 //                 ─► WorkQueue(app key) ─► reconcile one app ─► Deployments + propagation (./propagation)
 //   autoscale   (./autoscale, wired by ./main) ─► desiredOverride
@@ -13,7 +14,7 @@ import { parseDuration } from '../../infra/lib/units';
 import { CronScheduler } from '../adapters/cron';
 import { day2Probe } from '../adapters/day2';
 import type { App } from '../config/schema';
-import { initialHealth, isServing, type HealthParams } from '../core/health';
+import { initialHealth, isServing, keepsTraffic, type HealthParams } from '../core/health';
 import { appKey } from '../core/plan';
 import { alertKey } from '../contracts/alerts';
 import type { Alert, Alerter, Clock, TrafficSwitch } from '../contracts/index';
@@ -68,6 +69,9 @@ export class Daemon {
   private readonly trafficLoop: TrafficLoop;
   private readonly probeLoop: ProbeLoop;
   private readonly propagator: Propagator;
+  /** The traffic pass in flight (kickTrafficPass), and whether a newer round asked for another. */
+  private passing: Promise<void> | undefined;
+  private passAgain = false;
 
   constructor(private readonly o: DaemonOptions) {
     const h = o.federation.spec.health;
@@ -104,12 +108,7 @@ export class Daemon {
     this.appsLoop = new AppReconciler(ctx, this.propagator);
     this.trafficLoop = new TrafficLoop(ctx, (m) => this.appsLoop.allReturned(m));
     this.probeLoop = new ProbeLoop(ctx, params, async (signal) => {
-      try {
-        await this.trafficLoop.pass(signal);
-        this.trafficLoop.checkFailoversDone();
-      } catch (err) {
-        o.log.error({ err: (err as Error).message }, 'traffic pass failed; retrying next round');
-      }
+      this.kickTrafficPass(signal);
       this.recordHistory();
     });
     const checks = o.federation.spec.day2?.checks ?? [];
@@ -205,6 +204,30 @@ export class Daemon {
     this.enqueueAll();
   }
 
+  /**
+   * Runs the traffic pass after a probe round without holding the probe loop: a runtime API that
+   * hangs (a frozen or blackholed front host) costs the pass its operation timeout, never the
+   * members' health detection. One pass at a time; a round that ends while one runs asks for
+   * another right after it (so the newest health is always planned from).
+   */
+  private kickTrafficPass(signal: AbortSignal): void {
+    if (this.passing) {
+      this.passAgain = true;
+      return;
+    }
+    this.passing = (async () => {
+      do {
+        this.passAgain = false;
+        try {
+          await this.trafficLoop.pass(signal);
+          this.trafficLoop.checkFailoversDone();
+        } catch (err) {
+          this.o.log.error({ err: (err as Error).message }, 'traffic pass failed; retrying next round');
+        }
+      } while (this.passAgain && !signal.aborted);
+    })().finally(() => (this.passing = undefined));
+  }
+
   /** Requeues the apps whose `propagate` lists this source object. */
   enqueuePropagating(kind: string, namespace: string, name: string): void {
     for (const [key, app] of this.apps) if (app.namespace === namespace && app.propagate.some((p) => p.kind === kind && p.name === name)) this.queue.add(key);
@@ -222,6 +245,12 @@ export class Daemon {
       this.changeTimer = undefined;
       this.enqueueAll();
     }, 100);
+  }
+
+  /** The member keeps its traffic (Healthy, Suspect, AuthFailed): autoscaling's `members` source asks only these. */
+  memberServing(name: string): boolean {
+    const st = this.memberState.get(name);
+    return st !== undefined && keepsTraffic(st.health.state);
   }
 
   ready(): boolean {
@@ -366,6 +395,7 @@ export class Daemon {
       await draining;
       await this.day2?.drain();
       await Promise.allSettled(this.tasks);
+      await this.passing;
       await this.leader?.release();
       this.o.log.info('stopped');
     })();

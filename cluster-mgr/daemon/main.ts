@@ -116,7 +116,16 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
     daemon.signal.addEventListener('abort', () => clearInterval(t), { once: true });
   }
 
-  autoscaling.start({ federation: o.federation, apps: o.apps, log, signal: daemon.signal, onChange: () => daemon.notifyChange(), alertOnce: (op, a, s) => daemon.alertOnce(op, a, s) });
+  autoscaling.start({
+    federation: o.federation,
+    apps: o.apps,
+    log,
+    signal: daemon.signal,
+    onChange: () => daemon.notifyChange(),
+    alertOnce: (op, a, s) => daemon.alertOnce(op, a, s),
+    memberServing: (m) => daemon.memberServing(m),
+    metrics: daemon.metrics,
+  });
   log.info({ url: http.url }, 'listening');
   const crApps = crSource?.start(daemon);
 

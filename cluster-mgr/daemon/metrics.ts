@@ -19,6 +19,13 @@ export class DaemonMetrics {
   readonly unschedulable = new Gauge({ name: 'cluster_mgr_unschedulable_replicas', help: 'Replicas of an app that fit nowhere', labelNames: ['app'], registers: [this.registry] });
   readonly trafficWeight = new Gauge({ name: 'cluster_mgr_member_traffic_weight', help: 'Traffic weight set at the front (0 drained, 256 full)', labelNames: ['member'], registers: [this.registry] });
   readonly trafficEndpointUp = new Gauge({ name: 'cluster_mgr_traffic_endpoint_up', help: "1 while the traffic layer's endpoint (a front host's runtime API) answers, 0 while unreachable", labelNames: ['switch', 'endpoint'], registers: [this.registry] });
+  readonly autoscaleSourceUp = new Gauge({
+    name: 'cluster_mgr_autoscale_source_up',
+    help: "1 when the app's autoscale query answered at its last evaluation on this metric source (a member's Prometheus, or `url`), 0 when it failed; members not serving are not asked (no series)",
+    labelNames: ['app', 'source'],
+    registers: [this.registry],
+  });
+  readonly autoscaleEvaluations = new Counter({ name: 'cluster_mgr_autoscale_evaluations_total', help: "Evaluations of an app's autoscale query (every interval)", labelNames: ['app'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'cluster_mgr_leader', help: '1 while this process is the leader', registers: [this.registry] });
   readonly day2Status = new Gauge({
     name: 'cluster_mgr_day2_check_status',

@@ -13,7 +13,7 @@ export class ProbeLoop {
   constructor(
     private readonly c: DaemonContext,
     private readonly params: HealthParams,
-    /** Runs after every probe round (the traffic pass, the failover-done check, history). */
+    /** Runs after every probe round (starts the traffic pass without waiting for it; history). */
     private readonly afterRound: (signal: AbortSignal) => Promise<void>,
   ) {}
 

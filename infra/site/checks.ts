@@ -237,6 +237,17 @@ export function checkSite(site: Site): Issue[] {
     probeNames.add(p.name);
   });
 
+  // --- cluster-mgr's autoscaling source "members": a URL per cluster (the first defaults in-cluster).
+  const metrics = spec.federation.autoscaling.metrics;
+  if (metrics?.source === 'members') {
+    const at: Path = ['spec', 'federation', 'autoscaling', 'metrics', 'urls'];
+    for (const name of Object.keys(metrics.urls)) if (!clusterNames.has(name)) add([...at, name], `unknown cluster ${show(name)}: known clusters: ${[...clusterNames].join(', ')}`);
+    const missing = spec.clusters.slice(1).map((c) => c.name).filter((n) => metrics.urls[n] === undefined);
+    if (missing.length > 0) {
+      add(at, `cluster${missing.length > 1 ? 's' : ''} ${missing.map(show).join(', ')} ha${missing.length > 1 ? 've' : 's'} no Prometheus URL: source "members" sums every cluster's Prometheus and cluster-mgr runs in ${show(spec.clusters[0]!.name)} — add urls.${missing[0]}: <its Prometheus as cluster-mgr reaches it>, or use source "url" with one Prometheus or Thanos query URL`);
+    }
+  }
+
   const appKeys = new Set<string>();
   spec.apps.forEach((a, i) => {
     const path: Path = ['spec', 'apps', i];

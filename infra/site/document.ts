@@ -163,6 +163,8 @@ function describeIssue(iss: z.core.$ZodIssue, data: unknown): string {
         ? `has ${given.length} item(s): expected at most ${String(iss.maximum)}`
         : `${JSON.stringify(given)} is too large: expected at most ${String(iss.maximum)}`;
     case 'invalid_format':
+      // A schema's own message (a regex or URL check that names the fix) wins over the generic one.
+      if (iss.message && !iss.message.startsWith('Invalid')) return iss.message;
       return `${JSON.stringify(given)} is not a valid ${iss.format}`;
     case 'invalid_union':
       // A schema's own message (e.g. a discriminated union naming its kinds) wins over the generic one.

@@ -497,6 +497,37 @@ export const SiteAppSchema = z.strictObject({
   logs: z.strictObject({ files: z.boolean().default(false) }).optional().describe('files: mount the per-pod log folder (logging.fileLogs.hostPath/<namespace>_<pod>) at /var/log/app'),
 });
 
+/** The Prometheus of the cluster that runs cluster-mgr, as its pod reaches it (kube-prometheus-stack's Service). */
+export const IN_CLUSTER_PROMETHEUS_URL = 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090';
+
+const prometheusUrl = z.url({ protocol: /^https?$/, error: (iss) => `${show(iss.input)} is not an http(s) URL: expected a Prometheus or Thanos query base URL, e.g. "https://prometheus.sh1-b.example.com"` });
+
+/** Where cluster-mgr evaluates autoscale queries (`autoscaling.metrics` of the synthesized Federation). */
+export const SiteMetricsSourceSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.strictObject({
+      source: z.literal('url'),
+      url: prometheusUrl.describe('One Prometheus or Thanos query URL that sees every cluster'),
+      timeout: duration.default('5s').describe('Per query'),
+    }),
+    z.strictObject({
+      source: z.literal('members'),
+      urls: z
+        .record(z.string(), prometheusUrl)
+        .default({})
+        .describe("Cluster → its Prometheus URL as cluster-mgr reaches it; the cluster that runs cluster-mgr (the first) defaults to its in-cluster Prometheus Service"),
+      timeout: duration.default('2s').describe('Per cluster query; a slower cluster counts as failed'),
+    }),
+  ],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union'
+        ? `unknown metrics source ${show((iss.input as { source?: unknown } | undefined)?.source)}: expected "url" (one Prometheus or Thanos query URL) or "members" (the sum over every cluster's Prometheus)`
+        : undefined,
+  },
+);
+
 /** cluster-mgr as the site runs it (the synthesized Federation config, the ops-host systemd unit). */
 export const FederationSettingsSchema = z.strictObject({
   health: z
@@ -512,6 +543,11 @@ export const FederationSettingsSchema = z.strictObject({
   traffic: z
     .strictObject({
       secondOpinion: z.enum(['front', 'none']).default('front').describe("Confirm a member is down with the front HAProxy's own health checks before draining it"),
+    })
+    .prefault({}),
+  autoscaling: z
+    .strictObject({
+      metrics: SiteMetricsSourceSchema.optional().describe(`Autoscale queries' source: "url" (one Prometheus or Thanos query) or "members" (each cluster's Prometheus, summed). @default - url ${IN_CLUSTER_PROMETHEUS_URL} (the first cluster's Prometheus)`),
     })
     .prefault({}),
   leaderElection: z

@@ -16,7 +16,7 @@ import { DEFAULT_FRONT_SOCKET, frontInputFromSite, renderClusterMgrHostFiles, ho
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
 import type { Cluster, Site } from '../site/index';
 import { clusterServiceHost } from '../site/endpoints';
-import { subscribedTemplates } from '../site/schema';
+import { IN_CLUSTER_PROMETHEUS_URL, subscribedTemplates } from '../site/schema';
 import { COMPONENTS, type ClusterSynth, type ComponentManifests, type ComponentName, type K8sObject, type SiteSynth, type SynthOptions } from './types';
 
 export * from './types';
@@ -50,7 +50,7 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
       traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
-      prometheus: { url: 'http://kube-prometheus-stack-prometheus.monitoring.svc:9090' },
+      autoscaling: { metrics: federationMetrics(site) },
       // In the pod: its own service account (the Role of FederationControl); outside (systemd): the host member's kubeconfig.
       leaderElection: { namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE, inCluster: true, member: host, ...f.leaderElection },
       // FederatedApp CRs in the host cluster (the CRD is part of the federation component)
@@ -58,6 +58,14 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       apps: [],
     },
   };
+}
+
+/** `autoscaling.metrics` of the Federation: the inventory's, the first cluster's Prometheus filled in (or the default, that one Prometheus). */
+function federationMetrics(site: Site): Record<string, unknown> {
+  const m = site.spec.federation.autoscaling.metrics;
+  if (!m) return { source: 'url', url: IN_CLUSTER_PROMETHEUS_URL, timeout: '5s' };
+  if (m.source === 'url') return { ...m };
+  return { source: 'members', urls: Object.fromEntries(site.spec.clusters.map((c) => [c.name, m.urls[c.name] ?? IN_CLUSTER_PROMETHEUS_URL])), timeout: m.timeout };
 }
 
 /** The cluster's ingress gateway serves HTTPS on an edge VIP (site-gateway routes reach it). */
