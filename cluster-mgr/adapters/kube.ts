@@ -652,54 +652,45 @@ export class KubeMember implements ClusterApi {
   /** The last snapshot of each node (a node event carries before and after: core/events). */
   private readonly nodeSnaps = new Map<string, NodeSnapshot>();
 
+  private readonly emit: (e: MemberEvent) => void;
+
   constructor(opts: KubeClientOptions & { onEvent?: (e: MemberEvent) => void }) {
     this.name = opts.name;
     this.client = new KubeClient(opts);
-    const emit = opts.onEvent ?? (() => undefined);
-    this.nodes = new Informer(
-      this.client,
-      '/api/v1/nodes',
-      '',
-      (e) => {
-        this.cachedCapacity = undefined;
-        if (e.type === 'LISTED') {
-          this.nodeSnaps.clear();
-          for (const n of this.nodes.list()) this.nodeSnaps.set(String((n.metadata as { name?: string } | undefined)?.name), nodeSnapshotOf(n));
-          return emit({ kind: 'listed' });
-        }
-        const name = String((e.object.metadata as { name?: string } | undefined)?.name);
-        const before = this.nodeSnaps.get(name);
-        const after = e.type === 'DELETED' ? undefined : nodeSnapshotOf(e.object);
-        if (after) this.nodeSnaps.set(name, after);
-        else this.nodeSnaps.delete(name);
-        emit({ kind: 'node', ...(before ? { before } : {}), ...(after ? { after } : {}) });
-      },
-      'nodes',
-    );
-    this.pods = new Informer(
-      this.client,
-      '/api/v1/pods',
-      '',
-      (e) => {
-        this.cachedCapacity = undefined;
-        emit(e.type === 'LISTED' ? { kind: 'listed' } : { kind: 'pod', pod: podRefOf(e.object) });
-      },
-      'pods',
-    );
-    this.deployments = new Informer(
-      this.client,
-      '/apis/apps/v1/deployments',
-      `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`,
-      (e) => {
-        this.cachedOwned = undefined;
-        this.ownedIndex = undefined;
-        if (e.type === 'LISTED') return emit({ kind: 'listed' });
-        // One Deployment's event requeues its app only (its labels name it).
-        const l = e.object.metadata as { namespace?: string; name?: string; labels?: Record<string, string> } | undefined;
-        emit({ kind: 'deployment', app: `${l?.labels?.[APP_NAMESPACE_LABEL] ?? l?.namespace}/${l?.labels?.[APP_LABEL] ?? l?.name}` });
-      },
-      'deployments',
-    );
+    this.emit = opts.onEvent ?? (() => undefined);
+    this.nodes = new Informer(this.client, '/api/v1/nodes', '', (e) => this.onNode(e), 'nodes');
+    this.pods = new Informer(this.client, '/api/v1/pods', '', (e) => this.onPod(e), 'pods');
+    const owned = `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`;
+    this.deployments = new Informer(this.client, '/apis/apps/v1/deployments', owned, (e) => this.onDeployment(e), 'deployments');
+  }
+
+  private onNode(e: InformerEvent): void {
+    this.cachedCapacity = undefined;
+    if (e.type === 'LISTED') {
+      this.nodeSnaps.clear();
+      for (const n of this.nodes.list()) this.nodeSnaps.set(String((n.metadata as { name?: string } | undefined)?.name), nodeSnapshotOf(n));
+      return this.emit({ kind: 'listed' });
+    }
+    const name = String((e.object.metadata as { name?: string } | undefined)?.name);
+    const before = this.nodeSnaps.get(name);
+    const after = e.type === 'DELETED' ? undefined : nodeSnapshotOf(e.object);
+    if (after) this.nodeSnaps.set(name, after);
+    else this.nodeSnaps.delete(name);
+    this.emit({ kind: 'node', ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  }
+
+  private onPod(e: InformerEvent): void {
+    this.cachedCapacity = undefined;
+    this.emit(e.type === 'LISTED' ? { kind: 'listed' } : { kind: 'pod', pod: podRefOf(e.object) });
+  }
+
+  private onDeployment(e: InformerEvent): void {
+    this.cachedOwned = undefined;
+    this.ownedIndex = undefined;
+    if (e.type === 'LISTED') return this.emit({ kind: 'listed' });
+    // One Deployment's event requeues its app only (its labels name it).
+    const l = e.object.metadata as { namespace?: string; name?: string; labels?: Record<string, string> } | undefined;
+    this.emit({ kind: 'deployment', app: `${l?.labels?.[APP_NAMESPACE_LABEL] ?? l?.namespace}/${l?.labels?.[APP_LABEL] ?? l?.name}` });
   }
 
   start(signal: AbortSignal): void {

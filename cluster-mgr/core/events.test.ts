@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventRoutes, nodeSchedulingChanged, podDeployment, type AppRoute, type PodRef } from './events';
-import type { NodeSnapshot } from './scheduling';
+import { nodeSnapshot } from './fixtures';
 
 const app = (key: string, o: Partial<AppRoute> = {}): AppRoute => {
   const [namespace, name] = key.split('/') as [string, string];
@@ -52,16 +52,8 @@ describe('EventRoutes.forPod: a pod event requeues its own app only', () => {
   });
 });
 
-const node = (o: Partial<NodeSnapshot> = {}): NodeSnapshot => ({
-  name: 'n1',
-  labels: { zone: 'a' },
-  taints: [],
-  unschedulable: false,
-  ready: true,
-  allocatable: { cpu: 8, memory: 16e9, pods: 110 },
-  allocated: { cpu: 1, memory: 1e9, pods: 3 },
-  ...o,
-});
+const node = nodeSnapshot;
+const labels = { 'kubernetes.io/hostname': 'n1', zone: 'a', gen: '5' };
 
 describe('nodeSchedulingChanged', () => {
   it.each([
@@ -72,9 +64,9 @@ describe('nodeSchedulingChanged', () => {
     ['a taint added', node(), node({ taints: [{ key: 'k', effect: 'NoSchedule' }] }), true],
     ['a taint value changed', node({ taints: [{ key: 'k', value: 'a', effect: 'NoSchedule' }] }), node({ taints: [{ key: 'k', value: 'b', effect: 'NoSchedule' }] }), true],
     ['same taint, value absent vs empty', node({ taints: [{ key: 'k', effect: 'NoSchedule' }] }), node({ taints: [{ key: 'k', value: '', effect: 'NoSchedule' }] }), false],
-    ['a label added', node(), node({ labels: { zone: 'a', gpu: 'yes' } }), true],
-    ['a label value changed', node(), node({ labels: { zone: 'b' } }), true],
-    ['allocatable changed', node(), node({ allocatable: { cpu: 4, memory: 16e9, pods: 110 } }), true],
+    ['a label added', node(), node({ labels: { ...labels, gpu: 'yes' } }), true],
+    ['a label value changed', node(), node({ labels: { ...labels, zone: 'b' } }), true],
+    ['allocatable changed', node(), node({ allocatable: { cpu: 4, memory: 16, pods: 110 } }), true],
     ['added', undefined, node(), true],
     ['deleted', node(), undefined, true],
     ['neither', undefined, undefined, false],
@@ -92,7 +84,7 @@ describe('EventRoutes.forNode: only apps whose room on that node can change', ()
     ['a plain worker comes back Ready', node({ ready: false }), node(), plain],
     ['a NotReady node changes allocatable: nobody may land there', node({ ready: false }), node({ ready: false, allocatable: { cpu: 1, memory: 1, pods: 1 } }), []],
     ['an edge node (tainted) is cordoned: only the app tolerating it', node({ labels: { role: 'edge' }, taints: [edgeTaint] }), node({ labels: { role: 'edge' }, taints: [edgeTaint], unschedulable: true }), ['bank/edge']],
-    ['a worker gains gpu=yes: plain apps and the gpu app', node(), node({ labels: { zone: 'a', gpu: 'yes' } }), [...plain, 'bank/gpu']],
+    ['a worker gains gpu=yes: plain apps and the gpu app', node(), node({ labels: { ...labels, gpu: 'yes' } }), [...plain, 'bank/gpu']],
     ['a gpu node removed', node({ labels: { gpu: 'yes' } }), undefined, [...plain, 'bank/gpu']],
     ['a tainted master added: nobody tolerates it', undefined, node({ taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] }), []],
   ])('%s', (_, a, b, want) => {

@@ -21,6 +21,7 @@ import { KubeMember } from '../../cluster-mgr/adapters/kube';
 import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { k8sAssets } from '../../scripts/lab/k8s-assets';
 import { labKubeconfig, startControlPlanes, type ControlPlane } from '../../scripts/lab/controlplane';
+import { deploymentTemplate } from '../cluster-mgr/app-doc';
 import type { BenchResult } from './run';
 
 export interface SteadyOptions {
@@ -90,17 +91,10 @@ function appDoc(i: number, namespaces: number) {
     name,
     namespace: `steady-${i % namespaces}`,
     replicas: 1,
-    template: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      spec: {
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'c', image: 'registry.example.com/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }], volumes: [{ name: 'cfg', configMap: { name: 'shared-config' } }] },
-        },
-      },
-    },
+    template: deploymentTemplate(name, {
+      containers: [{ name: 'c', image: 'registry.example.com/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+      volumes: [{ name: 'cfg', configMap: { name: 'shared-config' } }],
+    }),
     propagate: [{ kind: 'ConfigMap', name: 'shared-config' }],
   };
 }

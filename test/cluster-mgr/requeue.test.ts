@@ -4,36 +4,36 @@
 // (re)list arms. Each reconcile of an app writes its Deployment once (the fake member never reports it
 // back), so the apply count per Deployment counts reconciles.
 import pino from 'pino';
+import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFederation } from '../../cluster-mgr/config/index';
 import type { ClusterApi, KubeObject, MemberEvent } from '../../cluster-mgr/contracts/index';
-import type { NodeSnapshot } from '../../cluster-mgr/core/scheduling';
+import { nodeSnapshot } from '../../cluster-mgr/core/fixtures';
 import { Daemon } from '../../cluster-mgr/daemon/index';
 import { waitFor } from '../lab/index';
+import { deploymentTemplate } from './app-doc';
 
-const app = (name: string, namespace: string, extra = '') => `
-    - name: ${name}
-      namespace: ${namespace}
-      replicas: 2
-      template:
-        apiVersion: apps/v1
-        kind: Deployment
-        spec:
-          selector: { matchLabels: { app: ${name} } }
-          template:
-            metadata: { labels: { app: ${name} } }
-            spec: { containers: [{ name: c, image: x, resources: { requests: { cpu: 100m } } }]${extra} }`;
+const app = (name: string, namespace: string, placement: Record<string, unknown> = {}) => ({
+  name,
+  namespace,
+  replicas: 2,
+  template: deploymentTemplate(name, { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '100m' } } }], ...placement }),
+});
 
 // health.interval 1h: the periodic resync never runs during the test, so every reconcile after the
 // first comes from an event.
-const parsed = parseFederation(`apiVersion: flotilla.dev/v1alpha1
-kind: Federation
-metadata: { name: requeue }
-spec:
-  members: [{ name: m1, kubeconfig: ./m1.yaml }]
-  health: { interval: 1h }
-  apps:${app('web', 'shop')}${app('api', 'shop')}${app('edge', 'bank', ', nodeSelector: { role: edge }, tolerations: [{ key: edge, operator: Exists, effect: NoSchedule }]')}
-`);
+const parsed = parseFederation(
+  stringify({
+    apiVersion: 'flotilla.dev/v1alpha1',
+    kind: 'Federation',
+    metadata: { name: 'requeue' },
+    spec: {
+      members: [{ name: 'm1', kubeconfig: './m1.yaml' }],
+      health: { interval: '1h' },
+      apps: [app('web', 'shop'), app('api', 'shop'), app('edge', 'bank', { nodeSelector: { role: 'edge' }, tolerations: [{ key: 'edge', operator: 'Exists', effect: 'NoSchedule' }] })],
+    },
+  }),
+);
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 const federation = parsed.value;
 
@@ -57,16 +57,7 @@ function fakeMember(applied: Map<string, number>): ClusterApi {
   };
 }
 
-const node = (o: Partial<NodeSnapshot> = {}): NodeSnapshot => ({
-  name: 'w1',
-  labels: { zone: 'a' },
-  taints: [],
-  unschedulable: false,
-  ready: true,
-  allocatable: { cpu: 64, memory: 256e9, pods: 500 },
-  allocated: { cpu: 0, memory: 0, pods: 0 },
-  ...o,
-});
+const node = nodeSnapshot;
 
 let daemon: Daemon | undefined;
 afterEach(async () => {
