@@ -1,7 +1,7 @@
 // Steady-state API load of cluster-mgr on REAL control planes (issue 11 benchmark): three members
 // (etcd, kube-apiserver, controller-manager, scheduler, kwok workers), 500 FederatedApps (one replica
-// each, a propagated ConfigMap per namespace), cluster-mgr in this process (runDaemon, default
-// health.interval 1 s). Once every app runs Ready and a settle period has passed, the requests
+// each, a propagated ConfigMap per namespace), cluster-mgr in this process (runDaemon, health.interval
+// 1 s, probe timeout 3 s). Once every app runs Ready and a settle period has passed, the requests
 // cluster-mgr makes are counted per member over a window — from each kube-apiserver's audit log
 // (level Metadata, filtered on cluster-mgr's User-Agent): apiserver_request_total has no client
 // label, and the controllers and kwok share the apiserver. Also: whether any LIST happened after
@@ -33,7 +33,7 @@ export interface SteadyOptions {
   readonly windowMs?: number;
   /** Wait after every app runs Ready before the window opens. @default 15 s */
   readonly settleMs?: number;
-  /** Deadline for start-up (every app Ready). @default 10 min */
+  /** Deadline for start-up (every app Ready). @default 20 min */
   readonly startupTimeoutMs?: number;
 }
 
@@ -147,7 +147,13 @@ export async function steadyStateReal(o: SteadyOptions = {}): Promise<SteadyStat
         apiVersion: 'flotilla.dev/v1alpha1',
         kind: 'Federation',
         metadata: { name: 'steady-real' },
-        spec: { members: cps.map((c) => ({ name: c.name, kubeconfig: `./${c.name}.kubeconfig` })), apps: Array.from({ length: apps }, (_, i) => appDoc(i, namespaces)) },
+        spec: {
+          members: cps.map((c) => ({ name: c.name, kubeconfig: `./${c.name}.kubeconfig` })),
+          // The default interval (1 s: 60 probes a minute per member); a probe timeout above the
+          // default 800 ms so that members do not flap while 500 apps start on a loaded machine.
+          health: { interval: '1s', timeout: '3s' },
+          apps: Array.from({ length: apps }, (_, i) => appDoc(i, namespaces)),
+        },
       }),
     );
     const fed = await loadFederation(file);
@@ -155,9 +161,9 @@ export async function steadyStateReal(o: SteadyOptions = {}): Promise<SteadyStat
     const log = pino({ level: 'info' }, pino.destination({ dest: join(dir, 'cluster-mgr.log'), sync: false, append: true }));
     const t0 = Date.now();
     d = await runDaemon({ federation: fed.value, configFile: file, apps: fed.value.spec.apps, listen: { host: '127.0.0.1', port: 0 }, log });
-    const deadline = t0 + (o.startupTimeoutMs ?? 600_000);
+    const deadline = t0 + (o.startupTimeoutMs ?? 1_200_000);
     for (let i = 0; !allReady(d); i++) {
-      if (Date.now() > deadline) throw new Error(`steady-real: not every app ran Ready within ${o.startupTimeoutMs ?? 600_000} ms (log: ${join(dir, 'cluster-mgr.log')})`);
+      if (Date.now() > deadline) throw new Error(`steady-real: not every app ran Ready within ${o.startupTimeoutMs ?? 1_200_000} ms (log: ${join(dir, 'cluster-mgr.log')})`);
       await sleep(500);
     }
     const startedAt = Date.now();
