@@ -108,14 +108,16 @@ export class Propagator {
 
   /**
    * Creates the namespace (create only — 409 AlreadyExists is fine — so member RBAC needs no patch on
-   * namespaces); cached per member unless `recheck`.
+   * namespaces); cached per member unless `recheck`. When a recheck finds the namespace gone and
+   * creates it again, every copy in it is written again. (Only then: clearing on every recheck made
+   * each app that starts in a namespace re-write every other app's copies there — at 50 apps per
+   * namespace, thousands of PATCHes long after start-up.)
    */
   async ensureNamespace(member: string, api: ClusterApi, namespace: string, signal: AbortSignal, recheck = false): Promise<void> {
     const key = `${member}/${namespace}`;
     if (this.namespaces.has(key) && !recheck) return;
-    await api.write({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
-    if (recheck && this.namespaces.has(key)) {
-      // The Deployment was missing: the namespace may have been recreated empty — write every copy again.
+    const created = await api.write({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, signal);
+    if (created && this.namespaces.has(key)) {
       for (const [k, m] of this.applied) if (k.startsWith(`${member}|`)) for (const ok of [...m.keys()]) if (ok.split('/')[1] === namespace) m.delete(ok);
     }
     this.namespaces.add(key);
@@ -130,13 +132,22 @@ export class Propagator {
 
   /**
    * Brings `api`'s copies of the app's propagate objects in line with the source (see the class
-   * comment). Writes nothing when every copy is at the source's resourceVersion.
+   * comment). Writes nothing when every copy is at the source's resourceVersion; `verify`: reads the
+   * copies first (the app's Deployment is missing on that member).
    */
-  async sync(app: App, api: ClusterApi, signal: AbortSignal): Promise<void> {
+  async sync(app: App, api: ClusterApi, signal: AbortSignal, o: { verify?: boolean } = {}): Promise<void> {
     if (api === this.source) return;
     const mk = `${api.name}|${appKey(app)}`;
     const done = this.applied.get(mk) ?? new Map<string, string>();
     this.applied.set(mk, done);
+    if (o.verify) {
+      // The app's Deployment is missing there (deleted, or its namespace was): copies believed written
+      // are checked, and written again when gone.
+      for (const k of [...done.keys()]) {
+        const [kind, ns, name] = k.split('/') as [string, string, string];
+        if (!(await api.get('v1', kind, ns || undefined, name, signal))) done.delete(k);
+      }
+    }
     const wanted = new Set(app.propagate.map((p) => objKey(p.kind, app.namespace, p.name)));
     // Removed from the app: delete the copies (never PVCs).
     for (const k of [...done.keys()]) {

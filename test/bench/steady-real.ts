@@ -41,7 +41,7 @@ export interface MemberLoad {
   readonly member: string;
   /** cluster-mgr's requests to this member's API server per minute over the window. */
   readonly perMinute: number;
-  /** Requests in the window by verb (get, list, watch, create, patch, …). */
+  /** Requests in the window by verb and resource (`get /readyz`, `watch pods`, `patch configmaps`, …). */
   readonly byVerb: Readonly<Record<string, number>>;
   /** LIST requests after start-up (from every app Ready to the end of the window). */
   readonly listsAfterStartup: number;
@@ -73,13 +73,14 @@ async function countRequests(file: string, from: number, to: number, listsFrom: 
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.includes(`"userAgent":"${USER_AGENT}"`)) continue;
-    const e = JSON.parse(line) as { auditID: string; verb: string; requestReceivedTimestamp: string };
+    const e = JSON.parse(line) as { auditID: string; verb: string; requestURI: string; objectRef?: { resource?: string }; requestReceivedTimestamp: string };
     if (seen.has(e.auditID)) continue; // a watch is logged when it starts and when it ends
     seen.add(e.auditID);
     const t = Date.parse(e.requestReceivedTimestamp);
     if (e.verb === 'list' && t >= listsFrom) lists++;
     if (t < from || t >= to) continue;
-    byVerb[e.verb] = (byVerb[e.verb] ?? 0) + 1;
+    const what = `${e.verb} ${e.objectRef?.resource ?? e.requestURI.split('?')[0]}`;
+    byVerb[what] = (byVerb[what] ?? 0) + 1;
     total++;
   }
   return { byVerb, total, lists };
