@@ -182,6 +182,7 @@ export class Propagator {
       } else {
         await api.apply(copy, signal);
       }
+      this.o.log.info({ app: appKey(app), member: api.name, kind: p.kind, name: p.name, resourceVersion: rv, was: done.get(k) ?? null }, 'propagate: copy written');
       done.set(k, rv);
     }
   }

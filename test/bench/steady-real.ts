@@ -1,7 +1,7 @@
 // Steady-state API load of cluster-mgr on REAL control planes (issue 11 benchmark): three members
 // (etcd, kube-apiserver, controller-manager, scheduler, kwok workers), 500 FederatedApps (one replica
 // each, a propagated ConfigMap per namespace), cluster-mgr in this process (runDaemon, health.interval
-// 1 s, probe timeout 3 s). Once every app runs Ready and a settle period has passed, the requests
+// 1 s, probe timeout 3 s). Once every app runs Ready and cluster-mgr has written nothing for 15 s, the requests
 // cluster-mgr makes are counted per member over a window — from each kube-apiserver's audit log
 // (level Metadata, filtered on cluster-mgr's User-Agent): apiserver_request_total has no client
 // label, and the controllers and kwok share the apiserver. Also: whether any LIST happened after
@@ -31,8 +31,10 @@ export interface SteadyOptions {
   readonly members?: number;
   /** Counting window. @default 60 s */
   readonly windowMs?: number;
-  /** Wait after every app runs Ready before the window opens. @default 15 s */
+  /** The window opens once cluster-mgr has written nothing on any member for this long (after every app runs Ready). @default 15 s */
   readonly settleMs?: number;
+  /** Keep the folder with the audit logs and cluster-mgr's log. @default false (kept only when the run fails) */
+  readonly keep?: boolean;
   /** Deadline for start-up (every app Ready). @default 20 min */
   readonly startupTimeoutMs?: number;
 }
@@ -52,12 +54,14 @@ export interface SteadyState {
   readonly windowMs: number;
   /** From cluster-mgr's start until every app ran Ready. */
   readonly startupMs: number;
+  /** From every app Ready until cluster-mgr had written nothing for `settleMs` (the window opens then). */
+  readonly settleMs: number;
   readonly members: readonly MemberLoad[];
   /** LISTs after start-up, every member (audit logs). */
   readonly listsAfterStartup: number;
   /** Lists cluster-mgr's informers made after start-up, by their own count (0: every watch resumed). */
   readonly informerListsAfterStartup: number;
-  /** Where the audit logs and cluster-mgr's log were kept (removed unless the run failed). */
+  /** Where the audit logs and cluster-mgr's log were kept (removed unless the run failed or `keep`). */
   readonly dir: string;
 }
 
@@ -101,6 +105,26 @@ function appDoc(i: number, namespaces: number) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const WRITES = new Set(['create', 'update', 'patch', 'delete']);
+
+/** The newest cluster-mgr write (create/update/patch/delete) in audit logs, read incrementally from `offsets`. */
+async function lastWrite(files: readonly string[], offsets: Map<string, number>, seen: number): Promise<number> {
+  let last = seen;
+  for (const file of files) {
+    const start = offsets.get(file) ?? 0;
+    let read = start;
+    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', start }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      read += Buffer.byteLength(line) + 1;
+      if (!line.includes(`"userAgent":"${USER_AGENT}"`)) continue;
+      const e = JSON.parse(line) as { verb: string; requestReceivedTimestamp: string };
+      if (WRITES.has(e.verb)) last = Math.max(last, Date.parse(e.requestReceivedTimestamp));
+    }
+    offsets.set(file, read);
+  }
+  return last;
+}
 
 /** Every app's replicas run Ready where cluster-mgr assigned them. */
 function allReady(d: Running): boolean {
@@ -170,7 +194,17 @@ export async function steadyStateReal(o: SteadyOptions = {}): Promise<SteadyStat
     const startedAt = Date.now();
     const members = [...(d.daemon['o'].members as ReadonlyMap<string, unknown>).values()].filter((m): m is KubeMember => m instanceof KubeMember);
     const listsAtStart = members.reduce((s, m) => s + m.lists(), 0);
-    await sleep(settleMs);
+    // Settled: cluster-mgr has written nothing on any member for settleMs (pods Ready is not enough:
+    // copies for members with a 0-replica share may still be on their way).
+    const offsets = new Map<string, number>();
+    let last = startedAt;
+    for (;;) {
+      last = await lastWrite(names.map(audit), offsets, last);
+      if (Date.now() - last >= settleMs) break;
+      if (Date.now() > deadline) throw new Error(`steady-real: cluster-mgr still writing ${o.startupTimeoutMs ?? 1_200_000} ms after start (log: ${join(dir, 'cluster-mgr.log')})`);
+      await sleep(1000);
+    }
+    const settledAt = Date.now();
     const from = Date.now();
     await sleep(windowMs);
     const to = Date.now();
@@ -187,6 +221,7 @@ export async function steadyStateReal(o: SteadyOptions = {}): Promise<SteadyStat
       apps,
       windowMs: to - from,
       startupMs: startedAt - t0,
+      settleMs: settledAt - startedAt,
       members: loads,
       listsAfterStartup: loads.reduce((s, m) => s + m.listsAfterStartup, 0),
       informerListsAfterStartup,
@@ -195,7 +230,7 @@ export async function steadyStateReal(o: SteadyOptions = {}): Promise<SteadyStat
   } finally {
     await d?.stop();
     await Promise.all(cps.map((c) => c.stop()));
-    if (ok) rmSync(dir, { recursive: true, force: true });
+    if (ok && !o.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -208,7 +243,7 @@ export function steadyRows(s: SteadyState): BenchResult[] {
       name: `steady-real: API requests/min per member, ${s.apps} apps (max)`,
       value: max,
       unit: 'req/min',
-      detail: `over ${(s.windowMs / 1000).toFixed(0)} s after start-up (${(s.startupMs / 1000).toFixed(0)} s to every app Ready): ${per}; probes alone are 60/min at health.interval 1 s`,
+      detail: `over ${(s.windowMs / 1000).toFixed(0)} s after start-up (${(s.startupMs / 1000).toFixed(0)} s to every app Ready, ${(s.settleMs / 1000).toFixed(0)} s more until no write for 15 s): ${per}; probes alone are 60/min at health.interval 1 s`,
     },
     {
       name: 'steady-real: LISTs after start-up (relists)',
@@ -224,5 +259,5 @@ export function steadyRows(s: SteadyState): BenchResult[] {
 export default async function bench(): Promise<BenchResult[]> {
   const assets = k8sAssets();
   if (!assets.ok) return [{ name: 'steady-real', value: 0, unit: 'req/min', detail: `skipped: ${assets.message.split('\n')[0]} (run scripts/setup)` }];
-  return steadyRows(await steadyStateReal());
+  return steadyRows(await steadyStateReal({ keep: process.env.STEADY_REAL_KEEP === '1' }));
 }
