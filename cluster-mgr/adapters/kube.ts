@@ -1,8 +1,11 @@
 // ClusterApi over a member's kubeconfig. @kubernetes/client-node's KubeConfig loads the kubeconfig
 // and authenticates requests (client certs, tokens, exec plugins via applyToHTTPSOptions); requests
 // themselves go through node:http(s) so that every call has a hard timeout and an AbortSignal.
-// Informers: list + watch (bookmarks), relist on 410 Gone, capped exponential backoff with jitter.
-import { KubeConfig } from '@kubernetes/client-node';
+// (client-node's generated API clients take neither). Informers: client-node's ListWatch (the cache,
+// resume from the last resourceVersion, relist on 410 Gone) over a bounded watch of our own
+// (bookmarks, jittered server-side timeout, idle limit, credentials under the deadline: BoundedWatch),
+// resumed after a capped exponential backoff with jitter.
+import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +18,9 @@ import { selectorMatches, type BoundPod, type NodeSnapshot, type Taint, type Uns
 import { completeLines } from '../../infra/lib/lines';
 import { loadInCluster } from './in-cluster';
 import { parseQuantity } from '../../infra/lib/units';
-import type { ClusterApi, ClusterCapacity, KubeObject, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
+import type { ClusterApi, ClusterCapacity, KubeObject, MemberEvent, OwnedDeployment, ProbeProblem, ProbeResult, ResourceAmounts } from '../contracts/index';
+import { PROPAGATE_KINDS } from '../config/schema';
+import type { OwnerRef, PodRef } from '../core/events';
 
 export const FIELD_MANAGER = 'cluster-mgr';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -76,15 +81,20 @@ const PLURALS: Record<string, string> = {
   ConfigMap: 'configmaps',
   Secret: 'secrets',
   PersistentVolumeClaim: 'persistentvolumeclaims',
+  PersistentVolume: 'persistentvolumes',
+  Service: 'services',
   Deployment: 'deployments',
   Lease: 'leases',
 };
+
+/** Kinds without a namespace (of those cluster-mgr touches). */
+export const CLUSTER_SCOPED: ReadonlySet<string> = new Set(['Namespace', 'Node', 'PersistentVolume']);
 
 /** REST path of an object (or its collection when name is undefined). */
 export function objectPath(apiVersion: string, kind: string, namespace: string | undefined, name?: string): string {
   const plural = PLURALS[kind] ?? `${kind.toLowerCase()}s`;
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const ns = namespace && kind !== 'Namespace' && kind !== 'Node' ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const ns = namespace && !CLUSTER_SCOPED.has(kind) ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   return `${base}${ns}/${plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
@@ -152,6 +162,11 @@ export class KubeClient {
     // a hanging plugin is killed instead of piling up.
     const exec = (this.kc as unknown as { authenticators?: { execFn?: unknown }[] }).authenticators?.find((a) => 'execFn' in a);
     if (exec) exec.execFn = (cmd: string, args: string[], o: SpawnOptions) => spawn(cmd, args ?? [], { ...o, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
+  }
+
+  /** The loaded kubeconfig (client-node's ListWatch needs it for its Watch; requests go through this client). */
+  get kubeConfig(): KubeConfig {
+    return this.kc;
   }
 
   private async requestOptions(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
@@ -353,8 +368,6 @@ export function classifyProbe(f: { status?: number; code?: string; reason?: stri
   return { problem: 'error', reason: what || 'probe failed' };
 }
 
-class Gone extends Error {}
-
 /**
  * Server-side watch timeout like client-go's reflector: 5–10 min, jittered so that members' watches
  * do not all end together. The stream ending is not an error: the watch resumes from the last
@@ -364,67 +377,153 @@ export function watchTimeoutSeconds(random = Math.random): number {
   return Math.floor(300 * (1 + random()));
 }
 
-/** list + watch cache of one collection. */
+/**
+ * The Watch that client-node's ListWatch drives, over KubeClient.watch. client-node's own Watch (1.4)
+ * falls short for a failover daemon, so its `watch()` is replaced here: it sends neither
+ * `allowWatchBookmarks` nor `timeoutSeconds` (no bookmarks, no jittered server-side end), it has no
+ * idle limit (a frozen API server — SIGSTOP, a dropped route — hangs the watch forever), and it
+ * fetches credentials (exec plugins) without a deadline. KubeClient.watch has all four.
+ */
+class BoundedWatch extends Watch {
+  constructor(
+    private readonly client: KubeClient,
+    /** Called as each watch starts (ListWatch calls watch() right after a list has filled its cache). */
+    private readonly onStart: () => void,
+    private readonly onEvent: () => void,
+  ) {
+    super(client.kubeConfig);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    this.onStart();
+    const ac = new AbortController();
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(queryParams)) if (v !== undefined && v !== '') q.set(k, String(v));
+    q.set('watch', '1');
+    q.set('allowWatchBookmarks', 'true');
+    q.set('timeoutSeconds', String(watchTimeoutSeconds()));
+    let finished = false;
+    const finish = (err: unknown) => {
+      if (finished) return;
+      finished = true;
+      ac.abort();
+      // ListWatch relists on `statusCode` 410 (resourceVersion too old), resumes otherwise.
+      done(err instanceof KubeError && err.status !== undefined ? Object.assign(err, { statusCode: err.status }) : err);
+    };
+    void this.client
+      .watch(
+        `${path}?${q.toString()}`,
+        (e) => {
+          this.onEvent();
+          callback(e.type, e.object, e);
+        },
+        ac.signal,
+      )
+      .then(
+        () => finish(null),
+        (err: unknown) => finish(err),
+      );
+    return ac;
+  }
+}
+
+const abortPromises = new WeakMap<AbortSignal, Promise<void>>();
+
+/** Resolves when `signal` aborts; one listener per signal however many informers wait on it. */
+function whenAborted(signal: AbortSignal): Promise<void> {
+  let p = abortPromises.get(signal);
+  if (!p) {
+    p = signal.aborted ? Promise.resolve() : new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    abortPromises.set(signal, p);
+  }
+  return p;
+}
+
+/** An informer's change: one object (ADDED/MODIFIED/DELETED, relists included), or LISTED after each (re)list. */
+export type InformerEvent = { readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'; readonly object: KubeObject } | { readonly type: 'LISTED' };
+
+/**
+ * list + watch cache of one collection: client-node's ListWatch (the cache, resuming from the last
+ * resourceVersion, relisting on 410 Gone, add/update/delete callbacks — a relist reports what changed)
+ * over BoundedWatch. ListWatch stops on any other error; here it resumes after a capped, jittered
+ * backoff — from the last resourceVersion, so a broken connection costs a watch, not a list.
+ */
 export class Informer {
-  readonly items = new Map<string, KubeObject>();
   synced = false;
+  /** Lists made: the first, then one per 410 Gone (a healthy watch adds none). */
+  lists = 0;
+  private readonly lw: ListWatch<KubernetesObject>;
   private attempt = 0;
+  private listed = false;
+  private signal: AbortSignal | undefined;
 
   constructor(
     private readonly client: KubeClient,
     private readonly path: string,
     private readonly query: string,
-    private readonly onChange: (e?: { type: string; object: KubeObject }) => void,
+    private readonly onChange: (e: InformerEvent) => void,
     private readonly what: string,
-  ) {}
-
-  async run(signal: AbortSignal): Promise<void> {
-    const log = this.client.opts.log;
-    while (!signal.aborted) {
-      try {
-        const list = await this.client.json<{ metadata: { resourceVersion: string }; items: KubeObject[] }>('GET', `${this.path}?${this.query}`, { signal });
-        this.items.clear();
-        for (const o of list.items) this.items.set(key(o), o);
+  ) {
+    const watch = new BoundedWatch(
+      client,
+      () => {
+        if (!this.listed) return;
+        this.listed = false;
         this.synced = true;
-        this.onChange();
-        let rv = list.metadata.resourceVersion;
-        // watch until 410 (relist) or an error (backoff, then relist)
-        for (;;) {
-          if (signal.aborted) return;
-          const q = `${this.query}${this.query ? '&' : ''}watch=1&allowWatchBookmarks=true&timeoutSeconds=${watchTimeoutSeconds()}&resourceVersion=${encodeURIComponent(rv)}`;
-          await this.client.watch(`${this.path}?${q}`, (e) => {
-            if (e.type === 'ERROR') {
-              const st = e.object as { code?: number; message?: string };
-              if (st.code === 410) throw new Gone(st.message ?? 'gone');
-              throw new KubeError(`watch error: ${st.message ?? JSON.stringify(st)}`, st.code);
-            }
-            const m = e.object.metadata as { resourceVersion?: string } | undefined;
-            if (m?.resourceVersion) rv = m.resourceVersion;
-            if (e.type === 'BOOKMARK') return;
-            if (e.type === 'DELETED') this.items.delete(key(e.object));
-            else this.items.set(key(e.object), e.object);
-            this.attempt = 0;
-            this.onChange(e);
-          }, signal);
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        if (err instanceof Gone || (err instanceof KubeError && err.status === 410)) {
-          log?.('debug', `${this.what}: resourceVersion too old, relisting`, { member: this.client.opts.name });
-          continue;
-        }
-        const wait = backoffMs(this.attempt++, this.client.opts.maxBackoffMs ?? 5000);
-        log?.('debug', `${this.what}: ${(err as Error).message}; retrying in ${Math.round(wait)} ms`, { member: this.client.opts.name });
-        await sleep(wait, signal);
-      }
-    }
+        this.onChange({ type: 'LISTED' });
+      },
+      () => (this.attempt = 0),
+    );
+    const labelSelector = new URLSearchParams(query).get('labelSelector') ?? undefined;
+    this.lw = new ListWatch<KubernetesObject>(path, watch, () => this.fetchList(), false, labelSelector);
+    const emit = (type: 'ADDED' | 'MODIFIED' | 'DELETED') => (o: KubernetesObject) => this.onChange({ type, object: o as KubeObject });
+    this.lw.on('add', emit('ADDED'));
+    this.lw.on('update', emit('MODIFIED'));
+    this.lw.on('delete', emit('DELETED'));
+    this.lw.on('error', (err: unknown) => this.retry(err));
+  }
+
+  private async fetchList(): Promise<KubernetesListObject<KubernetesObject>> {
+    const list = await this.client.json<KubernetesListObject<KubernetesObject>>('GET', `${this.path}${this.query ? `?${this.query}` : ''}`, this.signal ? { signal: this.signal } : {});
+    this.lists++;
+    this.listed = true;
+    return list;
+  }
+
+  private retry(err: unknown): void {
+    const signal = this.signal;
+    if (!signal || signal.aborted) return;
+    const wait = backoffMs(this.attempt++, this.client.opts.maxBackoffMs ?? 5000);
+    this.client.opts.log?.('debug', `${this.what}: ${(err as Error)?.message ?? String(err)}; retrying in ${Math.round(wait)} ms`, { member: this.client.opts.name });
+    void sleep(wait, signal).then(() => {
+      if (!signal.aborted) void this.lw.start();
+    });
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    this.signal = signal;
+    const stopped = whenAborted(signal);
+    void stopped.then(() => this.lw.stop());
+    await this.lw.start();
+    await stopped;
+  }
+
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.lw.get(name, namespace) as KubeObject | undefined;
+  }
+
+  /** Every cached object (of one namespace when given). */
+  list(namespace?: string): readonly KubeObject[] {
+    return this.lw.list(namespace) as readonly KubeObject[];
   }
 }
-
-const key = (o: KubeObject): string => {
-  const m = o.metadata as { namespace?: string; name?: string } | undefined;
-  return `${m?.namespace ?? ''}/${m?.name ?? ''}`;
-};
 
 const q = (v: unknown): number => (typeof v === 'string' || typeof v === 'number' ? (parseQuantity(v) ?? 0) : 0);
 
@@ -464,6 +563,29 @@ export function notReadyReason(p: KubeObject): string | undefined {
   return status.phase ?? 'Pending';
 }
 
+/** A Node as the scheduling filter sees it (allocated: zero — its pods are counted by capacityOf). */
+export function nodeSnapshotOf(n: KubeObject): NodeSnapshot {
+  const meta = (n.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
+  const spec = (n.spec ?? {}) as { unschedulable?: boolean; taints?: Taint[] };
+  const a = (n.status as { allocatable?: Record<string, unknown> } | undefined)?.allocatable ?? {};
+  const taints = (spec.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));
+  return {
+    name: String(meta.name),
+    labels: meta.labels ?? {},
+    taints,
+    unschedulable: !!spec.unschedulable,
+    ready: conditionTrue(n, 'Ready'),
+    allocatable: { cpu: q(a.cpu), memory: q(a.memory), pods: q(a.pods) },
+    allocated: { cpu: 0, memory: 0, pods: 0 },
+  };
+}
+
+/** The parts of a pod that say which app it belongs to (core/events). */
+export function podRefOf(p: KubeObject): PodRef {
+  const m = (p.metadata ?? {}) as { namespace?: string; labels?: Record<string, string>; ownerReferences?: OwnerRef[] };
+  return { namespace: m.namespace ?? 'default', labels: m.labels ?? {}, ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}) };
+}
+
 /**
  * Capacity from node and pod caches. Totals: allocatable of Ready schedulable nodes − requests of the
  * non-terminal pods bound to them. Per node (every node; core/scheduling decides which an app may
@@ -474,24 +596,16 @@ export function capacityOf(nodes: Iterable<KubeObject>, pods: Iterable<KubeObjec
   const ready = new Set<string>();
   let count = 0;
   const alloc = { cpu: 0, memory: 0, pods: 0 };
-  const perNode = new Map<string, { snap: Omit<NodeSnapshot, 'allocated'>; used: { cpu: number; memory: number; pods: number } }>();
+  const perNode = new Map<string, { snap: NodeSnapshot; used: { cpu: number; memory: number; pods: number } }>();
   for (const n of nodes) {
     count++;
-    const meta = (n.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
-    const name = String(meta.name);
-    const spec = (n.spec ?? {}) as { unschedulable?: boolean; taints?: Taint[] };
-    const a = (n.status as { allocatable?: Record<string, unknown> } | undefined)?.allocatable ?? {};
-    const allocatable = { cpu: q(a.cpu), memory: q(a.memory), pods: q(a.pods) };
-    const taints = (spec.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));
-    perNode.set(name, {
-      snap: { name, labels: meta.labels ?? {}, taints, unschedulable: !!spec.unschedulable, ready: conditionTrue(n, 'Ready'), allocatable },
-      used: { cpu: 0, memory: 0, pods: 0 },
-    });
+    const snap = nodeSnapshotOf(n);
+    perNode.set(snap.name, { snap, used: { cpu: 0, memory: 0, pods: 0 } });
     if (!nodeReady(n)) continue;
-    ready.add(name);
-    alloc.cpu += allocatable.cpu;
-    alloc.memory += allocatable.memory;
-    alloc.pods += allocatable.pods;
+    ready.add(snap.name);
+    alloc.cpu += snap.allocatable.cpu;
+    alloc.memory += snap.allocatable.memory;
+    alloc.pods += snap.allocatable.pods;
   }
   const used = { cpu: 0, memory: 0, pods: 0 };
   const unschedulablePods: UnschedulablePod[] = [];
@@ -535,48 +649,75 @@ export class KubeMember implements ClusterApi {
   private cachedOwned: OwnedDeployment[] | undefined;
   private ownedIndex: Map<string, OwnedDeployment> | undefined;
 
-  constructor(opts: KubeClientOptions & { onChange?: () => void; onAppChange?: (appKey: string) => void }) {
+  /** The last snapshot of each node (a node event carries before and after: core/events). */
+  private readonly nodeSnaps = new Map<string, NodeSnapshot>();
+
+  private readonly emit: (e: MemberEvent) => void;
+
+  constructor(opts: KubeClientOptions & { onEvent?: (e: MemberEvent) => void }) {
     this.name = opts.name;
     this.client = new KubeClient(opts);
-    const capChanged = () => {
-      this.cachedCapacity = undefined;
-      opts.onChange?.();
-    };
-    this.nodes = new Informer(this.client, '/api/v1/nodes', '', capChanged, 'nodes');
-    this.pods = new Informer(this.client, '/api/v1/pods', '', capChanged, 'pods');
-    this.deployments = new Informer(
-      this.client,
-      '/apis/apps/v1/deployments',
-      `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`,
-      (e) => {
-        this.cachedOwned = undefined;
-        this.ownedIndex = undefined;
-        // One Deployment's event requeues its app only (its labels name it); a relist, all apps.
-        const l = (e?.object.metadata as { namespace?: string; name?: string; labels?: Record<string, string> } | undefined);
-        if (e && opts.onAppChange && l) opts.onAppChange(`${l.labels?.[APP_NAMESPACE_LABEL] ?? l.namespace}/${l.labels?.[APP_LABEL] ?? l.name}`);
-        else opts.onChange?.();
-      },
-      'deployments',
-    );
+    this.emit = opts.onEvent ?? (() => undefined);
+    this.nodes = new Informer(this.client, '/api/v1/nodes', '', (e) => this.onNode(e), 'nodes');
+    this.pods = new Informer(this.client, '/api/v1/pods', '', (e) => this.onPod(e), 'pods');
+    const owned = `labelSelector=${encodeURIComponent(`${MANAGED_BY}=${FIELD_MANAGER}`)}`;
+    this.deployments = new Informer(this.client, '/apis/apps/v1/deployments', owned, (e) => this.onDeployment(e), 'deployments');
+  }
+
+  private onNode(e: InformerEvent): void {
+    this.cachedCapacity = undefined;
+    if (e.type === 'LISTED') {
+      this.nodeSnaps.clear();
+      for (const n of this.nodes.list()) this.nodeSnaps.set(String((n.metadata as { name?: string } | undefined)?.name), nodeSnapshotOf(n));
+      return this.emit({ kind: 'listed' });
+    }
+    const name = String((e.object.metadata as { name?: string } | undefined)?.name);
+    const before = this.nodeSnaps.get(name);
+    const after = e.type === 'DELETED' ? undefined : nodeSnapshotOf(e.object);
+    if (after) this.nodeSnaps.set(name, after);
+    else this.nodeSnaps.delete(name);
+    this.emit({ kind: 'node', ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  }
+
+  private onPod(e: InformerEvent): void {
+    this.cachedCapacity = undefined;
+    this.emit(e.type === 'LISTED' ? { kind: 'listed' } : { kind: 'pod', pod: podRefOf(e.object) });
+  }
+
+  private onDeployment(e: InformerEvent): void {
+    this.cachedOwned = undefined;
+    this.ownedIndex = undefined;
+    if (e.type === 'LISTED') return this.emit({ kind: 'listed' });
+    // One Deployment's event requeues its app only (its labels name it).
+    const l = e.object.metadata as { namespace?: string; name?: string; labels?: Record<string, string> } | undefined;
+    this.emit({ kind: 'deployment', app: `${l?.labels?.[APP_NAMESPACE_LABEL] ?? l?.namespace}/${l?.labels?.[APP_LABEL] ?? l?.name}` });
   }
 
   start(signal: AbortSignal): void {
     for (const inf of [this.nodes, this.pods, this.deployments]) void inf.run(signal);
   }
 
+  /** Lists made by this member's informers since start (the first per informer, then one per 410 Gone). */
+  lists(): number {
+    let n = 0;
+    for (const inf of [this.nodes, this.pods, this.deployments, ...(this.sources?.values() ?? [])]) n += inf.lists;
+    return n;
+  }
+
   private sources: Map<string, Informer> | undefined;
 
-  watchSource(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void): void {
-    if (this.sources) return;
-    this.sources = new Map();
-    for (const kind of ['ConfigMap', 'Secret', 'PersistentVolumeClaim']) {
+  watchSource(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void, kinds: readonly string[] = PROPAGATE_KINDS): void {
+    this.sources ??= new Map();
+    for (const kind of kinds) {
+      if (this.sources.has(kind) || signal.aborted) continue;
       const inf = new Informer(
         this.client,
         objectPath('v1', kind, undefined),
         '',
         (e) => {
-          const m = e?.object.metadata as { namespace?: string; name?: string } | undefined;
-          if (m?.namespace && m.name) onChange(kind, m.namespace, m.name);
+          if (e.type === 'LISTED') return;
+          const m = e.object.metadata as { namespace?: string; name?: string } | undefined;
+          if (m?.name) onChange(kind, m.namespace ?? '', m.name);
         },
         `source ${kind}s`,
       );
@@ -585,10 +726,10 @@ export class KubeMember implements ClusterApi {
     }
   }
 
-  sourceObject(kind: string, namespace: string, name: string): KubeObject | null | undefined {
+  sourceObject(kind: string, namespace: string | undefined, name: string): KubeObject | null | undefined {
     const inf = this.sources?.get(kind);
     if (!inf?.synced) return undefined;
-    return inf.items.get(`${namespace}/${name}`) ?? null;
+    return inf.get(CLUSTER_SCOPED.has(kind) ? undefined : namespace, name) ?? null;
   }
 
   synced(): boolean {
@@ -596,12 +737,12 @@ export class KubeMember implements ClusterApi {
   }
 
   capacity(): ClusterCapacity {
-    this.cachedCapacity ??= capacityOf(this.nodes.items.values(), this.pods.items.values());
+    this.cachedCapacity ??= capacityOf(this.nodes.list(), this.pods.list());
     return this.cachedCapacity;
   }
 
   owned(): readonly OwnedDeployment[] {
-    this.cachedOwned ??= [...this.deployments.items.values()].map((d) => {
+    this.cachedOwned ??= this.deployments.list().map((d) => {
       const m = d.metadata as { namespace: string; name: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
       const spec = d.spec as { replicas?: number; selector?: { matchLabels?: Record<string, string> } } | undefined;
       const status = d.status as { readyReplicas?: number; observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number } | undefined;
@@ -629,7 +770,7 @@ export class KubeMember implements ClusterApi {
 
   notReadyPods(namespace: string, matchLabels: Readonly<Record<string, string>>): { pod: string; reason: string }[] {
     const out: { pod: string; reason: string }[] = [];
-    for (const p of this.pods.items.values()) {
+    for (const p of this.pods.list(namespace)) {
       const m = (p.metadata ?? {}) as { namespace?: string; name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
       if (m.namespace !== namespace || m.deletionTimestamp || !selectorMatches({ matchLabels }, m.labels ?? {})) continue;
       const reason = notReadyReason(p);

@@ -335,7 +335,7 @@ export type Day2Check = z.infer<typeof Day2CheckSchema>;
 export const Day2Schema = z.strictObject({ checks: z.array(Day2CheckSchema).default([]) });
 export type Day2 = z.infer<typeof Day2Schema>;
 
-export const PROPAGATE_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim'] as const;
+export const PROPAGATE_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'PersistentVolume'] as const;
 
 // --- Canary release and file logs (`spec.canary`, `spec.logs`); daemon/canary.ts applies them.
 const labelValue = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: (iss) => `${show(iss.input)} is not a label value: letters, digits, "-", "_", "." (at most 63), e.g. "v2"` });

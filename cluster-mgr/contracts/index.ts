@@ -1,5 +1,6 @@
 // Contracts: the interfaces cluster-mgr's core and daemon talk through. Adapters implement them
 // (adapters/), the simulator and tests provide fakes. Keep these small and stable.
+import type { PodRef } from '../core/events';
 import type { BoundPod, NodeSnapshot, UnschedulablePod } from '../core/scheduling';
 
 /** Injected time source; core logic never reads the wall clock itself. */
@@ -143,6 +144,17 @@ export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly
 /** A Kubernetes object as plain JSON. */
 export type KubeObject = Record<string, unknown> & { metadata?: Record<string, unknown> };
 
+/**
+ * What a member's informers saw, for the daemon to requeue only the apps concerned (core/events):
+ * `listed` after a (re)list (anything may have changed), an owned Deployment's app, a pod, or a node
+ * before and after (undefined when added / deleted).
+ */
+export type MemberEvent =
+  | { readonly kind: 'listed' }
+  | { readonly kind: 'deployment'; readonly app: string }
+  | { readonly kind: 'pod'; readonly pod: PodRef }
+  | { readonly kind: 'node'; readonly before?: NodeSnapshot; readonly after?: NodeSnapshot };
+
 /** One member cluster's API, as the daemon uses it. Every call is bounded by a timeout. */
 export interface ClusterApi {
   readonly name: string;
@@ -165,10 +177,12 @@ export interface ClusterApi {
   write(obj: KubeObject, signal?: AbortSignal): Promise<boolean>;
   delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<void>;
   /**
-   * Watches the kinds apps propagate (ConfigMaps, Secrets, PVCs) on this cluster as the propagation
-   * source; `onChange` per object event. Optional: without it sources are read on each reconcile.
+   * Watches `kinds` (of those apps propagate: ConfigMap, Secret, PersistentVolumeClaim, Service,
+   * PersistentVolume) on this cluster as the propagation source; `onChange` per object event
+   * (namespace '' for PVs). Called again as apps come and go: kinds already watched stay watched.
+   * Optional: without it sources are read on each reconcile.
    */
-  watchSource?(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void): void;
+  watchSource?(signal: AbortSignal, onChange: (kind: string, namespace: string, name: string) => void, kinds: readonly string[]): void;
   /** The watched source object: undefined when not watched (yet), null when watched and absent. */
   sourceObject?(kind: string, namespace: string, name: string): KubeObject | null | undefined;
 }

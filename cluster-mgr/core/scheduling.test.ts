@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { nodeSnapshot } from './fixtures';
 import { eligibleRoom, nodeAdmits, pendingOf, placementOf, selectorMatches, tolerates, type NodeSnapshot, type PodPlacement, type UnschedulablePod } from './scheduling';
 
-const node = (patch: Partial<NodeSnapshot> = {}): NodeSnapshot => ({
-  name: 'n1',
-  labels: { 'kubernetes.io/hostname': 'n1', zone: 'a', gen: '5' },
-  taints: [],
-  unschedulable: false,
-  ready: true,
-  allocatable: { cpu: 8, memory: 16, pods: 110 },
-  allocated: { cpu: 2, memory: 4, pods: 3 },
-  ...patch,
-});
+const node = nodeSnapshot;
 const master = node({ name: 'm1', taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] });
 const tolerateMaster = { tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }] };
 const affinity = (terms: unknown[]): PodPlacement => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms as never } } } });

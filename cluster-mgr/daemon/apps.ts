@@ -166,7 +166,7 @@ export class AppReconciler {
           // Namespace, then the propagated objects, then the Deployment that mounts them. A missing
           // Deployment re-asserts the namespace (deleted by hand → recreated, copies written again).
           if (!obs) await this.propagation.ensureNamespace(m.name, api, app.namespace, signal, true);
-          if (want > 0 || obs) await this.propagation.sync(app, api, signal);
+          await this.propagation.sync(app, api, signal, { verify: !obs });
         } catch (err) {
           errors.push(`${m.name}: propagate: ${(err as Error).message}`);
           return;

@@ -128,7 +128,7 @@ export class CrApps {
   private recompute(): void {
     const next = new Map<string, App>();
     const present = new Set<string>();
-    for (const obj of this.informer.items.values()) {
+    for (const obj of this.informer.list()) {
       const meta = obj.metadata as { name: string; namespace: string; uid?: string; generation?: number };
       const key = `${meta.namespace}/${meta.name}`;
       present.add(key);

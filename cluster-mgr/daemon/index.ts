@@ -15,9 +15,12 @@ import { CronScheduler } from '../adapters/cron';
 import { day2Probe } from '../adapters/day2';
 import type { App } from '../config/schema';
 import { initialHealth, isServing, keepsTraffic, type HealthParams } from '../core/health';
+import { EventRoutes } from '../core/events';
 import { appKey } from '../core/plan';
+import { placementOf } from '../core/scheduling';
+import { canaryName } from '../../infra/lib/canary';
 import { alertKey } from '../contracts/alerts';
-import type { Alert, Alerter, Clock, TrafficSwitch } from '../contracts/index';
+import type { Alert, Alerter, Clock, MemberEvent, TrafficSwitch } from '../contracts/index';
 import { systemClock } from '../contracts/index';
 import { AppReconciler } from './apps';
 import { deploymentName, FULL_WEIGHT, type AppStatus, type DaemonContext, type DaemonOptions, type FailoverTiming, type MemberState, type StateEvent } from './context';
@@ -47,6 +50,8 @@ export class Daemon {
   private readonly memberState = new Map<string, MemberState>();
   private readonly appStatus = new Map<string, AppStatus>();
   private apps = new Map<string, App>();
+  /** Which apps an informer event concerns (core/events), rebuilt with the app set. */
+  private routes = new EventRoutes([]);
   private readonly queue: WorkQueue;
   private readonly events: StateEvent[] = [];
   private readonly tasks: Promise<unknown>[] = [];
@@ -168,9 +173,21 @@ export class Daemon {
   /** Replaces the app set (config + apps folder); removed apps' Deployments are left in place. */
   setApps(apps: readonly App[]): void {
     this.apps = new Map(apps.map((a) => [appKey(a), a]));
+    this.routes = new EventRoutes(
+      apps.map((a) => ({
+        key: appKey(a),
+        namespace: a.namespace,
+        deployments: [deploymentName(a), canaryName(deploymentName(a))],
+        selector: a.template.spec.selector,
+        placement: placementOf(a.template.spec.template.spec as Record<string, unknown>),
+      })),
+    );
     for (const key of [...this.appStatus.keys()]) if (!this.apps.has(key)) this.appStatus.delete(key);
     this.o.onAppsChanged?.(apps);
-    if (this.started) this.enqueueAll();
+    if (this.started) {
+      this.watchSources();
+      this.enqueueAll();
+    }
   }
 
   /** Records an event; the same event again right after it is counted on the last one, not repeated. */
@@ -194,8 +211,7 @@ export class Daemon {
     this.started = true;
     const signal = this.root.signal;
     for (const api of this.o.members.values()) api.start(signal);
-    // A source object changed: requeue only the apps that propagate it.
-    this.propagator.source.watchSource?.(signal, (kind, namespace, name) => this.enqueuePropagating(kind, namespace, name));
+    this.watchSources();
     if (this.leader) this.tasks.push(this.leader.run(signal));
     this.tasks.push(this.probeLoop.run(signal));
     this.day2?.start(signal);
@@ -228,21 +244,51 @@ export class Daemon {
     })().finally(() => (this.passing = undefined));
   }
 
-  /** Requeues the apps whose `propagate` lists this source object. */
+  /** Watches the source objects of the kinds apps propagate; a change requeues only the apps that propagate it. */
+  private watchSources(): void {
+    const kinds = new Set<string>();
+    for (const app of this.apps.values()) for (const p of app.propagate) kinds.add(p.kind);
+    if (kinds.size === 0) return;
+    this.propagator.source.watchSource?.(this.root.signal, (kind, namespace, name) => this.enqueuePropagating(kind, namespace, name), [...kinds].sort());
+  }
+
+  /** Requeues the apps whose `propagate` lists this source object (namespace '' for a cluster-scoped kind). */
   enqueuePropagating(kind: string, namespace: string, name: string): void {
-    for (const [key, app] of this.apps) if (app.namespace === namespace && app.propagate.some((p) => p.kind === kind && p.name === name)) this.queue.add(key);
+    for (const [key, app] of this.apps) {
+      if ((namespace === '' || app.namespace === namespace) && app.propagate.some((p) => p.kind === kind && p.name === name)) this.requeue(key, 'source');
+    }
   }
 
   /** An owned Deployment changed: requeue only its app (coalescing is the queue's dedupe). */
   notifyApp(key: string): void {
-    if (this.started && this.apps.has(key)) this.queue.add(key);
+    if (this.started && this.apps.has(key)) this.requeue(key, 'deployment');
   }
 
-  /** Informer change that may touch every app (nodes, pods: capacity): reconcile soon (coalesced). */
+  /**
+   * A member informer's event: requeue only the apps it concerns (core/events) — a pod its own app, a
+   * node the apps that may land on it, and only when something scheduling-relevant changed. A (re)list
+   * may have changed anything: every app, coalesced. Other apps follow a capacity change at the next
+   * resync (health.interval).
+   */
+  onMemberEvent(_member: string, e: MemberEvent): void {
+    if (!this.started) return;
+    if (e.kind === 'listed') return this.notifyChange();
+    if (e.kind === 'deployment') return this.notifyApp(e.app);
+    const keys = e.kind === 'pod' ? this.routes.forPod(e.pod) : this.routes.forNode(e.before, e.after);
+    for (const key of keys) this.requeue(key, e.kind);
+  }
+
+  private requeue(key: string, cause: string): void {
+    this.metrics.requeues.inc({ cause });
+    this.queue.add(key);
+  }
+
+  /** A change that may touch every app (a relist, autoscaled totals): reconcile all soon (coalesced over 100 ms). */
   notifyChange(): void {
     if (!this.started || this.changeTimer) return;
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
+      this.metrics.requeues.inc({ cause: 'all' }, this.apps.size);
       this.enqueueAll();
     }, 100);
   }

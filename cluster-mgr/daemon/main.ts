@@ -11,7 +11,7 @@ import { KubeMember, type AuthError, type KubeClientOptions } from '../adapters/
 import { FanoutAlerter } from '../adapters/webhook';
 import { formatError, loadAppsDir, resolveFrom, type App, type Federation } from '../config/index';
 import type { LeaderElection } from '../config/schema';
-import type { Alerter, ClusterApi, TrafficSwitch } from '../contracts/index';
+import type { Alerter, ClusterApi, MemberEvent, TrafficSwitch } from '../contracts/index';
 import { startServer, type ListenAddress } from '../server/index';
 import { AppAutoscaling } from './autoscale';
 import { createCrApps } from './cr-apps';
@@ -52,8 +52,6 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const probeTimeoutMs = parseDuration(spec.health.timeout)!;
   const timeoutMs = spec.health.requestTimeout ? parseDuration(spec.health.requestTimeout)! : Math.max(5000, 5 * probeTimeoutMs);
   const ref: { daemon?: Daemon } = {};
-  const onChange = () => ref.daemon?.notifyChange();
-  const onAppChange = (key: string) => ref.daemon?.notifyApp(key);
   const kubeLog = (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
   // 401s and 403s (members, Lease, CRs) → log line, metric, alert (rbac-errors.ts); wired once the daemon exists.
   const forbidden: { reporter?: AuthErrorReporter } = {};
@@ -61,7 +59,7 @@ export async function runDaemon(o: RunOptions): Promise<Running> {
   const members = new Map<string, ClusterApi>();
   for (const m of spec.members) {
     const kubeconfig = resolveFrom(o.configFile, m.kubeconfig);
-    const create = () => new KubeMember({ name: m.name, kubeconfig, ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onChange, onAppChange, log: kubeLog, onAuthError: onAuthError(m.name) });
+    const create = () => new KubeMember({ name: m.name, kubeconfig, ...(m.context ? { context: m.context } : {}), timeoutMs, probeTimeoutMs, onEvent: (e: MemberEvent) => ref.daemon?.onMemberEvent(m.name, e), log: kubeLog, onAuthError: onAuthError(m.name) });
     // A kubeconfig missing at start (`run` lets that pass for some members): stand in and retry.
     members.set(m.name, existsSync(kubeconfig) ? create() : new PendingMember({ name: m.name, kubeconfig, create, onState: (p) => forbidden.reporter?.memberConfig(m.name, p) }));
   }

@@ -15,6 +15,12 @@ export class DaemonMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly requeues = new Counter({
+    name: 'cluster_mgr_requeues_total',
+    help: 'App keys queued by an event, by cause (pod, node, deployment, source; all: every app after a relist or an autoscale change)',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
   readonly assigned = new Gauge({ name: 'cluster_mgr_assigned_replicas', help: 'Replicas assigned per app and member', labelNames: ['app', 'member'], registers: [this.registry] });
   readonly unschedulable = new Gauge({ name: 'cluster_mgr_unschedulable_replicas', help: 'Replicas of an app that fit nowhere', labelNames: ['app'], registers: [this.registry] });
   readonly trafficWeight = new Gauge({ name: 'cluster_mgr_member_traffic_weight', help: 'Traffic weight set at the front (0 drained, 256 full)', labelNames: ['member'], registers: [this.registry] });

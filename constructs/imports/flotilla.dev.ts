@@ -523,5 +523,9 @@ export enum FederatedAppSpecPropagateKind {
   SECRET = "Secret",
   /** PersistentVolumeClaim */
   PERSISTENT_VOLUME_CLAIM = "PersistentVolumeClaim",
+  /** Service */
+  SERVICE = "Service",
+  /** PersistentVolume */
+  PERSISTENT_VOLUME = "PersistentVolume",
 }
 

@@ -6,9 +6,10 @@
 //   informers       list + watch nodes, pods, deployments (label managed-by=cluster-mgr), cluster-wide
 //   reconcile       server-side apply (PATCH; create when missing) of deployments
 //   namespaces      POST (create; 409 AlreadyExists is fine) of the app's namespace
-//   propagation     list + watch (and GET) configmaps/secrets/PVCs on the source member; apply
-//                   (PATCH/create) configmaps and secrets, DELETE them when gone from the source or
-//                   the app; GET + POST (create only, never delete) PVCs on the others
+//   propagation     list + watch (and GET) configmaps/secrets/services/PVCs/PVs on the source member
+//                   (the kinds apps propagate); apply (PATCH/create) configmaps, secrets and services,
+//                   DELETE them when gone from the source or the app; GET + POST (create only, never
+//                   delete) PVCs and PVs on the others
 //   CR removal      DELETE of the Deployment of a deleted FederatedApp
 //
 // Also the pure mapping from an HTTP request to the RBAC attributes it is authorised by
@@ -29,8 +30,8 @@ export const CLUSTER_MGR_MEMBER_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
   { apiGroups: [''], resources: ['namespaces'], verbs: ['create'] },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
-  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'create'] },
+  { apiGroups: [''], resources: ['configmaps', 'secrets', 'services'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumes'], verbs: ['get', 'list', 'watch', 'create'] },
 ];
 
 /** Names of the member-side objects (in every member cluster). */

@@ -9,10 +9,12 @@
 //                            (observedGeneration, updated, ready, available), read from their API servers.
 // Then the member is healed and the federation waits to settle (full weight, 1:1:1 and ready, no
 // member health change for 3 s) before the next trial; recovery → full weight is reported too (informational).
+// Then the steady-state API load of 500 apps (test/bench/steady-real.ts, also `npm run bench -- steady-real`).
 import { k8sAssets } from '../../scripts/lab/k8s-assets';
 import { missingTools } from '../lab/tools';
 import { HEALTH, settledAndQuiet, startRealFederation, timeFailback, timeFailover, type Fault } from '../cluster-mgr/real-federation';
 import { pct } from './percentile';
+import { steadyRows, steadyStateReal } from './steady-real';
 import type { BenchResult } from './run';
 
 const TRIALS = 10;
@@ -72,9 +74,8 @@ export default async function bench(): Promise<BenchResult[]> {
     ...rows('Unhealthy → front drained (HAProxy)', drained, TARGET.drained, true),
     ...rows('fault → replicas Ready elsewhere', ready, TARGET.ready, false, 'kwok pods; Deployment status on the other members'),
     ...[50, 95].map((p) => ({ name: `failover-real: healed → full weight, settled, p${p}`, value: pct(back, p), unit: 'ms', ...(p === 50 ? { detail: `failbackAfter ${HEALTH.failbackAfterMs} ms (twice: Healthy, then the ramp)` } : {}) })),
-    // HOOK for the lead: "API requests per minute per member at steady state with 500 apps" (issue 11,
-    // Benchmark) is measured by s4-queue's own bench code. Call it here and spread its rows in, e.g.
-    //   ...(await steadyStateApiRequests()),
-    // It needs its own federation (500 apps); this one has been stopped above.
+    // Issue 11's other figure: API requests per minute per member at steady state with 500 apps, and
+    // relists after start-up (its own federation of three control planes; this one is stopped above).
+    ...steadyRows(await steadyStateReal()),
   ];
 }

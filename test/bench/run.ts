@@ -17,12 +17,15 @@ export interface BenchResult {
 
 const only = process.argv[2];
 const dir = 'test/bench';
+// Benches that run only when named (`npm run bench -- steady-real`): long, on real control planes,
+// and also called from another bench (failover-real).
+const NAMED: Record<string, string> = { 'steady-real': 'steady-real.ts' };
 const all = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
   .sort();
 // `npm run bench -- failover` runs failover.bench.ts only, not failover-real.bench.ts (an exact name
 // wins; otherwise every bench whose file name contains the word).
-const files = !only ? all : all.includes(`${only}.bench.ts`) ? [`${only}.bench.ts`] : all.filter((f) => f.includes(only));
+const files = !only ? all : NAMED[only] ? [NAMED[only]] : all.includes(`${only}.bench.ts`) ? [`${only}.bench.ts`] : all.filter((f) => f.includes(only));
 const rows: BenchResult[] = [];
 for (const f of files) {
   const mod = (await import(pathToFileURL(join(process.cwd(), dir, f)).href)) as { default: () => Promise<BenchResult[]> };

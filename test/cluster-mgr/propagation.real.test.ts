@@ -1,7 +1,9 @@
 // cluster-mgr propagation on REAL control planes (issue 11 item 4): a source ConfigMap edited →
 // every member has the new data within 2 s; a propagated object deleted at the source (or dropped
 // from the app) disappears from members; a member namespace deleted by hand comes back, with its
-// copies and Deployment. The source is member mgr-a (API only); mgr-b is a full control plane (its
+// copies and Deployment. A Service is copied without what the source allocated (clusterIP, nodePorts:
+// cluster-mgr owns none of those fields on the member) and follows source edits; a PersistentVolume is
+// created once (reclaim policy Retain) and never deleted — not even when dropped from the app. The source is member mgr-a (API only); mgr-b is a full control plane (its
 // namespace controller finishes the deletion). cluster-mgr runs in this process (runDaemon).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,8 +37,8 @@ afterAll(async () => {
   await Promise.all(cps.map((c) => c.stop()));
 });
 
-async function must(c: ControlPlane, method: string, path: string, body?: unknown): Promise<void> {
-  const r = await c.api(method, path, body);
+async function must(c: ControlPlane, method: string, path: string, body?: unknown, contentType?: string): Promise<void> {
+  const r = await c.api(method, path, body, contentType);
   if (r.status >= 300) throw new Error(`${c.name} ${method} ${path} → ${r.status}: ${JSON.stringify(r.body)}`);
 }
 
@@ -45,6 +47,14 @@ const cmData = async (c: ControlPlane, name: string) => {
   return r.status === 200 ? (r.body.data ?? {}) : undefined;
 };
 const exists = async (c: ControlPlane, path: string) => (await c.api('GET', path)).status === 200;
+const rvOf = async (c: ControlPlane, path: string) => Number((await c.api<{ metadata: { resourceVersion: string } }>('GET', path)).body.metadata.resourceVersion);
+
+interface Svc {
+  metadata: { labels?: Record<string, string>; managedFields?: { manager: string; fieldsV1?: Record<string, unknown> }[] };
+  spec: { clusterIP?: string; ports: { port: number; nodePort?: number }[] };
+}
+/** The spec fields the manager `cluster-mgr` owns on an object (server-side apply's managedFields), as JSON. */
+const ownedByClusterMgr = (o: Svc): string => JSON.stringify(o.metadata.managedFields?.filter((f) => f.manager === 'cluster-mgr').map((f) => f.fieldsV1) ?? []);
 
 async function startCm(): Promise<Running> {
   const doc = {
@@ -75,6 +85,8 @@ async function startCm(): Promise<Running> {
             { kind: 'ConfigMap', name: 'web-config' },
             { kind: 'Secret', name: 'web-secret' },
             { kind: 'ConfigMap', name: 'web-extra' },
+            { kind: 'Service', name: 'web' },
+            { kind: 'PersistentVolume', name: 'web-data' },
           ],
         },
       ],
@@ -98,6 +110,20 @@ describe('cluster-mgr propagation on real control planes', () => {
       await must(src, 'POST', `/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { v: '1' } });
     }
     await must(src, 'POST', `/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'web-secret' }, stringData: { token: 's3cret' } });
+    await must(src, 'POST', `/api/v1/namespaces/${NS}/services`, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', labels: { tier: 'v1' } },
+      spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    await must(src, 'POST', '/api/v1/persistentvolumes', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'web-data' },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], persistentVolumeReclaimPolicy: 'Delete', nfs: { server: '10.0.0.5', path: '/exports/web' } },
+    });
+    const srcSvc = (await src.api<Svc>('GET', `/api/v1/namespaces/${NS}/services/web`)).body;
+    expect(srcSvc.spec.ports[0]!.nodePort).toBeGreaterThan(0); // the source allocated one
     const d = await startCm();
     try {
       // Objects before the Deployment that mounts them: when the Deployment exists, so does its ConfigMap.
@@ -107,6 +133,27 @@ describe('cluster-mgr propagation on real control planes', () => {
       const cmRv = Number((await member.api<{ metadata: { resourceVersion: string } }>('GET', `/api/v1/namespaces/${NS}/configmaps/web-config`)).body.metadata.resourceVersion);
       const depRv = Number((await member.api<{ metadata: { resourceVersion: string } }>('GET', `/apis/apps/v1/namespaces/${NS}/deployments/web`)).body.metadata.resourceVersion);
       expect(cmRv).toBeLessThan(depRv);
+      // Service and PV before the Deployment too; the Service's allocated fields are the member's own.
+      expect(await rvOf(member, `/api/v1/namespaces/${NS}/services/web`)).toBeLessThan(depRv);
+      expect(await rvOf(member, '/api/v1/persistentvolumes/web-data')).toBeLessThan(depRv);
+      const svc = (await member.api<Svc>('GET', `/api/v1/namespaces/${NS}/services/web`)).body;
+      expect(svc.spec.ports[0]).toMatchObject({ port: 80 });
+      expect(svc.spec.ports[0]!.nodePort).toBeGreaterThan(0); // allocated by the member
+      expect(svc.spec.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const owned = ownedByClusterMgr(svc);
+      expect(owned).toContain('"f:selector"');
+      expect(owned).not.toContain('f:clusterIP');
+      expect(owned).not.toContain('f:nodePort');
+      const pv = (await member.api<{ spec: { persistentVolumeReclaimPolicy: string; nfs: unknown } }>('GET', '/api/v1/persistentvolumes/web-data')).body;
+      expect(pv.spec).toMatchObject({ persistentVolumeReclaimPolicy: 'Retain', nfs: { server: '10.0.0.5', path: '/exports/web' } });
+
+      // A source Service edit reaches the member (watched).
+      await must(src, 'PATCH', `/api/v1/namespaces/${NS}/services/web`, { metadata: { labels: { tier: 'v2' } } }, 'application/merge-patch+json');
+      await waitFor(async () => (await member.api<Svc>('GET', `/api/v1/namespaces/${NS}/services/web`)).body.metadata.labels?.tier === 'v2', {
+        timeoutMs: 2000,
+        intervalMs: 50,
+        what: 'the edited Service on prop-b',
+      });
 
       // A source edit reaches the member within 2 s (watched, not polled at the resync interval).
       await must(src, 'PUT', `/api/v1/namespaces/${NS}/configmaps/web-config`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: NS }, data: { v: '2' } });
@@ -118,9 +165,11 @@ describe('cluster-mgr propagation on real control planes', () => {
 
       // Dropped from the app → deleted on the member; the others stay.
       const app = d.daemon['apps'].get(`${NS}/web`)!;
-      d.daemon.setApps([{ ...app, propagate: app.propagate.filter((p) => p.name !== 'web-secret') }]);
+      d.daemon.setApps([{ ...app, propagate: app.propagate.filter((p) => p.name !== 'web-secret' && p.kind !== 'Service' && p.kind !== 'PersistentVolume') }]);
       await waitFor(async () => !(await exists(member, `/api/v1/namespaces/${NS}/secrets/web-secret`)), { timeoutMs: 5000, intervalMs: 50, what: 'web-secret gone from prop-b' });
+      await waitFor(async () => !(await exists(member, `/api/v1/namespaces/${NS}/services/web`)), { timeoutMs: 5000, intervalMs: 50, what: 'the Service gone from prop-b' });
       expect(await cmData(member, 'web-config')).toEqual({ v: '2' });
+      expect(await exists(member, '/api/v1/persistentvolumes/web-data')).toBe(true); // data: never deleted
 
       // The member namespace deleted by hand comes back with its copy and its Deployment.
       await must(member, 'DELETE', `/api/v1/namespaces/${NS}`);

@@ -41,6 +41,11 @@ describe('CLUSTER_MGR_MEMBER_RULES', () => {
     ['POST', '/api/v1/namespaces/shop/secrets'],
     ['GET', '/api/v1/namespaces/shop/persistentvolumeclaims/p'],
     ['POST', '/api/v1/namespaces/shop/persistentvolumeclaims'],
+    ['GET', '/api/v1/namespaces/shop/services/web'],
+    ['PATCH', '/api/v1/namespaces/shop/services/web'],
+    ['POST', '/api/v1/namespaces/shop/services'],
+    ['GET', '/api/v1/persistentvolumes/pv-1'],
+    ['POST', '/api/v1/persistentvolumes'],
     // propagation: the source member's objects are watched cluster-wide; copies gone from the source are deleted (never PVCs)
     ['GET', '/api/v1/configmaps'],
     ['GET', '/api/v1/configmaps?watch=1'],
@@ -48,8 +53,13 @@ describe('CLUSTER_MGR_MEMBER_RULES', () => {
     ['GET', '/api/v1/secrets?watch=1'],
     ['GET', '/api/v1/persistentvolumeclaims'],
     ['GET', '/api/v1/persistentvolumeclaims?watch=1'],
+    ['GET', '/api/v1/services'],
+    ['GET', '/api/v1/services?watch=1'],
+    ['GET', '/api/v1/persistentvolumes'],
+    ['GET', '/api/v1/persistentvolumes?watch=1'],
     ['DELETE', '/api/v1/namespaces/shop/configmaps/c'],
     ['DELETE', '/api/v1/namespaces/shop/secrets/s'],
+    ['DELETE', '/api/v1/namespaces/shop/services/web'],
   ];
   it('allows every request cluster-mgr makes on a member, and each rule verb is one of them (nothing more)', () => {
     for (const [m, p] of used) expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes(m, p)), `${m} ${p}`).toBe(true);
@@ -67,6 +77,8 @@ describe('CLUSTER_MGR_MEMBER_RULES', () => {
   it('a denied request is denied', () => {
     expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes('DELETE', '/api/v1/namespaces/shop'))).toBe(false);
     expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes('DELETE', '/api/v1/namespaces/shop/persistentvolumeclaims/p'))).toBe(false); // data: never deleted
+    expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes('DELETE', '/api/v1/persistentvolumes/pv-1'))).toBe(false); // data: never deleted
+    expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes('PATCH', '/api/v1/persistentvolumes/pv-1'))).toBe(false); // created once, never modified
     expect(rulesAllow(CLUSTER_MGR_MEMBER_RULES, requestAttributes('GET', '/api/v1/namespaces/shop/serviceaccounts'))).toBe(false);
   });
 });
