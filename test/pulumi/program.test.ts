@@ -477,7 +477,12 @@ describe('entry point infra/index.ts', () => {
     expect(entry.registryUrl).toBe('https://registry.sh1.example.com');
     expect(rec.byType('flotilla:site:Site')).toHaveLength(1);
     expect(rec.byType('flotilla:platform:ClusterPlatform')).toHaveLength(2);
-    expect(rec.byType('flotilla:hosts:HostLayer')).toHaveLength(2);
+    // one per cluster, plus cluster-mgr's ops host (spec.federation.opsHost) after its credentials
+    expect(rec.byType('flotilla:hosts:HostLayer').map((h) => h.name).sort()).toEqual(['sh1-ops-hosts', 'sh1-sh1-a-hosts', 'sh1-sh1-b-hosts']);
+    expect(rec.byType('flotilla:federation:ClusterMgrAccess').map((h) => h.name)).toEqual(['sh1-cluster-mgr']);
+    // dependsOn the component: the SDK waits for its children (the three kinds of Secret)
+    const opsDeps = rec.named('sh1-ops-hosts').dependencies.map((u) => rec.nameOfUrn(u)).sort();
+    expect(opsDeps).toEqual(['sh1-cluster-mgr-api-token', 'sh1-cluster-mgr-kubeconfigs', 'sh1-cluster-mgr-sh1-a-member-token', 'sh1-cluster-mgr-sh1-b-member-token']);
     // Children are named after their parent and parented to it.
     for (const r of rec.resources.filter((x) => x.type !== 'flotilla:site:Site')) {
       expect(r.parent, r.name).not.toBe('');
