@@ -4,9 +4,10 @@
 // or inventory end the run with `FILE:LINE:COL PATH: message` lines (a pulumi.RunError, no trace).
 import { runStack } from './pulumi/program';
 import { renderHostFiles } from './render/index';
-import { synthesizeCluster } from './synth/index';
+import { opsHostFiles, synthesizeCluster } from './synth/index';
 
-const stack = await runStack({ synthesizeCluster, renderHostFiles: (site) => renderHostFiles(site) });
+// Host files: the nodes' and front hosts', plus cluster-mgr's unit and config on the ops host.
+const stack = await runStack({ synthesizeCluster, renderHostFiles: (site) => [...renderHostFiles(site), ...opsHostFiles(site)] });
 
 /** Site name and environment of this stack. */
 export const site = stack.site;

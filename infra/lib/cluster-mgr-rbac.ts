@@ -43,6 +43,9 @@ export const CLUSTER_MGR_MEMBER = {
   tokenSecret: 'cluster-mgr-member-token',
 } as const;
 
+/** The Secret (host cluster, cluster-mgr's namespace) with one kubeconfig per member, `<member>.yaml`; mounted (and on the ops host written) at `dir`. */
+export const CLUSTER_MGR_KUBECONFIGS = { secret: 'cluster-mgr-kubeconfigs', dir: '/etc/cluster-mgr/kubeconfigs' } as const;
+
 /** The Secret (host cluster, cluster-mgr's namespace) with the generated bearer token for /api/* and /metrics. */
 export const CLUSTER_MGR_API_TOKEN = { secret: 'cluster-mgr-api-token', key: 'token', env: 'CLUSTER_MGR_TOKEN' } as const;
 

@@ -8,7 +8,8 @@ import * as command from '@pulumi/command';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { chartSource } from './airgap';
-import { installScript, sha256, withSecrets, type HostPlan } from './hosts';
+import { ClusterMgrAccess } from './cluster-mgr';
+import { clusterMgrOpsScript, installScript, needsSecrets, sha256, withSecrets, type HostPlan } from './hosts';
 import { chartOrder, type ClusterEndpoints, type ClusterPlan, type SecretRef } from './plan';
 
 /** Secret material by source; every value should be a Pulumi secret. */
@@ -102,6 +103,8 @@ export interface HostLayerArgs {
   readonly ssh: SshArgs;
   /** The site registry password (a secret), for host files that carry the registry's credentials. @default - none */
   readonly registryPassword?: pulumi.Input<string>;
+  /** cluster-mgr's API token and member kubeconfigs (secrets), for the ops host's files. @default - none */
+  readonly clusterMgr?: { readonly apiToken: pulumi.Input<string>; readonly kubeconfigs: pulumi.Input<Record<string, string>> };
 }
 
 /** Writes the rendered host files to each node over SSH; re-runs a node only when its files change. */
@@ -114,11 +117,18 @@ export class HostLayer extends pulumi.ComponentResource {
     const privateKey = pulumi.secret(ssh.privateKey);
     const commands: Record<string, command.remote.Command> = {};
     for (const h of args.hosts) {
-      // Files with the registry credentials: the script and a second trigger (so a new password
-      // re-runs the command) are built inside a secret, never in plain state.
-      const secretFiles = h.files.some((f) => f.registryAuth) && args.registryPassword !== undefined;
-      const filled = secretFiles ? pulumi.output(args.registryPassword!).apply((pw) => withSecrets(h.files, { registryPassword: pw })) : undefined;
-      const create = filled ? pulumi.secret(filled.apply((files) => installScript(files))) : h.script;
+      // Files with deploy-time secrets (registry credentials, cluster-mgr's token and kubeconfigs):
+      // the script and a second trigger (so a new secret re-runs the command) are built inside a
+      // secret, never in plain state.
+      const secretFiles = h.files.some(needsSecrets) && (args.registryPassword !== undefined || args.clusterMgr !== undefined);
+      const cm = args.clusterMgr;
+      const filled = secretFiles
+        ? pulumi
+            .all([args.registryPassword, cm?.apiToken, cm?.kubeconfigs])
+            .apply(([registryPassword, clusterMgrToken, kubeconfigs]) => withSecrets(h.files, { registryPassword, clusterMgrToken, kubeconfigs }))
+        : undefined;
+      const ops = h.roles.includes('ops');
+      const create = filled ? pulumi.secret(filled.apply((files) => (ops ? clusterMgrOpsScript(files) : installScript(files)))) : h.script;
       const triggers = filled ? [h.trigger, pulumi.secret(filled.apply((files) => sha256(files.map((f) => f.content).join('\0'))))] : [h.trigger];
       commands[h.host] = new command.remote.Command(
         `${name}-${h.host}`,
@@ -156,6 +166,8 @@ export interface SiteArgs {
   readonly clusters: readonly SiteClusterArgs[];
   /** Site-level hosts (front hosts): one host layer of their own. @default - none */
   readonly hosts?: readonly HostPlan[];
+  /** cluster-mgr's ops host (spec.federation.opsHost): a host layer after cluster-mgr's credentials exist. @default - none */
+  readonly opsHost?: HostPlan;
   readonly bundleDir?: string;
   readonly secretValues: SecretValues;
   readonly ssh: SshArgs;
@@ -166,6 +178,8 @@ export class Site extends pulumi.ComponentResource {
   readonly clusters: Readonly<Record<string, ClusterPlatform>>;
   readonly hostLayers: Readonly<Record<string, HostLayer>>;
   readonly endpoints: Readonly<Record<string, ClusterEndpoints>>;
+  /** cluster-mgr's API token and member kubeconfigs (sites whose synthesis has the federation component). */
+  readonly clusterMgrAccess?: ClusterMgrAccess;
 
   constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super('flotilla:site:Site', name, {}, opts);
@@ -184,6 +198,33 @@ export class Site extends pulumi.ComponentResource {
       endpoints[cn] = c.endpoints;
     }
     if (args.hosts && args.hosts.length > 0) hostLayers[''] = new HostLayer(`${name}-site-hosts`, { hosts: args.hosts, ssh: args.ssh }, { parent: this });
+    // cluster-mgr's credentials: after FederationMember on every member, into the host cluster's namespace.
+    const host = args.clusters.find((c) => c.plan.federationNamespace !== undefined);
+    if (host) {
+      const members = args.clusters.filter((c) => c.plan.memberToken !== undefined);
+      this.clusterMgrAccess = new ClusterMgrAccess(
+        `${name}-cluster-mgr`,
+        {
+          hostProvider: clusters[host.plan.cluster]!.provider,
+          namespace: host.plan.federationNamespace!,
+          after: [clusters[host.plan.cluster]!.foundation],
+          members: members.map((c) => {
+            const p = clusters[c.plan.cluster]!;
+            const group = p.groups['federation-member'];
+            return { name: c.plan.cluster, provider: p.provider, server: c.endpoints.apiServer, tokenSecret: c.plan.memberToken!, after: [p.foundation, ...(group ? [group] : [])] };
+          }),
+        },
+        { parent: this },
+      );
+      if (args.opsHost) {
+        const access = this.clusterMgrAccess;
+        hostLayers['ops'] = new HostLayer(
+          `${name}-ops-hosts`,
+          { hosts: [args.opsHost], ssh: args.ssh, clusterMgr: { apiToken: access.apiToken, kubeconfigs: access.kubeconfigs } },
+          { parent: this, dependsOn: [access] },
+        );
+      }
+    }
     this.clusters = clusters;
     this.hostLayers = hostLayers;
     this.endpoints = endpoints;

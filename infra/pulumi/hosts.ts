@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { HOST_PATHS, hostFileDestination, RESTART_COMMANDS, type HostFileDestination } from '../lib/host-files';
 import { shq } from '../lib/shell';
-import { CONTAINERD_CRI_DROP_IN, renderContainerdAuths, type RenderedFile } from '../render/index';
+import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_KUBECONFIGS } from '../lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_HOST_DIR, CLUSTER_MGR_HOST_EXEC, CONTAINERD_CRI_DROP_IN, renderContainerdAuths, type RenderedFile } from '../render/index';
 import type { Site } from '../site/index';
 import { pinnedKey, type KnownHostEntry } from '../site/known-hosts';
 
@@ -23,6 +24,11 @@ export interface HostFile {
    * password is a Pulumi secret, so it is in neither the plan nor `flotilla synth` output.
    */
   readonly registryAuth?: { readonly registry: string; readonly username: string };
+  /**
+   * cluster-mgr's credentials on the ops host, filled at deploy time from Pulumi secrets (the plan's
+   * `content` is empty): the API token as `api-token.env`, or one member's kubeconfig.
+   */
+  readonly clusterMgrSecret?: { readonly kind: 'apiToken' } | { readonly kind: 'kubeconfig'; readonly member: string };
 }
 
 export interface HostPlan {
@@ -68,9 +74,34 @@ export function installScript(files: readonly HostFile[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The files with their deploy-time secrets filled in (the registry password appended as containerd auth). */
-export function withSecrets(files: readonly HostFile[], secrets: { readonly registryPassword?: string }): HostFile[] {
+export interface DeploySecrets {
+  readonly registryPassword?: string;
+  /** cluster-mgr's API token (ClusterMgrAccess). */
+  readonly clusterMgrToken?: string;
+  /** cluster-mgr's member kubeconfigs by member (ClusterMgrAccess). */
+  readonly kubeconfigs?: Readonly<Record<string, string>>;
+}
+
+/** True when a file gets a secret at deploy time (its command is then built inside a Pulumi secret). */
+export const needsSecrets = (f: HostFile): boolean => f.registryAuth !== undefined || f.clusterMgrSecret !== undefined;
+
+/**
+ * The files with their deploy-time secrets filled in: the registry password appended as containerd
+ * auth, cluster-mgr's API token and member kubeconfigs on the ops host.
+ */
+export function withSecrets(files: readonly HostFile[], secrets: DeploySecrets): HostFile[] {
   return files.map((f) => {
+    const c = f.clusterMgrSecret;
+    if (c?.kind === 'apiToken') {
+      const token = secrets.clusterMgrToken ?? '';
+      if (!/^[A-Za-z0-9._~+/=-]+$/.test(token)) throw new Error(`${f.remotePath}: needs cluster-mgr's API token (one word, no spaces or quotes)`);
+      return { ...f, content: `${CLUSTER_MGR_API_TOKEN.env}=${token}\n` };
+    }
+    if (c?.kind === 'kubeconfig') {
+      const cfg = secrets.kubeconfigs?.[c.member];
+      if (cfg === undefined) throw new Error(`${f.remotePath}: no kubeconfig for member ${c.member}`);
+      return { ...f, content: cfg };
+    }
     if (!f.registryAuth) return f;
     if (secrets.registryPassword === undefined) throw new Error(`${f.remotePath}: needs the registry password (flotilla:registryPassword)`);
     return { ...f, content: f.content + renderContainerdAuths([{ ...f.registryAuth, password: secrets.registryPassword }]) };
@@ -139,17 +170,22 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
   const ops = site.spec.federation.opsHost;
   const opsFiles = ops ? byHost.get(ops.name) : undefined;
   if (ops && opsFiles) {
-    // cluster-mgr outside Kubernetes: the unit and its config (paths from the renderer), then the service user and a restart.
-    const files = opsFiles.map((f) => ({ source: f.path, remotePath: f.hostPath!, mode: (f.mode ?? 0o644).toString(8).padStart(4, '0'), content: f.content }));
+    // cluster-mgr outside Kubernetes: the unit and its config (paths from the renderer), its
+    // credentials (filled at deploy time from Pulumi secrets), then the service user and a restart.
+    const files: HostFile[] = [
+      ...opsFiles.map((f) => ({ source: f.path, remotePath: f.hostPath!, mode: (f.mode ?? 0o644).toString(8).padStart(4, '0'), content: f.content })),
+      ...clusterMgrSecretFiles(ops.name, site.spec.clusters.map((c) => c.name)),
+    ];
     const trigger = sha256(files.map((f) => `${f.remotePath}\0${f.mode}\0${f.content}`).join('\0\0'));
     const hostKey = hostKeyFor(known, [ops.address, ops.name], site.spec.ssh.port);
     plans.push({
       host: ops.name,
-      cluster: site.spec.clusters[0]!.name,
+      // Site-level: its own host layer, after the clusters (it needs the credentials Pulumi reads from them).
+      cluster: '',
       address: ops.address,
       roles: ['ops'],
       files,
-      script: `${installScript(files)}${CLUSTER_MGR_UNIT_SCRIPT}`,
+      script: clusterMgrOpsScript(files),
       trigger,
       ...(hostKey ? { hostKey } : {}),
     });
@@ -157,10 +193,30 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
   return plans;
 }
 
-/** After the unit's files: its system user, then (re)start it so it runs the new config. */
+/** The ops host's secret files (content filled at deploy time): api-token.env and one kubeconfig per member. */
+export function clusterMgrSecretFiles(host: string, members: readonly string[]): HostFile[] {
+  return [
+    { source: `secret:hosts/${host}/cluster-mgr/api-token.env`, remotePath: `${CLUSTER_MGR_HOST_DIR}/api-token.env`, mode: '0640', content: '', clusterMgrSecret: { kind: 'apiToken' } },
+    ...members.map((m): HostFile => ({
+      source: `secret:hosts/${host}/cluster-mgr/kubeconfigs/${m}.yaml`,
+      remotePath: `${CLUSTER_MGR_KUBECONFIGS.dir}/${m}.yaml`,
+      mode: '0640',
+      content: '',
+      clusterMgrSecret: { kind: 'kubeconfig', member: m },
+    })),
+  ];
+}
+
+/** The ops host's whole script: the daemon must be installed, then the files, the user, the restart. */
+export const clusterMgrOpsScript = (files: readonly HostFile[]): string => `${CLUSTER_MGR_PRECHECK}${installScript(files)}${CLUSTER_MGR_UNIT_SCRIPT}`;
+
+/** Before anything is written: the unit's ExecStart must exist (installed by the operator: docs/cluster-mgr.md). */
+export const CLUSTER_MGR_PRECHECK = `if [ ! -x ${shq(CLUSTER_MGR_HOST_EXEC)} ]; then echo ${shq(`cluster-mgr: ${CLUSTER_MGR_HOST_EXEC} is missing on this host: install the daemon first (docs/cluster-mgr.md, "Ops host"); nothing was changed`)} >&2; exit 1; fi\n`;
+
+/** After the unit's files: its system user, the group on the credentials (0640 root:cluster-mgr), then (re)start it. */
 export const CLUSTER_MGR_UNIT_SCRIPT = [
   'id -u cluster-mgr >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin cluster-mgr',
-  'chgrp -R cluster-mgr /etc/cluster-mgr && chmod 0750 /etc/cluster-mgr',
+  `chown -R root:cluster-mgr ${CLUSTER_MGR_HOST_DIR} && find ${CLUSTER_MGR_HOST_DIR} -type d -exec chmod 0750 {} +`,
   'systemctl daemon-reload',
   'systemctl enable cluster-mgr.service',
   'systemctl restart cluster-mgr.service',

@@ -1,5 +1,6 @@
 // Per-cluster plan (pure): which charts and object groups, in which order, which secrets go where,
 // and the cluster's outputs. The ClusterPlatform component only turns this plan into resources.
+import { CLUSTER_MGR_MEMBER } from '../lib/cluster-mgr-rbac';
 import type { Cluster, Site } from '../site/index';
 import { clusterServiceUrl } from '../site/endpoints';
 import type { ChartRelease, ClusterSynth, ComponentName, K8sObject } from '../synth/types';
@@ -101,6 +102,17 @@ export interface ClusterPlan {
   readonly secrets: readonly SecretPlan[];
   /** Ordering compromises worth telling the operator about. */
   readonly warnings: readonly string[];
+  /**
+   * cluster-mgr runs in this cluster (its `federation` component): the namespace of its Deployment,
+   * where the member kubeconfigs and the API token Secret go. @default - not the host cluster
+   */
+  readonly federationNamespace?: string;
+  /**
+   * The `federation-member` component's service-account token Secret, taken out of its group: the
+   * program creates it as a resource of its own that waits for the token controller to fill it, and
+   * builds this member's kubeconfig from its outputs. @default - not a member
+   */
+  readonly memberToken?: K8sObject;
 }
 
 /** Well-known secret names the constructs reference. */
@@ -246,10 +258,15 @@ export function planCluster(synth: ClusterSynth, secrets: readonly SecretPlan[])
     foundation.push(o);
   };
   const replaced = new Set(secrets.flatMap((s) => (s.replaces ? [objKey(s.replaces)] : [])));
+  let memberToken: K8sObject | undefined;
   const groups: ObjectGroupPlan[] = synth.components.map((c) => {
     const objects: K8sObject[] = [];
     for (const o of c.objects) {
       if (replaced.has(objKey({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }))) continue;
+      if (c.component === 'federation-member' && isMemberToken(o)) {
+        memberToken = o;
+        continue;
+      }
       if (FOUNDATION_KINDS.has(o.kind)) addFoundation(o);
       else objects.push(o);
     }
@@ -299,8 +316,22 @@ export function planCluster(synth: ClusterSynth, secrets: readonly SecretPlan[])
     }
   }
   const charts: ChartPlan[] = synth.charts.map((r) => ({ release: r, afterCharts: uniqSorted(after.get(r.id)!) }));
-  return { cluster: synth.cluster, foundation, charts, groups, secrets, warnings };
+  const federationNamespace = synth.components.some((c) => c.component === 'federation') ? namespaceOf(synth, 'federation') : undefined;
+  return {
+    cluster: synth.cluster,
+    foundation,
+    charts,
+    groups,
+    secrets,
+    warnings,
+    ...(federationNamespace !== undefined ? { federationNamespace } : {}),
+    ...(memberToken !== undefined ? { memberToken } : {}),
+  };
 }
+
+/** cluster-mgr's member token Secret (FederationMember): a service-account token the token controller fills. */
+const isMemberToken = (o: K8sObject): boolean =>
+  o.kind === 'Secret' && o.apiVersion === 'v1' && o.type === 'kubernetes.io/service-account-token' && o.metadata.name === CLUSTER_MGR_MEMBER.tokenSecret;
 
 /** Release ids in an order that respects `afterCharts` (stable otherwise); throws on a cycle. */
 export function chartOrder(charts: readonly ChartPlan[]): string[] {

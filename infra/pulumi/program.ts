@@ -39,6 +39,8 @@ export interface PreparedStack {
   readonly clusters: readonly PreparedCluster[];
   /** Site-level hosts (front hosts), installed by the site's own host layer. */
   readonly siteHosts?: readonly HostPlan[];
+  /** cluster-mgr's ops host (spec.federation.opsHost), installed after cluster-mgr's credentials exist. */
+  readonly opsHost?: HostPlan;
   /** Pinned key of the bastion (spec.ssh.bastion) when known_hosts lists it. */
   readonly bastionHostKey?: string;
 }
@@ -128,8 +130,22 @@ export async function prepareStack(input: StackInput, deps: ProgramDeps, exists:
   if (errors.length > 0) return { ok: false, errors };
   const b = site.spec.ssh.bastion;
   const bastionHostKey = b ? hostKeyFor(known, [b.host], b.port) : undefined;
-  const siteHosts = hostPlans.filter((h) => h.cluster === '');
-  return { ok: true, value: { config: cfg, site, files: loaded.value.files, bundleDir, clusters, ...(siteHosts.length > 0 ? { siteHosts } : {}), ...(bastionHostKey ? { bastionHostKey } : {}) } };
+  const isOps = (h: HostPlan) => h.roles.includes('ops');
+  const siteHosts = hostPlans.filter((h) => h.cluster === '' && !isOps(h));
+  const opsHost = hostPlans.find(isOps);
+  return {
+    ok: true,
+    value: {
+      config: cfg,
+      site,
+      files: loaded.value.files,
+      bundleDir,
+      clusters,
+      ...(siteHosts.length > 0 ? { siteHosts } : {}),
+      ...(opsHost ? { opsHost } : {}),
+      ...(bastionHostKey ? { bastionHostKey } : {}),
+    },
+  };
 }
 
 /** Line/column of a setting in the stack file (of `config:` when the setting is absent; 0:0 without a file). */
@@ -168,6 +184,7 @@ export function deployStack(p: PreparedStack, secrets: {
   const component = new Site(site.metadata.name, {
     clusters: p.clusters.map((c) => ({ plan: c.plan, kubeconfig: secrets.kubeconfig(c.synth.cluster), endpoints: c.endpoints, hosts: c.hosts })),
     ...(p.siteHosts ? { hosts: p.siteHosts } : {}),
+    ...(p.opsHost ? { opsHost: p.opsHost } : {}),
     bundleDir: p.bundleDir,
     secretValues: secrets.values,
     ssh: {

@@ -7,11 +7,13 @@ import { GENERATED } from './common';
 import type { RenderedFile } from './index';
 
 export const CLUSTER_MGR_HOST_DIR = '/etc/cluster-mgr';
+/** Where the unit expects the daemon (installed by the operator: docs/cluster-mgr.md, "Ops host"). */
+export const CLUSTER_MGR_HOST_EXEC = '/usr/local/bin/cluster-mgr';
 
 export interface ClusterMgrUnitOptions {
   /** The Federation document (YAML), exactly as the Deployment's ConfigMap holds it. */
   readonly config: string;
-  /** The daemon: argv[0..] before `run`. @default - ['/usr/local/bin/cluster-mgr'] */
+  /** The daemon: argv[0..] before `run`. @default - [CLUSTER_MGR_HOST_EXEC] */
   readonly exec?: readonly string[];
   /** @default - '0.0.0.0:9464' (the token is required on a non-loopback address) */
   readonly listen?: string;
@@ -19,7 +21,7 @@ export interface ClusterMgrUnitOptions {
 
 /** `cluster-mgr.service`: non-root, sandboxed, SIGTERM to drain (the daemon releases the Lease), restarted on failure. */
 export function renderClusterMgrUnit(o: Pick<ClusterMgrUnitOptions, 'exec' | 'listen'> = {}): string {
-  const exec = [...(o.exec ?? ['/usr/local/bin/cluster-mgr']), 'run', '--config', `${CLUSTER_MGR_HOST_DIR}/federation.yaml`, '--listen', o.listen ?? '0.0.0.0:9464'];
+  const exec = [...(o.exec ?? [CLUSTER_MGR_HOST_EXEC]), 'run', '--config', `${CLUSTER_MGR_HOST_DIR}/federation.yaml`, '--listen', o.listen ?? '0.0.0.0:9464'];
   return `# ${GENERATED}
 [Unit]
 Description=Flotilla cluster-mgr (federation daemon)

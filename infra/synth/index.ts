@@ -12,7 +12,7 @@ import type { ConsistentHash } from '../lib/canary';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
 import { chartsFor } from '../catalog/charts';
-import { DEFAULT_FRONT_SOCKET, frontInputFromSite, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions } from '../render/index';
+import { DEFAULT_FRONT_SOCKET, frontInputFromSite, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions, type RenderedFile } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
 import type { Cluster, Site } from '../site/index';
 import { clusterServiceHost } from '../site/endpoints';
@@ -226,8 +226,8 @@ const BUILDERS: Record<ComponentName, Builder> = {
 };
 
 /** spec.federation.opsHost: cluster-mgr's systemd unit and its config (same bytes as the ConfigMap). */
-function opsHostFiles(site: ResolvedSite) {
-  const ops = site.site.spec.federation.opsHost;
+export function opsHostFiles(site: SiteSource): RenderedFile[] {
+  const ops = resolved(site).site.spec.federation.opsHost;
   return ops ? renderClusterMgrHostFiles(ops.name, { config: federationConfigYaml(site) }) : [];
 }
 

@@ -22,21 +22,32 @@ export function upstreamVersions(): UpstreamVersions {
 
 export type AssetsResult = { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly message: string };
 
-let cached: AssetsResult | undefined;
+const cached = new Map<string, AssetsResult>();
 
-/** The directory holding every lab binary, or the reason there is none (with the fix). */
-export function k8sAssets(): AssetsResult {
-  if (cached) return cached;
+/**
+ * What `scripts/<script>` (k8s-assets, pulumi-assets) prints: the directory holding every one of
+ * `binaries`, or the reason there is none (with the fix). Asked once per process.
+ */
+export function scriptAssets(script: string, binaries: readonly string[]): AssetsResult {
+  const hit = cached.get(script);
+  if (hit) return hit;
+  let r: AssetsResult;
   try {
-    const dir = execFileSync(join(REPO_ROOT, 'scripts', 'k8s-assets'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    for (const b of K8S_BINARIES) accessSync(join(dir, b), constants.X_OK);
-    cached = { ok: true, dir };
+    const dir = execFileSync(join(REPO_ROOT, 'scripts', script), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    for (const b of binaries) accessSync(join(dir, b), constants.X_OK);
+    r = { ok: true, dir };
   } catch (err) {
     const e = err as { stderr?: Buffer | string; message: string };
     const msg = (e.stderr ? String(e.stderr) : e.message).trim();
-    cached = { ok: false, message: msg || 'scripts/k8s-assets failed' };
+    r = { ok: false, message: msg || `scripts/${script} failed` };
   }
-  return cached;
+  cached.set(script, r);
+  return r;
+}
+
+/** The directory holding every lab binary, or the reason there is none (with the fix). */
+export function k8sAssets(): AssetsResult {
+  return scriptAssets('k8s-assets', K8S_BINARIES);
 }
 
 /** Path of one lab binary; throws with the fix when the assets are missing. */

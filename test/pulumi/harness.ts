@@ -63,7 +63,7 @@ export async function installMocks(stack: string, config: Record<string, string>
     {
       newResource: (a) => {
         rec.setInputs(a.type, a.name, a.inputs as Record<string, unknown>);
-        return { id: `${a.name}-id`, state: a.inputs };
+        return { id: `${a.name}-id`, state: a.type === 'kubernetes:core/v1:Secret' ? apiServerSecret(a.name, a.inputs as Record<string, unknown>) : a.inputs };
       },
       call: (a) => a.inputs,
     },
@@ -84,6 +84,22 @@ export async function installMocks(stack: string, config: Record<string, string>
   };
   pulumi.runtime.setAllConfig(config, secretKeys);
   return rec;
+}
+
+/** A member token in the mocked runs (what the token controller would write), by resource name. */
+export const fixtureMemberToken = (resource: string): string => `fixture-member-token-${resource}`;
+export const FIXTURE_MEMBER_CA = '-----BEGIN CERTIFICATE-----\nfixture-member-ca\n-----END CERTIFICATE-----\n';
+
+/**
+ * What the API server returns for a Secret: `stringData` merged into base64 `data`; a
+ * service-account token Secret also gets the token controller's `token` and `ca.crt`.
+ */
+function apiServerSecret(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const b64 = (v: unknown) => Buffer.from(String(v)).toString('base64');
+  const data: Record<string, string> = { ...((unwrap(inputs.data) as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries((unwrap(inputs.stringData) as Record<string, unknown> | undefined) ?? {})) data[k] = b64(v);
+  if (inputs.type === 'kubernetes.io/service-account-token') Object.assign(data, { token: b64(fixtureMemberToken(name)), 'ca.crt': b64(FIXTURE_MEMBER_CA) });
+  return { ...inputs, data };
 }
 
 interface RegisterRequest {

@@ -10,7 +10,7 @@ import { planHosts } from '../../infra/pulumi/hosts';
 import { isRemoteSource } from '../../infra/pulumi/airgap';
 import { renderContainerdAuths, renderHostFiles } from '../../infra/render/index';
 import { bootstrapRegistry, withBootstrapMirrors } from '../../infra/render/bootstrap-registry';
-import { drain, installMocks, isSecret, unwrap, type Recorder, type Registered } from './harness';
+import { drain, fixtureMemberToken, installMocks, isSecret, unwrap, type Recorder, type Registered } from './harness';
 import { catalog, testDeps } from './deps';
 import { kubeconfigFor, runtimeConfig, SECRET_VALUES, STACKS, stackSite } from './stacks';
 
@@ -79,8 +79,10 @@ describe.each(STACKS)('stack %s', (stack) => {
     const k8s = rec.resources.filter((r) => r.type.startsWith('kubernetes:'));
     expect(k8s.length).toBeGreaterThan(0);
     for (const r of k8s) {
-      const cluster = site.spec.clusters.find((c) => r.name.startsWith(`${name}-${c.name}-`))!;
-      expect(r.provider, r.name).toMatch(new RegExp(`pulumi:providers:kubernetes::${name}-${cluster.name}-provider::`));
+      // cluster-mgr's credentials: a member's token Secret on that member, the rest in the host cluster (the first).
+      const member = new RegExp(`^${name}-cluster-mgr-(.+)-member-token$`).exec(r.name)?.[1];
+      const cluster = member ?? (r.name.startsWith(`${name}-cluster-mgr-`) ? site.spec.clusters[0]!.name : site.spec.clusters.find((c) => r.name.startsWith(`${name}-${c.name}-`))!.name);
+      expect(r.provider, r.name).toMatch(new RegExp(`pulumi:providers:kubernetes::${name}-${cluster}-provider::`));
     }
     expect(rec.byType('pulumi:providers:kubernetes').map((p) => p.name).sort()).toEqual(site.spec.clusters.map((c) => `${name}-${c.name}-provider`).sort());
   });
@@ -122,6 +124,7 @@ describe.each(STACKS)('stack %s', (stack) => {
     const secrets = rec.byType('kubernetes:core/v1:Secret');
     for (const s of secrets) {
       if (isSecret(s.inputs.stringData)) continue; // the whole map is secret
+      if (s.inputs.type === 'kubernetes.io/service-account-token') continue; // filled by the token controller: no data from the stack
       const data = s.inputs.stringData as Record<string, unknown>;
       const fromStack = Object.entries(data).filter(([k]) => !['userID', 'adminID'].includes(k));
       expect(fromStack.length).toBeGreaterThan(0);
@@ -155,7 +158,8 @@ describe.each(STACKS)('stack %s', (stack) => {
     const { rec } = await get();
     const cmds = rec.byType('command:remote:Command');
     const nodes = site.spec.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
-    expect(cmds.map((c) => c.name).sort()).toEqual(nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`).sort());
+    const ops = site.spec.federation.opsHost ? [`${name}-ops-hosts-${site.spec.federation.opsHost.name}`] : [];
+    expect(cmds.map((c) => c.name).sort()).toEqual([...nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`), ...ops].sort());
     // air-gapped stacks keep flotilla install's bootstrap registry first in hosts.toml (checked on its own below)
     const airGapped = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined;
     // A private-CA site without spec.certificates.caCert takes the CA from flotilla:caCert (acme-cust).
@@ -189,6 +193,46 @@ describe.each(STACKS)('stack %s', (stack) => {
       expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
     for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
+  });
+
+  it('cluster-mgr credentials: token Secret per member after FederationMember, both Secrets in the host cluster, the ops host filled from them', async () => {
+    const { rec, outputs } = await get();
+    const host = site.spec.clusters[0]!.name;
+    const secret = (n: string) => rec.named(`${name}-cluster-mgr-${n}`);
+    const meta = (r: Registered) => unwrap(r.inputs.metadata) as { name: string; namespace: string; annotations?: Record<string, string> };
+    const api = secret('api-token');
+    expect(meta(api)).toMatchObject({ name: 'cluster-mgr-api-token', namespace: 'flotilla-system' });
+    expect(isSecret(api.inputs.stringData) || isSecret((api.inputs.stringData as Record<string, unknown>).token)).toBe(true);
+    const token = (unwrap(api.inputs.stringData) as { token: string }).token;
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const kc = secret('kubeconfigs');
+    expect(meta(kc)).toMatchObject({ name: 'cluster-mgr-kubeconfigs', namespace: 'flotilla-system' });
+    expect(isSecret(kc.inputs.stringData)).toBe(true);
+    const kubeconfigs = unwrap(kc.inputs.stringData) as Record<string, string>;
+    expect(Object.keys(kubeconfigs).sort()).toEqual(site.spec.clusters.map((c) => `${c.name}.yaml`).sort());
+    for (const c of site.spec.clusters) {
+      const t = secret(`${c.name}-member-token`);
+      expect(t.provider).toContain(`${name}-${c.name}-provider::`);
+      expect(meta(t)).toMatchObject({ name: 'cluster-mgr-member-token', namespace: 'flotilla-system', annotations: { 'pulumi.com/waitFor': 'jsonpath={.data.token}' } });
+      // after the member's FederationMember objects (its ServiceAccount), which no longer carry the token Secret
+      const group = rec.named(`${name}-${c.name}-federation-member`);
+      expect(t.dependencies).toContain(group.urn);
+      expect((group.inputs.objs as { kind: string }[]).map((o) => o.kind)).not.toContain('Secret');
+      const cfg = kubeconfigs[`${c.name}.yaml`]!;
+      expect(cfg).toContain(`server: ${outputs.clusters[c.name]!.apiServer}`);
+      expect(cfg).toContain(`token: ${fixtureMemberToken(`${name}-cluster-mgr-${c.name}-member-token`)}`);
+    }
+    expect(api.provider).toContain(`${name}-${host}-provider::`);
+    const ops = site.spec.federation.opsHost;
+    if (!ops) return;
+    const cmd = rec.named(`${name}-ops-hosts-${ops.name}`);
+    expect(isSecret(cmd.inputs.create)).toBe(true);
+    expect(isSecret(cmd.inputs.triggers)).toBe(true);
+    const create = String(unwrap(cmd.inputs.create));
+    expect(create).toContain(`put 0640 '/etc/cluster-mgr/api-token.env' ${Buffer.from(`CLUSTER_MGR_TOKEN=${token}\n`).toString('base64')}`);
+    for (const c of site.spec.clusters) expect(create).toContain(`put 0640 '/etc/cluster-mgr/kubeconfigs/${c.name}.yaml' ${Buffer.from(kubeconfigs[`${c.name}.yaml`]!).toString('base64')}`);
+    expect(create).toContain('systemctl restart cluster-mgr.service');
+    expect(create).not.toContain(token);
   });
 
   it('outputs: VIPs, registry, Kibana, Grafana and cluster-mgr per cluster', async () => {
@@ -433,7 +477,12 @@ describe('entry point infra/index.ts', () => {
     expect(entry.registryUrl).toBe('https://registry.sh1.example.com');
     expect(rec.byType('flotilla:site:Site')).toHaveLength(1);
     expect(rec.byType('flotilla:platform:ClusterPlatform')).toHaveLength(2);
-    expect(rec.byType('flotilla:hosts:HostLayer')).toHaveLength(2);
+    // one per cluster, plus cluster-mgr's ops host (spec.federation.opsHost) after its credentials
+    expect(rec.byType('flotilla:hosts:HostLayer').map((h) => h.name).sort()).toEqual(['sh1-ops-hosts', 'sh1-sh1-a-hosts', 'sh1-sh1-b-hosts']);
+    expect(rec.byType('flotilla:federation:ClusterMgrAccess').map((h) => h.name)).toEqual(['sh1-cluster-mgr']);
+    // dependsOn the component: the SDK waits for its children (the three kinds of Secret)
+    const opsDeps = rec.named('sh1-ops-hosts').dependencies.map((u) => rec.nameOfUrn(u)).sort();
+    expect(opsDeps).toEqual(['sh1-cluster-mgr-api-token', 'sh1-cluster-mgr-kubeconfigs', 'sh1-cluster-mgr-sh1-a-member-token', 'sh1-cluster-mgr-sh1-b-member-token']);
     // Children are named after their parent and parented to it.
     for (const r of rec.resources.filter((x) => x.type !== 'flotilla:site:Site')) {
       expect(r.parent, r.name).not.toBe('');
