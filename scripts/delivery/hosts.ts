@@ -1,11 +1,14 @@
-// Host configuration from the synthesized host files (paths as infra/render's RenderedFile.hostPath):
-// containerd mirror config on every node, then the API-VIP static pods (keepalived + haproxy) and
-// their configs on masters, and the edge keepalived config on edge nodes. A file is written only
-// when its sha256 differs from the host's copy (atomic temp file + rename), so a second run changes nothing.
+// Host configuration from the synthesized host files (destinations from infra/lib/host-files, the table
+// the Pulumi host layer reads too): containerd mirror config on every node, then the API-VIP static
+// pods (keepalived + haproxy) and their configs on masters, the edge keepalived config on edge nodes,
+// the front HAProxy/keepalived on front hosts and cluster-mgr's unit on the ops host. A file is written
+// only when its sha256 differs from the host's copy: every changed file goes to a temp file first
+// (checked by its daemon — `haproxy -c`, `keepalived -t` — when it has a checker), then all are renamed
+// into place, then each service whose files changed is restarted once. A second run changes nothing.
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { sha256Hex, walk } from './bundle';
-import { hostFileDestination, type HostFileDestination, type HostStep } from '../../infra/lib/host-files';
+import { CHECK_COMMANDS, hostFileDestination, restartScript, type HostFileDestination, type HostService, type HostStep } from '../../infra/lib/host-files';
 import { shq } from '../../infra/lib/shell';
 import { etcHostsWith } from '../../infra/render/bootstrap-registry';
 import type { SshPool } from './ssh';
@@ -24,7 +27,7 @@ export function planHostFiles(srcs: readonly string[]): { files: HostFile[]; ign
     if (d) files.push({ src, ...d });
     else ignored.push(src);
   }
-  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2, logs: 3, front: 4 };
+  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2, logs: 3, front: 4, ops: 5 };
   files.sort((a, b) => order[a.step] - order[b.step] || a.dest.localeCompare(b.dest));
   return { files, ignored };
 }
@@ -41,6 +44,10 @@ export interface HostReport {
   readonly status: 'changed' | 'unchanged' | 'failed' | 'would change';
   readonly changed: string[];
   readonly unchanged: number;
+  /** Services restarted (or reloaded) because their files changed. */
+  readonly restarted?: string[];
+  /** What the host still needs from someone else (the ops host: secrets `pulumi up` writes). */
+  readonly notes?: string[];
   readonly error?: string;
 }
 
@@ -75,14 +82,24 @@ export async function configureHost(pool: SshPool, node: { name: string; address
   }
   const { files } = planHostFiles(srcs);
   const root = opts.hostRoot ?? '/';
-  const report = (status: HostReport['status'], changed: string[], unchanged: number, error?: string): HostReport => ({ node: node.name, address: node.address, status, changed, unchanged, error });
+  const report = (status: HostReport['status'], changed: string[], unchanged: number, error?: string, restarted?: string[]): HostReport => ({
+    node: node.name,
+    address: node.address,
+    status,
+    changed,
+    unchanged,
+    ...(restarted?.length ? { restarted } : {}),
+    ...(error !== undefined ? { error } : {}),
+  });
   const eh = opts.etcHosts;
   if (files.length === 0 && !opts.extra?.length && !eh) return report('unchanged', [], 0);
   try {
     const local = [
       ...(opts.extra ?? []).map((e) => ({ mode: e.mode, data: e.data, path: e.dest })),
-      ...(await Promise.all(files.map(async (f) => ({ mode: f.mode, data: (opts.transform ?? ((_s, d) => d))(f.src, await readFile(join(base, f.src))), path: hostPath(root, node.name, f.dest) })))),
-    ];
+      ...(await Promise.all(
+        files.map(async (f) => ({ mode: f.mode, data: (opts.transform ?? ((_s, d) => d))(f.src, await readFile(join(base, f.src))), path: hostPath(root, node.name, f.dest), check: f.check, restart: f.restart })),
+      )),
+    ] as { path: string; mode: string; data: Buffer; check?: HostFileDestination['check']; restart?: HostService }[];
     const sums = await pool.exec(node.address, `for f in ${local.map((l) => shq(l.path)).join(' ')}; do [ -f "$f" ] && sha256sum "$f"; done; ${eh ? `echo @hosts; cat ${shq(eh.path)} 2>/dev/null; ` : ''}true`);
     if (sums.code !== 0) throw new Error(`reading current files failed: ${sums.stderr.trim()}`);
     const [sumText, hostsText] = sums.stdout.split('@hosts\n');
@@ -94,17 +111,40 @@ export async function configureHost(pool: SshPool, node: { name: string; address
     const total = local.length + (eh ? 1 : 0);
     if (changed.length === 0) return report('unchanged', [], total);
     if (opts.dryRun) return report('would change', changed, total - changed.length);
+    // 1. every changed file to a temp file next to it, checked by its daemon; a failure removes them all
+    const tmps: string[] = [];
+    const dropTmps = () => (tmps.length ? pool.exec(node.address, `rm -f ${tmps.map(shq).join(' ')}`) : undefined);
     for (const t of todo) {
       const tmp = `${t.path}.flotilla-tmp`;
-      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmp)} && chmod ${t.mode} ${shq(tmp)} && mv -f ${shq(tmp)} ${shq(t.path)}`, { stdin: t.data });
-      if (r.code !== 0) throw new Error(`writing ${t.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      tmps.push(tmp);
+      const check = t.check ? ` && ${CHECK_COMMANDS[t.check](tmp)}` : '';
+      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmp)} && chmod ${t.mode} ${shq(tmp)}${check}`, { stdin: t.data });
+      if (r.code !== 0) {
+        await dropTmps();
+        throw new Error(`${t.check ? `${t.check} rejects the new ${t.path} (nothing was changed on this host)` : `writing ${t.path} failed`}: ${(r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).split('\n').slice(-3).join(' | ')}`);
+      }
+    }
+    // 2. all renamed into place at once
+    if (todo.length > 0) {
+      const r = await pool.exec(node.address, todo.map((t) => `mv -f ${shq(`${t.path}.flotilla-tmp`)} ${shq(t.path)}`).join(' && '));
+      if (r.code !== 0) throw new Error(`moving the new files into place failed: ${r.stderr.trim() || `exit ${r.code}`}`);
     }
     if (hostsChange) {
       // In place (same inode): /etc/hosts is often a bind mount (containers), which a rename would miss.
       const r = await pool.exec(node.address, `cat > ${shq(eh.path)}`, { stdin: hostsNext! });
       if (r.code !== 0) throw new Error(`writing ${eh.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
     }
-    return report('changed', changed, total - changed.length);
+    // 3. each service whose files changed, once (haproxy and keepalived check their config again first)
+    const restarted: string[] = [];
+    const notes: string[] = [];
+    for (const svc of [...new Set(todo.flatMap((t) => (t.restart ? [t.restart] : [])))]) {
+      const r = await pool.exec(node.address, restartScript(svc, (p) => hostPath(root, node.name, p)));
+      if (r.code !== 0) return report('failed', changed, total - changed.length, `files written, but restarting ${svc} failed: ${(r.stderr.trim() || `exit ${r.code}`).split('\n').slice(-3).join(' | ')}`);
+      // a note on stderr: not restarted (no systemd for containerd, cluster-mgr without its secrets)
+      if (r.stderr.trim()) notes.push(r.stderr.trim().split('\n').pop()!);
+      else restarted.push(svc);
+    }
+    return { ...report('changed', changed, total - changed.length, undefined, restarted), ...(notes.length ? { notes } : {}) };
   } catch (err) {
     return report('failed', [], 0, (err as Error).message);
   }

@@ -138,7 +138,7 @@ describe('flotilla install: air-gap bootstrap order', () => {
     expect(first.stdout).toMatch(new RegExp(`bootstrap registry: lab-m1 https://${BOOT.replaceAll('.', '\\.')}:5000  CHANGED  .*started`));
     expect(first.stdout).toMatch(/images: 3 pushed, 0 unchanged/);
     // progress, in order: registry → images → nodes → cluster layer
-    const steps = ['[1/4] bootstrap registry', '[2/4] images', '[3/4] nodes', '[4/4] cluster layer'].map((s) => first.stderr.indexOf(s));
+    const steps = ['[1/4] bootstrap registry', '[2/4] images', '[3/4] hosts', '[4/4] cluster layer'].map((s) => first.stderr.indexOf(s));
     expect(steps.every((i) => i >= 0), first.stderr).toBe(true);
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
     expect(first.stdout).toMatch(/cluster layer: every node now pulls the bundle images from the bootstrap registry[^\n]*\nnext: pulumi up /);
