@@ -45,7 +45,7 @@ export type HostService = 'containerd' | 'haproxy' | 'keepalived' | 'cluster-mgr
 
 /** The config check of a daemon on one file (a temp file before it is renamed into place). */
 export const CHECK_COMMANDS: Readonly<Record<NonNullable<HostFileDestination['check']>, (file: string) => string>> = {
-  haproxy: (f) => `haproxy -c -q -f '${f}'`,
+  haproxy: (f) => `haproxy -c -f '${f}'`,
   keepalived: (f) => `keepalived -t -f '${f}'`,
 };
 
