@@ -296,11 +296,12 @@ export function checkSiteHost(host: Pick<SiteHost, 'kind' | 'name'>, f: HostFact
   out.push(SUPPORTED_OS.includes(f.osId) ? pass('os.distribution', f.osPretty) : warn('os.distribution', `${f.osPretty} is not a tested distribution`, `use one of ${SUPPORTED_OS.join(', ')}`));
   out.push(['x86_64', 'aarch64'].includes(f.arch) ? pass('os.arch', f.arch) : fail('os.arch', `architecture ${f.arch} is not supported`, 'use x86_64 or aarch64 hosts'));
   const min = SITE_HOST_MINIMUMS;
-  out.push(f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, a ${host.kind} host needs ${min.cpus}`, `give the host at least ${min.cpus} CPU`));
+  const what = host.kind === 'ops' ? 'the ops host' : 'a front host';
+  out.push(f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, ${what} needs ${min.cpus}`, `give the host at least ${min.cpus} CPU`));
   const memGiB = f.memKiB / 1048576;
-  out.push(memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, a ${host.kind} host needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`));
+  out.push(memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, ${what} needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`));
   const diskGiB = f.diskFreeKiB / 1048576;
-  out.push(diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, a ${host.kind} host needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'));
+  out.push(diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, ${what} needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'));
   const skew = Math.abs(f.clockSkewMs);
   const skewS = (f.clockSkewMs / 1000).toFixed(2);
   out.push(
