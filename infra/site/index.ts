@@ -25,15 +25,16 @@ export function loadSite(file: string): Promise<LoadResult<Site>> {
  * or service range with a cluster of another site (reported in the later file, naming the earlier).
  */
 export async function loadSites(files: readonly string[]): Promise<LoadResult<Site[]>> {
-  const loaded = await Promise.all(files.map((f) => loadSite(f)));
-  const errors: PositionedError[] = loaded.flatMap((r) => (r.ok ? [] : r.errors));
-  if (errors.length > 0) return { ok: false, errors };
-  const sites = loaded.map((r) => (r as { value: Site }).value);
-  for (let i = 1; i < files.length; i++) {
-    const earlier: OtherSite[] = sites.slice(0, i).map((site, j) => ({ file: files[j]!, site }));
+  // Each file is read and parsed once, in order: cross-site checks compare it with the earlier
+  // sites when those all validated (otherwise their own errors come first and suffice).
+  const errors: PositionedError[] = [];
+  const sites: Site[] = [];
+  for (const file of files) {
+    const earlier: OtherSite[] = errors.length === 0 ? sites.map((site, j) => ({ file: files[j]!, site })) : [];
     const checks = (site: Site) => [...checkSite(site), ...checkAcrossSites(site, earlier)];
-    const r = await loadYamlFile(SiteSchema, files[i]!, { checks, what: 'Site' });
-    if (!r.ok) errors.push(...r.errors);
+    const r = await loadYamlFile(SiteSchema, file, { checks, what: 'Site' });
+    if (r.ok) sites.push(r.value);
+    else errors.push(...r.errors);
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: sites };
 }
