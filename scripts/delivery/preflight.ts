@@ -191,6 +191,29 @@ const pass = (id: string, message: string): PreflightCheck => ({ id, severity: '
 const warn = (id: string, message: string, fix: string): PreflightCheck => ({ id, severity: 'warn', message, fix });
 const fail = (id: string, message: string, fix: string): PreflightCheck => ({ id, severity: 'fail', message, fix });
 
+/** CPU, memory and disk against a minimum (`who` names the roles in the message). */
+function resourceChecks(f: HostFacts, min: { cpus: number; memGiB: number; diskGiB: number }, who: string): PreflightCheck[] {
+  const memGiB = f.memKiB / 1048576;
+  const diskGiB = f.diskFreeKiB / 1048576;
+  return [
+    f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, ${who} needs ${min.cpus}`, `give the host at least ${min.cpus} CPUs`),
+    // 5% slack: MemTotal excludes kernel-reserved memory, a "2 GiB" VM reports ~1.9 GiB.
+    memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, ${who} needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`),
+    diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, ${who} needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'),
+  ];
+}
+
+function clockCheck(f: HostFacts): PreflightCheck {
+  const skew = Math.abs(f.clockSkewMs);
+  const skewS = (f.clockSkewMs / 1000).toFixed(2);
+  if (skew > 60_000) return fail('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP against the site time source');
+  if (skew > 1000) return warn('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP; etcd and certificates need synchronized clocks');
+  return pass('clock.skew', `clock within ${skewS} s`);
+}
+
+const hostnameCheck = (f: HostFacts, name: string): PreflightCheck =>
+  DNS1123_LABEL.test(f.hostname) ? pass('hostname.dns1123', f.hostname) : fail('hostname.dns1123', `hostname ${JSON.stringify(f.hostname)} is not a DNS-1123 label`, `hostnamectl set-hostname ${name}`);
+
 /** All single-host checks (pure). */
 export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { target: string; kind: 'router' | 'master'; name: string }[]): PreflightCheck[] {
   const out: PreflightCheck[] = [];
@@ -205,13 +228,7 @@ export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { targ
     (m, r) => ({ cpus: Math.max(m.cpus, MINIMUMS[r].cpus), memGiB: Math.max(m.memGiB, MINIMUMS[r].memGiB), diskGiB: Math.max(m.diskGiB, MINIMUMS[r].diskGiB) }),
     { cpus: 0, memGiB: 0, diskGiB: 0 },
   );
-  const roles = node.roles.join('+');
-  out.push(f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, ${roles} needs ${min.cpus}`, `give the host at least ${min.cpus} CPUs`));
-  const memGiB = f.memKiB / 1048576;
-  // 5% slack: MemTotal excludes kernel-reserved memory, a "2 GiB" VM reports ~1.9 GiB.
-  out.push(memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, ${roles} needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`));
-  const diskGiB = f.diskFreeKiB / 1048576;
-  out.push(diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, ${roles} needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'));
+  out.push(...resourceChecks(f, min, node.roles.join('+')));
   out.push(f.swaps === 0 ? pass('os.swap', 'swap is off') : fail('os.swap', `${f.swaps} swap device(s) active`, "swapoff -a and remove swap from /etc/fstab"));
   for (const [m, sev] of Object.entries(MODULES)) {
     if (f.modules[m]) out.push(pass(`kernel.module.${m}`, `${m} available`));
@@ -224,20 +241,7 @@ export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { targ
     const v = f.sysctls[s];
     out.push(v === '1' ? pass(`sysctl.${s}`, `${s} = 1`) : fail(`sysctl.${s}`, `${s} = ${v ?? '(missing)'}, expected 1`, `sysctl -w ${s}=1 and persist it in /etc/sysctl.d/k8s.conf`));
   }
-  const skew = Math.abs(f.clockSkewMs);
-  const skewS = (f.clockSkewMs / 1000).toFixed(2);
-  out.push(
-    skew > 60_000
-      ? fail('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP against the site time source')
-      : skew > 1000
-        ? warn('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP; etcd and certificates need synchronized clocks')
-        : pass('clock.skew', `clock within ${skewS} s`),
-  );
-  out.push(
-    DNS1123_LABEL.test(f.hostname)
-      ? pass('hostname.dns1123', f.hostname)
-      : fail('hostname.dns1123', `hostname ${JSON.stringify(f.hostname)} is not a DNS-1123 label`, `hostnamectl set-hostname ${node.name}`),
-  );
+  out.push(clockCheck(f), hostnameCheck(f, node.name));
   const busy = portsFor(node.roles).filter((p) => f.listening.includes(p));
   out.push(busy.length === 0 ? pass('ports.free', `${portsFor(node.roles).join(', ')} free`) : fail('ports.free', `port(s) ${busy.join(', ')} already in use`, `stop what listens there (ss -ltnp 'sport = :${busy[0]}')`));
   const missing = TOOLS_REQUIRED.filter((t) => !f.tools[t]);
@@ -295,23 +299,7 @@ export function checkSiteHost(host: Pick<SiteHost, 'kind' | 'name'>, f: HostFact
   const out: PreflightCheck[] = [];
   out.push(SUPPORTED_OS.includes(f.osId) ? pass('os.distribution', f.osPretty) : warn('os.distribution', `${f.osPretty} is not a tested distribution`, `use one of ${SUPPORTED_OS.join(', ')}`));
   out.push(['x86_64', 'aarch64'].includes(f.arch) ? pass('os.arch', f.arch) : fail('os.arch', `architecture ${f.arch} is not supported`, 'use x86_64 or aarch64 hosts'));
-  const min = SITE_HOST_MINIMUMS;
-  const what = host.kind === 'ops' ? 'the ops host' : 'a front host';
-  out.push(f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, ${what} needs ${min.cpus}`, `give the host at least ${min.cpus} CPU`));
-  const memGiB = f.memKiB / 1048576;
-  out.push(memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, ${what} needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`));
-  const diskGiB = f.diskFreeKiB / 1048576;
-  out.push(diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, ${what} needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'));
-  const skew = Math.abs(f.clockSkewMs);
-  const skewS = (f.clockSkewMs / 1000).toFixed(2);
-  out.push(
-    skew > 60_000
-      ? fail('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP against the site time source')
-      : skew > 1000
-        ? warn('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP; certificates need synchronized clocks')
-        : pass('clock.skew', `clock within ${skewS} s`),
-  );
-  out.push(DNS1123_LABEL.test(f.hostname) ? pass('hostname.dns1123', f.hostname) : fail('hostname.dns1123', `hostname ${JSON.stringify(f.hostname)} is not a DNS-1123 label`, `hostnamectl set-hostname ${host.name}`));
+  out.push(...resourceChecks(f, SITE_HOST_MINIMUMS, host.kind === 'ops' ? 'the ops host' : 'a front host'), clockCheck(f), hostnameCheck(f, host.name));
   if (host.kind === 'front') {
     const missing = FRONT_TOOLS.filter((t) => !f.tools[t]);
     out.push(missing.length === 0 ? pass('tools.required', `${FRONT_TOOLS.join(', ')} present`) : fail('tools.required', `missing ${missing.join(', ')}`, `install ${missing.join(' ')} (apt-get install haproxy keepalived curl iproute2)`));

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_PATHS } from '../../infra/lib/host-files';
 import { BOOTSTRAP_HOST_PATHS } from '../../infra/render/bootstrap-registry';
 import { isRoot, makeDir, missingTools, requireTools, runOk, waitFor } from '../lab/index';
-import { flotilla, writeInventory, writeKeys } from './fixtures';
+import { flotilla, signedBundle, writeInventory, type writeKeys } from './fixtures';
 import { startSshLab, type SshLab } from './lab-hosts';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'unshare', 'ip', 'bash', 'docker-registry', 'openssl', 'ss', 'curl', 'setsid', 'nohup', 'haproxy', 'keepalived'];
@@ -80,10 +80,7 @@ describe('flotilla install: front hosts and the ops host', () => {
     if (s.code !== 0) throw new Error(`synth failed: ${s.stdout}${s.stderr}`);
     writeFileSync(join(synth, 'lab', 'images.txt'), '');
     writeFileSync(join(synth, 'lab', 'charts.json'), '{"charts":[]}\n');
-    keys = writeKeys(dir);
-    bundle = join(dir, 'bundle');
-    const b = await flotilla(['bundle', inventory, '--out', bundle, '--signing-key', keys.priv, '--synth-dir', synth]);
-    if (b.code !== 0) throw new Error(`bundle failed: ${b.stderr}`);
+    ({ keys, bundle } = await signedBundle(dir, inventory, synth));
   }, 180_000);
 
   afterAll(async () => {
