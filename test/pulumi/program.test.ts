@@ -155,7 +155,9 @@ describe.each(STACKS)('stack %s', (stack) => {
     const { rec } = await get();
     const cmds = rec.byType('command:remote:Command');
     const nodes = site.spec.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
-    expect(cmds.map((c) => c.name).sort()).toEqual(nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`).sort());
+    // front hosts (spec.front) belong to the site-level host layer
+    const fronts = (site.spec.front?.hosts ?? []).map((h) => `${name}-site-hosts-${h.name}`);
+    expect(cmds.map((c) => c.name).sort()).toEqual([...nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`), ...fronts].sort());
     // air-gapped stacks keep flotilla install's bootstrap registry first in hosts.toml (checked on its own below)
     const airGapped = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined;
     // A private-CA site without spec.certificates.caCert takes the CA from flotilla:caCert (acme-cust).
@@ -188,7 +190,7 @@ describe.each(STACKS)('stack %s', (stack) => {
       const conn = unwrap(c.inputs.connection) as Record<string, unknown>;
       expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
-    for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
+    for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster || 'site'}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
   });
 
   it('outputs: VIPs, registry, Kibana, Grafana and cluster-mgr per cluster', async () => {
@@ -433,7 +435,7 @@ describe('entry point infra/index.ts', () => {
     expect(entry.registryUrl).toBe('https://registry.sh1.example.com');
     expect(rec.byType('flotilla:site:Site')).toHaveLength(1);
     expect(rec.byType('flotilla:platform:ClusterPlatform')).toHaveLength(2);
-    expect(rec.byType('flotilla:hosts:HostLayer')).toHaveLength(2);
+    expect(rec.byType('flotilla:hosts:HostLayer')).toHaveLength(3); // per cluster + the site-level one (sh1's front hosts)
     // Children are named after their parent and parented to it.
     for (const r of rec.resources.filter((x) => x.type !== 'flotilla:site:Site')) {
       expect(r.parent, r.name).not.toBe('');
