@@ -7,6 +7,7 @@ import { shq } from '../lib/shell';
 import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_KUBECONFIGS } from '../lib/cluster-mgr-rbac';
 import { CLUSTER_MGR_HOST_DIR, CLUSTER_MGR_HOST_EXEC, CONTAINERD_CRI_DROP_IN, renderContainerdAuths, type RenderedFile } from '../render/index';
 import type { Site } from '../site/index';
+import { siteHosts } from '../site/hosts';
 import { pinnedKey, type KnownHostEntry } from '../site/known-hosts';
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -133,10 +134,9 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
     byHost.set(m[1]!, [...(byHost.get(m[1]!) ?? []), f]);
   }
   const plans: HostPlan[] = [];
-  // Front hosts (spec.front) belong to no cluster: `cluster` is '' (the site-level host layer).
-  const groups = [...site.spec.clusters.map((c) => ({ name: c.name, nodes: c.nodes })), { name: '', nodes: (site.spec.front?.hosts ?? []).map((h) => ({ ...h, roles: ['front'] })) }];
-  for (const cluster of groups) {
-    for (const node of cluster.nodes) {
+  // Nodes, then front hosts (spec.front; `cluster` is '': the site-level host layer). The ops host follows.
+  {
+    for (const node of siteHosts(site).filter((h) => h.kind !== 'ops')) {
       const rendered = byHost.get(node.name);
       if (!rendered) continue;
       const hostFiles = rendered.map((f) => {
@@ -157,7 +157,7 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
       const hostKey = hostKeyFor(known, [node.address, node.name], site.spec.ssh.port);
       plans.push({
         host: node.name,
-        cluster: cluster.name,
+        cluster: node.cluster,
         address: node.address,
         roles: node.roles,
         files: hostFiles,

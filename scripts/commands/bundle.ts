@@ -6,6 +6,7 @@ import { ExitCode, UserError } from '../cli/exit';
 import { action } from '../cli/program';
 import { buildBundle, loadPrivateKey, loadPublicKey, readImagesTxt, verifyBundle } from '../delivery/bundle';
 import { parseImageRef } from '../../infra/lib/image';
+import { FLOTILLA_BUILT_IMAGES } from '../image/build';
 import { collect, endpointsFrom, parseOptions, runSynth, siteAction, siteDirOf } from '../delivery/common';
 
 const BuildOptions = z.strictObject({
@@ -57,12 +58,23 @@ export function registerBundle(program: Command): void {
           const t0 = performance.now();
           let r;
           try {
-            r = await buildBundle({ siteDir, site: site.metadata.name, out: o.out, signingKey, endpoints, chartCache: o.chartCache, concurrency: o.concurrency, log: (l) => process.stderr.write(`  ${l}\n`) });
+            r = await buildBundle({
+              siteDir,
+              site: site.metadata.name,
+              out: o.out,
+              signingKey,
+              endpoints,
+              chartCache: o.chartCache,
+              concurrency: o.concurrency,
+              // cluster-mgr and keepalived: no registry has them, they are built here (reproducibly)
+              builders: FLOTILLA_BUILT_IMAGES,
+              log: (l) => process.stderr.write(`  ${l}\n`),
+            });
           } catch (err) {
             throw new UserError(`bundle failed: ${(err as Error).message}`, ExitCode.Failed);
           }
           process.stdout.write(
-            `bundle ${o.out}: ${r.files} files, ${r.images} images (${r.blobsWritten} blobs, ${r.blobsDeduplicated} deduplicated), ${r.charts} charts, ${(r.bytes / 1048576).toFixed(1)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s\ndigest ${r.digest}\n`,
+            `bundle ${o.out}: ${r.files} files, ${r.images} images (${r.built > 0 ? `${r.built} built in ${r.buildSeconds.toFixed(1)} s, ` : ''}${r.blobsWritten} blobs, ${r.blobsDeduplicated} deduplicated), ${r.charts} charts, ${(r.bytes / 1048576).toFixed(1)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s\ndigest ${r.digest}\n`,
           );
           return ExitCode.Ok;
         } finally {

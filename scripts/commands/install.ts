@@ -57,7 +57,8 @@ export function renderInstall(r: InstallResult, dryRun: boolean): string {
     const w = Math.max(...r.hosts.map((h) => h.node.length));
     for (const h of r.hosts) {
       const detail = h.status === 'failed' ? h.error : h.changed.length > 0 ? `${h.changed.length} file(s): ${h.changed.join(', ')}` : `${h.unchanged} file(s) up to date`;
-      out.push(`  ${h.node.padEnd(w)}  ${h.address.padEnd(15)}  ${h.status.toUpperCase().padEnd(12)}  ${detail}`);
+      out.push(`  ${h.node.padEnd(w)}  ${h.address.padEnd(15)}  ${h.status.toUpperCase().padEnd(12)}  ${detail}${h.restarted?.length ? `; restarted ${h.restarted.join(', ')}` : ''}`);
+      for (const n of h.notes ?? []) out.push(`  ${' '.repeat(w)}  note: ${n}`);
     }
   }
   if (r.pulumi.ran) out.push(`pulumi up: ${r.pulumi.ok ? 'succeeded' : 'FAILED'} ${r.pulumi.summary ?? ''}`);

@@ -49,8 +49,8 @@ export function certificateProblem(certPem: string, caPem: string, host: string,
 
 const samePem = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
 
-/** A server certificate for the bootstrap registry (openssl on the control machine; EC P-256). */
-export async function issueCertificate(host: string, address: string, site: string, ca?: SiteCa): Promise<TlsFiles> {
+/** A server certificate for the bootstrap registry or a front host's runtime API (openssl on the control machine; EC P-256). */
+export async function issueCertificate(host: string, address: string, site: string, ca?: SiteCa, what = 'the bootstrap registry certificate'): Promise<TlsFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-bootstrap-tls-'));
   const f = (n: string) => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -67,8 +67,8 @@ export async function issueCertificate(host: string, address: string, site: stri
     return { caCert: await readFile(f('ca.crt'), 'utf8'), cert: await readFile(f('tls.crt'), 'utf8'), key: await readFile(f('tls.key'), 'utf8') };
   } catch (err) {
     const e = err as Error & { stderr?: string; code?: string };
-    if (e.code === 'ENOENT') throw new Error('openssl is not installed on this machine: install it (Debian: apt-get install openssl) to issue the bootstrap registry certificate');
-    throw new Error(`issuing the bootstrap registry certificate failed: ${(e.stderr ?? e.message).trim().split('\n')[0]}${ca ? ' (check --ca-cert and --ca-key: they must be a matching CA pair)' : ''}`);
+    if (e.code === 'ENOENT') throw new Error(`openssl is not installed on this machine: install it (Debian: apt-get install openssl) to issue ${what}`);
+    throw new Error(`issuing ${what} failed: ${(e.stderr ?? e.message).trim().split('\n')[0]}${ca ? ' (check --ca-cert and --ca-key: they must be a matching CA pair)' : ''}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,8 @@
 //   site/              the synthesized manifests and host configs (flotilla synth output for the site)
 // Reproducible: no timestamps, sorted file lists and keys; the bundle digest is sha256(bundle.json).
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { parse as parseYaml } from 'yaml';
@@ -16,6 +17,7 @@ import {
   MediaTypes,
   referencedDescriptors,
   RegistryClient,
+  registrySource,
   registryUrl,
   sha256Digest,
   type ContentSource,
@@ -35,6 +37,8 @@ export interface BundleImage {
   readonly ref: string;
   readonly digest: string;
   readonly mediaType: string;
+  /** Built by Flotilla from Debian packages (`builders`), not pulled from a registry. */
+  readonly built?: true;
 }
 export interface BundleChart {
   readonly chart: string;
@@ -162,11 +166,9 @@ export class OciLayout {
   }
 }
 
-/** Pulls one image graph (index → manifests → config/layers) into the layout. */
-export async function pullImage(client: RegistryClient, ref: string, layout: OciLayout): Promise<BundleImage> {
-  const r = parseImageRef(ref);
-  if (!r) throw new Error(`image reference ${JSON.stringify(ref)} is malformed`);
-  const root = await client.getManifest(r.repository, r.digest ?? r.tag ?? 'latest');
+/** Copies one image graph (index → manifests → config/layers) from a source into the layout. */
+async function copyImage(source: ContentSource, repo: string, rootRef: string, layout: OciLayout): Promise<{ digest: string; mediaType: string }> {
+  const root = await source.manifest(repo, rootRef);
   const visit = async (m: { mediaType: string; digest: string; body: Uint8Array }) => {
     await layout.ensure(m.digest, async () => m.body);
     const refs = referencedDescriptors(m.mediaType, m.body);
@@ -175,12 +177,38 @@ export async function pullImage(client: RegistryClient, ref: string, layout: Oci
         layout.stats.blobsDeduplicated++;
         continue;
       }
-      await visit(await client.getManifest(r.repository, child.digest));
+      await visit(await source.manifest(repo, child.digest));
     }
-    await Promise.all(refs.blobs.map((b) => layout.ensure(b.digest, () => client.getBlob(r.repository, b.digest))));
+    await Promise.all(refs.blobs.map((b) => layout.ensure(b.digest, () => source.blob(repo, b.digest))));
   };
   await visit(root);
-  return { ref, digest: root.digest, mediaType: root.mediaType };
+  return { digest: root.digest, mediaType: root.mediaType };
+}
+
+/** Pulls one image graph from its registry into the layout. */
+export async function pullImage(client: RegistryClient, ref: string, layout: OciLayout): Promise<BundleImage> {
+  const r = parseImageRef(ref);
+  if (!r) throw new Error(`image reference ${JSON.stringify(ref)} is malformed`);
+  return { ref, ...(await copyImage(registrySource(client), r.repository, r.digest ?? r.tag ?? 'latest', layout)) };
+}
+
+/**
+ * An image no registry has, which Flotilla builds itself (scripts/image/build.ts): writes an OCI
+ * image layout for `tag` into `out` and returns its manifest digest.
+ */
+export type ImageBuilder = (o: { out: string; tag?: string }) => Promise<{ layout: string; digest: string }>;
+
+/** Builds one image into a temporary layout and copies it (every blob verified) into the bundle layout. */
+export async function buildImageInto(build: ImageBuilder, ref: string, layout: OciLayout): Promise<BundleImage> {
+  const r = parseImageRef(ref);
+  if (!r?.tag || r.digest) throw new Error(`${ref}: a built image is referenced by tag (images.txt has ${JSON.stringify(ref)})`);
+  const tmp = await mkdtemp(join(tmpdir(), 'flotilla-built-image-'));
+  try {
+    const built = await build({ out: join(tmp, 'layout'), tag: r.tag });
+    return { ref, ...(await copyImage(new OciLayout(built.layout).source(), r.repository, built.digest, layout)), built: true };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 // ---------- charts ----------
@@ -225,6 +253,11 @@ export interface BuildOptions {
   readonly endpoints?: EndpointMap;
   readonly chartCache?: string;
   readonly concurrency?: number;
+  /**
+   * Images built here instead of pulled, by `registry/repository` (FLOTILLA_BUILT_IMAGES: cluster-mgr,
+   * keepalived); one at a time, before the pulls. @default - none (every image is pulled)
+   */
+  readonly builders?: Readonly<Record<string, ImageBuilder>>;
   readonly log?: (line: string) => void;
 }
 
@@ -232,6 +265,9 @@ export interface BuildResult {
   readonly digest: string;
   readonly files: number;
   readonly images: number;
+  /** Of `images`, how many were built here (and the seconds that took). */
+  readonly built: number;
+  readonly buildSeconds: number;
   readonly charts: number;
   readonly blobsWritten: number;
   readonly blobsDeduplicated: number;
@@ -270,22 +306,41 @@ export async function buildBundle(o: BuildOptions): Promise<BuildResult> {
   const layout = new OciLayout(join(o.out, 'images'));
   await layout.init();
   const refs = await readImagesTxt(o.siteDir);
+  const builderOf = (ref: string) => {
+    const r = parseImageRef(ref);
+    return r ? o.builders?.[`${r.registry}/${r.repository}`] : undefined;
+  };
+  // Built images first, one at a time (each build is CPU-bound: esbuild, tar, gzip).
+  const built: BundleImage[] = [];
+  const t0 = performance.now();
+  for (const ref of refs) {
+    const build = builderOf(ref);
+    if (!build) continue;
+    const t = performance.now();
+    const img = await buildImageInto(build, ref, layout);
+    log(`image ${ref} ${img.digest} (built from Debian packages in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+    built.push(img);
+  }
+  const buildSeconds = (performance.now() - t0) / 1000;
   const clients = new Map<string, RegistryClient>();
   const limit = pLimit(o.concurrency ?? 4);
-  const images = await Promise.all(
-    refs.map((ref) =>
-      limit(async () => {
-        const r = parseImageRef(ref);
-        if (!r) throw new Error(`images.txt: ${JSON.stringify(ref)} is not an image reference`);
-        const url = registryUrl(r.registry, o.endpoints);
-        let client = clients.get(url);
-        if (!client) clients.set(url, (client = new RegistryClient(url)));
-        const img = await pullImage(client, ref, layout);
-        log(`image ${formatImageRef(r)} ${img.digest}`);
-        return img;
-      }),
-    ),
+  const pulled = await Promise.all(
+    refs
+      .filter((ref) => !builderOf(ref))
+      .map((ref) =>
+        limit(async () => {
+          const r = parseImageRef(ref);
+          if (!r) throw new Error(`images.txt: ${JSON.stringify(ref)} is not an image reference`);
+          const url = registryUrl(r.registry, o.endpoints);
+          let client = clients.get(url);
+          if (!client) clients.set(url, (client = new RegistryClient(url)));
+          const img = await pullImage(client, ref, layout);
+          log(`image ${formatImageRef(r)} ${img.digest}`);
+          return img;
+        }),
+      ),
   );
+  const images = [...built, ...pulled];
   const withSizes = await Promise.all(images.map(async (i) => ({ ref: i.ref, descriptor: { mediaType: i.mediaType, digest: i.digest, size: (await stat(layout.blobPath(i.digest))).size } })));
   await layout.writeIndex(withSizes);
   // 4. index + signature
@@ -304,6 +359,8 @@ export async function buildBundle(o: BuildOptions): Promise<BuildResult> {
     digest: `sha256:${sha256Hex(text)}`,
     files: files.length,
     images: images.length,
+    built: built.length,
+    buildSeconds,
     charts: charts.length,
     blobsWritten: layout.stats.blobsWritten,
     blobsDeduplicated: layout.stats.blobsDeduplicated,

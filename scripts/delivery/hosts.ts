@@ -1,11 +1,15 @@
-// Host configuration from the synthesized host files (paths as infra/render's RenderedFile.hostPath):
-// containerd mirror config on every node, then the API-VIP static pods (keepalived + haproxy) and
-// their configs on masters, and the edge keepalived config on edge nodes. A file is written only
-// when its sha256 differs from the host's copy (atomic temp file + rename), so a second run changes nothing.
+// Host configuration from the synthesized host files (destinations from infra/lib/host-files, the table
+// the Pulumi host layer reads too): containerd mirror config on every node, then the API-VIP static
+// pods (keepalived + haproxy) and their configs on masters, the edge keepalived config on edge nodes,
+// the front HAProxy/keepalived on front hosts and cluster-mgr's unit on the ops host. A file is written
+// only when its sha256 differs from the host's copy: every changed file goes to a temp file first; the
+// extra files the configs refer to (CA, TLS) are renamed in, the new configs checked by their daemon
+// (`haproxy -c`, `keepalived -t`; a rejection leaves the old ones), then renamed in at once, then each
+// service whose files changed is restarted once. A second run changes nothing.
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { sha256Hex, walk } from './bundle';
-import { hostFileDestination, type HostFileDestination, type HostStep } from '../../infra/lib/host-files';
+import { CHECK_COMMANDS, hostFileDestination, restartScript, type HostFileDestination, type HostService, type HostStep } from '../../infra/lib/host-files';
 import { shq } from '../../infra/lib/shell';
 import { etcHostsWith } from '../../infra/render/bootstrap-registry';
 import type { SshPool } from './ssh';
@@ -24,7 +28,7 @@ export function planHostFiles(srcs: readonly string[]): { files: HostFile[]; ign
     if (d) files.push({ src, ...d });
     else ignored.push(src);
   }
-  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2, logs: 3, front: 4 };
+  const order: Record<HostStep, number> = { containerd: 0, 'api-vip': 1, 'edge-vip': 2, logs: 3, front: 4, ops: 5 };
   files.sort((a, b) => order[a.step] - order[b.step] || a.dest.localeCompare(b.dest));
   return { files, ignored };
 }
@@ -41,6 +45,10 @@ export interface HostReport {
   readonly status: 'changed' | 'unchanged' | 'failed' | 'would change';
   readonly changed: string[];
   readonly unchanged: number;
+  /** Services restarted (or reloaded) because their files changed. */
+  readonly restarted?: string[];
+  /** What the host still needs from someone else (the ops host: secrets `pulumi up` writes). */
+  readonly notes?: string[];
   readonly error?: string;
 }
 
@@ -75,14 +83,24 @@ export async function configureHost(pool: SshPool, node: { name: string; address
   }
   const { files } = planHostFiles(srcs);
   const root = opts.hostRoot ?? '/';
-  const report = (status: HostReport['status'], changed: string[], unchanged: number, error?: string): HostReport => ({ node: node.name, address: node.address, status, changed, unchanged, error });
+  const report = (status: HostReport['status'], changed: string[], unchanged: number, error?: string, restarted?: string[]): HostReport => ({
+    node: node.name,
+    address: node.address,
+    status,
+    changed,
+    unchanged,
+    ...(restarted?.length ? { restarted } : {}),
+    ...(error !== undefined ? { error } : {}),
+  });
   const eh = opts.etcHosts;
   if (files.length === 0 && !opts.extra?.length && !eh) return report('unchanged', [], 0);
   try {
     const local = [
-      ...(opts.extra ?? []).map((e) => ({ mode: e.mode, data: e.data, path: e.dest })),
-      ...(await Promise.all(files.map(async (f) => ({ mode: f.mode, data: (opts.transform ?? ((_s, d) => d))(f.src, await readFile(join(base, f.src))), path: hostPath(root, node.name, f.dest) })))),
-    ];
+      ...(opts.extra ?? []).map((e) => ({ mode: e.mode, data: e.data, path: e.dest, early: true })),
+      ...(await Promise.all(
+        files.map(async (f) => ({ mode: f.mode, data: (opts.transform ?? ((_s, d) => d))(f.src, await readFile(join(base, f.src))), path: hostPath(root, node.name, f.dest), check: f.check, restart: f.restart })),
+      )),
+    ] as { path: string; mode: string; data: Buffer; check?: HostFileDestination['check']; restart?: HostService; early?: boolean }[];
     const sums = await pool.exec(node.address, `for f in ${local.map((l) => shq(l.path)).join(' ')}; do [ -f "$f" ] && sha256sum "$f"; done; ${eh ? `echo @hosts; cat ${shq(eh.path)} 2>/dev/null; ` : ''}true`);
     if (sums.code !== 0) throw new Error(`reading current files failed: ${sums.stderr.trim()}`);
     const [sumText, hostsText] = sums.stdout.split('@hosts\n');
@@ -94,17 +112,52 @@ export async function configureHost(pool: SshPool, node: { name: string; address
     const total = local.length + (eh ? 1 : 0);
     if (changed.length === 0) return report('unchanged', [], total);
     if (opts.dryRun) return report('would change', changed, total - changed.length);
-    for (const t of todo) {
-      const tmp = `${t.path}.flotilla-tmp`;
-      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmp)} && chmod ${t.mode} ${shq(tmp)} && mv -f ${shq(tmp)} ${shq(t.path)}`, { stdin: t.data });
-      if (r.code !== 0) throw new Error(`writing ${t.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    // 1. every changed file to a temp file next to it; the extra files (CA, TLS: what the configs refer
+    //    to) renamed into place at once, so the checks below see them
+    const tmpOf = (p: string) => `${p}.flotilla-tmp`;
+    const dropTmps = (list: typeof todo) => (list.length ? pool.exec(node.address, `rm -f ${list.map((t) => shq(tmpOf(t.path))).join(' ')}`) : undefined);
+    const moveIn = async (list: typeof todo) => {
+      if (list.length === 0) return;
+      const r = await pool.exec(node.address, list.map((t) => `mv -f ${shq(tmpOf(t.path))} ${shq(t.path)}`).join(' && '));
+      if (r.code !== 0) throw new Error(`moving the new files into place failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    };
+    for (const [i, t] of todo.entries()) {
+      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmpOf(t.path))} && chmod ${t.mode} ${shq(tmpOf(t.path))}`, { stdin: t.data });
+      if (r.code !== 0) {
+        await dropTmps(todo.slice(0, i + 1));
+        throw new Error(`writing ${t.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+      }
     }
+    const early = todo.filter((t) => t.early);
+    const rest = todo.filter((t) => !t.early);
+    await moveIn(early);
+    // 2. the daemons' own checks on the new configs (haproxy -c, keepalived -t): a rejection leaves the old ones in place
+    for (const t of rest.filter((x) => x.check)) {
+      const r = await pool.exec(node.address, CHECK_COMMANDS[t.check!](tmpOf(t.path)));
+      if (r.code !== 0) {
+        await dropTmps(rest);
+        const why = `${r.stderr.trim()}\n${r.stdout.trim()}`.trim().split('\n').filter((l) => /ALERT|error|Error|invalid/i.test(l)).slice(0, 3).join(' | ');
+        throw new Error(`${t.check} rejects the new ${t.path}, the old config stays in place${early.length ? ` (written: ${early.map((e) => e.path).join(', ')})` : ''}: ${why || `exit ${r.code}`}`);
+      }
+    }
+    // 3. the rest renamed into place at once
+    await moveIn(rest);
     if (hostsChange) {
       // In place (same inode): /etc/hosts is often a bind mount (containers), which a rename would miss.
       const r = await pool.exec(node.address, `cat > ${shq(eh.path)}`, { stdin: hostsNext! });
       if (r.code !== 0) throw new Error(`writing ${eh.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
     }
-    return report('changed', changed, total - changed.length);
+    // 4. each service whose files changed, once (haproxy and keepalived check their config again first)
+    const restarted: string[] = [];
+    const notes: string[] = [];
+    for (const svc of [...new Set(todo.flatMap((t) => (t.restart ? [t.restart] : [])))]) {
+      const r = await pool.exec(node.address, restartScript(svc, (p) => hostPath(root, node.name, p)));
+      if (r.code !== 0) return report('failed', changed, total - changed.length, `files written, but restarting ${svc} failed: ${(r.stderr.trim() || `exit ${r.code}`).split('\n').slice(-3).join(' | ')}`);
+      // a note on stderr: not restarted (no systemd for containerd, cluster-mgr without its secrets)
+      if (r.stderr.trim()) notes.push(r.stderr.trim().split('\n').pop()!);
+      else restarted.push(svc);
+    }
+    return { ...report('changed', changed, total - changed.length, undefined, restarted), ...(notes.length ? { notes } : {}) };
   } catch (err) {
     return report('failed', [], 0, (err as Error).message);
   }

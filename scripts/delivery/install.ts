@@ -1,7 +1,7 @@
 // `flotilla install` use case, in air-gap bootstrap order: verify → the bootstrap registry on the first
 // master (host level, systemd) → push images into it → on every node its /etc/hosts name, its CA and a
-// containerd mirror to it, plus the API-VIP static pods on masters → pulumi up (Automation API) or the
-// exact next command. `handover` (after pulumi up) pushes into the in-cluster site registry instead and
+// containerd mirror to it, plus the API-VIP static pods on masters; the front hosts' HAProxy, keepalived
+// and runtime API TLS; the ops host's cluster-mgr unit → pulumi up (Automation API) or the exact next command. `handover` (after pulumi up) pushes into the in-cluster site registry instead and
 // points the nodes back at it. A failing node never stops the others; the result carries a per-host report.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { verifyBundle, type VerifyProblem } from './bundle';
 import { BOOTSTRAP_HOST_PATHS, bootstrapRegistry, withBootstrapMirror, type BootstrapRegistry } from '../../infra/render/bootstrap-registry';
 import { startBootstrapRegistry, type BootstrapReport, type SiteCa } from './bootstrap';
 import { configureHost, hostPath, type ConfigureOptions, type HostReport } from './hosts';
+import { frontTlsFiles, opsHostNotes } from './site-hosts';
+import { siteHosts, type SiteHost } from '../../infra/site/hosts';
 import { fetchTrusting } from './https-fetch';
 import { RegistryClient, registryUrl, type EndpointMap } from './oci';
 import { pushLayout, targetOf, type PushResult } from './push';
@@ -114,20 +116,40 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
   const hosts: HostReport[] = [];
   if (!o.skipHosts && o.pool) {
     const pool = o.pool;
-    const nodes = o.site.spec.clusters.flatMap((c) => c.nodes);
-    log(`[3/4] nodes: ${b ? `${b.host} in /etc/hosts, its CA and a containerd mirror to it, ` : 'bundle hosts.toml (site registry), no bootstrap entry in /etc/hosts, '}API-VIP files on masters`);
+    const all = siteHosts(o.site);
+    const count = (k: SiteHost['kind']) => all.filter((h) => h.kind === k).length;
+    log(
+      `[3/4] hosts: ${count('node')} nodes (${b ? `${b.host} in /etc/hosts, its CA and a containerd mirror to it, ` : 'bundle hosts.toml (site registry), no bootstrap entry in /etc/hosts, '}API-VIP files on masters)` +
+        `${count('front') ? `, ${count('front')} front hosts (HAProxy, keepalived, runtime API TLS)` : ''}${count('ops') ? ', the ops host (cluster-mgr unit)' : ''}`,
+    );
     const reports = await Promise.all(
-      nodes.map((n) =>
-        pool.limit(async () => {
+      all.map((n) =>
+        pool.limit(async (): Promise<HostReport> => {
           const at = (p: string) => hostPath(root, n.name, p);
-          const extra: ConfigureOptions = b
-            ? {
-                transform: (src, data) => (/^containerd\/certs\.d\/[^/]+\/hosts\.toml$/.test(src) ? Buffer.from(withBootstrapMirror(data.toString('utf8'), b, at(BOOTSTRAP_HOST_PATHS.caCert))) : data),
-                extra: bootstrap?.caCert ? [{ dest: at(BOOTSTRAP_HOST_PATHS.caCert), mode: '0644', data: Buffer.from(bootstrap.caCert.endsWith('\n') ? bootstrap.caCert : `${bootstrap.caCert}\n`) }] : [],
-                etcHosts: { path: at(BOOTSTRAP_HOST_PATHS.etcHosts), entry: { address: b.node.address, host: b.host } },
-              }
-            : { etcHosts: { path: at(BOOTSTRAP_HOST_PATHS.etcHosts), entry: null } };
-          const r = await configureHost(pool, n, join(o.bundleDir, 'site'), { hostRoot: o.hostRoot, dryRun: o.dryRun, ...extra });
+          let extra: ConfigureOptions = {};
+          if (n.kind === 'node') {
+            extra = b
+              ? {
+                  transform: (src, data) => (/^containerd\/certs\.d\/[^/]+\/hosts\.toml$/.test(src) ? Buffer.from(withBootstrapMirror(data.toString('utf8'), b, at(BOOTSTRAP_HOST_PATHS.caCert))) : data),
+                  extra: bootstrap?.caCert ? [{ dest: at(BOOTSTRAP_HOST_PATHS.caCert), mode: '0644', data: Buffer.from(bootstrap.caCert.endsWith('\n') ? bootstrap.caCert : `${bootstrap.caCert}\n`) }] : [],
+                  etcHosts: { path: at(BOOTSTRAP_HOST_PATHS.etcHosts), entry: { address: b.node.address, host: b.host } },
+                }
+              : { etcHosts: { path: at(BOOTSTRAP_HOST_PATHS.etcHosts), entry: null } };
+          } else if (n.kind === 'front') {
+            // the runtime API's TLS files first: the HAProxy config check needs them
+            const tls = await frontTlsFiles(pool, n, at, o.site.metadata.name, o.ca).catch((err: Error) => ({ error: err.message }));
+            if ('error' in tls) {
+              log(`${n.name}: failed — ${tls.error}`);
+              return { node: n.name, address: n.address, status: 'failed', changed: [], unchanged: 0, error: tls.error };
+            }
+            extra = { extra: tls.files };
+          }
+          let r = await configureHost(pool, n, join(o.bundleDir, 'site'), { hostRoot: o.hostRoot, dryRun: o.dryRun, ...extra });
+          if (n.kind === 'ops' && r.status !== 'failed') {
+            const notes = await opsHostNotes(pool, n, at, o.site).catch((err: Error) => [`could not check cluster-mgr's secrets: ${err.message}`]);
+            // the unit's own note ("not started") is said better by the list of what is missing
+            if (notes.length > 0) r = { ...r, notes };
+          }
           log(`${n.name}: ${r.status}${r.error ? ` — ${r.error}` : ''}`);
           return r;
         }),

@@ -3,6 +3,8 @@
 // run over all facts.
 import { DNS1123_LABEL } from '../../infra/lib/dns';
 import { type Role, type Site, type SiteNode } from '../../infra/site/index';
+import { siteHosts, type SiteHost } from '../../infra/site/hosts';
+import { DEFAULT_FRONT_HEALTH_PORT, frontInputFromSite } from '../../infra/render/index';
 import { shq } from '../../infra/lib/shell';
 import type { SshPool } from './ssh';
 
@@ -36,6 +38,8 @@ export interface HostFacts {
   readonly reach: Record<string, Reach>;
   /** Remote clock minus local clock at the midpoint of the round trip. */
   readonly clockSkewMs: number;
+  /** systemd runs the host (`/run/systemd/system`); undefined when the probe did not say. */
+  readonly systemd?: boolean;
 }
 
 export const MODULES = { br_netfilter: 'fail', overlay: 'fail', ip_vs: 'warn' } as const;
@@ -68,8 +72,7 @@ export function reachTargets(site: Site, node: SiteNode): { target: string; kind
 }
 
 /** The probe script: one section per fact, `@@name` separators. Needs only POSIX sh + bash for /dev/tcp. */
-export function probeScript(node: SiteNode, targets: readonly string[]): string {
-  const tools = [...TOOLS_REQUIRED, ...TOOLS_RECOMMENDED];
+export function probeScript(node: Pick<SiteNode, 'address'>, targets: readonly string[], tools: readonly string[] = [...TOOLS_REQUIRED, ...TOOLS_RECOMMENDED]): string {
   return [
     'export LC_ALL=C',
     'echo @@os; cat /etc/os-release 2>/dev/null',
@@ -90,6 +93,7 @@ export function probeScript(node: SiteNode, targets: readonly string[]): string 
     'echo @@tools',
     `for t in ${tools.join(' ')}; do p=$(command -v "$t" 2>/dev/null); [ -f "$p" ] && [ -x "$p" ] && echo "$t yes" || echo "$t no"; done`,
     'echo @@containerd; containerd --version 2>/dev/null || true',
+    'echo @@systemd; [ -d /run/systemd/system ] && echo yes || echo no',
     'echo @@iface',
     `ip -o -4 addr show 2>/dev/null | awk -v a=${shq(node.address)} '{split($4,p,"/"); if (p[1]==a) print $2}' | head -1 | while read i; do echo "$i $(cat /sys/class/net/$i/mtu)"; done`,
     'echo @@reach',
@@ -168,6 +172,7 @@ export function parseProbe(out: string, clockSkewMs: number): HostFacts {
     mtu: iface[1] ? Number(iface[1]) : undefined,
     reach,
     clockSkewMs,
+    ...(s.has('systemd') ? { systemd: first('systemd') === 'yes' } : {}),
   };
 }
 
@@ -186,6 +191,29 @@ const pass = (id: string, message: string): PreflightCheck => ({ id, severity: '
 const warn = (id: string, message: string, fix: string): PreflightCheck => ({ id, severity: 'warn', message, fix });
 const fail = (id: string, message: string, fix: string): PreflightCheck => ({ id, severity: 'fail', message, fix });
 
+/** CPU, memory and disk against a minimum (`who` names the roles in the message). */
+function resourceChecks(f: HostFacts, min: { cpus: number; memGiB: number; diskGiB: number }, who: string): PreflightCheck[] {
+  const memGiB = f.memKiB / 1048576;
+  const diskGiB = f.diskFreeKiB / 1048576;
+  return [
+    f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, ${who} needs ${min.cpus}`, `give the host at least ${min.cpus} CPUs`),
+    // 5% slack: MemTotal excludes kernel-reserved memory, a "2 GiB" VM reports ~1.9 GiB.
+    memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, ${who} needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`),
+    diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, ${who} needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'),
+  ];
+}
+
+function clockCheck(f: HostFacts): PreflightCheck {
+  const skew = Math.abs(f.clockSkewMs);
+  const skewS = (f.clockSkewMs / 1000).toFixed(2);
+  if (skew > 60_000) return fail('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP against the site time source');
+  if (skew > 1000) return warn('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP; etcd and certificates need synchronized clocks');
+  return pass('clock.skew', `clock within ${skewS} s`);
+}
+
+const hostnameCheck = (f: HostFacts, name: string): PreflightCheck =>
+  DNS1123_LABEL.test(f.hostname) ? pass('hostname.dns1123', f.hostname) : fail('hostname.dns1123', `hostname ${JSON.stringify(f.hostname)} is not a DNS-1123 label`, `hostnamectl set-hostname ${name}`);
+
 /** All single-host checks (pure). */
 export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { target: string; kind: 'router' | 'master'; name: string }[]): PreflightCheck[] {
   const out: PreflightCheck[] = [];
@@ -200,13 +228,7 @@ export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { targ
     (m, r) => ({ cpus: Math.max(m.cpus, MINIMUMS[r].cpus), memGiB: Math.max(m.memGiB, MINIMUMS[r].memGiB), diskGiB: Math.max(m.diskGiB, MINIMUMS[r].diskGiB) }),
     { cpus: 0, memGiB: 0, diskGiB: 0 },
   );
-  const roles = node.roles.join('+');
-  out.push(f.cpus >= min.cpus ? pass('resources.cpu', `${f.cpus} CPUs`) : fail('resources.cpu', `${f.cpus} CPUs, ${roles} needs ${min.cpus}`, `give the host at least ${min.cpus} CPUs`));
-  const memGiB = f.memKiB / 1048576;
-  // 5% slack: MemTotal excludes kernel-reserved memory, a "2 GiB" VM reports ~1.9 GiB.
-  out.push(memGiB >= min.memGiB * 0.95 ? pass('resources.memory', `${memGiB.toFixed(1)} GiB`) : fail('resources.memory', `${memGiB.toFixed(1)} GiB memory, ${roles} needs ${min.memGiB} GiB`, `give the host at least ${min.memGiB} GiB`));
-  const diskGiB = f.diskFreeKiB / 1048576;
-  out.push(diskGiB >= min.diskGiB ? pass('resources.disk', `${diskGiB.toFixed(0)} GiB free under /var/lib`) : fail('resources.disk', `${diskGiB.toFixed(1)} GiB free under /var/lib, ${roles} needs ${min.diskGiB} GiB`, 'free space or grow the /var/lib file system'));
+  out.push(...resourceChecks(f, min, node.roles.join('+')));
   out.push(f.swaps === 0 ? pass('os.swap', 'swap is off') : fail('os.swap', `${f.swaps} swap device(s) active`, "swapoff -a and remove swap from /etc/fstab"));
   for (const [m, sev] of Object.entries(MODULES)) {
     if (f.modules[m]) out.push(pass(`kernel.module.${m}`, `${m} available`));
@@ -219,20 +241,7 @@ export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { targ
     const v = f.sysctls[s];
     out.push(v === '1' ? pass(`sysctl.${s}`, `${s} = 1`) : fail(`sysctl.${s}`, `${s} = ${v ?? '(missing)'}, expected 1`, `sysctl -w ${s}=1 and persist it in /etc/sysctl.d/k8s.conf`));
   }
-  const skew = Math.abs(f.clockSkewMs);
-  const skewS = (f.clockSkewMs / 1000).toFixed(2);
-  out.push(
-    skew > 60_000
-      ? fail('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP against the site time source')
-      : skew > 1000
-        ? warn('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP; etcd and certificates need synchronized clocks')
-        : pass('clock.skew', `clock within ${skewS} s`),
-  );
-  out.push(
-    DNS1123_LABEL.test(f.hostname)
-      ? pass('hostname.dns1123', f.hostname)
-      : fail('hostname.dns1123', `hostname ${JSON.stringify(f.hostname)} is not a DNS-1123 label`, `hostnamectl set-hostname ${node.name}`),
-  );
+  out.push(clockCheck(f), hostnameCheck(f, node.name));
   const busy = portsFor(node.roles).filter((p) => f.listening.includes(p));
   out.push(busy.length === 0 ? pass('ports.free', `${portsFor(node.roles).join(', ')} free`) : fail('ports.free', `port(s) ${busy.join(', ')} already in use`, `stop what listens there (ss -ltnp 'sport = :${busy[0]}')`));
   const missing = TOOLS_REQUIRED.filter((t) => !f.tools[t]);
@@ -260,6 +269,58 @@ export function checkHost(node: SiteNode, f: HostFacts, targets: readonly { targ
     } else {
       out.push(r === 'open' || r === 'refused' ? pass(id, `master ${t.name} ${t.target} reachable`) : fail(id, `master ${t.name} ${t.target} unreachable (${r ?? 'not probed'})`, 'check routing/firewall between masters (6443, 2379-2380)'));
     }
+  }
+  return out;
+}
+
+/** What a front host runs (Debian's haproxy and keepalived services, curl for the track script). */
+export const FRONT_TOOLS = ['haproxy', 'keepalived', 'curl', 'ip'] as const;
+/** Front and ops hosts run one daemon or two: no Kubernetes minimums. */
+export const SITE_HOST_MINIMUMS = { cpus: 1, memGiB: 1, diskGiB: 5 } as const;
+
+/** Ports a front host's HAProxy binds: the site front's frontends, the runtime API, the local health endpoint. */
+export function frontPorts(site: Site): number[] {
+  if (!site.spec.front) return [];
+  const p = new Set<number>([site.spec.front.runtimeApi.port, DEFAULT_FRONT_HEALTH_PORT, ...frontInputFromSite(site).backends.map((b) => b.bindPort)]);
+  return [...p].sort((a, b) => a - b);
+}
+
+/** TCP targets of the ops host: every cluster's API VIP on 6443 (cluster-mgr talks to every member). */
+export function opsReachTargets(site: Site): { target: string; kind: 'api'; name: string }[] {
+  return site.spec.clusters.map((c) => ({ target: `${c.apiVIP.address.split('/')[0]}:6443`, kind: 'api', name: c.name }));
+}
+
+/**
+ * Checks of a front host or the ops host (pure): OS, resources, clock, hostname like a node; a front
+ * host needs haproxy, keepalived, curl and ip and its ports free (a warning: on a re-run the front's
+ * own HAProxy holds them); the ops host needs systemd for cluster-mgr's unit and reach to every API VIP.
+ */
+export function checkSiteHost(host: Pick<SiteHost, 'kind' | 'name'>, f: HostFacts, o: { ports?: readonly number[]; targets?: readonly { target: string; name: string }[] } = {}): PreflightCheck[] {
+  const out: PreflightCheck[] = [];
+  out.push(SUPPORTED_OS.includes(f.osId) ? pass('os.distribution', f.osPretty) : warn('os.distribution', `${f.osPretty} is not a tested distribution`, `use one of ${SUPPORTED_OS.join(', ')}`));
+  out.push(['x86_64', 'aarch64'].includes(f.arch) ? pass('os.arch', f.arch) : fail('os.arch', `architecture ${f.arch} is not supported`, 'use x86_64 or aarch64 hosts'));
+  out.push(...resourceChecks(f, SITE_HOST_MINIMUMS, host.kind === 'ops' ? 'the ops host' : 'a front host'), clockCheck(f), hostnameCheck(f, host.name));
+  if (host.kind === 'front') {
+    const missing = FRONT_TOOLS.filter((t) => !f.tools[t]);
+    out.push(missing.length === 0 ? pass('tools.required', `${FRONT_TOOLS.join(', ')} present`) : fail('tools.required', `missing ${missing.join(', ')}`, `install ${missing.join(' ')} (apt-get install haproxy keepalived curl iproute2)`));
+    const ports = o.ports ?? [];
+    const busy = ports.filter((p) => f.listening.includes(p));
+    out.push(
+      busy.length === 0
+        ? pass('ports.free', `${ports.join(', ')} free`)
+        : warn('ports.free', `port(s) ${busy.join(', ')} already in use`, `fine if it is the front HAProxy of an earlier install; else stop what listens there (ss -ltnp 'sport = :${busy[0]}')`),
+    );
+  }
+  if (host.kind === 'ops') {
+    out.push(
+      f.systemd === false
+        ? fail('os.systemd', 'systemd does not run this host', "cluster-mgr runs as a systemd unit here: use a host booted with systemd, or drop spec.federation.opsHost")
+        : pass('os.systemd', 'systemd runs the host'),
+    );
+  }
+  for (const t of o.targets ?? []) {
+    const r = f.reach[t.target];
+    out.push(r === 'open' || r === 'refused' ? pass('net.reach.api', `API VIP of ${t.name} ${t.target} reachable`) : fail('net.reach.api', `API VIP of ${t.name} ${t.target} unreachable (${r ?? 'not probed'})`, `check routing/firewall from ${host.name} to ${t.target}`));
   }
   return out;
 }
@@ -299,7 +360,8 @@ export function crossChecks(hosts: readonly { node: SiteNode; cluster: string; f
 export interface HostPreflight {
   readonly node: string;
   readonly address: string;
-  readonly roles: Role[];
+  /** The node's roles, or `front` / `ops` for the site-level hosts. */
+  readonly roles: (Role | 'front' | 'ops')[];
   readonly status: Severity;
   readonly checks: PreflightCheck[];
 }
@@ -317,12 +379,15 @@ export async function runPreflight(
   opts: { skip?: readonly string[]; onHostDone?: (node: string, done: number, total: number) => void; now?: () => number } = {},
 ): Promise<HostPreflight[]> {
   const now = opts.now ?? (() => Date.now());
-  const all = site.spec.clusters.flatMap((c) => c.nodes.map((node) => ({ node, cluster: c.name })));
+  // cluster nodes, then the front hosts and the ops host (infra/site/hosts: the order install uses)
+  const nodes = new Map(site.spec.clusters.flatMap((c) => c.nodes.map((n) => [n.name, n] as const)));
+  const all = siteHosts(site).map((h) => ({ host: h, node: nodes.get(h.name) ?? ({ name: h.name, address: h.address, roles: [], labels: {} } satisfies SiteNode), cluster: h.cluster || `(${h.kind})` }));
   let done = 0;
   const probed = await Promise.all(
-    all.map(({ node, cluster }) =>
+    all.map(({ host, node, cluster }) =>
       pool.limit(async () => {
-        const targets = reachTargets(site, node);
+        const targets = host.kind === 'node' ? reachTargets(site, node) : host.kind === 'ops' ? opsReachTargets(site) : [];
+        const tools = host.kind === 'front' ? FRONT_TOOLS : undefined;
         try {
           await pool.client(node.address);
           // The clock read gets its own channel (a tight round trip) in parallel with the probe script.
@@ -333,10 +398,14 @@ export async function runPreflight(
             const remote = Number(t.stdout.trim());
             return Number.isFinite(remote) ? remote - (t0 + t1) / 2 : 0;
           })();
-          const [skew, r] = await Promise.all([clock, pool.exec(node.address, `bash -s`, { stdin: probeScript(node, targets.map((x) => x.target)), timeoutMs: 30_000 })]);
+          const [skew, r] = await Promise.all([clock, pool.exec(node.address, `bash -s`, { stdin: probeScript(node, targets.map((x) => x.target), tools), timeoutMs: 30_000 })]);
           if (!r.stdout.includes('@@end')) throw new Error(`probe script failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
           const facts = parseProbe(r.stdout, skew);
-          return { node, cluster, facts, checks: [pass('ssh.connect', `${site.spec.ssh.user}@${node.address} connected`), ...checkHost(node, facts, targets)] };
+          const checks =
+            host.kind === 'node'
+              ? checkHost(node, facts, reachTargets(site, node))
+              : checkSiteHost(host, facts, { ports: host.kind === 'front' ? frontPorts(site) : [], targets: host.kind === 'ops' ? opsReachTargets(site) : [] });
+          return { node, cluster, facts, checks: [pass('ssh.connect', `${site.spec.ssh.user}@${node.address} connected`), ...checks] };
         } catch (err) {
           const e = err as Error & { kind?: string };
           const id = e.kind === 'host-key' ? 'ssh.host-key' : e.kind === 'auth' ? 'ssh.auth' : 'ssh.connect';
@@ -353,6 +422,7 @@ export async function runPreflight(
     const checks = [...p.checks, ...(cross.get(p.node.name) ?? [])].map((c) =>
       [...skip].some((s) => c.id === s || c.id.startsWith(`${s}.`)) ? { ...c, severity: 'skip' as const, message: `${c.message} (skipped by --skip)` } : c,
     );
-    return { node: p.node.name, address: p.node.address, roles: [...p.node.roles], status: worst(checks), checks };
+    const host = all.find((a) => a.node === p.node)!.host;
+    return { node: p.node.name, address: p.node.address, roles: [...host.roles], status: worst(checks), checks };
   });
 }

@@ -13,7 +13,7 @@ import { loadSite } from '../../infra/site/index';
 import { renderContainerdHosts } from '../../infra/render/containerd';
 import { BOOTSTRAP_HOST_PATHS } from '../../infra/render/bootstrap-registry';
 import { isRoot, makeDir, missingTools, requireTools, run, startDaemon, waitFor, type Daemon } from '../lab/index';
-import { flotilla, layer, seedImage, seedIndex, startRegistry, writeInventory, writeKeys, writeSynthTree, type Registry } from './fixtures';
+import { flotilla, layer, seedImage, seedIndex, signedBundle, startRegistry, writeInventory, writeSynthTree, type Registry, type writeKeys } from './fixtures';
 import { startSshLab, type SshLab } from './lab-hosts';
 
 const TOOLS = ['sshd', 'ssh', 'ssh-keygen', 'unshare', 'socat', 'ip', 'bash', 'docker-registry', 'openssl', 'ss', 'curl', 'getent', 'setsid', 'nohup'];
@@ -93,10 +93,7 @@ describe('flotilla install: air-gap bootstrap order', () => {
         writeFileSync(join(siteDir, 'hosts', n.name, 'containerd/certs.d', h.registry, 'hosts.toml'), h.content);
       }
     }
-    keys = writeKeys(dir);
-    bundle = join(dir, 'bundle');
-    const b = await flotilla(['bundle', inventory, '--out', bundle, '--signing-key', keys.priv, '--synth-dir', synth]);
-    if (b.code !== 0) throw new Error(`bundle failed: ${b.stderr}`);
+    ({ keys, bundle } = await signedBundle(dir, inventory, synth));
   }, 180_000);
 
   afterAll(async () => {
@@ -138,7 +135,7 @@ describe('flotilla install: air-gap bootstrap order', () => {
     expect(first.stdout).toMatch(new RegExp(`bootstrap registry: lab-m1 https://${BOOT.replaceAll('.', '\\.')}:5000  CHANGED  .*started`));
     expect(first.stdout).toMatch(/images: 3 pushed, 0 unchanged/);
     // progress, in order: registry → images → nodes → cluster layer
-    const steps = ['[1/4] bootstrap registry', '[2/4] images', '[3/4] nodes', '[4/4] cluster layer'].map((s) => first.stderr.indexOf(s));
+    const steps = ['[1/4] bootstrap registry', '[2/4] images', '[3/4] hosts', '[4/4] cluster layer'].map((s) => first.stderr.indexOf(s));
     expect(steps.every((i) => i >= 0), first.stderr).toBe(true);
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
     expect(first.stdout).toMatch(/cluster layer: every node now pulls the bundle images from the bootstrap registry[^\n]*\nnext: pulumi up /);

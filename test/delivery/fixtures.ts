@@ -203,3 +203,12 @@ export function flotilla(args: readonly string[], opts: { netns?: string; timeou
   const cmd = [process.execPath, join(repoRoot, 'bin', 'flotilla.mjs'), ...args];
   return opts.netns ? run('ip', ['netns', 'exec', opts.netns, ...cmd], { timeoutMs: opts.timeoutMs ?? 120_000, cwd: opts.cwd ?? repoRoot }) : run(cmd[0]!, cmd.slice(1), { timeoutMs: opts.timeoutMs ?? 120_000, cwd: opts.cwd ?? repoRoot });
 }
+
+/** Signing keys in `dir` and `flotilla bundle` of a synth output into `dir/bundle` (throws with stderr when it fails). */
+export async function signedBundle(dir: string, inventory: string, synth: string): Promise<{ keys: ReturnType<typeof writeKeys>; bundle: string }> {
+  const keys = writeKeys(dir);
+  const bundle = join(dir, 'bundle');
+  const b = await flotilla(['bundle', inventory, '--out', bundle, '--signing-key', keys.priv, '--synth-dir', synth]);
+  if (b.code !== 0) throw new Error(`bundle failed: ${b.stderr}`);
+  return { keys, bundle };
+}

@@ -5,10 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { hostFileDestination } from '../../infra/lib/host-files';
 import { hostPath, parseSha256sum, planHostFiles } from '../../scripts/delivery/hosts';
 import { parseEndpoints, registryUrl } from '../../scripts/delivery/oci';
-import { checkHost, compareVersions, crossChecks, parseProbe, portsFor, type HostFacts } from '../../scripts/delivery/preflight';
+import { checkHost, checkSiteHost, compareVersions, crossChecks, frontPorts, opsReachTargets, parseProbe, portsFor, type HostFacts } from '../../scripts/delivery/preflight';
+import { opsHostNeeds, parseFrontTlsProbe } from '../../scripts/delivery/site-hosts';
+import { siteHosts } from '../../infra/site/hosts';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../../scripts/delivery/ssh';
 import { repoMatcher } from '../../scripts/delivery/sync';
-import type { SiteNode } from '../../infra/site/index';
+import { loadSite, type SiteNode } from '../../infra/site/index';
 
 const node = (name: string, roles: SiteNode['roles'] = ['worker']): SiteNode => ({ name, address: '10.0.0.1', roles, labels: {} });
 const facts = (o: Partial<HostFacts> = {}): HostFacts => ({
@@ -213,4 +215,42 @@ describe('host files and bundle index (pure)', () => {
     const b = 'b'.repeat(64);
     expect(parseSha256sum(`${a}  /etc/x\n${b} */etc/with space\nsha256sum: /etc/y: No such file\n`)).toEqual(new Map([['/etc/x', a], ['/etc/with space', b]]));
   });
+});
+
+describe('front hosts and the ops host (pure)', () => {
+  const frontFacts = (o: Partial<HostFacts> = {}) => facts({ tools: { haproxy: true, keepalived: true, curl: true, ip: true }, modules: {}, sysctls: {}, containerd: undefined, cpus: 1, memKiB: 1048576, diskFreeKiB: 6 * 1048576, ...o });
+
+  it.each([
+    ['a clean front host passes', 'front', {}, {}, []],
+    ['missing keepalived and curl', 'front', { tools: { haproxy: true, ip: true } }, {}, [['tools.required', 'fail', 'missing keepalived, curl']]],
+    ['a held port is a warning (the front HAProxy of an earlier install)', 'front', { listening: [22, 9999] }, { ports: [80, 8405, 9999] }, [['ports.free', 'warn', 'port(s) 9999 already in use']]],
+    ['the ops host without systemd', 'ops', { systemd: false }, {}, [['os.systemd', 'fail', 'systemd does not run this host']]],
+    ['an API VIP that does not answer', 'ops', { systemd: true, reach: { '10.0.1.10:6443': 'timeout', '10.0.2.10:6443': 'refused' } }, { targets: [{ target: '10.0.1.10:6443', name: 'a' }, { target: '10.0.2.10:6443', name: 'b' }] }, [['net.reach.api', 'fail', 'API VIP of a 10.0.1.10:6443 unreachable (timeout)']]],
+    ['half a GiB of memory', 'ops', { memKiB: 524288, systemd: true }, {}, [['resources.memory', 'fail', '0.5 GiB memory, the ops host needs 1 GiB']]],
+  ] as const)('%s', (_t, kind, f, o, want) => {
+    const checks = checkSiteHost({ kind, name: 'h1' }, frontFacts(f as Partial<HostFacts>), o as Parameters<typeof checkSiteHost>[2]);
+    expect(checks.filter((c) => c.severity !== 'pass').map((c) => [c.id, c.severity, c.message])).toEqual(want);
+    // no Kubernetes node checks on these hosts
+    expect(checks.map((c) => c.id).filter((id) => /^(kernel|sysctl|runtime|net\.reach\.(router|master))/.test(id))).toEqual([]);
+  });
+
+  it('siteHosts: nodes in inventory order, then the front hosts, then the ops host; frontPorts and opsReachTargets', async () => {
+    const loaded = await loadSite('examples/sh1.yaml');
+    if (!loaded.ok) throw new Error('examples/sh1.yaml does not load');
+    const hosts = siteHosts(loaded.value);
+    expect(hosts.slice(-3).map((h) => [h.name, h.kind, h.cluster, h.roles])).toEqual([
+      ['sh1-front1', 'front', '', ['front']],
+      ['sh1-front2', 'front', '', ['front']],
+      ['sh1-ops1', 'ops', '', ['ops']],
+    ]);
+    expect(hosts.slice(0, -3).map((h) => h.name)).toEqual(loaded.value.spec.clusters.flatMap((c) => c.nodes.map((n) => n.name)));
+    expect(frontPorts(loaded.value)).toEqual([80, 443, 3306, 8405, 9999]);
+    expect(opsReachTargets(loaded.value).map((t) => t.target)).toEqual(['10.20.1.10:6443', '10.20.2.10:6443']);
+    expect(opsHostNeeds(loaded.value).map((n) => n.path)).toEqual(['/etc/cluster-mgr/api-token.env', '/etc/cluster-mgr/kubeconfigs/sh1-a.yaml', '/etc/cluster-mgr/kubeconfigs/sh1-b.yaml', '/usr/local/bin/cluster-mgr']);
+  });
+
+  it.each([
+    ['nothing there', '@cert\n@key\n0\n@ca\n', { cert: '', hasKey: false, clientCa: '' }],
+    ['certificate and key, client CA', '@cert\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n@key\n1\n@ca\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n', { cert: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----', hasKey: true, clientCa: '-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----' }],
+  ])('parseFrontTlsProbe: %s', (_t, out, want) => expect(parseFrontTlsProbe(out)).toEqual(want));
 });

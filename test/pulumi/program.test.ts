@@ -159,7 +159,9 @@ describe.each(STACKS)('stack %s', (stack) => {
     const cmds = rec.byType('command:remote:Command');
     const nodes = site.spec.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
     const ops = site.spec.federation.opsHost ? [`${name}-ops-hosts-${site.spec.federation.opsHost.name}`] : [];
-    expect(cmds.map((c) => c.name).sort()).toEqual([...nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`), ...ops].sort());
+    // front hosts (spec.front) belong to the site-level host layer
+    const fronts = (site.spec.front?.hosts ?? []).map((h) => `${name}-site-hosts-${h.name}`);
+    expect(cmds.map((c) => c.name).sort()).toEqual([...nodes.map((n) => `${name}-${n.cluster}-hosts-${n.node.name}`), ...fronts, ...ops].sort());
     // air-gapped stacks keep flotilla install's bootstrap registry first in hosts.toml (checked on its own below)
     const airGapped = runtimeConfig(stack, testDeps, {}, { bundle: false }).config['flotilla:bundle'] !== undefined;
     // A private-CA site without spec.certificates.caCert takes the CA from flotilla:caCert (acme-cust).
@@ -192,7 +194,7 @@ describe.each(STACKS)('stack %s', (stack) => {
       const conn = unwrap(c.inputs.connection) as Record<string, unknown>;
       expect(conn).toMatchObject({ host: node.address, port: site.spec.ssh.port, user: site.spec.ssh.user, privateKey: SECRET_VALUES.sshPrivateKey, perDialTimeout: 10 });
     }
-    for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
+    for (const p of planHosts(hostSite, files, [], { registryUser: 'flotilla' })) expect((unwrap(rec.named(`${name}-${p.cluster || 'site'}-hosts-${p.host}`).inputs.triggers) as string[])[0]).toBe(p.trigger);
   });
 
   it('cluster-mgr credentials: token Secret per member after FederationMember, both Secrets in the host cluster, the ops host filled from them', async () => {
@@ -477,8 +479,8 @@ describe('entry point infra/index.ts', () => {
     expect(entry.registryUrl).toBe('https://registry.sh1.example.com');
     expect(rec.byType('flotilla:site:Site')).toHaveLength(1);
     expect(rec.byType('flotilla:platform:ClusterPlatform')).toHaveLength(2);
-    // one per cluster, plus cluster-mgr's ops host (spec.federation.opsHost) after its credentials
-    expect(rec.byType('flotilla:hosts:HostLayer').map((h) => h.name).sort()).toEqual(['sh1-ops-hosts', 'sh1-sh1-a-hosts', 'sh1-sh1-b-hosts']);
+    // one per cluster, the site-level one (sh1's front hosts), plus cluster-mgr's ops host (spec.federation.opsHost) after its credentials
+    expect(rec.byType('flotilla:hosts:HostLayer').map((h) => h.name).sort()).toEqual(['sh1-ops-hosts', 'sh1-sh1-a-hosts', 'sh1-sh1-b-hosts', 'sh1-site-hosts']);
     expect(rec.byType('flotilla:federation:ClusterMgrAccess').map((h) => h.name)).toEqual(['sh1-cluster-mgr']);
     // dependsOn the component: the SDK waits for its children (the three kinds of Secret)
     const opsDeps = rec.named('sh1-ops-hosts').dependencies.map((u) => rec.nameOfUrn(u)).sort();

@@ -3,13 +3,14 @@
 // check_apiserver.sh bind-mounted at its default path), `bird -p`, `haproxy -c`; static pods are
 // valid core/v1 Pods, hosts.toml files parse as TOML, check_apiserver.sh parses as sh, containerd's
 // main config + CRI drop-in load in containerd, every ca.crt is a CA certificate for openssl.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Pod } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CHECK_APISERVER_PATH, renderContainerdMainConfig, renderHostFiles, type RenderedFile } from '../../infra/render/index';
 import type { Site } from '../../infra/site/index';
+import { HOST_PATHS } from '../../infra/lib/host-files';
 import { createLab, makeDir, requireTools, run, type Lab, type LabHost } from '../lab/index';
 import { EXAMPLES, loadExample } from './helpers';
 
@@ -69,17 +70,20 @@ describe.each(CASES)('host files of examples/%s', (ex) => {
     }
     for (const r of site.spec.network.routers) expect(files.map((x) => x.path)).toContain(`network/${r.name}.bird.conf`);
     expect(files.map((x) => x.path)).toContain('front/haproxy.cfg');
+    for (const h of site.spec.front?.hosts ?? []) {
+      for (const f of ['front-haproxy.cfg', 'keepalived-front.conf']) expect(files.map((x) => x.path)).toContain(`hosts/${h.name}/${f}`);
+    }
   });
 
   it('keepalived -t accepts every keepalived config (in a netns with the interfaces)', async (ctx) => {
     requireTools(ctx, ['ip', 'keepalived', 'curl', 'mount'], { root: true });
     const { site, dir } = rendered.get(ex)!;
-    const confs = byName(ex, /keepalived(-edge)?\.conf$/);
+    const confs = byName(ex, /keepalived(-edge|-front)?\.conf$/);
     expect(confs.length).toBeGreaterThan(0);
     const lab: Lab = await createLab();
     try {
       const host: LabHost = await lab.addHost('ka', 1);
-      const ifaces = new Set(site.spec.clusters.flatMap((c) => [c.apiVIP.interface, ...c.edge.vips.map((v) => v.interface)]));
+      const ifaces = new Set([...site.spec.clusters.flatMap((c) => [c.apiVIP.interface, ...c.edge.vips.map((v) => v.interface)]), ...(site.spec.front ? [site.spec.front.vip.interface] : [])]);
       ifaces.delete('eth0');
       let i = 0;
       for (const name of [...ifaces].sort()) await host.execOk('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `kx${i++}`]);
@@ -115,8 +119,24 @@ describe.each(CASES)('host files of examples/%s', (ex) => {
     const { dir } = rendered.get(ex)!;
     const confs = byName(ex, /haproxy\.cfg$/);
     expect(confs.map((c) => c.path)).toContain('front/haproxy.cfg');
+    // A front host's config names its runtime API certificate files (which install puts in place):
+    // here a test CA and certificate, with the paths pointed at them in a copy of the config.
+    const tls = join(dir, 'runtime-api-tls');
+    if (confs.some((c) => c.path.endsWith('/front-haproxy.cfg'))) {
+      mkdirSync(tls, { recursive: true });
+      const ossl = async (args: string[]) => expect((await run('openssl', args)).code, args.join(' ')).toBe(0);
+      await ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(tls, 'ca.key'), '-out', join(tls, 'client-ca.pem'), '-days', '2', '-subj', '/CN=test CA']);
+      await ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem'), '-days', '2', '-subj', '/CN=front']);
+      writeFileSync(join(tls, 'server.pem'), readFileSync(join(tls, 'cert.pem'), 'utf8') + readFileSync(join(tls, 'key.pem'), 'utf8'));
+    }
     for (const conf of confs) {
-      const r = await run('haproxy', ['-c', '-f', join(dir, conf.path)]);
+      let file = join(dir, conf.path);
+      if (conf.path.endsWith('/front-haproxy.cfg')) {
+        expect(conf.content).toContain(` ssl crt ${HOST_PATHS.frontRuntimeApiCert} ca-file ${HOST_PATHS.frontRuntimeApiClientCa} verify required`);
+        file = `${file}.test`;
+        writeFileSync(file, conf.content.replaceAll(dirname(HOST_PATHS.frontRuntimeApiCert), tls));
+      }
+      const r = await run('haproxy', ['-c', '-f', file]);
       expect(r.code, `${conf.path}: ${r.stdout}${r.stderr}`).toBe(0);
       expect(`${r.stdout}${r.stderr}`, conf.path).not.toMatch(/\[WARNING\]|\[ALERT\]/);
     }
