@@ -1,6 +1,6 @@
 // cluster-mgr's credentials, built by Pulumi and never written to disk or to the state in clear:
 //   - the API token for /api/* and /metrics: generated once by the program (32 random bytes, hex) and
-//     kept by the host cluster's `cluster-mgr-api-token` Secret, whose `stringData` later runs ignore
+//     kept by the host cluster's `cluster-mgr-api-token` Secret, whose `data` later runs ignore
 //     (so the first value stays; the state holds it encrypted). FederationControl reads it into the
 //     daemon's env and the ServiceMonitor's bearerTokenSecret; the ops host gets it as api-token.env;
 //   - per member, the `cluster-mgr-member-token` service-account token Secret (FederationMember's
@@ -81,9 +81,9 @@ export class ClusterMgrAccess extends pulumi.ComponentResource {
     const labels = { 'app.kubernetes.io/managed-by': 'flotilla', 'app.kubernetes.io/part-of': 'cluster-mgr' };
     this.apiTokenSecret = new k8s.core.v1.Secret(
       `${name}-api-token`,
-      { metadata: { name: CLUSTER_MGR_API_TOKEN.secret, namespace: args.namespace, labels }, type: 'Opaque', stringData: { [CLUSTER_MGR_API_TOKEN.key]: pulumi.secret(newApiToken()) } },
+      { metadata: { name: CLUSTER_MGR_API_TOKEN.secret, namespace: args.namespace, labels }, type: 'Opaque', data: { [CLUSTER_MGR_API_TOKEN.key]: pulumi.secret(Buffer.from(newApiToken()).toString('base64')) } },
       // The first token stays: later runs generate another value, which this ignores.
-      { parent: this, provider: args.hostProvider, dependsOn: [...(args.after ?? [])], ignoreChanges: ['stringData'], ...secretOpts },
+      { parent: this, provider: args.hostProvider, dependsOn: [...(args.after ?? [])], ignoreChanges: ['data'], ...secretOpts },
     );
     this.apiToken = pulumi.secret(this.apiTokenSecret.data.apply((d) => Buffer.from(d?.[CLUSTER_MGR_API_TOKEN.key] ?? '', 'base64').toString('utf8')));
 

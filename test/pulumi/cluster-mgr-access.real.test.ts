@@ -169,7 +169,8 @@ describe('ClusterMgrAccess on the real Pulumi engine and two real control planes
 
     const again = await st!.up();
     const changes = Object.entries(again.summary.resourceChanges ?? {}).filter(([k]) => k !== 'same');
-    expect(changes, 'second up: nothing but "same"').toEqual([]);
+    const said = st!.output.join('').split('\n').filter((l) => /replac|updat|creat|delet/.test(l));
+    expect(changes, `second up: nothing but "same"; the engine said:\n${said.join('\n')}`).toEqual([]);
     expect((await secretData(a, 'cluster-mgr-api-token')).token).toBe(apiToken);
   }, 180_000);
 });

@@ -3,7 +3,7 @@
 // Automation API (the SDK serves the Node.js language host in-process), with a local file backend
 // in a temp folder, a passphrase secrets provider, and the assets first on PATH so the engine uses
 // those plugins ("ambient" plugins) and downloads nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as automation from '@pulumi/pulumi/automation';
@@ -41,7 +41,10 @@ export interface InlineStack {
   /** Everything the engine printed during `up`/`destroy` calls so far. */
   readonly output: string[];
   up(): Promise<automation.UpResult>;
-  /** `pulumi stack export` as text. */
+  /**
+   * The checkpoint exactly as the backend stored it on disk (secrets as the engine wrote them). Not
+   * `stack.exportStack()`: the Automation API runs `pulumi stack export --show-secrets`, which decrypts.
+   */
   exportState(): Promise<string>;
   /** Destroys the stack's resources and removes the backend folder. */
   dispose(opts?: { destroy?: boolean }): Promise<void>;
@@ -73,7 +76,12 @@ export async function inlineStack(assets: string, project: string, program: auto
     stateDir,
     output,
     up: () => stack.up({ onOutput, color: 'never' }),
-    exportState: async () => JSON.stringify(await stack.exportStack()),
+    exportState: async () => {
+      const stacks = join(stateDir, '.pulumi', 'stacks');
+      const files = readdirSync(stacks, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json') && !f.includes('.bak'));
+      if (files.length === 0) throw new Error(`no checkpoint under ${stacks}`);
+      return files.map((f) => readFileSync(join(stacks, f), 'utf8')).join('\n');
+    },
     dispose: async (opts = {}) => {
       try {
         if (opts.destroy !== false) await stack.destroy({ onOutput, color: 'never' });
