@@ -7,7 +7,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PROMETHEUS_RELEASE_LABELS, PropError, secureContainer, selectByLabels, type MonitoringLabelsProps } from './common';
-import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_FRONT_TLS, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
 import { FederatedApp, type FederatedAppSpec } from './imports/flotilla.dev';
 
 const NAME = 'FederationControl';
@@ -55,6 +55,12 @@ export interface FederationControlProps extends MonitoringLabelsProps {
    * @default - 'cluster-mgr-api-token'
    */
   readonly apiTokenSecret?: string;
+  /**
+   * Secret with the client certificate for the front's runtime API (`ca.crt`, `tls.crt`, `tls.key`),
+   * mounted (optional) at CLUSTER_MGR_FRONT_TLS.dir when the config drives front hosts over TCP.
+   * @default - not mounted
+   */
+  readonly frontTlsSecret?: string;
 }
 
 /** The config's spec.leaderElection (namespace, leaseName) must name the Role's namespace and Lease. */
@@ -141,6 +147,16 @@ export class FederationControl extends Construct {
               readOnly: true,
               volume: kplus.Volume.fromSecret(this, 'KubeconfigsVolume', kplus.Secret.fromSecretName(this, 'Kubeconfigs', kubeconfigs), { name: 'kubeconfigs', optional: true }),
             },
+            // Optional: until it exists the daemon reports the runtime API unreachable (log, metric, alert) and retries.
+            ...(props.frontTlsSecret
+              ? [
+                  {
+                    path: CLUSTER_MGR_FRONT_TLS.dir,
+                    readOnly: true,
+                    volume: kplus.Volume.fromSecret(this, 'FrontTlsVolume', kplus.Secret.fromSecretName(this, 'FrontTls', props.frontTlsSecret), { name: 'front-tls', optional: true }),
+                  },
+                ]
+              : []),
           ],
         }),
       ],

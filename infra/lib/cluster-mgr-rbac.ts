@@ -49,6 +49,13 @@ export const CLUSTER_MGR_KUBECONFIGS = { secret: 'cluster-mgr-kubeconfigs', dir:
 /** The Secret (host cluster, cluster-mgr's namespace) with the generated bearer token for /api/* and /metrics. */
 export const CLUSTER_MGR_API_TOKEN = { secret: 'cluster-mgr-api-token', key: 'token', env: 'CLUSTER_MGR_TOKEN' } as const;
 
+/**
+ * cluster-mgr's client certificate for the front hosts' HAProxy runtime API (mutual TLS; CN =
+ * `spec.front.runtimeApi.clientName`, signed by the site CA the front trusts): a kubernetes.io/tls
+ * Secret in the host cluster, mounted in the pod at `dir` (and the same files on the ops host).
+ */
+export const CLUSTER_MGR_FRONT_TLS = { secret: 'cluster-mgr-front-tls', dir: '/etc/cluster-mgr/front-tls', ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+
 /** The RBAC attributes a request is authorised by (what kube-apiserver's RequestInfo derives). */
 export interface RequestAttributes {
   readonly verb: string;

@@ -11,8 +11,9 @@ import { apiObject, BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, Edg
 import type { ConsistentHash } from '../lib/canary';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
+import { CLUSTER_MGR_FRONT_TLS } from '../lib/cluster-mgr-rbac';
 import { chartsFor } from '../catalog/charts';
-import { DEFAULT_FRONT_SOCKET, frontInputFromSite, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions, type RenderedFile } from '../render/index';
+import { DEFAULT_FRONT_SOCKET, frontInputFromSite, frontRuntimeApiAddresses, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions, type RenderedFile } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
 import type { Cluster, Site } from '../site/index';
 import { clusterServiceHost } from '../site/endpoints';
@@ -48,7 +49,9 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       })),
       health: { ...f.health },
       // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
-      traffic: { haproxy: { socket: DEFAULT_FRONT_SOCKET, backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
+      // With front hosts (spec.front): their runtime APIs over TCP with mutual TLS, one address per host
+      // (the keepalived pair: cluster-mgr keeps both in step); otherwise the single front's admin socket.
+      traffic: { haproxy: { ...frontRuntimeApi(site, r), backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
       autoscaling: { metrics: federationMetrics(site) },
       // In the pod: its own service account (the Role of FederationControl); outside (systemd): the host member's kubeconfig.
@@ -58,6 +61,13 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       apps: [],
     },
   };
+}
+
+/** How cluster-mgr reaches the front's HAProxy runtime API (`traffic.haproxy` without `backends`). */
+function frontRuntimeApi(site: Site, r: ResolvedSite): Record<string, unknown> {
+  if (!site.spec.front) return { socket: DEFAULT_FRONT_SOCKET };
+  const t = CLUSTER_MGR_FRONT_TLS;
+  return { addresses: frontRuntimeApiAddresses(r), tls: { caFile: `${t.dir}/${t.ca}`, certFile: `${t.dir}/${t.cert}`, keyFile: `${t.dir}/${t.key}` } };
 }
 
 /** `autoscaling.metrics` of the Federation: the inventory's, the first cluster's Prometheus filled in (or the default, that one Prometheus). */
@@ -192,7 +202,12 @@ const BUILDERS: Record<ComponentName, Builder> = {
   },
   federation: (scope, site, { runsSiteServices }) => {
     if (!runsSiteServices) return false;
-    new FederationControl(scope, 'federation', { config: federationConfigYaml(site), namespace: FEDERATION_NAMESPACE, leaseName: FEDERATION_LEASE });
+    new FederationControl(scope, 'federation', {
+      config: federationConfigYaml(site),
+      namespace: FEDERATION_NAMESPACE,
+      leaseName: FEDERATION_LEASE,
+      ...(site.site.spec.front ? { frontTlsSecret: CLUSTER_MGR_FRONT_TLS.secret } : {}),
+    });
     return true;
   },
   // Every cluster is a member: cluster-mgr's ServiceAccount, least-privilege ClusterRole and token there.

@@ -1,0 +1,64 @@
+// With front hosts (spec.front), the synthesized Federation drives exactly the runtime APIs the front
+// hosts' rendered HAProxy configs serve (TCP, mutual TLS), with the client certificate files where the
+// synthesized Deployment mounts them; without front hosts it keeps the single front's admin socket.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { parseFederation } from '../../cluster-mgr/config/index';
+import { CLUSTER_MGR_FRONT_TLS } from '../../infra/lib/cluster-mgr-rbac';
+import { formatError } from '../../infra/site/document';
+import { parseSite, type Site } from '../../infra/site/index';
+import { DEFAULT_FRONT_SOCKET, renderFrontHostHaproxy } from '../../infra/render/index';
+import { federationConfigYaml, synthesizeSite } from '../../infra/synth/index';
+
+function site(text: string): Site {
+  const r = parseSite(text, 'site.yaml');
+  if (!r.ok) throw new Error(r.errors.map(formatError).join('\n'));
+  return r.value;
+}
+
+function haproxyOf(s: Site) {
+  const fed = parseFederation(federationConfigYaml(s), 'federation.yaml');
+  if (!fed.ok) throw new Error(fed.errors.map(formatError).join('\n'));
+  return fed.value.spec.traffic?.haproxy;
+}
+
+const sh1Text = readFileSync('examples/sh1.yaml', 'utf8');
+
+describe('the Federation reaches the front it is synthesized with', () => {
+  it('examples/sh1.yaml (two front hosts): one TCP address per host, each the bind of that host\'s runtime API with client verification', () => {
+    const sh1 = site(sh1Text);
+    const hp = haproxyOf(sh1)!;
+    expect(hp.socket).toBeUndefined();
+    const hosts = sh1.spec.front!.hosts;
+    expect(hp.addresses).toHaveLength(hosts.length);
+    hosts.forEach((h, i) => {
+      const cfg = renderFrontHostHaproxy(sh1, h.name);
+      const bind = new RegExp(`^\\s*bind (\\S+) ssl crt \\S+ ca-file \\S+ verify required$`, 'm').exec(cfg);
+      expect(bind, `${h.name}: runtime API bind`).not.toBeNull();
+      expect(hp.addresses![i]).toBe(bind![1]);
+    });
+    const t = CLUSTER_MGR_FRONT_TLS;
+    expect(hp.tls).toEqual({ caFile: `${t.dir}/${t.ca}`, certFile: `${t.dir}/${t.cert}`, keyFile: `${t.dir}/${t.key}` });
+  });
+
+  it('the synthesized Deployment mounts the client certificate Secret where the config reads it (optional: unreachable until it exists)', () => {
+    const out = synthesizeSite(site(sh1Text));
+    const objs = out.clusters.flatMap((c) => c.components).filter((m) => m.component === 'federation').flatMap((m) => m.objects as { kind: string; spec?: unknown }[]);
+    const deploy = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; secret?: { secretName: string; optional?: boolean } }[] } } } };
+    expect(deploy).toBeDefined();
+    const pod = deploy.spec.template.spec;
+    const mount = pod.containers[0]!.volumeMounts.find((m) => m.mountPath === CLUSTER_MGR_FRONT_TLS.dir);
+    expect(mount).toBeDefined();
+    expect(pod.volumes.find((v) => v.name === mount!.name)?.secret).toEqual({ secretName: CLUSTER_MGR_FRONT_TLS.secret, optional: true });
+  });
+
+  it('without spec.front: the single front\'s admin socket, and no front-tls mount', () => {
+    const plain = site(sh1Text.replace(/^ {2}front:[\s\S]*?(?=^ {2}federation:)/m, ''));
+    expect(plain.spec.front).toBeUndefined();
+    const hp = haproxyOf(plain)!;
+    expect(hp.socket).toBe(DEFAULT_FRONT_SOCKET);
+    expect(hp.addresses).toBeUndefined();
+    expect(parse(federationConfigYaml(plain))).not.toHaveProperty('spec.traffic.haproxy.tls');
+  });
+});
