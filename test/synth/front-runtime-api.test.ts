@@ -44,8 +44,8 @@ describe('the Federation reaches the front it is synthesized with', () => {
 
   it('the synthesized Deployment mounts the client certificate Secret where the config reads it (optional: unreachable until it exists)', () => {
     const out = synthesizeSite(site(sh1Text));
-    const objs = out.clusters.flatMap((c) => c.components).filter((m) => m.component === 'federation').flatMap((m) => m.objects as { kind: string; spec?: unknown }[]);
-    const deploy = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; secret?: { secretName: string; optional?: boolean } }[] } } } };
+    const objs = out.clusters.flatMap((c) => c.components).filter((m) => m.component === 'federation').flatMap((m) => m.objects);
+    const deploy = objs.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; secret?: { secretName: string; optional?: boolean } }[] } } } };
     expect(deploy).toBeDefined();
     const pod = deploy.spec.template.spec;
     const mount = pod.containers[0]!.volumeMounts.find((m) => m.mountPath === CLUSTER_MGR_FRONT_TLS.dir);
