@@ -124,6 +124,10 @@ describe('failover on real control planes (cluster-mgr as a process, front HAPro
       // … and not finished: the replicas are not yet ready elsewhere when cluster-mgr dies.
       expect(await f.readyElsewhere(victim)).toBe(false);
       await f.startCm(undefined, { settle: false });
+      // The restarted process must see the fault itself before the heal: the replicas the killed one
+      // already moved can be Ready sooner than its failureThreshold probes, and a heal before that
+      // would leave it nothing to recover from (no member-recovering/recovered to wait for).
+      await waitFor(async () => (await f.state()).clusters.find((c) => c.name === victim)?.health === 'Unhealthy', { timeoutMs: 20_000, intervalMs: 50, what: `the restarted cluster-mgr sees ${victim} Unhealthy` });
       await waitFor(() => f.readyElsewhere(victim), { timeoutMs: 30_000, intervalMs: 100, what: `replicas ready away from ${victim} after the restart` });
       for (const n of others) expect((await deploymentsPerApp(f, n)).count).toEqual(Object.fromEntries(APPS.map((a) => [a.name, 1])));
       const sums = await Promise.all(others.map((n) => deploymentsPerApp(f, n)));
