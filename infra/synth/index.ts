@@ -51,7 +51,7 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       // every backend of the site's front (front/haproxy.cfg): cluster-mgr drains a failed member in all
       // With front hosts (spec.front): their runtime APIs over TCP with mutual TLS, one address per host
       // (the keepalived pair: cluster-mgr keeps both in step); otherwise the single front's admin socket.
-      traffic: { haproxy: { ...frontRuntimeApi(site, r), backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
+      traffic: { haproxy: { ...frontRuntimeApi(r), backends: frontInputFromSite(r).backends.map((b) => b.name) }, secondOpinion: f.traffic.secondOpinion },
       alerting: { alertmanager: { url: 'http://kube-prometheus-stack-alertmanager.monitoring.svc:9093' } },
       autoscaling: { metrics: federationMetrics(site) },
       // In the pod: its own service account (the Role of FederationControl); outside (systemd): the host member's kubeconfig.
@@ -64,8 +64,8 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
 }
 
 /** How cluster-mgr reaches the front's HAProxy runtime API (`traffic.haproxy` without `backends`). */
-function frontRuntimeApi(site: Site, r: ResolvedSite): Record<string, unknown> {
-  if (!site.spec.front) return { socket: DEFAULT_FRONT_SOCKET };
+function frontRuntimeApi(r: ResolvedSite): Record<string, unknown> {
+  if (!r.site.spec.front) return { socket: DEFAULT_FRONT_SOCKET };
   const t = CLUSTER_MGR_FRONT_TLS;
   return { addresses: frontRuntimeApiAddresses(r), tls: { caFile: `${t.dir}/${t.ca}`, certFile: `${t.dir}/${t.cert}`, keyFile: `${t.dir}/${t.key}` } };
 }
