@@ -7,7 +7,8 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PROMETHEUS_RELEASE_LABELS, PropError, secureContainer, selectByLabels, type MonitoringLabelsProps } from './common';
-import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_FRONT_TLS, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_FRONT_TLS, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
+import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages, Issuer } from './imports/cert-manager.io';
 import { FederatedApp, type FederatedAppSpec } from './imports/flotilla.dev';
 
 const NAME = 'FederationControl';
@@ -61,6 +62,15 @@ export interface FederationControlProps extends MonitoringLabelsProps {
    * @default - not mounted
    */
   readonly frontTlsSecret?: string;
+  /**
+   * Have cert-manager issue `frontTlsSecret`: a Certificate (CN `commonName`, client auth, ECDSA P-256,
+   * 90 days renewed 30 days before expiry) from a namespaced CA Issuer whose key pair is the Secret
+   * CLUSTER_MGR_FRONT_CLIENT_CERT.caSecret — synthesized as a placeholder (`flotilla.dev/filled-by`)
+   * the Pulumi program fills from flotilla:caCert/caKey, the CA the front hosts trust. cert-manager
+   * writes `ca.crt`, `tls.crt`, `tls.key` into the Secret, the files the config reads.
+   * @default - not issued here (bring your own Secret)
+   */
+  readonly frontClientCertificate?: { readonly commonName: string };
 }
 
 /** The config's spec.leaderElection (namespace, leaseName) must name the Role's namespace and Lease. */
@@ -94,6 +104,10 @@ export class FederationControl extends Construct {
     }
     if ((doc as { kind?: unknown } | null)?.kind !== 'Federation') throw new PropError(NAME, 'config', (doc as { kind?: unknown } | null)?.kind, 'a document with kind: Federation');
     checkLeaderElection(doc, ns, lease);
+    if (props.frontTlsSecret !== undefined) checkLabel(NAME, 'frontTlsSecret', props.frontTlsSecret);
+    const client = props.frontClientCertificate;
+    if (client && props.frontTlsSecret === undefined) throw new PropError(NAME, 'frontClientCertificate', client.commonName, 'frontTlsSecret too (the Secret the certificate is written to)');
+    if (client && !/^[A-Za-z0-9_.-]+$/.test(client.commonName)) throw new PropError(NAME, 'frontClientCertificate.commonName', client.commonName, "a CN HAProxy can match: letters, digits, '.', '_', '-'");
 
     const lbl = labels('cluster-mgr', 'cluster-mgr');
     apiObject(this, 'Crd', FEDERATED_APP_CRD);
@@ -161,6 +175,7 @@ export class FederationControl extends Construct {
         }),
       ],
     });
+    if (client) this.frontClientCertificate(ns, lbl, props.frontTlsSecret!, client.commonName);
     selectByLabels(deployment, lbl);
     hardenPod(deployment);
     deployment.scheduling.separate(kplus.Pods.select(this, 'Peers', { labels: lbl }), { weight: 100, topology: kplus.Topology.HOSTNAME });
@@ -175,6 +190,32 @@ export class FederationControl extends Construct {
       kind: 'ServiceMonitor',
       metadata: { name: 'cluster-mgr', namespace: ns, labels: { ...lbl, ...(props.monitoringLabels ?? PROMETHEUS_RELEASE_LABELS) } },
       spec: { selector: { matchLabels: lbl }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s', bearerTokenSecret: { name: apiToken, key: CLUSTER_MGR_API_TOKEN.key } }] },
+    });
+  }
+
+  /** The CA Issuer (its key pair a placeholder Secret the Pulumi program fills) and cluster-mgr's client Certificate. */
+  private frontClientCertificate(ns: string, lbl: Record<string, string>, secretName: string, commonName: string): void {
+    const c = CLUSTER_MGR_FRONT_CLIENT_CERT;
+    // Shape only: the Pulumi program fills it from flotilla:caCert/caKey; the key never appears in output.
+    apiObject(this, 'FrontCaSecret', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: c.caSecret, namespace: ns, labels: lbl, annotations: { 'flotilla.dev/filled-by': 'pulumi (flotilla:caCert, flotilla:caKey: the CA the front hosts trust)' } },
+      type: 'kubernetes.io/tls',
+      stringData: { 'tls.crt': '', 'tls.key': '' },
+    });
+    new Issuer(this, 'FrontCaIssuer', { metadata: { name: c.issuer, namespace: ns, labels: lbl }, spec: { ca: { secretName: c.caSecret } } });
+    new Certificate(this, 'FrontClientCertificate', {
+      metadata: { name: secretName, namespace: ns, labels: lbl },
+      spec: {
+        secretName,
+        commonName,
+        usages: c.usages.map((u) => u as CertificateSpecUsages),
+        privateKey: { algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA, size: c.privateKey.size, rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS },
+        duration: c.duration,
+        renewBefore: c.renewBefore,
+        issuerRef: { name: c.issuer, kind: 'Issuer', group: 'cert-manager.io' },
+      },
     });
   }
 }

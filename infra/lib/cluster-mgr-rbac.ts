@@ -56,6 +56,28 @@ export const CLUSTER_MGR_API_TOKEN = { secret: 'cluster-mgr-api-token', key: 'to
  */
 export const CLUSTER_MGR_FRONT_TLS = { secret: 'cluster-mgr-front-tls', dir: '/etc/cluster-mgr/front-tls', ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 
+/**
+ * The shape of that client certificate, written once: what the synthesized cert-manager Certificate
+ * asks for (host cluster) and what `flotilla install` issues for the ops host. HAProxy (OpenSSL)
+ * accepts a client certificate only with the clientAuth extended key usage; ECDSA P-256 like every
+ * certificate Flotilla issues. The signer is always the site CA the front hosts trust (their
+ * client-ca.pem, written by `flotilla install --ca-cert/--ca-key`): in the host cluster a namespaced
+ * CA Issuer (`issuer`) whose key pair is the Secret `caSecret`, filled by the Pulumi program from
+ * flotilla:caCert/caKey — never the site ClusterIssuer (ACME cannot sign client certificates, and a
+ * private-CA site's in-cluster self-signed root is not what the front trusts).
+ */
+export const CLUSTER_MGR_FRONT_CLIENT_CERT = {
+  usages: ['digital signature', 'client auth'],
+  privateKey: { algorithm: 'ECDSA', size: 256 },
+  /** cert-manager renews it by itself. */
+  duration: '2160h',
+  renewBefore: '720h',
+  /** `flotilla install` (ops host): valid this long, re-issued by an install run with under 30 days left. */
+  installDays: 365,
+  issuer: 'cluster-mgr-front-ca',
+  caSecret: 'cluster-mgr-front-ca',
+} as const;
+
 /** The RBAC attributes a request is authorised by (what kube-apiserver's RequestInfo derives). */
 export interface RequestAttributes {
   readonly verb: string;

@@ -147,6 +147,9 @@ export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUse
   /** CertManagerIssuers' RFC 2136 TSIG Secret: the base64 secret alone, taken from flotilla:tsigKey. */
   'tsig-secret': 'tsigSecret',
   htpasswd: 'htpasswd',
+  /** FederationControl's front CA Issuer Secret: the site CA's certificate and key (the CA the front hosts trust). */
+  'tls.crt': 'caCert',
+  'tls.key': 'caKey',
 };
 
 type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'smtpPassword'> & { readonly cephUser?: string };
@@ -234,6 +237,11 @@ export function requiredSecrets(site: Site, cfg: Pick<StackConfig, 'caKey' | 'ca
   if (cfg.caKey !== undefined && !siteCa) req.push({ key: 'caCert', why: 'flotilla:caKey is set (the CA needs both)' });
   if (cfg.caCert !== undefined) req.push({ key: 'caKey', why: 'flotilla:caCert is set (the CA needs both)' });
   else if (siteCa) req.push({ key: 'caKey', why: 'spec.certificates.caCert is set with issuer ca (cert-manager signs the site certificates with that CA, so it needs its key)' });
+  if (site.spec.front) {
+    const why = "spec.front is set (cert-manager issues cluster-mgr's client certificate for the front hosts' runtime API from the CA they trust: the site CA given to `flotilla install --ca-cert/--ca-key`, their client-ca.pem)";
+    if (!siteCa && !req.some((r) => r.key === 'caCert')) req.push({ key: 'caCert', why });
+    if (!req.some((r) => r.key === 'caKey')) req.push({ key: 'caKey', why });
+  }
   req.push({ key: 'registryPassword', why: 'the site registry requires htpasswd auth (its user flotilla:registryUser gets this password; nodes and sync jobs log in with it)' });
   if (site.spec.storage.ceph) req.push({ key: 'cephKey', why: 'spec.storage.ceph is set (ceph-csi needs the Ceph user key)' });
   if (site.spec.monitoring.smtp?.username) req.push({ key: 'smtpPassword', why: 'spec.monitoring.smtp.username is set (Alertmanager logs in to the SMTP server)' });

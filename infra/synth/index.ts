@@ -206,7 +206,8 @@ const BUILDERS: Record<ComponentName, Builder> = {
       config: federationConfigYaml(site),
       namespace: FEDERATION_NAMESPACE,
       leaseName: FEDERATION_LEASE,
-      ...(site.site.spec.front ? { frontTlsSecret: CLUSTER_MGR_FRONT_TLS.secret } : {}),
+      // With front hosts: cert-manager issues the runtime API client certificate from the site CA (filled by Pulumi).
+      ...(site.site.spec.front ? { frontTlsSecret: CLUSTER_MGR_FRONT_TLS.secret, frontClientCertificate: { commonName: site.site.spec.front.runtimeApi.clientName } } : {}),
     });
     return true;
   },

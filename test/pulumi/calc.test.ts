@@ -11,6 +11,7 @@ import { chartOrder, chartsNeededBy, valueNeeds, clusterEndpoints, planCluster, 
 import { chartsFor } from '../../infra/catalog/charts';
 import { parseSite, type Site } from '../../infra/site/index';
 import { synthesizeCluster } from '../../infra/synth/index';
+import { CLUSTER_MGR_FRONT_CLIENT_CERT } from '../../infra/lib/cluster-mgr-rbac';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHmac, randomBytes } from 'node:crypto';
 
@@ -196,7 +197,42 @@ describe('cluster plan', () => {
     const cm = planCluster(s, plans).groups.find((g) => g.component === 'cert-manager')!;
     expect(cm.objects.some((o) => o.kind === 'Secret')).toBe(false);
     expect(cm.afterSecrets).toContain('cert-manager-site-issuer-tsig');
-    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
+    expect(requiredSecrets(sh1).map((r) => r.key)).toEqual(['caCert', 'caKey', 'registryPassword', 'cephKey', 'tsigKey']);
+  });
+  it("front hosts: the runtime API's CA Issuer Secret is filled from flotilla:caCert/caKey before the federation group (after cert-manager)", () => {
+    const sh1 = load('examples/sh1.yaml');
+    const s = synthesizeCluster(sh1, sh1.spec.clusters[0]!);
+    const fed = s.components.find((c) => c.component === 'federation')!.objects;
+    const placeholder = fed.find((o) => o.kind === 'Secret' && o.metadata.name === CLUSTER_MGR_FRONT_CLIENT_CERT.caSecret)!;
+    expect(placeholder.metadata.annotations).toHaveProperty(['flotilla.dev/filled-by']);
+    const issuer = fed.find((o) => o.kind === 'Issuer')!;
+    expect(issuer.spec).toEqual({ ca: { secretName: placeholder.metadata.name } });
+    const plans = planSecrets(sh1, s, { caCert: 'CA-CERT', caKey: 'CA-KEY' });
+    const filled = plans.find((p) => p.name === placeholder.metadata.name);
+    expect(filled).toMatchObject({
+      namespace: issuer.metadata.namespace,
+      type: 'kubernetes.io/tls',
+      stringData: { 'tls.crt': { from: 'caCert' }, 'tls.key': { from: 'caKey' } },
+      consumers: ['federation'],
+      replaces: { kind: 'Secret', namespace: issuer.metadata.namespace, name: placeholder.metadata.name },
+    });
+    const plan = planCluster(s, plans);
+    const group = plan.groups.find((g) => g.component === 'federation')!;
+    expect(group.objects.some((o) => o.kind === 'Secret' && o.metadata.name === placeholder.metadata.name)).toBe(false); // the filled Secret replaces it
+    expect(group.afterSecrets).toContain(filled!.id);
+    expect(group.afterCharts).toContain(s.charts.find((c) => c.chart === 'cert-manager')!.id); // Issuer and Certificate after cert-manager's CRDs
+    // without the CA nothing is filled (and requiredSecrets stops the run first)
+    expect(planSecrets(sh1, s, {}).some((p) => p.name === placeholder.metadata.name)).toBe(false);
+  });
+  it('front hosts require the site CA, naming why', () => {
+    const sh1 = load('examples/sh1.yaml');
+    const req = requiredSecrets(sh1);
+    for (const key of ['caCert', 'caKey'] as const) expect(req.find((r) => r.key === key)?.why).toMatch(/^spec\.front is set \(cert-manager issues cluster-mgr's client certificate .* the site CA given to `flotilla install --ca-cert\/--ca-key`/);
+    // a private-CA site whose inventory has the CA certificate: only the key is missing
+    const bj1Front = { ...bj1, spec: { ...bj1.spec, front: sh1.spec.front } };
+    expect(requiredSecrets(bj1Front).filter((r) => r.key.startsWith('ca')).map((r) => r.key)).toEqual(['caKey']);
+    const noFront = { ...sh1, spec: { ...sh1.spec, front: undefined } };
+    expect(requiredSecrets(noFront).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
   });
   it('required secrets follow the inventory', () => {
     // bj1: its site CA is in the inventory (issuer ca), so cert-manager needs the CA key; Ceph; the registry's auth.
@@ -207,7 +243,7 @@ describe('cluster plan', () => {
     // An ACME site's caCert (a private ACME root) is only trusted by nodes: no CA key needed.
     const sh1 = load('examples/sh1.yaml');
     const acmeWithRoot = { ...sh1, spec: { ...sh1.spec, certificates: { ...sh1.spec.certificates, caCert: bj1.spec.certificates.caCert } } };
-    expect(requiredSecrets(acmeWithRoot).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
+    expect(requiredSecrets({ ...acmeWithRoot, spec: { ...acmeWithRoot.spec, front: undefined } }).map((r) => r.key)).toEqual(['registryPassword', 'cephKey', 'tsigKey']);
   });
   it('endpoints per cluster', () => {
     const sh1 = load('examples/sh1.yaml');

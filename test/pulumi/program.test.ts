@@ -368,6 +368,7 @@ describe('environments share one inventory', () => {
 const TSIG_SECRET = 'c2gxLWFjbWUtZml4dHVyZS10c2lnLXNlY3JldA==';
 /** A TSIG key as tsig-keygen writes it (the form `pulumi config set --secret flotilla:tsigKey < tsig.key` stores). */
 const TSIG_FILE = `key "acme-sh1" {\n\talgorithm hmac-sha256;\n\tsecret "${TSIG_SECRET}";\n};\n`;
+const SH1_CA_CERT = '-----BEGIN CERTIFICATE-----\nsh1 site CA fixture\n-----END CERTIFICATE-----\n';
 
 describe('inventory files and changes', () => {
   const copyInventory = (edit: (text: string) => string = (t) => t) => {
@@ -379,17 +380,20 @@ describe('inventory files and changes', () => {
     writeFileSync(join(dir, 'known_hosts'), '10.20.1.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedM1\n');
     return dir;
   };
+  /** sh1's settings: spec.front makes the site CA (certificate and key) required. */
+  const SH1_VALUES = { 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p', 'flotilla:caCert': SH1_CA_CERT, 'flotilla:caKey': SECRET_VALUES.caKey };
+  const SH1_SECRET_KEYS = ['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword', 'flotilla:caKey'];
   const input = (inventory: string) => ({
     root: process.cwd(),
     stack: 'sh1',
-    values: { 'flotilla:inventory': inventory, 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p' },
-    secretKeys: new Set(['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword']),
+    values: { 'flotilla:inventory': inventory, ...SH1_VALUES },
+    secretKeys: new Set(SH1_SECRET_KEYS),
   });
 
   it('reads kubeconfigs and the SSH key next to the inventory (as secrets) and pins known host keys', async () => {
     const dir = copyInventory();
     try {
-      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), 'flotilla:cephKey': 'k', 'flotilla:tsigKey': TSIG_FILE, 'flotilla:registryPassword': 'p' }, secretKeys: ['flotilla:cephKey', 'flotilla:tsigKey', 'flotilla:registryPassword'] };
+      const { config, secretKeys } = { config: { 'flotilla:inventory': join(dir, 'sh1.yaml'), ...SH1_VALUES }, secretKeys: SH1_SECRET_KEYS };
       const rec = await installMocks('sh1', config, secretKeys);
       const { runStack } = await import('../../infra/pulumi/program');
       await runStack(testDeps, { ...input(join(dir, 'sh1.yaml')) });

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { parseFederation } from '../../cluster-mgr/config/index';
-import { CLUSTER_MGR_FRONT_TLS } from '../../infra/lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_FRONT_TLS } from '../../infra/lib/cluster-mgr-rbac';
+import { FILLABLE_KEYS } from '../../infra/pulumi/plan';
 import { formatError } from '../../infra/site/document';
 import { parseSite, type Site } from '../../infra/site/index';
 import { DEFAULT_FRONT_SOCKET, renderFrontHostHaproxy } from '../../infra/render/index';
@@ -53,6 +54,39 @@ describe('the Federation reaches the front it is synthesized with', () => {
     expect(pod.volumes.find((v) => v.name === mount!.name)?.secret).toEqual({ secretName: CLUSTER_MGR_FRONT_TLS.secret, optional: true });
   });
 
+  it('cert-manager writes that Secret: a Certificate (CN = clientName, client auth, ECDSA P-256) from a CA Issuer backed by the filled site-CA Secret; its keys are the config\'s files', () => {
+    const sh1 = site(sh1Text.replace('clientName: cluster-mgr', 'clientName: cm-sh1'));
+    const out = synthesizeSite(sh1);
+    const objs = out.clusters.flatMap((c) => c.components).filter((m) => m.component === 'federation').flatMap((m) => m.objects);
+    const certs = objs.filter((o) => o.kind === 'Certificate');
+    expect(certs).toHaveLength(1);
+    const cert = certs[0]! as unknown as { metadata: { namespace: string }; spec: { secretName: string; commonName: string; usages: string[]; privateKey: { algorithm: string; size: number }; issuerRef: { name: string; kind: string; group: string } } };
+    const deploy = objs.find((o) => o.kind === 'Deployment')!;
+    expect(cert.metadata.namespace).toBe(deploy.metadata.namespace);
+    // the Secret the Deployment mounts at the folder the config reads
+    const pod = (deploy as unknown as { spec: { template: { spec: { containers: { volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; secret?: { secretName: string } }[] } } } }).spec.template.spec;
+    const mount = pod.containers[0]!.volumeMounts.find((m) => m.mountPath === CLUSTER_MGR_FRONT_TLS.dir)!;
+    expect(pod.volumes.find((v) => v.name === mount.name)?.secret?.secretName).toBe(cert.spec.secretName);
+    // cert-manager's kubernetes.io/tls Secret keys (ca.crt, tls.crt, tls.key) are the config's files in that folder
+    const tls = haproxyOf(sh1)!.tls!;
+    expect([tls.caFile, tls.certFile, tls.keyFile]).toEqual(['ca.crt', 'tls.crt', 'tls.key'].map((k) => `${mount.mountPath}/${k}`));
+    expect(cert.spec.commonName).toBe('cm-sh1');
+    expect(renderFrontHostHaproxy(sh1, sh1.spec.front!.hosts[0]!.name)).toContain('ssl_c_s_dn(CN) -m str cm-sh1');
+    expect(cert.spec.usages).toContain('client auth');
+    expect(cert.spec.privateKey).toMatchObject({ algorithm: 'ECDSA', size: 256 });
+    // signed by a namespaced CA Issuer whose key pair is the placeholder the Pulumi program fills with the site CA
+    expect(cert.spec.issuerRef).toEqual({ name: CLUSTER_MGR_FRONT_CLIENT_CERT.issuer, kind: 'Issuer', group: 'cert-manager.io' });
+    const issuer = objs.find((o) => o.kind === 'Issuer' && o.metadata.name === cert.spec.issuerRef.name)!;
+    expect(issuer.metadata.namespace).toBe(cert.metadata.namespace);
+    const caSecret = (issuer.spec as { ca: { secretName: string } }).ca.secretName;
+    const placeholder = objs.find((o) => o.kind === 'Secret' && o.metadata.name === caSecret)!;
+    expect((placeholder.metadata.annotations as Record<string, string>)['flotilla.dev/filled-by']).toMatch(/flotilla:caCert, flotilla:caKey/);
+    expect(Object.keys(placeholder.stringData as object).sort()).toEqual(['tls.crt', 'tls.key']);
+    expect([FILLABLE_KEYS['tls.crt'], FILLABLE_KEYS['tls.key']]).toEqual(['caCert', 'caKey']);
+    // never the site ClusterIssuer (ACME here: it cannot sign client certificates)
+    expect(objs.some((o) => o.kind === 'ClusterIssuer')).toBe(false);
+  });
+
   it('without spec.front: the single front\'s admin socket, and no front-tls mount', () => {
     const plain = site(sh1Text.replace(/^ {2}front:[\s\S]*?(?=^ {2}federation:)/m, ''));
     expect(plain.spec.front).toBeUndefined();
@@ -60,5 +94,7 @@ describe('the Federation reaches the front it is synthesized with', () => {
     expect(hp.socket).toBe(DEFAULT_FRONT_SOCKET);
     expect(hp.addresses).toBeUndefined();
     expect(parse(federationConfigYaml(plain))).not.toHaveProperty('spec.traffic.haproxy.tls');
+    const objs = synthesizeSite(plain).clusters.flatMap((c) => c.components).filter((m) => m.component === 'federation').flatMap((m) => m.objects);
+    expect(objs.filter((o) => ['Certificate', 'Issuer'].includes(o.kind) || o.metadata.name === CLUSTER_MGR_FRONT_CLIENT_CERT.caSecret)).toEqual([]);
   });
 });
