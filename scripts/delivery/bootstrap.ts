@@ -51,19 +51,82 @@ const samePem = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\
 
 /** A server certificate for the bootstrap registry or a front host's runtime API (openssl on the control machine; EC P-256). */
 export async function issueCertificate(host: string, address: string, site: string, ca?: SiteCa, what = 'the bootstrap registry certificate'): Promise<TlsFiles> {
-  const dir = await mkdtemp(join(tmpdir(), 'flotilla-bootstrap-tls-'));
+  return withOpenssl(what, ca, async (f, ec) => {
+    if (!ca) {
+      await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3650', '-subj', `/CN=flotilla bootstrap registry CA (site ${site})`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    }
+    return { subject: `/CN=${host}`, days: 825, ext: `subjectAltName=DNS:${host},IP:${address}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n` };
+  });
+}
+
+/** The parts of a cert-manager Certificate spec a client certificate is made from (CLUSTER_MGR_FRONT_CLIENT_CERT). */
+export interface ClientCertificateShape {
+  readonly commonName: string;
+  /** cert-manager usage names: `digital signature`, `key encipherment`, `client auth`, `server auth`. */
+  readonly usages: readonly string[];
+  readonly privateKey: { readonly algorithm: string; readonly size: number };
+}
+
+const KEY_USAGES: Readonly<Record<string, string>> = { 'digital signature': 'digitalSignature', 'key encipherment': 'keyEncipherment', 'key agreement': 'keyAgreement' };
+const EXT_KEY_USAGES: Readonly<Record<string, string>> = { 'client auth': 'clientAuth', 'server auth': 'serverAuth' };
+const EC_CURVES: Readonly<Record<number, string>> = { 256: 'prime256v1', 384: 'secp384r1' };
+
+/** openssl `-extfile` lines for a client certificate of that shape (what cert-manager puts in its CSR). */
+export function clientCertificateExtensions(shape: Pick<ClientCertificateShape, 'usages'>): string {
+  const unknown = shape.usages.filter((u) => KEY_USAGES[u] === undefined && EXT_KEY_USAGES[u] === undefined);
+  if (unknown.length > 0) throw new Error(`certificate usages ${unknown.join(', ')}: not supported here (use ${[...Object.keys(KEY_USAGES), ...Object.keys(EXT_KEY_USAGES)].join(', ')})`);
+  const ku = shape.usages.flatMap((u) => (KEY_USAGES[u] ? [KEY_USAGES[u]] : []));
+  const eku = shape.usages.flatMap((u) => (EXT_KEY_USAGES[u] ? [EXT_KEY_USAGES[u]] : []));
+  return [...(ku.length ? [`keyUsage=critical,${ku.join(',')}`] : []), ...(eku.length ? [`extendedKeyUsage=${eku.join(',')}`] : []), 'basicConstraints=critical,CA:FALSE', ''].join('\n');
+}
+
+/** A client certificate of `shape`, signed by the site CA, valid `days` (openssl on the control machine). */
+export async function issueClientCertificate(shape: ClientCertificateShape, ca: SiteCa, days: number, what = `the client certificate ${shape.commonName}`): Promise<TlsFiles> {
+  const curve = shape.privateKey.algorithm === 'ECDSA' ? EC_CURVES[shape.privateKey.size] : undefined;
+  if (!curve) throw new Error(`${what}: private key ${shape.privateKey.algorithm} ${shape.privateKey.size} is not supported here (ECDSA 256 or 384)`);
+  const ext = clientCertificateExtensions(shape);
+  return withOpenssl(what, ca, async () => ({ subject: `/CN=${shape.commonName}`, days, ext }), ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-nodes']);
+}
+
+/** Why an existing client certificate does not fit (undefined = it fits): CA, CN, client auth, 30 days left. */
+export function clientCertificateProblem(certPem: string, caPem: string, commonName: string, now: Date = new Date()): string | undefined {
+  let cert: X509Certificate;
+  let ca: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+    ca = new X509Certificate(caPem);
+  } catch {
+    return 'unreadable certificate';
+  }
+  if (!cert.verify(ca.publicKey)) return 'not signed by the CA';
+  if (!cert.subject.split('\n').includes(`CN=${commonName}`)) return `CN is not ${commonName}`;
+  if (!(cert.keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2')) return 'no client auth usage';
+  if (new Date(cert.validTo).getTime() - now.getTime() < 30 * 86_400_000) return `expires ${cert.validTo}`;
+  return undefined;
+}
+
+/**
+ * A key and CSR made by openssl in a temp folder, signed by `ca` (or the CA `prepare` makes there):
+ * `prepare` returns the subject, the days and the extension lines. The folder (with any key) is removed.
+ */
+async function withOpenssl(
+  what: string,
+  ca: SiteCa | undefined,
+  prepare: (f: (n: string) => string, ec: string[]) => Promise<{ subject: string; days: number; ext: string }>,
+  keyArgs: string[] = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+): Promise<TlsFiles> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-tls-'));
   const f = (n: string) => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   try {
     if (ca) {
       await writeFile(f('ca.crt'), ca.cert);
       await writeFile(f('ca.key'), ca.key, { mode: 0o600 });
-    } else {
-      await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3650', '-subj', `/CN=flotilla bootstrap registry CA (site ${site})`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     }
-    await run('openssl', ['req', '-new', ...ec, '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', `/CN=${host}`]);
-    await writeFile(f('ext.cnf'), `subjectAltName=DNS:${host},IP:${address}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n`);
-    await run('openssl', ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-days', '825', '-extfile', f('ext.cnf'), '-out', f('tls.crt')]);
+    const p = await prepare(f, ec);
+    await run('openssl', ['req', '-new', ...keyArgs, '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', p.subject]);
+    await writeFile(f('ext.cnf'), p.ext);
+    await run('openssl', ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-days', String(p.days), '-extfile', f('ext.cnf'), '-out', f('tls.crt')]);
     return { caCert: await readFile(f('ca.crt'), 'utf8'), cert: await readFile(f('tls.crt'), 'utf8'), key: await readFile(f('tls.key'), 'utf8') };
   } catch (err) {
     const e = err as Error & { stderr?: string; code?: string };
