@@ -37,7 +37,7 @@ export interface HostFileDestination {
   /** Service to restart once after any file of it changed (containerd reads its config only at start). */
   readonly restart?: HostService;
   /** The daemon's own config check, run on the new file before it replaces the old one (`CHECK_COMMANDS`). */
-  readonly check?: 'haproxy' | 'keepalived';
+  readonly check?: 'haproxy' | 'keepalived' | 'cluster-mgr';
 }
 
 /** Services the host files configure. */
@@ -47,6 +47,8 @@ export type HostService = 'containerd' | 'haproxy' | 'keepalived' | 'cluster-mgr
 export const CHECK_COMMANDS: Readonly<Record<NonNullable<HostFileDestination['check']>, (file: string) => string>> = {
   haproxy: (f) => `haproxy -c -f '${f}'`,
   keepalived: (f) => `keepalived -t -f '${f}'`,
+  // the daemon's wrapper (flotilla install): it runs on this host, from the files next to it
+  'cluster-mgr': (f) => `'${f}' --help >/dev/null`,
 };
 
 /**

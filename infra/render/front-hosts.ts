@@ -39,6 +39,13 @@ export function frontRuntimeApiAddresses(input: SiteSource): string[] {
   return front ? front.hosts.map((h) => `${h.address}:${front.runtimeApi.port}`) : [];
 }
 
+/** Who may reach the runtime API unless the inventory says: cluster-mgr's pods (every cluster's pod CIDR) and the ops host (spec.federation.opsHost). */
+export function defaultRuntimeApiSources(input: SiteSource): string[] {
+  const r = resolved(input);
+  const ops = r.site.spec.federation.opsHost;
+  return [...new Set([...r.clusters.map((c) => c.addressing.podCIDR), ...(ops ? [`${ops.address}/32`] : [])])];
+}
+
 /** The front HAProxy config of one front host. */
 export function renderFrontHostHaproxy(input: SiteSource, host: string, opts: FrontHostOptions = {}): string {
   const r = resolved(input);
@@ -52,7 +59,7 @@ export function renderFrontHostHaproxy(input: SiteSource, host: string, opts: Fr
     runtimeApi: {
       address: h.address,
       port: front.runtimeApi.port,
-      allowedSources: front.runtimeApi.allowedSources ?? [...new Set(r.clusters.map((c) => c.addressing.podCIDR))],
+      allowedSources: front.runtimeApi.allowedSources ?? defaultRuntimeApiSources(r),
       certFile: opts.certFile ?? HOST_PATHS.frontRuntimeApiCert,
       clientCaFile: opts.clientCaFile ?? HOST_PATHS.frontRuntimeApiClientCa,
       clientName: front.runtimeApi.clientName,

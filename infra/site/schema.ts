@@ -441,7 +441,7 @@ export const FrontSchema = z
           .array(cidr)
           .min(1)
           .optional()
-          .describe("Source ranges allowed to connect (cluster-mgr's pods or ops host). @default - the pod CIDRs of every cluster"),
+          .describe("Source ranges allowed to connect (cluster-mgr's pods or ops host). @default - the pod CIDRs of every cluster and the ops host's address (spec.federation.opsHost)"),
         clientName: z
           .string()
           .regex(/^[A-Za-z0-9_.-]+$/, { error: (iss) => `${show(iss.input)} is not a certificate CN HAProxy can match: use letters, digits, '.', '_', '-'` })

@@ -12,6 +12,7 @@ import { sha256Hex, walk } from './bundle';
 import { CHECK_COMMANDS, hostFileDestination, restartScript, type HostFileDestination, type HostService, type HostStep } from '../../infra/lib/host-files';
 import { shq } from '../../infra/lib/shell';
 import { etcHostsWith } from '../../infra/render/bootstrap-registry';
+import type { ExtraFile } from './site-hosts';
 import type { SshPool } from './ssh';
 
 export interface HostFile extends HostFileDestination {
@@ -68,7 +69,7 @@ export interface ConfigureOptions {
   /** Rewrites a bundle file before it is compared and written (the bootstrap mirror in hosts.toml). */
   readonly transform?: (src: string, data: Buffer) => Buffer;
   /** Files that are not in the bundle, at their real host path (the bootstrap registry's CA). */
-  readonly extra?: readonly { dest: string; mode: string; data: Buffer }[];
+  readonly extra?: readonly ExtraFile[];
   /** The /etc/hosts line of the bootstrap registry (edited in place: /etc/hosts may be a bind mount); null removes it. */
   readonly etcHosts?: { path: string; entry: { address: string; host: string } | null };
 }
@@ -96,7 +97,7 @@ export async function configureHost(pool: SshPool, node: { name: string; address
   if (files.length === 0 && !opts.extra?.length && !eh) return report('unchanged', [], 0);
   try {
     const local = [
-      ...(opts.extra ?? []).map((e) => ({ mode: e.mode, data: e.data, path: e.dest, early: true })),
+      ...(opts.extra ?? []).map((e) => ({ mode: e.mode, data: e.data, path: e.dest, early: e.early ?? true, check: e.check, restart: e.restart })),
       ...(await Promise.all(
         files.map(async (f) => ({ mode: f.mode, data: (opts.transform ?? ((_s, d) => d))(f.src, await readFile(join(base, f.src))), path: hostPath(root, node.name, f.dest), check: f.check, restart: f.restart })),
       )),
@@ -122,7 +123,8 @@ export async function configureHost(pool: SshPool, node: { name: string; address
       if (r.code !== 0) throw new Error(`moving the new files into place failed: ${r.stderr.trim() || `exit ${r.code}`}`);
     };
     for (const [i, t] of todo.entries()) {
-      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmpOf(t.path))} && chmod ${t.mode} ${shq(tmpOf(t.path))}`, { stdin: t.data });
+      // large files (the cluster-mgr daemon's Node.js binary): a minute plus a second per MB
+      const r = await pool.exec(node.address, `mkdir -p ${shq(posix.dirname(t.path))} && cat > ${shq(tmpOf(t.path))} && chmod ${t.mode} ${shq(tmpOf(t.path))}`, { stdin: t.data, timeoutMs: 60_000 + Math.ceil(t.data.byteLength / 1_000_000) * 1000 });
       if (r.code !== 0) {
         await dropTmps(todo.slice(0, i + 1));
         throw new Error(`writing ${t.path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
@@ -136,7 +138,8 @@ export async function configureHost(pool: SshPool, node: { name: string; address
       const r = await pool.exec(node.address, CHECK_COMMANDS[t.check!](tmpOf(t.path)));
       if (r.code !== 0) {
         await dropTmps(rest);
-        const why = `${r.stderr.trim()}\n${r.stdout.trim()}`.trim().split('\n').filter((l) => /ALERT|error|Error|invalid/i.test(l)).slice(0, 3).join(' | ');
+        const lines = `${r.stderr.trim()}\n${r.stdout.trim()}`.trim().split('\n').filter(Boolean);
+        const why = (lines.some((l) => /ALERT|error|invalid/i.test(l)) ? lines.filter((l) => /ALERT|error|invalid/i.test(l)) : lines.slice(-1)).slice(0, 3).join(' | ');
         throw new Error(`${t.check} rejects the new ${t.path}, the old config stays in place${early.length ? ` (written: ${early.map((e) => e.path).join(', ')})` : ''}: ${why || `exit ${r.code}`}`);
       }
     }

@@ -1,7 +1,7 @@
 // `flotilla install` use case, in air-gap bootstrap order: verify → the bootstrap registry on the first
 // master (host level, systemd) → push images into it → on every node its /etc/hosts name, its CA and a
 // containerd mirror to it, plus the API-VIP static pods on masters; the front hosts' HAProxy, keepalived
-// and runtime API TLS; the ops host's cluster-mgr unit → pulumi up (Automation API) or the exact next command. `handover` (after pulumi up) pushes into the in-cluster site registry instead and
+// and runtime API TLS; the ops host's cluster-mgr unit, daemon (from the bundle's image) and client certificate for the front → pulumi up (Automation API) or the exact next command. `handover` (after pulumi up) pushes into the in-cluster site registry instead and
 // points the nodes back at it. A failing node never stops the others; the result carries a per-host report.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,7 +13,9 @@ import { verifyBundle, type VerifyProblem } from './bundle';
 import { BOOTSTRAP_HOST_PATHS, bootstrapRegistry, withBootstrapMirror, type BootstrapRegistry } from '../../infra/render/bootstrap-registry';
 import { startBootstrapRegistry, type BootstrapReport, type SiteCa } from './bootstrap';
 import { configureHost, hostPath, type ConfigureOptions, type HostReport } from './hosts';
-import { frontTlsFiles, opsHostNotes } from './site-hosts';
+import { frontTlsFiles, opsFrontTlsFiles, opsHostNotes } from './site-hosts';
+import { opsBinaryFromBundle, pruneOldVersionsScript } from './ops-binary';
+import { HOST_PATHS } from '../../infra/lib/host-files';
 import { siteHosts, type SiteHost } from '../../infra/site/hosts';
 import { fetchTrusting } from './https-fetch';
 import { RegistryClient, registryUrl, type EndpointMap } from './oci';
@@ -122,6 +124,8 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
       `[3/4] hosts: ${count('node')} nodes (${b ? `${b.host} in /etc/hosts, its CA and a containerd mirror to it, ` : 'bundle hosts.toml (site registry), no bootstrap entry in /etc/hosts, '}API-VIP files on masters)` +
         `${count('front') ? `, ${count('front')} front hosts (HAProxy, keepalived, runtime API TLS)` : ''}${count('ops') ? ', the ops host (cluster-mgr unit)' : ''}`,
     );
+    // cluster-mgr's daemon for the ops host, out of the bundle's built image (once for the site)
+    const opsBinary = all.some((h) => h.kind === 'ops') ? await opsBinaryFromBundle(o.bundleDir, v.index).catch((err: Error) => ({ ok: false as const, missing: '', error: err.message })) : undefined;
     const reports = await Promise.all(
       all.map((n) =>
         pool.limit(async (): Promise<HostReport> => {
@@ -144,9 +148,29 @@ export async function install(o: InstallOptions): Promise<InstallResult> {
             }
             extra = { extra: tls.files };
           }
+          let opsNotes: string[] = [];
+          if (n.kind === 'ops') {
+            if (opsBinary && 'error' in opsBinary) {
+              log(`${n.name}: failed — ${opsBinary.error}`);
+              return { node: n.name, address: n.address, status: 'failed', changed: [], unchanged: 0, error: `the cluster-mgr daemon from the bundle: ${opsBinary.error}` };
+            }
+            // its client certificate for the front hosts' runtime API, then the daemon (checked with --help before the wrapper is replaced)
+            const tls = await opsFrontTlsFiles(pool, n, at, o.site, o.ca).catch((err: Error) => ({ error: err.message }));
+            if ('error' in tls) {
+              log(`${n.name}: failed — ${tls.error}`);
+              return { node: n.name, address: n.address, status: 'failed', changed: [], unchanged: 0, error: tls.error };
+            }
+            opsNotes = tls.notes;
+            extra = { extra: [...tls.files, ...(opsBinary?.ok ? opsBinary.files.map((f) => ({ ...f, dest: at(f.dest) })) : [])] };
+          }
           let r = await configureHost(pool, n, join(o.bundleDir, 'site'), { hostRoot: o.hostRoot, dryRun: o.dryRun, ...extra });
           if (n.kind === 'ops' && r.status !== 'failed') {
-            const notes = await opsHostNotes(pool, n, at, o.site).catch((err: Error) => [`could not check cluster-mgr's secrets: ${err.message}`]);
+            if (opsBinary?.ok && r.status === 'changed' && r.changed.includes(at(HOST_PATHS.clusterMgrBinary))) {
+              // the new wrapper is in place (checked): the other versions' files can go
+              await pool.exec(n.address, pruneOldVersionsScript(opsBinary.version, at));
+            }
+            const missing = await opsHostNotes(pool, n, at, o.site, { binaryFromBundle: opsBinary?.ok ?? false }).catch((err: Error) => [`could not check cluster-mgr's secrets: ${err.message}`]);
+            const notes = [...opsNotes, ...missing];
             // the unit's own note ("not started") is said better by the list of what is missing
             if (notes.length > 0) r = { ...r, notes };
           }

@@ -1,17 +1,25 @@
-// `flotilla install` on the site-level hosts: the front hosts' runtime API TLS files (issued from the
-// site CA, reused while they fit) and what the ops host still needs from `pulumi up` (cluster-mgr's
-// secrets). Their rendered files themselves go through configureHost like every node's.
-import { HOST_PATHS } from '../../infra/lib/host-files';
+// `flotilla install` on the site-level hosts: the front hosts' runtime API TLS files and cluster-mgr's
+// client certificate for them on the ops host (issued from the site CA, reused while they fit), and
+// what the ops host still needs from `pulumi up` (cluster-mgr's secrets). Their rendered files
+// themselves go through configureHost like every node's; the daemon itself comes from ops-binary.ts.
+import { HOST_PATHS, type HostFileDestination, type HostService } from '../../infra/lib/host-files';
 import { shq } from '../../infra/lib/shell';
 import type { Site } from '../../infra/site/index';
 import type { SiteHost } from '../../infra/site/hosts';
-import { certificateProblem, issueCertificate, type SiteCa } from './bootstrap';
+import { certificateProblem, clientCertificateProblem, issueCertificate, issueClientCertificate, type SiteCa } from './bootstrap';
+import { CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_FRONT_TLS } from '../../infra/lib/cluster-mgr-rbac';
 import type { SshPool } from './ssh';
 
 export interface ExtraFile {
   readonly dest: string;
   readonly mode: string;
   readonly data: Buffer;
+  /** Service restarted once after it changed. @default - none */
+  readonly restart?: HostService;
+  /** The daemon's check of the new file (its temp copy) before it replaces the old one. @default - none */
+  readonly check?: HostFileDestination['check'];
+  /** Renamed into place before the rendered configs are checked (what they refer to: CA, TLS). @default true */
+  readonly early?: boolean;
 }
 
 const samePem = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
@@ -60,18 +68,65 @@ export async function frontTlsFiles(pool: SshPool, host: SiteHost, at: (p: strin
   return { files };
 }
 
-/** The files cluster-mgr's unit needs that install does not write: `pulumi up`'s secrets and the binary. */
-export function opsHostNeeds(site: Site): { path: string; from: string }[] {
+/** What the ops host has now in cluster-mgr's front-tls folder: the client certificate, whether the key is there, the CA. */
+export function parseOpsTlsProbe(out: string): { cert: string; hasKey: boolean; ca: string } {
+  const [cert = '', key = '', ca = ''] = out.split(/^@\w+$/m).slice(1);
+  return { cert: cert.trim(), hasKey: key.trim() === 'yes', ca: ca.trim() };
+}
+
+/**
+ * cluster-mgr's client certificate for the front hosts' runtime API on the ops host
+ * (`/etc/cluster-mgr/front-tls/{ca.crt,tls.crt,tls.key}`, the files the synthesized config reads):
+ * with the site CA (`--ca-cert`/`--ca-key`, the CA the front hosts trust) issued from it in the shape
+ * the host cluster's cert-manager Certificate has (CN = spec.front.runtimeApi.clientName), unless the
+ * host's fits (signed by it, that CN, client auth, 30+ days left); the key 0640 (group cluster-mgr:
+ * the unit's restart script sets it). Without the site CA the host keeps what it has, and a note says
+ * what is missing. Nothing without spec.front.
+ */
+export async function opsFrontTlsFiles(pool: SshPool, host: SiteHost, at: (p: string) => string, site: Site, ca?: SiteCa): Promise<{ files: ExtraFile[]; notes: string[] } | { error: string }> {
+  const front = site.spec.front;
+  if (!front) return { files: [], notes: [] };
+  const t = CLUSTER_MGR_FRONT_TLS;
+  const path = (k: string) => `${t.dir}/${k}`;
+  const pr = await pool.exec(
+    host.address,
+    ['echo @cert', `cat ${shq(at(path(t.cert)))} 2>/dev/null`, 'echo @key', `[ -s ${shq(at(path(t.key)))} ] && echo yes`, 'echo @ca', `cat ${shq(at(path(t.ca)))} 2>/dev/null; true`].join('\n'),
+  );
+  if (pr.code !== 0) return { error: `probing cluster-mgr's front client certificate failed: ${pr.stderr.trim() || `exit ${pr.code}`}` };
+  const now = parseOpsTlsProbe(pr.stdout);
+  const cn = front.runtimeApi.clientName;
+  if (!ca) {
+    if (now.cert && now.hasKey && now.ca) return { files: [], notes: [] };
+    return {
+      files: [],
+      notes: [
+        `${[t.ca, t.cert, t.key].map(path).join(', ')} missing: pass --ca-cert/--ca-key (the site CA the front hosts trust: install issues cluster-mgr's client certificate, CN ${cn}) or put them there; until then cluster-mgr reports the front hosts' runtime API unreachable`,
+      ],
+    };
+  }
+  const files: ExtraFile[] = [];
+  const restart = { restart: 'cluster-mgr' as const };
+  if (!now.cert || !now.hasKey || clientCertificateProblem(now.cert, ca.cert, cn) !== undefined) {
+    const c = CLUSTER_MGR_FRONT_CLIENT_CERT;
+    const tls = await issueClientCertificate({ commonName: cn, usages: c.usages, privateKey: c.privateKey }, ca, c.installDays, `cluster-mgr's client certificate for the front hosts (${host.name})`);
+    files.push({ dest: at(path(t.cert)), mode: '0644', data: Buffer.from(`${tls.cert.trimEnd()}\n`), ...restart }, { dest: at(path(t.key)), mode: '0640', data: Buffer.from(`${tls.key.trimEnd()}\n`), ...restart });
+  }
+  if (!samePem(now.ca, ca.cert)) files.push({ dest: at(path(t.ca)), mode: '0644', data: Buffer.from(`${ca.cert.trimEnd()}\n`), ...restart });
+  return { files, notes: [] };
+}
+
+/** The files cluster-mgr's unit needs that install does not write: `pulumi up`'s secrets, and the binary when the bundle has no built image. */
+export function opsHostNeeds(site: Site, o: { binaryFromBundle?: boolean } = {}): { path: string; from: string }[] {
   return [
     { path: `${HOST_PATHS.clusterMgrDir}/api-token.env`, from: 'pulumi up (the generated API token)' },
     ...site.spec.clusters.map((c) => ({ path: `${HOST_PATHS.clusterMgrDir}/kubeconfigs/${c.name}.yaml`, from: `pulumi up (member ${c.name}'s kubeconfig)` })),
-    { path: HOST_PATHS.clusterMgrBinary, from: 'the operator (the cluster-mgr daemon; not in the bundle)' },
+    ...(o.binaryFromBundle ? [] : [{ path: HOST_PATHS.clusterMgrBinary, from: 'the operator (the bundle has no built cluster-mgr image: see docs/cluster-mgr.md, "systemd")' }]),
   ];
 }
 
 /** One note per provider listing what is still missing on the ops host (empty when nothing is). */
-export async function opsHostNotes(pool: SshPool, host: SiteHost, at: (p: string) => string, site: Site): Promise<string[]> {
-  const needs = opsHostNeeds(site);
+export async function opsHostNotes(pool: SshPool, host: SiteHost, at: (p: string) => string, site: Site, o: { binaryFromBundle?: boolean } = {}): Promise<string[]> {
+  const needs = opsHostNeeds(site, o);
   const r = await pool.exec(host.address, needs.map((n) => `[ -s ${shq(at(n.path))} ] || echo ${shq(n.path)}`).join('\n'));
   if (r.code !== 0 && !r.stdout.trim()) return [`could not check cluster-mgr's secrets: ${r.stderr.trim() || `exit ${r.code}`}`];
   const missing = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));

@@ -39,6 +39,9 @@ describe('the Federation reaches the front it is synthesized with', () => {
       expect(bind, `${h.name}: runtime API bind`).not.toBeNull();
       expect(hp.addresses![i]).toBe(bind![1]);
     });
+    // by default the runtime API admits cluster-mgr's pods (every pod CIDR) and the ops host, which drives it too
+    const sources = [...sh1.spec.clusters.map((c) => c.network!.podCIDR), `${sh1.spec.federation.opsHost!.address}/32`];
+    for (const h of hosts) expect(renderFrontHostHaproxy(sh1, h.name)).toContain(`tcp-request connection reject unless { src ${sources.join(' ')} }`);
     const t = CLUSTER_MGR_FRONT_TLS;
     expect(hp.tls).toEqual({ caFile: `${t.dir}/${t.ca}`, certFile: `${t.dir}/${t.cert}`, keyFile: `${t.dir}/${t.key}` });
   });
