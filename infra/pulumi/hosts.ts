@@ -211,7 +211,7 @@ export function clusterMgrSecretFiles(host: string, members: readonly string[]):
 export const clusterMgrOpsScript = (files: readonly HostFile[]): string => `${CLUSTER_MGR_PRECHECK}${installScript(files)}${CLUSTER_MGR_UNIT_SCRIPT}`;
 
 /** Before anything is written: the unit's ExecStart must exist (installed by the operator: docs/cluster-mgr.md). */
-export const CLUSTER_MGR_PRECHECK = `if [ ! -x ${shq(CLUSTER_MGR_HOST_EXEC)} ]; then echo ${shq(`cluster-mgr: ${CLUSTER_MGR_HOST_EXEC} is missing on this host: install the daemon first (docs/cluster-mgr.md, "Ops host"); nothing was changed`)} >&2; exit 1; fi\n`;
+export const CLUSTER_MGR_PRECHECK = `if [ ! -x ${shq(CLUSTER_MGR_HOST_EXEC)} ]; then echo ${shq(`cluster-mgr: ${CLUSTER_MGR_HOST_EXEC} is missing on this host: install the daemon first: flotilla install puts it there from the bundle (docs/cluster-mgr.md, "systemd"); nothing was changed`)} >&2; exit 1; fi\n`;
 
 /** After the unit's files: its system user, the group on the credentials (0640 root:cluster-mgr), then (re)start it. */
 export const CLUSTER_MGR_UNIT_SCRIPT = [

@@ -205,10 +205,10 @@ export function flotilla(args: readonly string[], opts: { netns?: string; timeou
 }
 
 /** Signing keys in `dir` and `flotilla bundle` of a synth output into `dir/bundle` (throws with stderr when it fails). */
-export async function signedBundle(dir: string, inventory: string, synth: string): Promise<{ keys: ReturnType<typeof writeKeys>; bundle: string }> {
+export async function signedBundle(dir: string, inventory: string, synth: string, o: { timeoutMs?: number } = {}): Promise<{ keys: ReturnType<typeof writeKeys>; bundle: string }> {
   const keys = writeKeys(dir);
   const bundle = join(dir, 'bundle');
-  const b = await flotilla(['bundle', inventory, '--out', bundle, '--signing-key', keys.priv, '--synth-dir', synth]);
+  const b = await flotilla(['bundle', inventory, '--out', bundle, '--signing-key', keys.priv, '--synth-dir', synth], { timeoutMs: o.timeoutMs });
   if (b.code !== 0) throw new Error(`bundle failed: ${b.stderr}`);
   return { keys, bundle };
 }
