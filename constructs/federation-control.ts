@@ -206,7 +206,8 @@ export class FederationControl extends Construct {
     });
     new Issuer(this, 'FrontCaIssuer', { metadata: { name: c.issuer, namespace: ns, labels: lbl }, spec: { ca: { secretName: c.caSecret } } });
     new Certificate(this, 'FrontClientCertificate', {
-      metadata: { name: secretName, namespace: ns, labels: lbl },
+      // Pulumi's yaml/v2 ConfigGroup orders by this (kpt/cli-utils convention): the Issuer first
+      metadata: { name: secretName, namespace: ns, labels: lbl, annotations: { 'config.kubernetes.io/depends-on': `cert-manager.io/namespaces/${ns}/Issuer/${c.issuer}` } },
       spec: {
         secretName,
         commonName,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatError } from '../../infra/site/index';
 import { planHosts } from '../../infra/pulumi/hosts';
+import { CLUSTER_MGR_FRONT_CLIENT_CERT } from '../../infra/lib/cluster-mgr-rbac';
 import { isRemoteSource } from '../../infra/pulumi/airgap';
 import { renderContainerdAuths, renderHostFiles } from '../../infra/render/index';
 import { bootstrapRegistry, withBootstrapMirrors } from '../../infra/render/bootstrap-registry';
@@ -146,6 +147,15 @@ describe.each(STACKS)('stack %s', (stack) => {
       expect((unwrap(ca.inputs.stringData) as Record<string, string>)['tls.key']).toBe(SECRET_VALUES.caKey);
       const cmObjs = rec.byType('kubernetes:yaml/v2:ConfigGroup').flatMap((g) => (g.inputs.objs as { kind: string; spec?: { isCA?: boolean } }[]) ?? []);
       expect(cmObjs.filter((o) => o.kind === 'Certificate' && o.spec?.isCA)).toEqual([]);
+    }
+    if (site.spec.front) {
+      // cluster-mgr's runtime API client certificate: its CA Issuer's Secret holds the stack's CA (the CA the front hosts trust)
+      const frontCa = secrets.find((s) => (unwrap(s.inputs.metadata) as { name: string }).name === CLUSTER_MGR_FRONT_CLIENT_CERT.caSecret);
+      expect(frontCa, 'front CA Issuer secret').toBeDefined();
+      const data = unwrap(frontCa!.inputs.stringData) as Record<string, string>;
+      expect(data['tls.key']).toBe(SECRET_VALUES.caKey);
+      expect(data['tls.crt']).toBe(site.spec.certificates.issuer === 'ca' && site.spec.certificates.caCert ? site.spec.certificates.caCert : cfg['flotilla:caCert']);
+      expect(isSecret(frontCa!.inputs.stringData) || isSecret((frontCa!.inputs.stringData as Record<string, unknown>)['tls.key'])).toBe(true);
     }
     if (cfg['flotilla:registryPassword'] !== undefined) {
       const pull = secrets.find((s) => s.inputs.type === 'kubernetes.io/dockerconfigjson')!;

@@ -81,6 +81,8 @@ describe('the Federation reaches the front it is synthesized with', () => {
     expect(cert.spec.issuerRef).toEqual({ name: CLUSTER_MGR_FRONT_CLIENT_CERT.issuer, kind: 'Issuer', group: 'cert-manager.io' });
     const issuer = objs.find((o) => o.kind === 'Issuer' && o.metadata.name === cert.spec.issuerRef.name)!;
     expect(issuer.metadata.namespace).toBe(cert.metadata.namespace);
+    // applied after the Issuer within the group (Pulumi's ConfigGroup reads config.kubernetes.io/depends-on)
+    expect((cert.metadata as { annotations?: Record<string, string> }).annotations?.['config.kubernetes.io/depends-on']).toBe(`cert-manager.io/namespaces/${issuer.metadata.namespace}/Issuer/${issuer.metadata.name}`);
     const caSecret = (issuer.spec as { ca: { secretName: string } }).ca.secretName;
     const placeholder = objs.find((o) => o.kind === 'Secret' && o.metadata.name === caSecret)!;
     expect((placeholder.metadata.annotations as Record<string, string>)['flotilla.dev/filled-by']).toMatch(/flotilla:caCert, flotilla:caKey/);
