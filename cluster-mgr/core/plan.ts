@@ -295,9 +295,9 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     if (sel || only) {
       let nSel = 0;
       if (sel) {
-        for (const [k, v] of Object.entries(sel)) {
+        for (const k in sel) {
           selKeys[nSel] = k;
-          selValues[nSel++] = v;
+          selValues[nSel++] = sel[k]!;
         }
       }
       for (let i = 0; i < n; i++) {
