@@ -30,21 +30,25 @@ export interface TlsFiles {
   readonly key: string;
 }
 
-/** Why an existing certificate does not fit (undefined = it fits): CA, names, address, 30 days left. */
-export function certificateProblem(certPem: string, caPem: string, host: string, address: string, now: Date = new Date()): string | undefined {
-  let cert: X509Certificate;
-  let ca: X509Certificate;
+/** The certificate when it parses and chains to the CA, else why not. */
+function signedBy(certPem: string, caPem: string): X509Certificate | string {
   try {
-    cert = new X509Certificate(certPem);
-    ca = new X509Certificate(caPem);
+    const cert = new X509Certificate(certPem);
+    return cert.verify(new X509Certificate(caPem).publicKey) ? cert : 'not signed by the CA';
   } catch {
     return 'unreadable certificate';
   }
-  if (!cert.verify(ca.publicKey)) return 'not signed by the CA';
+}
+
+const expiresSoon = (cert: X509Certificate, now: Date) => new Date(cert.validTo).getTime() - now.getTime() < 30 * 86_400_000;
+
+/** Why an existing certificate does not fit (undefined = it fits): CA, names, address, 30 days left. */
+export function certificateProblem(certPem: string, caPem: string, host: string, address: string, now: Date = new Date()): string | undefined {
+  const cert = signedBy(certPem, caPem);
+  if (typeof cert === 'string') return cert;
   if (!cert.checkHost(host)) return `not valid for ${host}`;
   if (!cert.checkIP(address)) return `not valid for ${address}`;
-  if (new Date(cert.validTo).getTime() - now.getTime() < 30 * 86_400_000) return `expires ${cert.validTo}`;
-  return undefined;
+  return expiresSoon(cert, now) ? `expires ${cert.validTo}` : undefined;
 }
 
 const samePem = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
@@ -90,19 +94,11 @@ export async function issueClientCertificate(shape: ClientCertificateShape, ca: 
 
 /** Why an existing client certificate does not fit (undefined = it fits): CA, CN, client auth, 30 days left. */
 export function clientCertificateProblem(certPem: string, caPem: string, commonName: string, now: Date = new Date()): string | undefined {
-  let cert: X509Certificate;
-  let ca: X509Certificate;
-  try {
-    cert = new X509Certificate(certPem);
-    ca = new X509Certificate(caPem);
-  } catch {
-    return 'unreadable certificate';
-  }
-  if (!cert.verify(ca.publicKey)) return 'not signed by the CA';
+  const cert = signedBy(certPem, caPem);
+  if (typeof cert === 'string') return cert;
   if (!cert.subject.split('\n').includes(`CN=${commonName}`)) return `CN is not ${commonName}`;
   if (!(cert.keyUsage ?? []).includes('1.3.6.1.5.5.7.3.2')) return 'no client auth usage';
-  if (new Date(cert.validTo).getTime() - now.getTime() < 30 * 86_400_000) return `expires ${cert.validTo}`;
-  return undefined;
+  return expiresSoon(cert, now) ? `expires ${cert.validTo}` : undefined;
 }
 
 /**

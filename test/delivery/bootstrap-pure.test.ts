@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapRegistry, etcHostsWith, ETC_HOSTS_MARK, renderBootstrapConfig, renderBootstrapUnit, withBootstrapMirror, withBootstrapMirrors } from '../../infra/render/bootstrap-registry';
 import { renderContainerdHosts } from '../../infra/render/containerd';
 import { loadSite } from '../../infra/site/index';
-import { certificateProblem, issueCertificate, parseProbe, portHolders } from '../../scripts/delivery/bootstrap';
+import { certificateProblem, clientCertificateExtensions, clientCertificateProblem, issueCertificate, issueClientCertificate, parseProbe, portHolders } from '../../scripts/delivery/bootstrap';
+import { CLUSTER_MGR_FRONT_CLIENT_CERT } from '../../infra/lib/cluster-mgr-rbac';
 import { requireTools } from '../lab/index';
 import { repoRoot } from './fixtures';
 
@@ -139,6 +140,19 @@ describe('bootstrap registry certificate', () => {
       expect(certificateProblem(site.cert, ca.cert, 'bootstrap.reg.example.com', '10.0.0.11')).toBeUndefined();
       expect(certificateProblem(own.cert, ca.cert, 'bootstrap.reg.example.com', '10.0.0.11')).toBe('not signed by the CA');
       await expect(issueCertificate('b.example.com', '10.0.0.11', 'lab', { cert: ca.cert, key: own.key })).rejects.toThrow(/check --ca-cert and --ca-key/);
+
+      // cluster-mgr's client certificate for the front (the ops host's): reused only while it fits
+      const c = CLUSTER_MGR_FRONT_CLIENT_CERT;
+      const shape = { commonName: 'cluster-mgr', usages: c.usages, privateKey: c.privateKey };
+      const client = await issueClientCertificate(shape, ca, c.installDays);
+      expect(clientCertificateProblem(client.cert, ca.cert, 'cluster-mgr')).toBeUndefined();
+      expect(clientCertificateProblem(client.cert, ca.cert, 'other')).toBe('CN is not other');
+      expect(clientCertificateProblem(client.cert, own.caCert, 'cluster-mgr')).toBe('not signed by the CA');
+      expect(clientCertificateProblem(client.cert, ca.cert, 'cluster-mgr', new Date(Date.now() + (c.installDays - 20) * 86_400_000))).toMatch(/^expires /);
+      const serverOnly = await issueClientCertificate({ ...shape, usages: ['digital signature', 'server auth'] }, ca, 10);
+      expect(clientCertificateProblem(serverOnly.cert, ca.cert, 'cluster-mgr')).toBe('no client auth usage');
+      expect(() => clientCertificateExtensions({ usages: ['client auth', 'code signing'] })).toThrow(/certificate usages code signing: not supported here/);
+      await expect(issueClientCertificate({ ...shape, privateKey: { algorithm: 'RSA', size: 2048 } }, ca, 10)).rejects.toThrow(/private key RSA 2048 is not supported here/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -28,10 +28,10 @@ describe("the runtime API accepts exactly the client certificate cert-manager is
   it('accepted: the synthesized shape from the site CA; refused: another CN, another CA, no client-auth usage', async (ctx) => {
     requireTools(ctx, ['ip', 'haproxy', 'openssl', 'curl'], { root: true });
     await withLab(async ({ lab, daemons, dirs }) => {
-      const f1 = await lab.addHost('f1', 1);
-      const cm = await lab.addHost('cm', 2);
-      const base = labBase(f1.address);
+      // the front host and cluster-mgr's side (an allowed source)
+      const [f1, cm] = [await lab.addHost('f1', 1), await lab.addHost('cm', 2)];
       const site = makeSite((spec) => {
+        const base = labBase(f1.address);
         spec.clusters = [labCluster('lab-a', base, 0, { vips: [{ name: 'ingress', address: `${base}.50/24`, interface: 'eth0', virtualRouterId: 51, ports: [80] }] })];
         spec.front = {
           hosts: [{ name: 'front-1', address: f1.address }],
