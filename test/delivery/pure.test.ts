@@ -6,7 +6,7 @@ import { hostFileDestination } from '../../infra/lib/host-files';
 import { hostPath, parseSha256sum, planHostFiles } from '../../scripts/delivery/hosts';
 import { parseEndpoints, registryUrl } from '../../scripts/delivery/oci';
 import { checkHost, checkSiteHost, compareVersions, crossChecks, frontPorts, opsReachTargets, parseProbe, portsFor, type HostFacts } from '../../scripts/delivery/preflight';
-import { opsHostNeeds, parseFrontTlsProbe } from '../../scripts/delivery/site-hosts';
+import { opsHostNeeds, parseFrontTlsProbe, parseOpsTlsProbe } from '../../scripts/delivery/site-hosts';
 import { siteHosts } from '../../infra/site/hosts';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../../scripts/delivery/ssh';
 import { repoMatcher } from '../../scripts/delivery/sync';
@@ -247,7 +247,16 @@ describe('front hosts and the ops host (pure)', () => {
     expect(frontPorts(loaded.value)).toEqual([80, 443, 3306, 8405, 9999]);
     expect(opsReachTargets(loaded.value).map((t) => t.target)).toEqual(['10.20.1.10:6443', '10.20.2.10:6443']);
     expect(opsHostNeeds(loaded.value).map((n) => n.path)).toEqual(['/etc/cluster-mgr/api-token.env', '/etc/cluster-mgr/kubeconfigs/sh1-a.yaml', '/etc/cluster-mgr/kubeconfigs/sh1-b.yaml', '/usr/local/bin/cluster-mgr']);
+    // with the bundle's built cluster-mgr image install writes the daemon itself: only pulumi up's secrets remain
+    const needs = opsHostNeeds(loaded.value, { binaryFromBundle: true });
+    expect(needs.map((n) => n.path)).toEqual(['/etc/cluster-mgr/api-token.env', '/etc/cluster-mgr/kubeconfigs/sh1-a.yaml', '/etc/cluster-mgr/kubeconfigs/sh1-b.yaml']);
+    expect(needs.every((n) => n.from.startsWith('pulumi up'))).toBe(true);
   });
+
+  it.each([
+    ['nothing there', '@cert\n@key\n@ca\n', { cert: '', hasKey: false, ca: '' }],
+    ['certificate, key and CA', '@cert\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n@key\nyes\n@ca\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n', { cert: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----', hasKey: true, ca: '-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----' }],
+  ])('parseOpsTlsProbe: %s', (_t, out, want) => expect(parseOpsTlsProbe(out)).toEqual(want));
 
   it.each([
     ['nothing there', '@cert\n@key\n0\n@ca\n', { cert: '', hasKey: false, clientCa: '' }],
