@@ -105,8 +105,8 @@ beforeAll(async () => {
     { name: 'svc-host-a', nodes: [{ name: 'a-w1', cpu: '8', memory: '16Gi', pods: 110 }] },
     { name: 'svc-b', nodes: [{ name: 'b-w1', cpu: '8', memory: '16Gi', pods: 110 }] },
   ]);
-  // Host cluster: what the Deployment needs besides itself (no ServiceMonitor CRD and no kubelet here).
-  await apply(cps[0]!, objects.federation!.filter((o) => !['Deployment', 'Service', 'ServiceMonitor'].includes(o.kind)));
+  // Host cluster: what the Deployment needs besides itself (no ServiceMonitor or cert-manager CRDs and no kubelet here).
+  await apply(cps[0]!, objects.federation!.filter((o) => !['Deployment', 'Service', 'ServiceMonitor', 'Issuer', 'Certificate'].includes(o.kind)));
   await apply(cps[0]!, objects.memberA!);
   await apply(cps[1]!, objects.memberB!);
   // The app: a FederatedApp CR in the host cluster with a ConfigMap to propagate from sh1-a.
