@@ -28,8 +28,10 @@
 // object (Divider) holds all mutable state — member inputs and scratch in typed arrays reused across
 // calls, the last fit's limiting resource, the reason-text tables; spread-reference.ts is the same
 // algorithm written plainly (a property test keeps the two equal); remainders go out by
-// quickselect instead of a sort; reason texts are shared; result records are copies of fast-mode
-// templates per key set (see COPY_SITES). planAll drives it through memberTable().
+// quickselect instead of a sort; reason texts are shared; the division runs over the members that
+// can take replicas only (compacted), its usual case in two passes (fairSharesOneRound); result
+// records come from a compiled literal per key set (see Build). planAll drives it through
+// memberTable(). Measured with callgrind (instructions, not seconds: docs/cluster-mgr.md).
 
 export type ResourceName = 'cpu' | 'memory' | 'pods';
 export const RESOURCES: readonly ResourceName[] = ['cpu', 'memory', 'pods'];
@@ -283,8 +285,10 @@ const newScratch = (n: number): Scratch => ({
  * `limit[i]`. Largest remainder; ties by index (callers order members by name). Requires Σ limit ≥ total.
  */
 function apportionInto(out: Nums, n: number, total: number, weights: ArrayLike<number>, limit: ArrayLike<number>, s: Scratch): void {
-  for (let i = 0; i < n; i++) out[i] = 0;
-  if (total <= 0) return;
+  if (total <= 0) {
+    for (let i = 0; i < n; i++) out[i] = 0;
+    return;
+  }
   let W = 0;
   for (let i = 0; i < n; i++) if (limit[i]! > 0) W += weights[i]!;
   if (W <= 0) {
@@ -298,7 +302,10 @@ function apportionInto(out: Nums, n: number, total: number, weights: ArrayLike<n
   let given = 0;
   for (let i = 0; i < n; i++) {
     frac[i] = -1;
-    if (limit[i]! <= 0 || weights[i]! <= 0) continue;
+    if (limit[i]! <= 0 || weights[i]! <= 0) {
+      out[i] = 0;
+      continue;
+    }
     const share = Math.min((total * weights[i]!) / W, limit[i]!);
     const o = Math.min(Math.floor(share), limit[i]!);
     out[i] = o;
@@ -318,6 +325,46 @@ function apportion(total: number, weights: readonly number[], limit: readonly nu
 }
 
 /**
+ * fairSharesInto's usual case in two passes: the first water-filling round fixes nothing (no share
+ * above its cap or below its floor), so the shares are integerized as they are computed. False, with
+ * `out` unspecified, when a share is out of bounds (the caller runs the general rounds).
+ */
+function fairSharesOneRound(out: Nums, n: number, total: number, weight: ArrayLike<number>, floor: ArrayLike<number>, cap: ArrayLike<number>, s: Scratch): boolean {
+  let W = 0;
+  let freeCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (cap[i]! > 0) {
+      W += weight[i]!;
+      freeCount++;
+    }
+  }
+  if (freeCount === 0) return false;
+  const Wt = W > 0 ? W : freeCount;
+  const frac = s.fsFrac;
+  let given = 0;
+  for (let i = 0; i < n; i++) {
+    const c = cap[i]!;
+    if (!(c > 0)) {
+      // fixed at 0 in the general rounds: share 0, nothing left over
+      out[i] = 0;
+      frac[i] = 0;
+      continue;
+    }
+    const r = (total * (W > 0 ? weight[i]! : 1)) / Wt;
+    const f = floor[i]!;
+    if (r > c || r < f) return false;
+    const b = Math.min(c, Math.max(f, Math.floor(r + 1e-9)));
+    out[i] = b;
+    frac[i] = r - b;
+    given += b;
+  }
+  const rest = total - given;
+  if (rest > 0) distribute(out, n, rest, cap, frac, true, 1, true, s.idx);
+  else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
+  return true;
+}
+
+/**
  * Integer fair shares into out[0..n) (out must not be any of the inputs or the scratch): `total`
  * proportional to `weight`, clamped to [floor, cap] by water-filling.
  */
@@ -328,6 +375,7 @@ function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<n
     apportionInto(out, n, total, floor, floor, s);
     return;
   }
+  if (fairSharesOneRound(out, n, total, weight, floor, cap, s)) return;
   const { isFixed, fixedV, real } = s;
   for (let i = 0; i < n; i++) {
     isFixed[i] = 0;
@@ -421,25 +469,26 @@ class ReasonTexts {
 }
 
 /**
- * Copy sites for record templates. V8 copies an object on its fast path only at a site that has seen
- * at most four source shapes; reasons come in many key sets, so templates are spread over these
- * (identical) sites, each template bound to one. Past 4 × sites templates, copies still work, slowly.
+ * A compiled record builder per set of keys: `(v) => ({ "m00": v[0] | 0, "m03": v[3] | 0, … })` for
+ * assignments, without `| 0` for reasons. An object literal with fixed keys is created from one
+ * boilerplate in a single allocation with monomorphic stores, where a copied template plus one
+ * keyed (megamorphic) store per member cost about 10 % of `cluster-mgr plan`'s instructions. The
+ * source is built only from JSON.stringify'd member names and integer indices, so no input reaches it
+ * as code; names with `__proto__` get no builders (fixNames).
  */
-type Copy = <V>(t: Record<string, V>) => Record<string, V>;
-const COPY_SITES: readonly Copy[] = [
-  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
-  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
-  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
-  (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }), (t) => ({ ...t }),
-];
+type Build<V> = (values: ArrayLike<V>) => Record<string, V>;
+const MAX_BUILDERS = 2048;
 
-/** Above this many keys, objects built by keyed stores turn into (large, slow) hash tables in V8. */
-const SMALL_RECORD = 16;
-interface Template<V> {
-  readonly record: Record<string, V>;
-  readonly copy: Copy;
+/** The builder for the flagged members' keys; undefined where code generation is disallowed (`--disallow-code-generation-from-strings`). */
+function compileBuilder<V>(names: readonly string[], flag: Uint8Array, n: number, asInt: boolean): Build<V> | undefined {
+  const fields: string[] = [];
+  for (let i = 0; i < n; i++) if (flag[i]) fields.push(`${JSON.stringify(names[i])}:v[${i}]${asInt ? '|0' : ''}`);
+  try {
+    return new Function('v', `"use strict";return {${fields.join(',')}};`) as Build<V>;
+  } catch {
+    return undefined;
+  }
 }
-const MAX_TEMPLATES = 2048;
 
 /**
  * The division engine: member inputs and scratch in typed arrays, reused across calls, so that a
@@ -488,13 +537,18 @@ class Divider implements FitLimit {
   private o2 = new Float64Array(0);
   private flag = new Uint8Array(0);
   private listed = new Uint8Array(0);
+  // The division over the active members (healthy and selected), compacted: act[j] = member index.
+  private act = new Int32Array(0);
+  private cCap = new Float64Array(0);
+  private cFloor = new Float64Array(0);
+  private cCur = new Float64Array(0);
+  private aC = new Float64Array(0);
+  private violator = new Uint8Array(0);
   private texts: string[] = [];
   private s: Scratch = newScratch(0);
-  /** Fast-mode object templates per set of keys (bit mask over members); only with fixed names. */
-  private numberTemplates: Map<number, Template<number>> | undefined;
-  private textTemplates: Map<number, Template<string>> | undefined;
-  /** Templates made so far (both kinds): four per copy site. */
-  private templateCount = 0;
+  /** Record builders per set of keys (bit mask over members); only with fixed names. */
+  private numberBuilders: Map<number, Build<number>> | undefined;
+  private textBuilders: Map<number, Build<string>> | undefined;
 
   resize(n: number): void {
     this.n = n;
@@ -525,18 +579,23 @@ class Divider implements FitLimit {
     this.o2 = new Float64Array(n);
     this.flag = new Uint8Array(n);
     this.listed = new Uint8Array(n);
+    this.act = new Int32Array(n);
+    this.cCap = new Float64Array(n);
+    this.cFloor = new Float64Array(n);
+    this.cCur = new Float64Array(n);
+    this.aC = new Float64Array(n);
+    this.violator = new Uint8Array(n);
     this.texts = new Array<string>(n).fill('');
     this.s = newScratch(n);
   }
 
-  /** Fixes the member names for many divisions (enables shared object templates for the results). */
+  /** Fixes the member names for many divisions (enables compiled record builders for the results). */
   fixNames(names: readonly string[]): void {
     this.resize(names.length);
     this.names = names;
     const templates = names.length <= 52 && !names.includes('__proto__');
-    this.numberTemplates = templates ? new Map() : undefined;
-    this.textTemplates = templates ? new Map() : undefined;
-    this.templateCount = 0;
+    this.numberBuilders = templates ? new Map() : undefined;
+    this.textBuilders = templates ? new Map() : undefined;
   }
 
   /** Loads one SpreadInput (members already in name order). */
@@ -544,8 +603,8 @@ class Divider implements FitLimit {
     const n = members.length;
     this.resize(n);
     this.names = members.map((m) => m.name);
-    this.numberTemplates = undefined;
-    this.textTemplates = undefined;
+    this.numberBuilders = undefined;
+    this.textBuilders = undefined;
     const q = this.q;
     q[0] = nonNeg(request.cpu);
     q[1] = nonNeg(request.memory);
@@ -634,49 +693,38 @@ class Divider implements FitLimit {
     return this.reasonTexts.capacity(Math.max(0, f - assigned), limit);
   }
 
-  /**
-   * The shared template object with the keys of every flagged member (member order), values `blank`;
-   * undefined for few keys or when there is no template. Records copy it (`{ ...template }`): a copy
-   * shares the template's hidden class (compact, fast-mode), where adding many keys one by one would
-   * turn an object into a hash table. Each record kind copies at its own site, so that the site sees
-   * few templates and stays on V8's fast clone path.
-   */
-  private template<V>(flag: Uint8Array, keys: number, templates: Map<number, Template<V>> | undefined, blank: string): Template<V> | undefined {
-    if (templates === undefined || keys <= SMALL_RECORD) return undefined;
-    const { n, names } = this;
-    let mask = 0;
-    for (let i = 0; i < n; i++) mask = mask * 2 + flag[i]!;
-    let t = templates.get(mask);
-    if (t === undefined && templates.size < MAX_TEMPLATES) {
-      let json = '{';
-      for (let i = 0; i < n; i++) if (flag[i]) json += `${json.length > 1 ? ',' : ''}${JSON.stringify(names[i])}:${blank}`;
-      t = { record: JSON.parse(`${json}}`) as Record<string, V>, copy: COPY_SITES[(this.templateCount++ >> 2) % COPY_SITES.length]! };
-      templates.set(mask, t);
+  /** The builder for the flagged members' keys (`mask`: their bits in member order), compiled on first use; undefined without fixed names or past MAX_BUILDERS. */
+  private builder<V>(flag: Uint8Array, mask: number, builders: Map<number, Build<V>> | undefined, asInt: boolean): Build<V> | undefined {
+    if (builders === undefined) return undefined;
+    let b = builders.get(mask);
+    if (b === undefined && builders.size < MAX_BUILDERS) {
+      b = compileBuilder<V>(this.names, flag, this.n, asInt);
+      if (b === undefined) {
+        // no code generation here: plain records from now on
+        this.numberBuilders = undefined;
+        this.textBuilders = undefined;
+        return undefined;
+      }
+      builders.set(mask, b);
     }
-    return t;
+    return b;
   }
 
-  /** assignments: a[i] for every flagged member. */
-  private numberRecord(flag: Uint8Array, keys: number, a: Float64Array): Record<string, number> {
-    const t = this.template(flag, keys, this.numberTemplates, '0');
-    const out: Record<string, number> = t === undefined ? {} : t.copy(t.record);
+  /** assignments: a[i] for every flagged member (`ints`: all of them integers). */
+  private numberRecord(flag: Uint8Array, mask: number, ints: boolean, a: Float64Array): Record<string, number> {
+    const b = ints ? this.builder(flag, mask, this.numberBuilders, true) : undefined;
+    if (b !== undefined) return b(a);
+    const out: Record<string, number> = {};
     const names = this.names;
-    for (let i = 0; i < this.n; i++) {
-      if (!flag[i]) continue;
-      const v = a[i]!;
-      // Integers as small integers: a boxed double would widen the template's field type.
-      const int = (v | 0) === v && (v !== 0 || 1 / v > 0);
-      // A template copy already holds 0 (most members of most apps).
-      if (int && v === 0 && t !== undefined) continue;
-      out[names[i]!] = int ? v | 0 : v;
-    }
+    for (let i = 0; i < this.n; i++) if (flag[i]) out[names[i]!] = a[i]!;
     return out;
   }
 
   /** reasons: texts[i] for every flagged member. */
-  private textRecord(flag: Uint8Array, keys: number, texts: readonly string[]): Record<string, string> {
-    const t = this.template(flag, keys, this.textTemplates, '""');
-    const out: Record<string, string> = t === undefined ? {} : t.copy(t.record);
+  private textRecord(flag: Uint8Array, mask: number, texts: readonly string[]): Record<string, string> {
+    const b = this.builder(flag, mask, this.textBuilders, false);
+    if (b !== undefined) return b(texts);
+    const out: Record<string, string> = {};
     const names = this.names;
     for (let i = 0; i < this.n; i++) if (flag[i]) out[names[i]!] = texts[i]!;
     return out;
@@ -685,10 +733,19 @@ class Divider implements FitLimit {
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
     const { n, fit, limit, cap, floor, current, healthy, selected, hasMax, maxV, hasMin, minV, a, listed, flag, texts } = this;
     const desired = count(desiredIn);
+    const capacity = strategy === 'capacity';
+    // The division (below, for capacity and weighted) runs over the members that can take replicas
+    // (healthy and selected), compacted in member order: every other member has cap 0 and floor 0,
+    // so it gets 0 at every step, and ties between the rest still go by member order.
+    const { act, cCap: capA, cFloor: floorA, cCur: curA, weight } = this;
+    let m = 0;
+    let sumCap = 0;
+    let sumFloor = 0;
     for (let i = 0; i < n; i++) {
       let f = 0;
       let lim = -1;
-      if (healthy[i] && selected[i]) {
+      const active = healthy[i] && selected[i];
+      if (active) {
         const run = running(current[i]!, this.pending[i]!, this.bound[i]!);
         const nodes = this.nodes[i];
         f = nodes ? nodesFit(nodes, run, this.q, this.nodeFree, this.nodeCounts, this) : fitCore(this.free, 3 * i, run, this.q, this);
@@ -697,115 +754,134 @@ class Divider implements FitLimit {
       fit[i] = f;
       limit[i] = lim;
       const c = Math.min(f, hasMax[i] ? maxV[i]! : MAX_REPLICAS);
+      const fl = Math.min(minV[i]!, c);
       cap[i] = c;
-      floor[i] = Math.min(minV[i]!, c);
+      floor[i] = fl;
+      if (active) {
+        act[m] = i;
+        capA[m] = c;
+        floorA[m] = fl;
+        curA[m] = current[i]!;
+        weight[m] = capacity ? f : this.staticWeight[i]!;
+        sumCap += c;
+        sumFloor += fl;
+        m++;
+      }
     }
 
     if (strategy === 'duplicate') {
       let unschedulable = 0;
       let eligible = 0;
-      let keys = 0;
-      let reasonKeys = 0;
+      let listedMask = 0;
+      let flagMask = 0;
+      let ints = true;
       for (let i = 0; i < n; i++) {
         const ai = Math.min(desired, cap[i]!);
         a[i] = ai;
-        listed[i] = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
-        flag[i] = 0;
-        if (!listed[i]) continue;
-        keys++;
-        if (healthy[i] && selected[i]) {
-          eligible++;
-          unschedulable += desired - ai;
+        const l = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
+        listed[i] = l;
+        let f = 0;
+        if (l) {
+          if ((ai | 0) !== ai) ints = false;
+          if (healthy[i] && selected[i]) {
+            eligible++;
+            unschedulable += desired - ai;
+          }
+          if (ai < desired || !healthy[i] || !selected[i]) {
+            f = 1;
+            texts[i] = this.describe(i, ai, strategy);
+          }
         }
-        if (ai < desired || !healthy[i] || !selected[i]) {
-          flag[i] = 1;
-          reasonKeys++;
-          texts[i] = this.describe(i, ai, strategy);
-        }
+        flag[i] = f;
+        listedMask = listedMask * 2 + l;
+        flagMask = flagMask * 2 + f;
       }
       if (eligible === 0) unschedulable = desired;
-      const assignments = this.numberRecord(listed, keys, a);
-      const reasons = this.textRecord(flag, reasonKeys, texts);
+      const assignments = this.numberRecord(listed, listedMask, ints, a);
+      const reasons = this.textRecord(flag, flagMask, texts);
       if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
       const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
     }
 
-    let sumCap = 0;
-    for (let i = 0; i < n; i++) sumCap += cap[i]!;
+    const { fair, d1, d2, o1, o2, aC, s } = this;
     const total = Math.min(desired, sumCap);
-    const { weight, fair, d1, d2, o1, o2, s } = this;
-    for (let i = 0; i < n; i++) weight[i] = strategy === 'capacity' ? fit[i]! : this.staticWeight[i]!;
-    fairSharesInto(fair, n, total, weight, floor, cap, s);
+    fairSharesInto(fair, m, total, weight, floorA, capA, s);
 
     // Steady state: start from the current split, fix what is infeasible.
-    for (let i = 0; i < n; i++) a[i] = Math.min(current[i]!, cap[i]!);
-    let sumFloor = 0;
-    for (let i = 0; i < n; i++) sumFloor += floor[i]!;
-    if (sumFloor <= total) for (let i = 0; i < n; i++) a[i] = Math.max(a[i]!, floor[i]!);
+    const withFloors = sumFloor <= total;
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += a[i]!;
+    for (let j = 0; j < m; j++) {
+      const v = withFloors ? Math.max(Math.min(curA[j]!, capA[j]!), floorA[j]!) : Math.min(curA[j]!, capA[j]!);
+      aC[j] = v;
+      sum += v;
+    }
 
-    if (exact) {
-      for (let i = 0; i < n; i++) a[i] = fair[i]!;
+    if (exact || sum === 0) {
+      // Nothing placed yet (or exact): the additions below would be the fair shares themselves.
+      for (let j = 0; j < m; j++) aC[j] = fair[j]!;
     } else if (sum < total) {
-      for (let i = 0; i < n; i++) d1[i] = Math.max(0, fair[i]! - a[i]!);
-      apportionInto(o1, n, total - sum, d1, d1, s);
-      for (let i = 0; i < n; i++) a[i]! += o1[i]!;
+      for (let j = 0; j < m; j++) d1[j] = Math.max(0, fair[j]! - aC[j]!);
+      apportionInto(o1, m, total - sum, d1, d1, s);
+      for (let j = 0; j < m; j++) aC[j]! += o1[j]!;
     } else if (sum > total) {
-      for (let i = 0; i < n; i++) d1[i] = Math.max(0, a[i]! - fair[i]!);
-      apportionInto(o1, n, sum - total, d1, d1, s);
-      for (let i = 0; i < n; i++) a[i]! -= o1[i]!;
+      for (let j = 0; j < m; j++) d1[j] = Math.max(0, aC[j]! - fair[j]!);
+      apportionInto(o1, m, sum - total, d1, d1, s);
+      for (let j = 0; j < m; j++) aC[j]! -= o1[j]!;
     } else {
-      const violator = flag;
+      const violator = this.violator;
       let eOver = 0;
       let eUnder = 0;
-      for (let i = 0; i < n; i++) {
-        const tol = Math.max(1, 0.1 * fair[i]!);
-        const d = a[i]! - fair[i]!;
-        violator[i] = 0;
+      for (let j = 0; j < m; j++) {
+        const tol = Math.max(1, 0.1 * fair[j]!);
+        const d = aC[j]! - fair[j]!;
+        violator[j] = 0;
         if (d > tol) {
           eOver += d;
-          violator[i] = 1;
+          violator[j] = 1;
         } else if (-d > tol) {
           eUnder += -d;
-          violator[i] = 1;
+          violator[j] = 1;
         }
       }
       if (eOver + eUnder > 0) {
         const moves = Math.max(eOver, eUnder);
         // Non-violators compensate, proportional to their own surplus/deficit.
-        for (let i = 0; i < n; i++) {
-          d1[i] = violator[i] ? 0 : Math.max(0, a[i]! - fair[i]!);
-          d2[i] = violator[i] ? 0 : Math.max(0, fair[i]! - a[i]!);
+        for (let j = 0; j < m; j++) {
+          d1[j] = violator[j] ? 0 : Math.max(0, aC[j]! - fair[j]!);
+          d2[j] = violator[j] ? 0 : Math.max(0, fair[j]! - aC[j]!);
         }
-        apportionInto(o1, n, moves - eOver, d1, d1, s);
-        apportionInto(o2, n, moves - eUnder, d2, d2, s);
-        for (let i = 0; i < n; i++) a[i] = violator[i] ? fair[i]! : a[i]! - o1[i]! + o2[i]!;
+        apportionInto(o1, m, moves - eOver, d1, d1, s);
+        apportionInto(o2, m, moves - eUnder, d2, d2, s);
+        for (let j = 0; j < m; j++) aC[j] = violator[j] ? fair[j]! : aC[j]! - o1[j]! + o2[j]!;
       }
     }
-
-    let keys = 0;
-    let reasonKeys = 0;
-    for (let i = 0; i < n; i++) {
-      const ai = a[i]!;
+    let listedMask = 0;
+    let flagMask = 0;
+    let ints = true;
+    for (let i = 0, j = 0; i < n; i++) {
+      // the compacted result back in member order (0 for the members outside the division)
+      const ai = j < m && act[j] === i ? aC[j++]! : 0;
+      a[i] = ai;
       // Members outside the placement that run nothing are left out of the result.
-      listed[i] = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
-      flag[i] = 0;
-      if (!listed[i]) continue;
-      keys++;
-      // A reason where a constraint applies: excluded, unhealthy, at max, min out of reach, or (capacity)
-      // where replicas run — how many more would fit there.
-      const constrained =
-        !healthy[i] || (hasMax[i] && ai >= maxV[i]!) || (hasMin[i] && minV[i]! > fit[i]!) || (strategy === 'capacity' && (ai > 0 || current[i]! > 0));
-      if (constrained) {
-        flag[i] = 1;
-        reasonKeys++;
-        texts[i] = this.describe(i, ai, strategy);
+      const l = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
+      listed[i] = l;
+      let f = 0;
+      if (l) {
+        if ((ai | 0) !== ai) ints = false;
+        // A reason where a constraint applies: excluded, unhealthy, at max, min out of reach, or (capacity)
+        // where replicas run — how many more would fit there.
+        if (!healthy[i] || (hasMax[i] && ai >= maxV[i]!) || (hasMin[i] && minV[i]! > fit[i]!) || (capacity && (ai > 0 || current[i]! > 0))) {
+          f = 1;
+          texts[i] = this.describe(i, ai, strategy);
+        }
       }
+      flag[i] = f;
+      listedMask = listedMask * 2 + l;
+      flagMask = flagMask * 2 + f;
     }
-    const assignments = this.numberRecord(listed, keys, a);
-    const reasons = this.textRecord(flag, reasonKeys, texts);
+    const assignments = this.numberRecord(listed, listedMask, ints, a);
+    const reasons = this.textRecord(flag, flagMask, texts);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     let healthyCount = 0;
