@@ -324,6 +324,12 @@ function apportion(total: number, weights: readonly number[], limit: readonly nu
   return out;
 }
 
+/** After integerizing: `rest` more units to the largest fractions (up to cap), or −rest back from the smallest (down to floor). */
+function settleRest(out: Nums, n: number, rest: number, floor: ArrayLike<number>, cap: ArrayLike<number>, frac: Nums, s: Scratch): void {
+  if (rest > 0) distribute(out, n, rest, cap, frac, true, 1, true, s.idx);
+  else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
+}
+
 /**
  * fairSharesInto's usual case in two passes: the first water-filling round fixes nothing (no share
  * above its cap or below its floor), so the shares are integerized as they are computed. False, with
@@ -358,9 +364,7 @@ function fairSharesOneRound(out: Nums, n: number, total: number, weight: ArrayLi
     frac[i] = r - b;
     given += b;
   }
-  const rest = total - given;
-  if (rest > 0) distribute(out, n, rest, cap, frac, true, 1, true, s.idx);
-  else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
+  settleRest(out, n, total - given, floor, cap, frac, s);
   return true;
 }
 
@@ -429,9 +433,7 @@ function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<n
     frac[i] = r - b;
     given += b;
   }
-  const rest = total - given;
-  if (rest > 0) distribute(out, n, rest, cap, frac, true, 1, true, s.idx);
-  else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
+  settleRest(out, n, total - given, floor, cap, frac, s);
 }
 
 
@@ -730,8 +732,44 @@ class Divider implements FitLimit {
     return out;
   }
 
+  /**
+   * The result records from `a`: assignments for the listed members (selected, or running or given
+   * replicas), reasons where a constraint applies — duplicate: fewer than desired, unhealthy or not
+   * selected; otherwise: unhealthy, at max, min out of reach, or (capacity) where replicas run, how many
+   * more would fit there. One pass: the key masks and the integer check on the way.
+   */
+  private records(desired: number, strategy: SpreadStrategy): { assignments: Record<string, number>; reasons: Record<string, string> } {
+    const { n, a, fit, current, healthy, selected, hasMax, maxV, hasMin, minV, listed, flag, texts } = this;
+    const duplicate = strategy === 'duplicate';
+    const capacity = strategy === 'capacity';
+    let listedMask = 0;
+    let flagMask = 0;
+    let ints = true;
+    for (let i = 0; i < n; i++) {
+      const ai = a[i]!;
+      // Members outside the placement that run nothing are left out of the result.
+      const l = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
+      listed[i] = l;
+      let f = 0;
+      if (l) {
+        if ((ai | 0) !== ai) ints = false;
+        const constrained = duplicate
+          ? ai < desired || !healthy[i] || !selected[i]
+          : !healthy[i] || (hasMax[i] && ai >= maxV[i]!) || (hasMin[i] && minV[i]! > fit[i]!) || (capacity && (ai > 0 || current[i]! > 0));
+        if (constrained) {
+          f = 1;
+          texts[i] = this.describe(i, ai, strategy);
+        }
+      }
+      flag[i] = f;
+      listedMask = listedMask * 2 + l;
+      flagMask = flagMask * 2 + f;
+    }
+    return { assignments: this.numberRecord(listed, listedMask, ints, a), reasons: this.textRecord(flag, flagMask, texts) };
+  }
+
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
-    const { n, fit, limit, cap, floor, current, healthy, selected, hasMax, maxV, hasMin, minV, a, listed, flag, texts } = this;
+    const { n, fit, limit, cap, floor, current, healthy, selected, hasMax, maxV, minV, a } = this;
     const desired = count(desiredIn);
     const capacity = strategy === 'capacity';
     // The division (below, for capacity and weighted) runs over the members that can take replicas
@@ -772,33 +810,16 @@ class Divider implements FitLimit {
     if (strategy === 'duplicate') {
       let unschedulable = 0;
       let eligible = 0;
-      let listedMask = 0;
-      let flagMask = 0;
-      let ints = true;
       for (let i = 0; i < n; i++) {
         const ai = Math.min(desired, cap[i]!);
         a[i] = ai;
-        const l = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
-        listed[i] = l;
-        let f = 0;
-        if (l) {
-          if ((ai | 0) !== ai) ints = false;
-          if (healthy[i] && selected[i]) {
-            eligible++;
-            unschedulable += desired - ai;
-          }
-          if (ai < desired || !healthy[i] || !selected[i]) {
-            f = 1;
-            texts[i] = this.describe(i, ai, strategy);
-          }
+        if (healthy[i] && selected[i]) {
+          eligible++;
+          unschedulable += desired - ai;
         }
-        flag[i] = f;
-        listedMask = listedMask * 2 + l;
-        flagMask = flagMask * 2 + f;
       }
       if (eligible === 0) unschedulable = desired;
-      const assignments = this.numberRecord(listed, listedMask, ints, a);
-      const reasons = this.textRecord(flag, flagMask, texts);
+      const { assignments, reasons } = this.records(desired, strategy);
       if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
       const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
@@ -856,32 +877,9 @@ class Divider implements FitLimit {
         for (let j = 0; j < m; j++) aC[j] = violator[j] ? fair[j]! : aC[j]! - o1[j]! + o2[j]!;
       }
     }
-    let listedMask = 0;
-    let flagMask = 0;
-    let ints = true;
-    for (let i = 0, j = 0; i < n; i++) {
-      // the compacted result back in member order (0 for the members outside the division)
-      const ai = j < m && act[j] === i ? aC[j++]! : 0;
-      a[i] = ai;
-      // Members outside the placement that run nothing are left out of the result.
-      const l = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
-      listed[i] = l;
-      let f = 0;
-      if (l) {
-        if ((ai | 0) !== ai) ints = false;
-        // A reason where a constraint applies: excluded, unhealthy, at max, min out of reach, or (capacity)
-        // where replicas run — how many more would fit there.
-        if (!healthy[i] || (hasMax[i] && ai >= maxV[i]!) || (hasMin[i] && minV[i]! > fit[i]!) || (capacity && (ai > 0 || current[i]! > 0))) {
-          f = 1;
-          texts[i] = this.describe(i, ai, strategy);
-        }
-      }
-      flag[i] = f;
-      listedMask = listedMask * 2 + l;
-      flagMask = flagMask * 2 + f;
-    }
-    const assignments = this.numberRecord(listed, listedMask, ints, a);
-    const reasons = this.textRecord(flag, flagMask, texts);
+    // the compacted result back in member order (0 for the members outside the division)
+    for (let i = 0, j = 0; i < n; i++) a[i] = j < m && act[j] === i ? aC[j++]! : 0;
+    const { assignments, reasons } = this.records(desired, strategy);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     let healthyCount = 0;
