@@ -529,7 +529,6 @@ class Divider implements FitLimit {
   private fit = new Float64Array(0);
   private limit = new Int8Array(0);
   private cap = new Float64Array(0);
-  private floor = new Float64Array(0);
   private weight = new Float64Array(0);
   private fair = new Float64Array(0);
   private a = new Float64Array(0);
@@ -571,7 +570,6 @@ class Divider implements FitLimit {
     this.fit = new Float64Array(n);
     this.limit = new Int8Array(n);
     this.cap = new Float64Array(n);
-    this.floor = new Float64Array(n);
     this.weight = new Float64Array(n);
     this.fair = new Float64Array(n);
     this.a = new Float64Array(n);
@@ -769,7 +767,7 @@ class Divider implements FitLimit {
   }
 
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
-    const { n, fit, limit, cap, floor, current, healthy, selected, hasMax, maxV, minV, a } = this;
+    const { n, fit, limit, cap, current, healthy, selected, hasMax, maxV, minV, a } = this;
     const desired = count(desiredIn);
     const capacity = strategy === 'capacity';
     // The division (below, for capacity and weighted) runs over the members that can take replicas
@@ -794,7 +792,6 @@ class Divider implements FitLimit {
       const c = Math.min(f, hasMax[i] ? maxV[i]! : MAX_REPLICAS);
       const fl = Math.min(minV[i]!, c);
       cap[i] = c;
-      floor[i] = fl;
       if (active) {
         act[m] = i;
         capA[m] = c;
