@@ -1,6 +1,6 @@
 // Per-cluster plan (pure): which charts and object groups, in which order, which secrets go where,
 // and the cluster's outputs. The ClusterPlatform component only turns this plan into resources.
-import { CLUSTER_MGR_MEMBER } from '../lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_MEMBER } from '../lib/cluster-mgr-rbac';
 import type { Cluster, Site } from '../site/index';
 import { clusterServiceUrl } from '../site/endpoints';
 import type { ChartRelease, ClusterSynth, ComponentName, K8sObject } from '../synth/types';
@@ -147,9 +147,15 @@ export const FILLABLE_KEYS: Readonly<Record<string, SecretRef['from'] | 'cephUse
   /** CertManagerIssuers' RFC 2136 TSIG Secret: the base64 secret alone, taken from flotilla:tsigKey. */
   'tsig-secret': 'tsigSecret',
   htpasswd: 'htpasswd',
-  /** FederationControl's front CA Issuer Secret: the site CA's certificate and key (the CA the front hosts trust). */
-  'tls.crt': 'caCert',
-  'tls.key': 'caKey',
+};
+
+/**
+ * Keys filled only in the named placeholder Secret (checked before FILLABLE_KEYS): FederationControl's
+ * front CA Issuer Secret gets the site CA's certificate and key (the CA the front hosts trust). Scoped
+ * by name so that no other `kubernetes.io/tls` placeholder can ever receive the CA's private key.
+ */
+export const FILLABLE_BY_SECRET: Readonly<Record<string, Readonly<Record<string, SecretRef['from']>>>> = {
+  [CLUSTER_MGR_FRONT_CLIENT_CERT.caSecret]: { 'tls.crt': 'caCert', 'tls.key': 'caKey' },
 };
 
 type SecretSettings = Pick<StackConfig, 'registryPassword' | 'cephKey' | 'tsigKey' | 'caKey' | 'caCert' | 'smtpPassword'> & { readonly cephUser?: string };
@@ -173,7 +179,7 @@ export function planSecrets(site: Site, synth: ClusterSynth, cfg: SecretSettings
         const keys = Object.keys({ ...(isRecord(o.stringData) ? o.stringData : {}), ...(isRecord(o.data) ? o.data : {}) });
         const refs: Record<string, SecretRef> = {};
         for (const k of keys) {
-          const src = FILLABLE_KEYS[k];
+          const src = FILLABLE_BY_SECRET[o.metadata.name]?.[k] ?? FILLABLE_KEYS[k];
           if (src === 'cephUser') refs[k] = { from: 'literal', value: cfg.cephUser ?? 'admin' };
           else if (src !== undefined && available(src)) refs[k] = { from: src };
         }

@@ -223,6 +223,10 @@ describe('cluster plan', () => {
     expect(group.afterCharts).toContain(s.charts.find((c) => c.chart === 'cert-manager')!.id); // Issuer and Certificate after cert-manager's CRDs
     // without the CA nothing is filled (and requiredSecrets stops the run first)
     expect(planSecrets(sh1, s, {}).some((p) => p.name === placeholder.metadata.name)).toBe(false);
+    // the CA's key goes to that Secret only: another tls placeholder is not filled with it
+    const other = { ...placeholder, metadata: { ...placeholder.metadata, name: 'some-other-tls' } };
+    const withOther = { ...s, components: s.components.map((c) => (c.component === 'federation' ? { ...c, objects: [...c.objects, other] } : c)) };
+    expect(planSecrets(sh1, withOther, { caCert: 'CA-CERT', caKey: 'CA-KEY' }).some((p) => p.name === 'some-other-tls')).toBe(false);
   });
   it('front hosts require the site CA, naming why', () => {
     const sh1 = load('examples/sh1.yaml');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { parseFederation } from '../../cluster-mgr/config/index';
 import { CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_FRONT_TLS } from '../../infra/lib/cluster-mgr-rbac';
-import { FILLABLE_KEYS } from '../../infra/pulumi/plan';
+import { FILLABLE_BY_SECRET, FILLABLE_KEYS } from '../../infra/pulumi/plan';
 import { formatError } from '../../infra/site/document';
 import { parseSite, type Site } from '../../infra/site/index';
 import { DEFAULT_FRONT_SOCKET, renderFrontHostHaproxy } from '../../infra/render/index';
@@ -87,7 +87,9 @@ describe('the Federation reaches the front it is synthesized with', () => {
     const placeholder = objs.find((o) => o.kind === 'Secret' && o.metadata.name === caSecret)!;
     expect((placeholder.metadata.annotations as Record<string, string>)['flotilla.dev/filled-by']).toMatch(/flotilla:caCert, flotilla:caKey/);
     expect(Object.keys(placeholder.stringData as object).sort()).toEqual(['tls.crt', 'tls.key']);
-    expect([FILLABLE_KEYS['tls.crt'], FILLABLE_KEYS['tls.key']]).toEqual(['caCert', 'caKey']);
+    expect([FILLABLE_BY_SECRET[caSecret]?.['tls.crt'], FILLABLE_BY_SECRET[caSecret]?.['tls.key']]).toEqual(['caCert', 'caKey']);
+    // only that Secret: tls keys are not fillable in general (no other placeholder gets the CA key)
+    expect([FILLABLE_KEYS['tls.crt'], FILLABLE_KEYS['tls.key']]).toEqual([undefined, undefined]);
     // never the site ClusterIssuer (ACME here: it cannot sign client certificates)
     expect(objs.some((o) => o.kind === 'ClusterIssuer')).toBe(false);
   });
