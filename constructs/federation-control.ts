@@ -7,7 +7,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { apiObject, checkLabel, containerResources, hardenPod, labels, podLabels, podSecurity, PROMETHEUS_RELEASE_LABELS, PropError, secureContainer, selectByLabels, type MonitoringLabelsProps } from './common';
-import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_FRONT_TLS, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_API_TOKEN, CLUSTER_MGR_FRONT_CLIENT_CERT, CLUSTER_MGR_FRONT_TLS, CLUSTER_MGR_KUBECONFIGS, CLUSTER_MGR_MEMBER } from '../infra/lib/cluster-mgr-rbac';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages, Issuer } from './imports/cert-manager.io';
 import { FederatedApp, type FederatedAppSpec } from './imports/flotilla.dev';
 
@@ -89,7 +89,7 @@ export class FederationControl extends Construct {
     const ns = props.namespace ?? 'flotilla-system';
     const replicas = props.replicas ?? 2;
     const lease = props.leaseName ?? 'cluster-mgr';
-    const kubeconfigs = props.kubeconfigSecret ?? 'cluster-mgr-kubeconfigs';
+    const kubeconfigs = props.kubeconfigSecret ?? CLUSTER_MGR_KUBECONFIGS.secret;
     const apiToken = props.apiTokenSecret ?? CLUSTER_MGR_API_TOKEN.secret;
     checkLabel(NAME, 'apiTokenSecret', apiToken);
     checkLabel(NAME, 'namespace', ns);
@@ -157,7 +157,7 @@ export class FederationControl extends Construct {
           volumeMounts: [
             { path: '/etc/cluster-mgr', readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }) },
             {
-              path: '/etc/cluster-mgr/kubeconfigs',
+              path: CLUSTER_MGR_KUBECONFIGS.dir,
               readOnly: true,
               volume: kplus.Volume.fromSecret(this, 'KubeconfigsVolume', kplus.Secret.fromSecretName(this, 'Kubeconfigs', kubeconfigs), { name: 'kubeconfigs', optional: true }),
             },

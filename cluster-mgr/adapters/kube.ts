@@ -772,7 +772,7 @@ export class KubeMember implements ClusterApi {
     const out: { pod: string; reason: string }[] = [];
     for (const p of this.pods.list(namespace)) {
       const m = (p.metadata ?? {}) as { namespace?: string; name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-      if (m.namespace !== namespace || m.deletionTimestamp || !selectorMatches({ matchLabels }, m.labels ?? {})) continue;
+      if (m.deletionTimestamp || !selectorMatches({ matchLabels }, m.labels ?? {})) continue;
       const reason = notReadyReason(p);
       if (reason !== undefined) out.push({ pod: `${namespace}/${m.name ?? ''}`, reason });
     }

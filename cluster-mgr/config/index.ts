@@ -117,7 +117,6 @@ export function checkFederation(fed: Federation, file?: string, deferMissing = f
   return issues;
 }
 
-/** Cross-field checks of `spec.day2.checks`; paths are relative to the list. */
 /** spec.autoscaling.metrics against the members (and the older spec.prometheus). */
 function checkMetricsSource(spec: Federation['spec'], known: readonly string[], add: (path: (string | number)[], message: string) => void): void {
   const m = spec.autoscaling?.metrics;
@@ -133,6 +132,7 @@ function checkMetricsSource(spec: Federation['spec'], known: readonly string[], 
   }
 }
 
+/** Cross-field checks of `spec.day2.checks`; paths are relative to the list. */
 export function checkDay2(checks: readonly Day2Check[]): Issue[] {
   const issues: Issue[] = [];
   const seen = new Map<string, number>();

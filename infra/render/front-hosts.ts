@@ -40,7 +40,7 @@ export function frontRuntimeApiAddresses(input: SiteSource): string[] {
 }
 
 /** Who may reach the runtime API unless the inventory says: cluster-mgr's pods (every cluster's pod CIDR) and the ops host (spec.federation.opsHost). */
-export function defaultRuntimeApiSources(input: SiteSource): string[] {
+function defaultRuntimeApiSources(input: SiteSource): string[] {
   const r = resolved(input);
   const ops = r.site.spec.federation.opsHost;
   return [...new Set([...r.clusters.map((c) => c.addressing.podCIDR), ...(ops ? [`${ops.address}/32`] : [])])];

@@ -11,7 +11,7 @@ import { apiObject, BgpMode, CalicoNetwork, CertManagerIssuers, Dns01Solver, Edg
 import type { ConsistentHash } from '../lib/canary';
 import { canonical, canonicalJson } from '../lib/canonical';
 import { mirrorImage } from '../lib/image';
-import { CLUSTER_MGR_FRONT_TLS } from '../lib/cluster-mgr-rbac';
+import { CLUSTER_MGR_FRONT_TLS, CLUSTER_MGR_KUBECONFIGS } from '../lib/cluster-mgr-rbac';
 import { chartsFor } from '../catalog/charts';
 import { DEFAULT_FRONT_SOCKET, frontInputFromSite, frontRuntimeApiAddresses, renderClusterMgrHostFiles, hostFileImages, renderEdgeKeepalived, renderHostFiles, type EdgeKeepalivedOptions, type HostFilesOptions, type RenderedFile } from '../render/index';
 import { resolved, type ResolvedCluster, type ResolvedSite, type SiteSource } from '../site/resolve';
@@ -43,7 +43,7 @@ export function federationFromSite(input: SiteSource): Record<string, unknown> {
       members: site.spec.clusters.map((c) => ({
         name: c.name,
         // the host cluster's `cluster-mgr-kubeconfigs` Secret (Pulumi: one key per member, its member token)
-        kubeconfig: `/etc/cluster-mgr/kubeconfigs/${c.name}.yaml`,
+        kubeconfig: `${CLUSTER_MGR_KUBECONFIGS.dir}/${c.name}.yaml`,
         labels: { site: site.metadata.name, env: site.spec.environment },
         traffic: { server: c.name },
       })),

@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { CLUSTER_MGR_IMAGE } from '../../constructs/federation-control';
 import { HOST_PATHS } from '../../infra/lib/host-files';
 import { shq } from '../../infra/lib/shell';
-import type { BundleIndex } from './bundle';
+import { OciLayout, type BundleIndex } from './bundle';
 import type { ExtraFile } from './site-hosts';
 
 /** Where the daemon's files go: one folder per version (the image layer's digest). */
@@ -84,15 +84,16 @@ interface ImageConfig {
 }
 
 /**
- * The files that put the bundle's cluster-mgr daemon on the ops host (at their host paths, before
- * `at`): the entrypoint's files (Node.js and the bundled daemon) and the wrapper, which restarts the
+ * The files that put the bundle's cluster-mgr daemon on the ops host (at their host paths; install
+ * applies its host root): the entrypoint's files (Node.js and the bundled daemon) and the wrapper, which restarts the
  * unit when it changes and is checked with `--help` before it replaces the old one. `missing` when
  * the bundle has no built cluster-mgr image.
  */
-export async function opsBinaryFromBundle(bundleDir: string, index: Pick<BundleIndex, 'images'>, at: (p: string) => string = (p) => p): Promise<OpsBinary> {
+export async function opsBinaryFromBundle(bundleDir: string, index: Pick<BundleIndex, 'images'>): Promise<OpsBinary> {
   const img = index.images.find((i) => i.ref === CLUSTER_MGR_IMAGE && i.built);
   if (!img) return { ok: false, missing: `the bundle has no built ${CLUSTER_MGR_IMAGE} image (flotilla bundle builds it when the synth output's images.txt lists it)` };
-  const blob = (digest: string) => readFile(join(bundleDir, 'images', 'blobs', ...digest.split(':')));
+  const layout = new OciLayout(join(bundleDir, 'images'));
+  const blob = (digest: string) => readFile(layout.blobPath(digest));
   const manifest = JSON.parse((await blob(img.digest)).toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
   const config = JSON.parse((await blob(manifest.config.digest)).toString('utf8')) as ImageConfig;
   const entrypoint = config.config?.Entrypoint ?? [];
@@ -106,9 +107,9 @@ export async function opsBinaryFromBundle(bundleDir: string, index: Pick<BundleI
   const names = entrypoint.map((p) => posix.basename(p));
   if (new Set(names).size !== names.length) throw new Error(`${img.ref}: the entrypoint's files ${entrypoint.join(', ')} share a name`);
   const dir = `${CLUSTER_MGR_LIB_DIR}/${version}`;
-  const files: ExtraFile[] = entrypoint.map((p, i) => ({ dest: at(`${dir}/${names[i]}`), mode: i === 0 ? '0755' : '0644', data: found.get(p.replace(/^\/+/, ''))!, restart: 'cluster-mgr' }));
+  const files: ExtraFile[] = entrypoint.map((p, i) => ({ dest: `${dir}/${names[i]}`, mode: i === 0 ? '0755' : '0644', data: found.get(p.replace(/^\/+/, ''))!, restart: 'cluster-mgr' }));
   const wrapper = renderClusterMgrWrapper({ ref: img.ref, digest: img.digest, version, entrypoint, env: config.config?.Env ?? [], files: names });
-  files.push({ dest: at(HOST_PATHS.clusterMgrBinary), mode: '0755', data: Buffer.from(wrapper), restart: 'cluster-mgr', check: 'cluster-mgr', early: false });
+  files.push({ dest: HOST_PATHS.clusterMgrBinary, mode: '0755', data: Buffer.from(wrapper), restart: 'cluster-mgr', check: 'cluster-mgr', early: false });
   return { ok: true, files, version, ref: img.ref };
 }
 

@@ -185,10 +185,7 @@ describe('autoscaling metric source over real Prometheus processes', () => {
     try {
       await waitReplicas(cm.url, 12, 'one URL (600 → 12)');
       exporters.pb!.pods = [100];
-      await waitReplicas(cm.url, 6, 'one URL (300 → 6)').catch(async (e) => {
-        console.log(JSON.stringify((await getState(cm.url)).apps), deploymentReplicas(sim!), await promValue(ports.all!));
-        throw e;
-      });
+      await waitReplicas(cm.url, 6, 'one URL (300 → 6)');
       expect(await metric(cm.url, 'cluster_mgr_autoscale_source_up')).toEqual({ 'app="shop/web",source="url"': 1 });
       await proms.all!.stop();
       proms.all = undefined;
