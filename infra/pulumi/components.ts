@@ -119,8 +119,9 @@ export class HostLayer extends pulumi.ComponentResource {
     for (const h of args.hosts) {
       // Files with deploy-time secrets (registry credentials, cluster-mgr's token and kubeconfigs):
       // the script and a second trigger (so a new secret re-runs the command) are built inside a
-      // secret, never in plain state.
-      const secretFiles = h.files.some(needsSecrets) && (args.registryPassword !== undefined || args.clusterMgr !== undefined);
+      // secret, never in plain state. A secret that was not passed fails in withSecrets, naming the
+      // file — never a script that writes the file empty.
+      const secretFiles = h.files.some(needsSecrets);
       const cm = args.clusterMgr;
       const filled = secretFiles
         ? pulumi
