@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { parseDuration } from '../../infra/lib/units';
 import { memberSources, PrometheusSource, singleSource, startAutoscaler, type Measure } from '../adapters/prometheus';
-import type { App, Federation, MetricsSourceConfig } from '../config/schema';
+import { MetricsSourceSchema, type App, type Federation, type MetricsSourceConfig } from '../config/schema';
 import type { Alert } from '../contracts/index';
 import type { SourceStatus } from '../core/autoscale';
 import { appKey } from '../core/plan';
@@ -29,7 +29,8 @@ export interface AutoscaleOptions {
 
 /** The federation's metric source: `autoscaling.metrics`, or the older `prometheus.url`. */
 export function metricSourceOf(f: Federation): MetricsSourceConfig | undefined {
-  return f.spec.autoscaling?.metrics ?? (f.spec.prometheus ? { source: 'url', url: f.spec.prometheus.url, timeout: '5s' } : undefined);
+  // the older prometheus.url through the schema, so that its defaults (timeout) are the schema's
+  return f.spec.autoscaling?.metrics ?? (f.spec.prometheus ? MetricsSourceSchema.parse({ source: 'url', url: f.spec.prometheus.url }) : undefined);
 }
 
 /** The Measure for a metric source config (one PrometheusSource per URL, each bounded by `timeout`). */

@@ -101,6 +101,9 @@ export function clientCertificateProblem(certPem: string, caPem: string, commonN
   return expiresSoon(cert, now) ? `expires ${cert.validTo}` : undefined;
 }
 
+/** openssl req arguments for a new unencrypted ECDSA P-256 key (leaf and throwaway CA alike). */
+const EC_P256: readonly string[] = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 /**
  * A key and CSR made by openssl in a temp folder, signed by `ca` (or the CA `prepare` makes there):
  * `prepare` returns the subject, the days and the extension lines. The folder (with any key) is removed.
@@ -109,17 +112,16 @@ async function withOpenssl(
   what: string,
   ca: SiteCa | undefined,
   prepare: (f: (n: string) => string, ec: string[]) => Promise<{ subject: string; days: number; ext: string }>,
-  keyArgs: string[] = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+  keyArgs: readonly string[] = EC_P256,
 ): Promise<TlsFiles> {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-tls-'));
   const f = (n: string) => join(dir, n);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   try {
     if (ca) {
       await writeFile(f('ca.crt'), ca.cert);
       await writeFile(f('ca.key'), ca.key, { mode: 0o600 });
     }
-    const p = await prepare(f, ec);
+    const p = await prepare(f, [...EC_P256]);
     await run('openssl', ['req', '-new', ...keyArgs, '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', p.subject]);
     await writeFile(f('ext.cnf'), p.ext);
     await run('openssl', ['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-days', String(p.days), '-extfile', f('ext.cnf'), '-out', f('tls.crt')]);

@@ -203,11 +203,12 @@ function resourceChecks(f: HostFacts, min: { cpus: number; memGiB: number; diskG
   ];
 }
 
-function clockCheck(f: HostFacts): PreflightCheck {
+/** `needs`: what on this host needs synchronized clocks (nodes: etcd and certificates). */
+function clockCheck(f: HostFacts, needs = 'etcd and certificates'): PreflightCheck {
   const skew = Math.abs(f.clockSkewMs);
   const skewS = (f.clockSkewMs / 1000).toFixed(2);
   if (skew > 60_000) return fail('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP against the site time source');
-  if (skew > 1000) return warn('clock.skew', `clock is ${skewS} s off the control machine`, 'configure chrony/NTP; etcd and certificates need synchronized clocks');
+  if (skew > 1000) return warn('clock.skew', `clock is ${skewS} s off the control machine`, `configure chrony/NTP; ${needs} need synchronized clocks`);
   return pass('clock.skew', `clock within ${skewS} s`);
 }
 
@@ -299,7 +300,7 @@ export function checkSiteHost(host: Pick<SiteHost, 'kind' | 'name'>, f: HostFact
   const out: PreflightCheck[] = [];
   out.push(SUPPORTED_OS.includes(f.osId) ? pass('os.distribution', f.osPretty) : warn('os.distribution', `${f.osPretty} is not a tested distribution`, `use one of ${SUPPORTED_OS.join(', ')}`));
   out.push(['x86_64', 'aarch64'].includes(f.arch) ? pass('os.arch', f.arch) : fail('os.arch', `architecture ${f.arch} is not supported`, 'use x86_64 or aarch64 hosts'));
-  out.push(...resourceChecks(f, SITE_HOST_MINIMUMS, host.kind === 'ops' ? 'the ops host' : 'a front host'), clockCheck(f), hostnameCheck(f, host.name));
+  out.push(...resourceChecks(f, SITE_HOST_MINIMUMS, host.kind === 'ops' ? 'the ops host' : 'a front host'), clockCheck(f, 'certificates'), hostnameCheck(f, host.name));
   if (host.kind === 'front') {
     const missing = FRONT_TOOLS.filter((t) => !f.tools[t]);
     out.push(missing.length === 0 ? pass('tools.required', `${FRONT_TOOLS.join(', ')} present`) : fail('tools.required', `missing ${missing.join(', ')}`, `install ${missing.join(' ')} (apt-get install haproxy keepalived curl iproute2)`));
