@@ -30,7 +30,7 @@ export function registerPlan(program: Command): void {
         }
         const cap = await loadCapacity(opts.capacity, names);
         if (!cap.ok) return badInput(cap.errors, opts.capacity);
-        process.stdout.write(`${JSON.stringify(planAll(apps, members, cap.value), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(Object.fromEntries(planAll(apps, members, cap.value)), null, 2)}\n`);
         return ExitCode.Ok;
       }),
     );

@@ -18,11 +18,12 @@ export function requestOf(app: App, quantity: (text: string | number) => number 
 
 /** parseQuantity remembering its answers (quantities repeat across apps); for one plan. */
 function quantityMemo(): (text: string | number) => number | undefined {
-  const seen = new Map<string | number, number | undefined>();
+  const seen = new Map<string | number, number | null>();
   return (text) => {
-    if (seen.has(text)) return seen.get(text);
+    const known = seen.get(text);
+    if (known !== undefined) return known ?? undefined;
     const v = parseQuantity(text);
-    if (seen.size < 65_536) seen.set(text, v);
+    if (seen.size < 65_536) seen.set(text, v ?? null);
     return v;
   };
 }
@@ -254,8 +255,12 @@ const res = (r: Capacity['clusters'][string]['allocatable']): Resources => ({
 
 export type PlanEntry = Pick<SpreadResult, 'desired' | 'assignments' | 'unschedulable' | 'reasons' | 'unschedulableReason'>;
 
-/** `cluster-mgr plan`: the split for every app over a capacity snapshot (members missing from it are unhealthy). */
-export function planAll(apps: readonly App[], members: readonly Pick<Member, 'name' | 'labels'>[], cap: Capacity): Record<string, PlanEntry> {
+/**
+ * `cluster-mgr plan`: the split for every app over a capacity snapshot (members missing from it are
+ * unhealthy), by app key (`namespace/name`) in the order of `apps`. A Map: an object with 10,000
+ * fresh string keys would internalize each one (the largest single cost after the division itself).
+ */
+export function planAll(apps: readonly App[], members: readonly Pick<Member, 'name' | 'labels'>[], cap: Capacity): Map<string, PlanEntry> {
   const zero: Resources = { cpu: 0, memory: 0, pods: 0 };
   const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const n = sorted.length;
@@ -276,15 +281,26 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     if (index.has(m.name)) uniqueNames = false;
     else index.set(m.name, i);
   }
-  const out: Record<string, PlanEntry> = {};
+  const out = new Map<string, PlanEntry>();
   const quantity = quantityMemo();
   const memo = roomMemo();
-  // The current split by app key, read through a Map: an app key is a fresh string, which a lookup
-  // in a large object would first have to internalize.
   const currentOf = new Map<string, Record<string, number>>();
   for (const k of Object.keys(cap.current)) currentOf.set(k, cap.current[k]!);
-  const selKeys: string[] = [];
-  const selValues: string[] = [];
+  // The members carrying each label value (1 = carries it): a clusterSelector is the AND of a few of
+  // these, looked up once per app instead of one label read per member.
+  const carrying = new Map<string, Map<string, Uint8Array>>();
+  const membersWith = (key: string, value: string): Uint8Array => {
+    let byValue = carrying.get(key);
+    if (!byValue) carrying.set(key, (byValue = new Map()));
+    let mask = byValue.get(value);
+    if (!mask) {
+      mask = new Uint8Array(n);
+      for (let i = 0; i < n; i++) mask[i] = sorted[i]!.labels[key] === value ? 1 : 0;
+      byValue.set(value, mask);
+    }
+    return mask;
+  };
+  const chosen = new Uint8Array(n);
   for (const app of apps) {
     const key = appKey(app);
     const current = currentOf.get(key);
@@ -293,19 +309,15 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     const perCluster = app.placement.perCluster;
     table.startApp(requestOf(app, quantity));
     if (sel || only) {
-      let nSel = 0;
+      chosen.fill(1);
       if (sel) {
         for (const k in sel) {
-          selKeys[nSel] = k;
-          selValues[nSel++] = sel[k]!;
+          const mask = membersWith(k, sel[k]!);
+          for (let i = 0; i < n; i++) chosen[i]! &= mask[i]!;
         }
       }
-      for (let i = 0; i < n; i++) {
-        const m = sorted[i]!;
-        let selected = !only || only.includes(m.name);
-        for (let k = 0; k < nSel && selected; k++) if (m.labels[selKeys[k]!] !== selValues[k]) selected = false;
-        table.setSelected(i, selected);
-      }
+      if (only) for (let i = 0; i < n; i++) if (chosen[i] && !only.includes(sorted[i]!.name)) chosen[i] = 0;
+      for (let i = 0; i < n; i++) table.setSelected(i, chosen[i] === 1);
     }
     if (uniqueNames) {
       // Only the members named in the (usually short) current split and perCluster differ from the defaults.
@@ -333,7 +345,7 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
       if (per.schedulerMessage !== undefined) (messages ??= {})[d.name] = per.schedulerMessage;
     }
     const result = table.divide(app.replicas, app.placement.spread, false);
-    out[key] = messages ? withSchedulerReason(result, messages) : result;
+    out.set(key, messages ? withSchedulerReason(result, messages) : result);
   }
   return out;
 }

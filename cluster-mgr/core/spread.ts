@@ -194,34 +194,56 @@ export function fitOf(m: SpreadMember, request: Resources): Fit {
   return out.fitLimit < 0 ? { fit } : { fit, limit: out.fitLimit === NO_NODE ? 'nodes' : RESOURCES[out.fitLimit]! };
 }
 
-/** Writable numeric scratch: a plain array or a typed array. */
-type Nums = { [i: number]: number; readonly length: number };
+/**
+ * Fields of one row of the division scratch (`Divider.c`): one row per member taking part in the
+ * division (row j at j × C.Stride). All of a row's numbers live in ONE Float64Array: the optimizing
+ * compiler re-checks every typed array at each loop iteration (its map, length and data pointer), so a
+ * loop over one strided array costs one such check per iteration where ten arrays cost ten — this
+ * halved the division's instructions (callgrind; docs/cluster-mgr.md).
+ */
+const enum C {
+  Cap,
+  Floor,
+  Cur,
+  Weight,
+  Fair,
+  /** The steady-state split being built. */
+  Split,
+  D1,
+  D2,
+  O1,
+  O2,
+  ApFrac,
+  FsFrac,
+  Real,
+  FixedV,
+  IsFixed,
+  Violator,
+  Ind,
+  Stride,
+}
 
 /**
- * Whether member x comes before member y in the order of Array#sort with the comparator
- * `key[b] - key[a] || a - b` (desc: largest key first, ties by lower index) or
- * `key[a] - key[b] || b - a` (ascending, ties by higher index).
+ * Reorders idx[0..len) so that idx[0..k) are the first k rows in the order of `desc`
+ * (desc: largest key b[row × C.Stride + keyF] first, ties by lower row; else smallest key first, ties
+ * by higher row), in any order among themselves: quickselect, O(len) expected, no allocation. Both
+ * orders are total for the finite keys used here, so the chosen set is exactly the first k of the
+ * sorted list (the order of Array#sort with `key[b] - key[a] || a - b`, or `key[a] - key[b] || b - a`).
  */
-const before = (x: number, y: number, key: ArrayLike<number>, desc: boolean): boolean =>
-  (desc ? key[y]! - key[x]! || x - y : key[x]! - key[y]! || y - x) < 0;
-
-/**
- * Reorders idx[0..len) so that idx[0..k) are the first k members in the order of `before` (in any
- * order among themselves): quickselect, O(len) expected, no allocation. Both orders are total for the
- * finite keys used here, so the chosen set is exactly the first k of the sorted list.
- */
-function selectFirst(idx: Int32Array, len: number, k: number, key: ArrayLike<number>, desc: boolean): void {
+function selectFirst(idx: Int32Array, len: number, k: number, b: Float64Array, keyF: number, desc: boolean): void {
   let lo = 0;
   let hi = len - 1;
   while (hi > lo) {
     const mid = (lo + hi) >> 1;
     const p = idx[mid]!;
+    const kp = b[p * C.Stride + keyF]!;
     idx[mid] = idx[hi]!;
     idx[hi] = p;
     let store = lo;
     for (let j = lo; j < hi; j++) {
       const x = idx[j]!;
-      if (before(x, p, key, desc)) {
+      const kx = b[x * C.Stride + keyF]!;
+      if ((desc ? kp - kx || x - p : kx - kp || p - x) < 0) {
         idx[j] = idx[store]!;
         idx[store] = x;
         store++;
@@ -236,167 +258,156 @@ function selectFirst(idx: Int32Array, len: number, k: number, key: ArrayLike<num
 }
 
 /**
- * Hands out `rest` units (+1 each) in passes over the members in the order of `before` (key, desc):
- * each pass gives one unit to every member below its bound, in that order, until none is left. A pass
- * that reaches everyone needs no order; only a partial pass picks its first members. `sign` −1 takes
- * units back instead (from members above their bound). `untilZero`: a pass stops only when exactly
- * nothing is left (so a fractional `rest` reaches everyone), else as soon as nothing positive is.
+ * Hands out `rest` units (+1 each to field outF) in passes over the rows in the order of keyF (desc):
+ * each pass gives one unit to every row below its bound (field boundF), in that order, until none is
+ * left. A pass that reaches everyone needs no order; only a partial pass picks its first rows. `sign`
+ * −1 takes units back instead (from rows above their bound). `untilZero`: a pass stops only when
+ * exactly nothing is left (so a fractional `rest` reaches everyone), else as soon as nothing positive is.
  */
-function distribute(out: Nums, n: number, rest: number, bound: ArrayLike<number>, key: ArrayLike<number>, desc: boolean, sign: 1 | -1, untilZero: boolean, idx: Int32Array): void {
+function distribute(b: Float64Array, n: number, rest: number, outF: number, boundF: number, keyF: number, desc: boolean, sign: 1 | -1, untilZero: boolean, idx: Int32Array): void {
   while (rest > 0) {
     let len = 0;
-    for (let i = 0; i < n; i++) if (sign > 0 ? out[i]! < bound[i]! : out[i]! > bound[i]!) idx[len++] = i;
+    for (let i = 0; i < n; i++) {
+      const o = b[i * C.Stride + outF]!;
+      const bound = b[i * C.Stride + boundF]!;
+      if (sign > 0 ? o < bound : o > bound) idx[len++] = i;
+    }
     if (len === 0) return;
     if (rest >= len || (untilZero && !Number.isInteger(rest))) {
-      for (let k = 0; k < len; k++) out[idx[k]!]! += sign;
+      for (let k = 0; k < len; k++) b[idx[k]! * C.Stride + outF]! += sign;
       rest -= len;
     } else {
       const k = Math.ceil(rest);
-      selectFirst(idx, len, k, key, desc);
-      for (let j = 0; j < k; j++) out[idx[j]!]! += sign;
+      selectFirst(idx, len, k, b, keyF, desc);
+      for (let j = 0; j < k; j++) b[idx[j]! * C.Stride + outF]! += sign;
       return;
     }
   }
 }
 
-/** Scratch for apportionInto/fairSharesInto, each of length ≥ the member count. */
-interface Scratch {
-  readonly apFrac: Nums;
-  readonly ind: Nums;
-  readonly idx: Int32Array;
-  readonly real: Nums;
-  readonly fixedV: Nums;
-  readonly isFixed: Uint8Array;
-  readonly fsFrac: Nums;
-}
-
-const newScratch = (n: number): Scratch => ({
-  apFrac: new Float64Array(n),
-  ind: new Float64Array(n),
-  idx: new Int32Array(n),
-  real: new Float64Array(n),
-  fixedV: new Float64Array(n),
-  isFixed: new Uint8Array(n),
-  fsFrac: new Float64Array(n),
-});
-
 /**
- * Distributes `total` integer units over `weights` into out[0..n), never giving member i more than
- * `limit[i]`. Largest remainder; ties by index (callers order members by name). Requires Σ limit ≥ total.
+ * Distributes `total` integer units over the weights (field wF) into field outF of rows [0, n),
+ * never giving row i more than its limit (field limF). Largest remainder; ties by row (callers order
+ * members by name). Requires Σ limit ≥ total. Uses fields ApFrac and Ind.
  */
-function apportionInto(out: Nums, n: number, total: number, weights: ArrayLike<number>, limit: ArrayLike<number>, s: Scratch): void {
+function apportionInto(b: Float64Array, n: number, total: number, outF: number, wF: number, limF: number, idx: Int32Array): void {
   if (total <= 0) {
-    for (let i = 0; i < n; i++) out[i] = 0;
+    for (let i = 0; i < n; i++) b[i * C.Stride + outF] = 0;
     return;
   }
   let W = 0;
-  for (let i = 0; i < n; i++) if (limit[i]! > 0) W += weights[i]!;
+  for (let i = 0; i < n; i++) if (b[i * C.Stride + limF]! > 0) W += b[i * C.Stride + wF]!;
   if (W <= 0) {
     // No weight anywhere: fall back to equal weights among members with room.
-    const ind = s.ind;
-    for (let i = 0; i < n; i++) ind[i] = limit[i]! > 0 ? 1 : 0;
-    apportionInto(out, n, total, ind, limit, s);
+    for (let i = 0; i < n; i++) b[i * C.Stride + C.Ind] = b[i * C.Stride + limF]! > 0 ? 1 : 0;
+    apportionInto(b, n, total, outF, C.Ind, limF, idx);
     return;
   }
-  const frac = s.apFrac;
   let given = 0;
   for (let i = 0; i < n; i++) {
-    frac[i] = -1;
-    if (limit[i]! <= 0 || weights[i]! <= 0) {
-      out[i] = 0;
+    const r = i * C.Stride;
+    const limit = b[r + limF]!;
+    const w = b[r + wF]!;
+    b[r + C.ApFrac] = -1;
+    if (limit <= 0 || w <= 0) {
+      b[r + outF] = 0;
       continue;
     }
-    const share = Math.min((total * weights[i]!) / W, limit[i]!);
-    const o = Math.min(Math.floor(share), limit[i]!);
-    out[i] = o;
-    frac[i] = share - o;
+    const share = Math.min((total * w) / W, limit);
+    const o = Math.min(Math.floor(share), limit);
+    b[r + outF] = o;
+    b[r + C.ApFrac] = share - o;
     given += o;
   }
   // Largest remainder first, ties by index; usually one pass (more when limits cut shares — the
   // water-filling in fairSharesInto avoids that case).
-  distribute(out, n, total - given, limit, frac, true, 1, false, s.idx);
+  distribute(b, n, total - given, outF, limF, C.ApFrac, true, 1, false, idx);
 }
 
 function apportion(total: number, weights: readonly number[], limit: readonly number[]): number[] {
   const n = weights.length;
-  const out = new Array<number>(n).fill(0);
-  apportionInto(out, n, total, weights, limit, newScratch(n));
-  return out;
+  const b = new Float64Array(n * C.Stride);
+  for (let i = 0; i < n; i++) {
+    b[i * C.Stride + C.D1] = weights[i]!;
+    b[i * C.Stride + C.D2] = limit[i]!;
+  }
+  apportionInto(b, n, total, C.O1, C.D1, C.D2, new Int32Array(n));
+  return Array.from({ length: n }, (_, i) => b[i * C.Stride + C.O1]!);
 }
 
-/** After integerizing: `rest` more units to the largest fractions (up to cap), or −rest back from the smallest (down to floor). */
-function settleRest(out: Nums, n: number, rest: number, floor: ArrayLike<number>, cap: ArrayLike<number>, frac: Nums, s: Scratch): void {
-  if (rest > 0) distribute(out, n, rest, cap, frac, true, 1, true, s.idx);
-  else if (rest < 0) distribute(out, n, -rest, floor, frac, false, -1, true, s.idx);
+/** After integerizing the fair shares: `rest` more units to the largest fractions (up to cap), or −rest back from the smallest (down to floor). */
+function settleRest(b: Float64Array, n: number, rest: number, idx: Int32Array): void {
+  if (rest > 0) distribute(b, n, rest, C.Fair, C.Cap, C.FsFrac, true, 1, true, idx);
+  else if (rest < 0) distribute(b, n, -rest, C.Fair, C.Floor, C.FsFrac, false, -1, true, idx);
 }
 
 /**
  * fairSharesInto's usual case in two passes: the first water-filling round fixes nothing (no share
  * above its cap or below its floor), so the shares are integerized as they are computed. False, with
- * `out` unspecified, when a share is out of bounds (the caller runs the general rounds).
+ * the Fair field unspecified, when a share is out of bounds (the caller runs the general rounds).
  */
-function fairSharesOneRound(out: Nums, n: number, total: number, weight: ArrayLike<number>, floor: ArrayLike<number>, cap: ArrayLike<number>, s: Scratch): boolean {
+function fairSharesOneRound(b: Float64Array, n: number, total: number, idx: Int32Array): boolean {
   let W = 0;
   let freeCount = 0;
   for (let i = 0; i < n; i++) {
-    if (cap[i]! > 0) {
-      W += weight[i]!;
+    if (b[i * C.Stride + C.Cap]! > 0) {
+      W += b[i * C.Stride + C.Weight]!;
       freeCount++;
     }
   }
   if (freeCount === 0) return false;
   const Wt = W > 0 ? W : freeCount;
-  const frac = s.fsFrac;
   let given = 0;
   for (let i = 0; i < n; i++) {
-    const c = cap[i]!;
+    const r = i * C.Stride;
+    const c = b[r + C.Cap]!;
     if (!(c > 0)) {
       // fixed at 0 in the general rounds: share 0, nothing left over
-      out[i] = 0;
-      frac[i] = 0;
+      b[r + C.Fair] = 0;
+      b[r + C.FsFrac] = 0;
       continue;
     }
-    const r = (total * (W > 0 ? weight[i]! : 1)) / Wt;
-    const f = floor[i]!;
-    if (r > c || r < f) return false;
-    const b = Math.min(c, Math.max(f, Math.floor(r + 1e-9)));
-    out[i] = b;
-    frac[i] = r - b;
-    given += b;
+    const share = (total * (W > 0 ? b[r + C.Weight]! : 1)) / Wt;
+    const f = b[r + C.Floor]!;
+    if (share > c || share < f) return false;
+    const o = Math.min(c, Math.max(f, Math.floor(share + 1e-9)));
+    b[r + C.Fair] = o;
+    b[r + C.FsFrac] = share - o;
+    given += o;
   }
-  settleRest(out, n, total - given, floor, cap, frac, s);
+  settleRest(b, n, total - given, idx);
   return true;
 }
 
 /**
- * Integer fair shares into out[0..n) (out must not be any of the inputs or the scratch): `total`
- * proportional to `weight`, clamped to [floor, cap] by water-filling.
+ * Integer fair shares into field Fair of rows [0, n): `total` proportional to field Weight, clamped
+ * to [Floor, Cap] by water-filling.
  */
-function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<number>, floor: ArrayLike<number>, cap: ArrayLike<number>, s: Scratch): void {
+function fairSharesInto(b: Float64Array, n: number, total: number, idx: Int32Array): void {
   let sumFloor = 0;
-  for (let i = 0; i < n; i++) sumFloor += floor[i]!;
+  for (let i = 0; i < n; i++) sumFloor += b[i * C.Stride + C.Floor]!;
   if (sumFloor >= total) {
-    apportionInto(out, n, total, floor, floor, s);
+    apportionInto(b, n, total, C.Fair, C.Floor, C.Floor, idx);
     return;
   }
-  if (fairSharesOneRound(out, n, total, weight, floor, cap, s)) return;
-  const { isFixed, fixedV, real } = s;
+  if (fairSharesOneRound(b, n, total, idx)) return;
   for (let i = 0; i < n; i++) {
-    isFixed[i] = 0;
-    real[i] = 0;
+    b[i * C.Stride + C.IsFixed] = 0;
+    b[i * C.Stride + C.Real] = 0;
   }
   for (let round = 0; round <= n; round++) {
     let remaining = total;
     let W = 0;
     let freeCount = 0;
     for (let i = 0; i < n; i++) {
-      if (isFixed[i]) remaining -= fixedV[i]!;
-      else if (cap[i]! > 0) {
-        W += weight[i]!;
+      const r = i * C.Stride;
+      if (b[r + C.IsFixed]) remaining -= b[r + C.FixedV]!;
+      else if (b[r + C.Cap]! > 0) {
+        W += b[r + C.Weight]!;
         freeCount++;
       } else {
-        isFixed[i] = 1;
-        fixedV[i] = 0;
+        b[r + C.IsFixed] = 1;
+        b[r + C.FixedV] = 0;
       }
     }
     if (freeCount === 0) break;
@@ -404,92 +415,147 @@ function fairSharesInto(out: Nums, n: number, total: number, weight: ArrayLike<n
     let overCap = false;
     let underFloor = false;
     for (let i = 0; i < n; i++) {
-      if (isFixed[i]) continue;
-      const r = (remaining * (W > 0 ? weight[i]! : 1)) / Wt;
-      real[i] = r;
-      if (r > cap[i]!) overCap = true;
-      else if (r < floor[i]!) underFloor = true;
+      const r = i * C.Stride;
+      if (b[r + C.IsFixed]) continue;
+      const share = (remaining * (W > 0 ? b[r + C.Weight]! : 1)) / Wt;
+      b[r + C.Real] = share;
+      if (share > b[r + C.Cap]!) overCap = true;
+      else if (share < b[r + C.Floor]!) underFloor = true;
     }
     if (!overCap && !underFloor) break;
     for (let i = 0; i < n; i++) {
-      if (isFixed[i]) continue;
-      if (overCap && real[i]! > cap[i]!) {
-        isFixed[i] = 1;
-        fixedV[i] = cap[i]!;
-      } else if (!overCap && real[i]! < floor[i]!) {
-        isFixed[i] = 1;
-        fixedV[i] = floor[i]!;
+      const r = i * C.Stride;
+      if (b[r + C.IsFixed]) continue;
+      if (overCap && b[r + C.Real]! > b[r + C.Cap]!) {
+        b[r + C.IsFixed] = 1;
+        b[r + C.FixedV] = b[r + C.Cap]!;
+      } else if (!overCap && b[r + C.Real]! < b[r + C.Floor]!) {
+        b[r + C.IsFixed] = 1;
+        b[r + C.FixedV] = b[r + C.Floor]!;
       }
     }
   }
-  for (let i = 0; i < n; i++) if (isFixed[i]) real[i] = fixedV[i]!;
+  for (let i = 0; i < n; i++) if (b[i * C.Stride + C.IsFixed]) b[i * C.Stride + C.Real] = b[i * C.Stride + C.FixedV]!;
   // Integerize: floor of each real share (never below floor, never above cap), remainder by largest fraction.
-  const frac = s.fsFrac;
   let given = 0;
   for (let i = 0; i < n; i++) {
-    const r = Math.min(cap[i]!, Math.max(floor[i]!, real[i]!));
-    const b = Math.min(cap[i]!, Math.max(floor[i]!, Math.floor(r + 1e-9)));
-    out[i] = b;
-    frac[i] = r - b;
-    given += b;
+    const r = i * C.Stride;
+    const cap = b[r + C.Cap]!;
+    const floor = b[r + C.Floor]!;
+    const share = Math.min(cap, Math.max(floor, b[r + C.Real]!));
+    const o = Math.min(cap, Math.max(floor, Math.floor(share + 1e-9)));
+    b[r + C.Fair] = o;
+    b[r + C.FsFrac] = share - o;
+    given += o;
   }
-  settleRest(out, n, total - given, floor, cap, frac, s);
+  settleRest(b, n, total - given, idx);
 }
 
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // Reason texts repeat across apps ("capacity: 3 more replicas fit (cpu)"): each engine keeps them in
-// bounded tables so that a plan over thousands of apps shares one string per distinct text.
+// bounded tables so that a plan over thousands of apps shares one string per distinct text. Keys are
+// mostly small whole numbers (replica counts): those index an array (a Map lookup per flagged member
+// was the largest single cost of a plan's reasons); any other key goes to a bounded Map.
 const TEXT_CACHE = 16_384;
+
+class TextTable {
+  private small: (string | undefined)[] | undefined;
+  private readonly other = new Map<number, string>();
+  constructor(private readonly make: (key: number) => string) {}
+
+  get(key: number): string {
+    if (key >= 0 && key < TEXT_CACHE && (key | 0) === key) {
+      const small = (this.small ??= new Array<string | undefined>(TEXT_CACHE));
+      return small[key] ?? (small[key] = this.make(key));
+    }
+    const known = this.other.get(key);
+    if (known !== undefined) return known;
+    const text = this.make(key);
+    if (this.other.size < TEXT_CACHE) this.other.set(key, text);
+    return text;
+  }
+}
 
 class ReasonTexts {
   /** Index 0: no limiting resource; 1 + k: LIMIT_NAMES[k]. */
-  private readonly capacityTexts = [new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>(), new Map<number, string>()];
-  private readonly maxTexts = new Map<number, string>();
-  private readonly weightTexts = new Map<number, string>();
-  private readonly unhealthyTexts = new Map<number, string>();
+  private readonly capacityTexts = [-1, 0, 1, 2, 3].map((limit) => new TextTable((more) => `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : LIMIT_NAMES[limit]!})`));
+  private readonly maxTexts = new TextTable((max) => `max: ${max} (placement.perCluster)`);
+  private readonly weightTexts = new TextTable((w) => `weighted: weight ${w}`);
+  private readonly unhealthyTexts = new TextTable((current) => `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
 
-  private static remember(table: Map<number, string>, key: number, text: string): string {
-    if (table.size < TEXT_CACHE) table.set(key, text);
-    return text;
-  }
   capacity(more: number, limit: number): string {
-    const table = this.capacityTexts[limit + 1]!;
-    return table.get(more) ?? ReasonTexts.remember(table, more, `capacity: ${plural(more, 'more replica')} fit (${limit < 0 ? 'unlimited' : LIMIT_NAMES[limit]!})`);
+    return this.capacityTexts[limit + 1]!.get(more);
   }
   max(max: number): string {
-    return this.maxTexts.get(max) ?? ReasonTexts.remember(this.maxTexts, max, `max: ${max} (placement.perCluster)`);
+    return this.maxTexts.get(max);
   }
   weight(w: number): string {
-    return this.weightTexts.get(w) ?? ReasonTexts.remember(this.weightTexts, w, `weighted: weight ${w}`);
+    return this.weightTexts.get(w);
   }
   unhealthy(current: number): string {
-    if (current <= 0) return 'unhealthy';
-    return this.unhealthyTexts.get(current) ?? ReasonTexts.remember(this.unhealthyTexts, current, `unhealthy: ${plural(current, 'replica')} moved to healthy members`);
+    return current <= 0 ? 'unhealthy' : this.unhealthyTexts.get(current);
   }
 }
 
 /**
- * A compiled record builder per set of keys: `(v) => ({ "m00": v[0] | 0, "m03": v[3] | 0, … })` for
- * assignments, without `| 0` for reasons. An object literal with fixed keys is created from one
- * boilerplate in a single allocation with monomorphic stores, where a copied template plus one
- * keyed (megamorphic) store per member cost about 10 % of `cluster-mgr plan`'s instructions. The
- * source is built only from JSON.stringify'd member names and integer indices, so no input reaches it
- * as code; names with `__proto__` get no builders (fixNames).
+ * A compiled record builder per set of keys: `(v) => ({ "m00": v[16] | 0, "m03": v[67] | 0, … })`
+ * for assignments (read from the member rows), `(v) => ({ "m00": v[0], … })` for reasons. An object
+ * literal with fixed keys is created from one boilerplate in a single allocation with monomorphic
+ * stores, where a copied template plus one keyed (megamorphic) store per member cost about 10 % of
+ * `cluster-mgr plan`'s instructions. The source is built only from JSON.stringify'd member names and
+ * integer indices, so no input reaches it as code; names with `__proto__` get no builders (fixNames).
  */
 type Build<V> = (values: ArrayLike<V>) => Record<string, V>;
 const MAX_BUILDERS = 2048;
 
-/** The builder for the flagged members' keys; undefined where code generation is disallowed (`--disallow-code-generation-from-strings`). */
-function compileBuilder<V>(names: readonly string[], flag: Uint8Array, n: number, asInt: boolean): Build<V> | undefined {
+/**
+ * The builder for the flagged members' keys (flag: field `flagF` of the member rows), reading member
+ * i's value at v[i × stride + at]; undefined where code generation is disallowed
+ * (`--disallow-code-generation-from-strings`).
+ */
+function compileBuilder<V>(names: readonly string[], t: Float64Array, flagF: number, n: number, stride: number, at: number, asInt: boolean): Build<V> | undefined {
   const fields: string[] = [];
-  for (let i = 0; i < n; i++) if (flag[i]) fields.push(`${JSON.stringify(names[i])}:v[${i}]${asInt ? '|0' : ''}`);
+  for (let i = 0; i < n; i++) if (t[i * M.Stride + flagF]) fields.push(`${JSON.stringify(names[i])}:v[${i * stride + at}]${asInt ? '|0' : ''}`);
   try {
     return new Function('v', `"use strict";return {${fields.join(',')}};`) as Build<V>;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Fields of a member's row in `Divider.t` (member i at i × M.Stride): its inputs, then what one
+ * division derives for it. One Float64Array for the same reason as C (division rows).
+ */
+const enum M {
+  Healthy,
+  Selected,
+  Current,
+  Pending,
+  /** Bound pods (-1: not reported). */
+  Bound,
+  /** allocatable − allocated per RESOURCES index (each made non-negative first). */
+  Free0,
+  Free1,
+  Free2,
+  /** Static weight (`weighted`). */
+  Weight,
+  HasMin,
+  Min,
+  HasMax,
+  Max,
+  Fit,
+  /** The resource that limited the fit (index into LIMIT_NAMES, -1: none). */
+  Limit,
+  Cap,
+  Assigned,
+  /** In the result's assignments. */
+  Listed,
+  /** In the result's reasons. */
+  Flagged,
+  Stride,
 }
 
 /**
@@ -504,49 +570,19 @@ class Divider implements FitLimit {
   private readonly reasonTexts = new ReasonTexts();
   names: readonly string[] = [];
   private size = -1;
-  // Member inputs.
-  healthy = new Uint8Array(0);
-  selected = new Uint8Array(0);
-  /** free[3i + k] = allocatable − allocated of RESOURCES[k] on member i (each made non-negative first). */
-  free = new Float64Array(0);
-  current = new Float64Array(0);
-  /** This app's Pending (Unschedulable) replicas per member. */
-  pending = new Float64Array(0);
-  /** This app's bound pods per member (-1: not reported). */
-  bound = new Float64Array(0);
-  /** Per-node free room per member (undefined: use `free`). */
-  nodes: (readonly Resources[] | undefined)[] = [];
+  /** Member rows (M): inputs and per-division results. */
+  private t = new Float64Array(0);
+  /** Per-node free room per member (undefined: use the row's Free fields). */
+  private nodes: (readonly Resources[] | undefined)[] = [];
   private readonly nodeFree = [0, 0, 0];
   private readonly nodeCounts = [0, 0, 0];
-  staticWeight = new Float64Array(0);
-  hasMin = new Uint8Array(0);
-  minV = new Float64Array(0);
-  hasMax = new Uint8Array(0);
-  maxV = new Float64Array(0);
   /** One replica's request, per RESOURCES index (non-negative). */
-  readonly q = new Float64Array(3);
-  // Scratch.
-  private fit = new Float64Array(0);
-  private limit = new Int8Array(0);
-  private cap = new Float64Array(0);
-  private weight = new Float64Array(0);
-  private fair = new Float64Array(0);
-  private a = new Float64Array(0);
-  private d1 = new Float64Array(0);
-  private d2 = new Float64Array(0);
-  private o1 = new Float64Array(0);
-  private o2 = new Float64Array(0);
-  private flag = new Uint8Array(0);
-  private listed = new Uint8Array(0);
-  // The division over the active members (healthy and selected), compacted: act[j] = member index.
+  private readonly q = new Float64Array(3);
+  /** Division rows (C) over the active members (healthy and selected), compacted: act[j] = member index. */
+  private c = new Float64Array(0);
   private act = new Int32Array(0);
-  private cCap = new Float64Array(0);
-  private cFloor = new Float64Array(0);
-  private cCur = new Float64Array(0);
-  private aC = new Float64Array(0);
-  private violator = new Uint8Array(0);
+  private idx = new Int32Array(0);
   private texts: string[] = [];
-  private s: Scratch = newScratch(0);
   /** Record builders per set of keys (bit mask over members); only with fixed names. */
   private numberBuilders: Map<number, Build<number>> | undefined;
   private textBuilders: Map<number, Build<string>> | undefined;
@@ -555,38 +591,12 @@ class Divider implements FitLimit {
     this.n = n;
     if (n <= this.size) return;
     this.size = n;
-    this.healthy = new Uint8Array(n);
-    this.selected = new Uint8Array(n);
-    this.free = new Float64Array(3 * n);
-    this.current = new Float64Array(n);
-    this.pending = new Float64Array(n);
-    this.bound = new Float64Array(n);
+    this.t = new Float64Array(n * M.Stride);
     this.nodes = new Array<readonly Resources[] | undefined>(n).fill(undefined);
-    this.staticWeight = new Float64Array(n);
-    this.hasMin = new Uint8Array(n);
-    this.minV = new Float64Array(n);
-    this.hasMax = new Uint8Array(n);
-    this.maxV = new Float64Array(n);
-    this.fit = new Float64Array(n);
-    this.limit = new Int8Array(n);
-    this.cap = new Float64Array(n);
-    this.weight = new Float64Array(n);
-    this.fair = new Float64Array(n);
-    this.a = new Float64Array(n);
-    this.d1 = new Float64Array(n);
-    this.d2 = new Float64Array(n);
-    this.o1 = new Float64Array(n);
-    this.o2 = new Float64Array(n);
-    this.flag = new Uint8Array(n);
-    this.listed = new Uint8Array(n);
+    this.c = new Float64Array(n * C.Stride);
     this.act = new Int32Array(n);
-    this.cCap = new Float64Array(n);
-    this.cFloor = new Float64Array(n);
-    this.cCur = new Float64Array(n);
-    this.aC = new Float64Array(n);
-    this.violator = new Uint8Array(n);
+    this.idx = new Int32Array(n);
     this.texts = new Array<string>(n).fill('');
-    this.s = newScratch(n);
   }
 
   /** Fixes the member names for many divisions (enables compiled record builders for the results). */
@@ -609,96 +619,103 @@ class Divider implements FitLimit {
     q[0] = nonNeg(request.cpu);
     q[1] = nonNeg(request.memory);
     q[2] = nonNeg(request.pods);
+    const t = this.t;
     for (let i = 0; i < n; i++) {
       const m = members[i]!;
+      const r = i * M.Stride;
       const healthy = m.healthy ? 1 : 0;
       const selected = m.selected === false ? 0 : 1;
-      this.healthy[i] = healthy;
-      this.selected[i] = selected;
-      const current = count(m.current);
-      this.current[i] = current;
-      this.pending[i] = count(m.pending);
-      this.bound[i] = m.running === undefined ? -1 : count(m.running);
+      t[r + M.Healthy] = healthy;
+      t[r + M.Selected] = selected;
+      t[r + M.Current] = count(m.current);
+      t[r + M.Pending] = count(m.pending);
+      t[r + M.Bound] = m.running === undefined ? -1 : count(m.running);
       this.nodes[i] = m.nodes;
       // Read capacity only where the fit needs it (an excluded member's may be absent).
       for (let k = 0; k < 3; k++) {
-        const r = RESOURCES[k]!;
-        this.free[3 * i + k] = healthy && selected && q[k] !== 0 ? nonNeg(m.allocatable[r]) - nonNeg(m.allocated[r]) : 0;
+        const res = RESOURCES[k]!;
+        t[r + M.Free0 + k] = healthy && selected && q[k] !== 0 ? nonNeg(m.allocatable[res]) - nonNeg(m.allocated[res]) : 0;
       }
-      this.staticWeight[i] = nonNeg(m.weight ?? 1);
-      this.hasMin[i] = m.min !== undefined ? 1 : 0;
-      this.minV[i] = count(m.min);
-      this.hasMax[i] = m.max !== undefined ? 1 : 0;
-      this.maxV[i] = count(m.max);
+      t[r + M.Weight] = nonNeg(m.weight ?? 1);
+      t[r + M.HasMin] = m.min !== undefined ? 1 : 0;
+      t[r + M.Min] = count(m.min);
+      t[r + M.HasMax] = m.max !== undefined ? 1 : 0;
+      t[r + M.Max] = count(m.max);
     }
   }
 
   setCapacity(i: number, healthy: boolean, allocatable: Resources, allocated: Resources): void {
-    this.healthy[i] = healthy ? 1 : 0;
-    for (let k = 0; k < 3; k++) this.free[3 * i + k] = nonNeg(allocatable[RESOURCES[k]!]) - nonNeg(allocated[RESOURCES[k]!]);
+    const r = i * M.Stride;
+    this.t[r + M.Healthy] = healthy ? 1 : 0;
+    for (let k = 0; k < 3; k++) this.t[r + M.Free0 + k] = nonNeg(allocatable[RESOURCES[k]!]) - nonNeg(allocated[RESOURCES[k]!]);
   }
 
   startApp(request: Resources): void {
-    const n = this.n;
-    this.q[0] = nonNeg(request.cpu);
-    this.q[1] = nonNeg(request.memory);
-    this.q[2] = nonNeg(request.pods);
-    const { selected, current, pending, bound, nodes, staticWeight, hasMin, minV, hasMax, maxV } = this;
+    const { n, t, q, nodes } = this;
+    q[0] = nonNeg(request.cpu);
+    q[1] = nonNeg(request.memory);
+    q[2] = nonNeg(request.pods);
     for (let i = 0; i < n; i++) {
-      selected[i] = 1;
-      current[i] = 0;
-      pending[i] = 0;
-      bound[i] = -1;
+      const r = i * M.Stride;
+      t[r + M.Selected] = 1;
+      t[r + M.Current] = 0;
+      t[r + M.Pending] = 0;
+      t[r + M.Bound] = -1;
+      t[r + M.Weight] = 1;
+      t[r + M.HasMin] = 0;
+      t[r + M.Min] = 0;
+      t[r + M.HasMax] = 0;
+      t[r + M.Max] = 0;
       nodes[i] = undefined;
-      staticWeight[i] = 1;
-      hasMin[i] = 0;
-      minV[i] = 0;
-      hasMax[i] = 0;
-      maxV[i] = 0;
     }
   }
 
   setSelected(i: number, selected: boolean): void {
-    this.selected[i] = selected ? 1 : 0;
+    this.t[i * M.Stride + M.Selected] = selected ? 1 : 0;
   }
 
   setCurrent(i: number, current: number | undefined): void {
-    this.current[i] = count(current);
+    this.t[i * M.Stride + M.Current] = count(current);
   }
 
   setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void {
     this.nodes[i] = nodes;
-    this.pending[i] = count(pending);
-    this.bound[i] = running === undefined ? -1 : count(running);
+    this.t[i * M.Stride + M.Pending] = count(pending);
+    this.t[i * M.Stride + M.Bound] = running === undefined ? -1 : count(running);
   }
 
   setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void {
-    this.staticWeight[i] = nonNeg(pc?.weight ?? 1);
-    this.hasMin[i] = pc?.min !== undefined ? 1 : 0;
-    this.minV[i] = count(pc?.min);
-    this.hasMax[i] = pc?.max !== undefined ? 1 : 0;
-    this.maxV[i] = count(pc?.max);
+    const r = i * M.Stride;
+    const t = this.t;
+    t[r + M.Weight] = nonNeg(pc?.weight ?? 1);
+    t[r + M.HasMin] = pc?.min !== undefined ? 1 : 0;
+    t[r + M.Min] = count(pc?.min);
+    t[r + M.HasMax] = pc?.max !== undefined ? 1 : 0;
+    t[r + M.Max] = count(pc?.max);
   }
 
   /** Why member i got `assigned`. */
   private describe(i: number, assigned: number, strategy: SpreadStrategy): string {
-    if (!this.selected[i]) return 'not selected by placement';
-    if (!this.healthy[i]) return this.reasonTexts.unhealthy(this.current[i]!);
-    const f = this.fit[i]!;
-    const max = this.maxV[i]!;
-    if (this.hasMax[i] && assigned >= max && max <= f) return this.reasonTexts.max(max);
-    const limit = this.limit[i]!;
-    if (this.hasMin[i] && this.minV[i]! > f) return `min ${this.minV[i]!} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : LIMIT_NAMES[limit]!})`;
-    if (strategy === 'weighted') return this.reasonTexts.weight(this.staticWeight[i]!);
+    const t = this.t;
+    const r = i * M.Stride;
+    if (!t[r + M.Selected]) return 'not selected by placement';
+    if (!t[r + M.Healthy]) return this.reasonTexts.unhealthy(t[r + M.Current]!);
+    const f = t[r + M.Fit]!;
+    const max = t[r + M.Max]!;
+    if (t[r + M.HasMax] && assigned >= max && max <= f) return this.reasonTexts.max(max);
+    const limit = t[r + M.Limit]!;
+    const min = t[r + M.Min]!;
+    if (t[r + M.HasMin] && min > f) return `min ${min} not reachable: only ${plural(f, 'replica')} fit (${limit < 0 ? 'cpu' : LIMIT_NAMES[limit]!})`;
+    if (strategy === 'weighted') return this.reasonTexts.weight(t[r + M.Weight]!);
     return this.reasonTexts.capacity(Math.max(0, f - assigned), limit);
   }
 
-  /** The builder for the flagged members' keys (`mask`: their bits in member order), compiled on first use; undefined without fixed names or past MAX_BUILDERS. */
-  private builder<V>(flag: Uint8Array, mask: number, builders: Map<number, Build<V>> | undefined, asInt: boolean): Build<V> | undefined {
+  /** The builder for the members with field `flagF` set (`mask`: their bits in member order), compiled on first use; undefined without fixed names or past MAX_BUILDERS. */
+  private builder<V>(flagF: number, mask: number, builders: Map<number, Build<V>> | undefined, stride: number, at: number, asInt: boolean): Build<V> | undefined {
     if (builders === undefined) return undefined;
     let b = builders.get(mask);
     if (b === undefined && builders.size < MAX_BUILDERS) {
-      b = compileBuilder<V>(this.names, flag, this.n, asInt);
+      b = compileBuilder<V>(this.names, this.t, flagF, this.n, stride, at, asInt);
       if (b === undefined) {
         // no code generation here: plain records from now on
         this.numberBuilders = undefined;
@@ -710,95 +727,137 @@ class Divider implements FitLimit {
     return b;
   }
 
-  /** assignments: a[i] for every flagged member (`ints`: all of them integers). */
-  private numberRecord(flag: Uint8Array, mask: number, ints: boolean, a: Float64Array): Record<string, number> {
-    const b = ints ? this.builder(flag, mask, this.numberBuilders, true) : undefined;
-    if (b !== undefined) return b(a);
+  /** assignments: the Assigned field of every listed member (`ints`: all of them integers). */
+  private numberRecord(mask: number, ints: boolean): Record<string, number> {
+    const t = this.t;
+    const b = ints ? this.builder(M.Listed, mask, this.numberBuilders, M.Stride, M.Assigned, true) : undefined;
+    if (b !== undefined) return b(t);
     const out: Record<string, number> = {};
     const names = this.names;
-    for (let i = 0; i < this.n; i++) if (flag[i]) out[names[i]!] = a[i]!;
+    for (let i = 0; i < this.n; i++) if (t[i * M.Stride + M.Listed]) out[names[i]!] = t[i * M.Stride + M.Assigned]!;
     return out;
   }
 
   /** reasons: texts[i] for every flagged member. */
-  private textRecord(flag: Uint8Array, mask: number, texts: readonly string[]): Record<string, string> {
-    const b = this.builder(flag, mask, this.textBuilders, false);
+  private textRecord(mask: number): Record<string, string> {
+    const texts = this.texts;
+    const b = this.builder(M.Flagged, mask, this.textBuilders, 1, 0, false);
     if (b !== undefined) return b(texts);
     const out: Record<string, string> = {};
     const names = this.names;
-    for (let i = 0; i < this.n; i++) if (flag[i]) out[names[i]!] = texts[i]!;
+    for (let i = 0; i < this.n; i++) if (this.t[i * M.Stride + M.Flagged]) out[names[i]!] = texts[i]!;
     return out;
   }
 
   /**
-   * The result records from `a`: assignments for the listed members (selected, or running or given
-   * replicas), reasons where a constraint applies — duplicate: fewer than desired, unhealthy or not
-   * selected; otherwise: unhealthy, at max, min out of reach, or (capacity) where replicas run, how many
-   * more would fit there. One pass: the key masks and the integer check on the way.
+   * The result records from the Assigned fields: assignments for the listed members (selected, or
+   * running or given replicas), reasons where a constraint applies — duplicate: fewer than desired,
+   * unhealthy or not selected; otherwise: unhealthy, at max, min out of reach, or (capacity) where
+   * replicas run, how many more would fit there. One pass: the key masks and the integer check on the way.
    */
   private records(desired: number, strategy: SpreadStrategy): { assignments: Record<string, number>; reasons: Record<string, string> } {
-    const { n, a, fit, current, healthy, selected, hasMax, maxV, hasMin, minV, listed, flag, texts } = this;
+    const { n, t, texts } = this;
     const duplicate = strategy === 'duplicate';
     const capacity = strategy === 'capacity';
     let listedMask = 0;
     let flagMask = 0;
     let ints = true;
     for (let i = 0; i < n; i++) {
-      const ai = a[i]!;
+      const r = i * M.Stride;
+      const ai = t[r + M.Assigned]!;
+      const healthy = t[r + M.Healthy] !== 0;
+      const selected = t[r + M.Selected] !== 0;
+      const current = t[r + M.Current]!;
       // Members outside the placement that run nothing are left out of the result.
-      const l = selected[i] || ai > 0 || current[i]! > 0 ? 1 : 0;
-      listed[i] = l;
+      const l = selected || ai > 0 || current > 0 ? 1 : 0;
       let f = 0;
       if (l) {
         if ((ai | 0) !== ai) ints = false;
         const constrained = duplicate
-          ? ai < desired || !healthy[i] || !selected[i]
-          : !healthy[i] || (hasMax[i] && ai >= maxV[i]!) || (hasMin[i] && minV[i]! > fit[i]!) || (capacity && (ai > 0 || current[i]! > 0));
+          ? ai < desired || !healthy || !selected
+          : !healthy || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!) || (capacity && (ai > 0 || current > 0));
         if (constrained) {
           f = 1;
           texts[i] = this.describe(i, ai, strategy);
         }
       }
-      flag[i] = f;
+      t[r + M.Listed] = l;
+      t[r + M.Flagged] = f;
       listedMask = listedMask * 2 + l;
       flagMask = flagMask * 2 + f;
     }
-    return { assignments: this.numberRecord(listed, listedMask, ints, a), reasons: this.textRecord(flag, flagMask, texts) };
+    return { assignments: this.numberRecord(listedMask, ints), reasons: this.textRecord(flagMask) };
   }
 
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
-    const { n, fit, limit, cap, current, healthy, selected, hasMax, maxV, minV, a } = this;
+    const { n, t, c, act, idx } = this;
     const desired = count(desiredIn);
     const capacity = strategy === 'capacity';
+    const q0 = this.q[0]!;
+    const q1 = this.q[1]!;
+    const q2 = this.q[2]!;
     // The division (below, for capacity and weighted) runs over the members that can take replicas
     // (healthy and selected), compacted in member order: every other member has cap 0 and floor 0,
     // so it gets 0 at every step, and ties between the rest still go by member order.
-    const { act, cCap: capA, cFloor: floorA, cCur: curA, weight } = this;
     let m = 0;
     let sumCap = 0;
     let sumFloor = 0;
     for (let i = 0; i < n; i++) {
+      const r = i * M.Stride;
       let f = 0;
       let lim = -1;
-      const active = healthy[i] && selected[i];
+      const active = t[r + M.Healthy] !== 0 && t[r + M.Selected] !== 0;
+      const current = t[r + M.Current]!;
       if (active) {
-        const run = running(current[i]!, this.pending[i]!, this.bound[i]!);
+        const run = running(current, t[r + M.Pending]!, t[r + M.Bound]!);
         const nodes = this.nodes[i];
-        f = nodes ? nodesFit(nodes, run, this.q, this.nodeFree, this.nodeCounts, this) : fitCore(this.free, 3 * i, run, this.q, this);
-        lim = this.fitLimit;
+        if (nodes) {
+          f = nodesFit(nodes, run, this.q, this.nodeFree, this.nodeCounts, this);
+          lim = this.fitLimit;
+        } else {
+          // fitCore over the row's Free fields, written out: per resource with a request,
+          // floor((free + running × request) / request), the smallest wins.
+          let best = MAX_REPLICAS;
+          if (q0 !== 0) {
+            const x = t[r + M.Free0]! + run * q0;
+            const k = x > 0 ? Math.floor(x / q0 + 1e-9) : 0;
+            if (k < best) {
+              best = k;
+              lim = 0;
+            }
+          }
+          if (q1 !== 0) {
+            const x = t[r + M.Free1]! + run * q1;
+            const k = x > 0 ? Math.floor(x / q1 + 1e-9) : 0;
+            if (k < best) {
+              best = k;
+              lim = 1;
+            }
+          }
+          if (q2 !== 0) {
+            const x = t[r + M.Free2]! + run * q2;
+            const k = x > 0 ? Math.floor(x / q2 + 1e-9) : 0;
+            if (k < best) {
+              best = k;
+              lim = 2;
+            }
+          }
+          f = Math.max(0, Math.min(MAX_REPLICAS, best));
+        }
       }
-      fit[i] = f;
-      limit[i] = lim;
-      const c = Math.min(f, hasMax[i] ? maxV[i]! : MAX_REPLICAS);
-      const fl = Math.min(minV[i]!, c);
-      cap[i] = c;
+      t[r + M.Fit] = f;
+      t[r + M.Limit] = lim;
+      const cp = Math.min(f, t[r + M.HasMax] !== 0 ? t[r + M.Max]! : MAX_REPLICAS);
+      t[r + M.Cap] = cp;
       if (active) {
+        const fl = Math.min(t[r + M.Min]!, cp);
         act[m] = i;
-        capA[m] = c;
-        floorA[m] = fl;
-        curA[m] = current[i]!;
-        weight[m] = capacity ? f : this.staticWeight[i]!;
-        sumCap += c;
+        const s = m * C.Stride;
+        c[s + C.Cap] = cp;
+        c[s + C.Floor] = fl;
+        c[s + C.Cur] = current;
+        c[s + C.Weight] = capacity ? f : t[r + M.Weight]!;
+        sumCap += cp;
         sumFloor += fl;
         m++;
       }
@@ -808,9 +867,10 @@ class Divider implements FitLimit {
       let unschedulable = 0;
       let eligible = 0;
       for (let i = 0; i < n; i++) {
-        const ai = Math.min(desired, cap[i]!);
-        a[i] = ai;
-        if (healthy[i] && selected[i]) {
+        const r = i * M.Stride;
+        const ai = Math.min(desired, t[r + M.Cap]!);
+        t[r + M.Assigned] = ai;
+        if (t[r + M.Healthy] !== 0 && t[r + M.Selected] !== 0) {
           eligible++;
           unschedulable += desired - ai;
         }
@@ -822,69 +882,74 @@ class Divider implements FitLimit {
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
     }
 
-    const { fair, d1, d2, o1, o2, aC, s } = this;
     const total = Math.min(desired, sumCap);
-    fairSharesInto(fair, m, total, weight, floorA, capA, s);
+    fairSharesInto(c, m, total, idx);
 
     // Steady state: start from the current split, fix what is infeasible.
     const withFloors = sumFloor <= total;
     let sum = 0;
     for (let j = 0; j < m; j++) {
-      const v = withFloors ? Math.max(Math.min(curA[j]!, capA[j]!), floorA[j]!) : Math.min(curA[j]!, capA[j]!);
-      aC[j] = v;
+      const s = j * C.Stride;
+      const cur = Math.min(c[s + C.Cur]!, c[s + C.Cap]!);
+      const v = withFloors ? Math.max(cur, c[s + C.Floor]!) : cur;
+      c[s + C.Split] = v;
       sum += v;
     }
 
     if (exact || sum === 0) {
       // Nothing placed yet (or exact): the additions below would be the fair shares themselves.
-      for (let j = 0; j < m; j++) aC[j] = fair[j]!;
+      for (let j = 0; j < m; j++) c[j * C.Stride + C.Split] = c[j * C.Stride + C.Fair]!;
     } else if (sum < total) {
-      for (let j = 0; j < m; j++) d1[j] = Math.max(0, fair[j]! - aC[j]!);
-      apportionInto(o1, m, total - sum, d1, d1, s);
-      for (let j = 0; j < m; j++) aC[j]! += o1[j]!;
+      for (let j = 0; j < m; j++) c[j * C.Stride + C.D1] = Math.max(0, c[j * C.Stride + C.Fair]! - c[j * C.Stride + C.Split]!);
+      apportionInto(c, m, total - sum, C.O1, C.D1, C.D1, idx);
+      for (let j = 0; j < m; j++) c[j * C.Stride + C.Split]! += c[j * C.Stride + C.O1]!;
     } else if (sum > total) {
-      for (let j = 0; j < m; j++) d1[j] = Math.max(0, aC[j]! - fair[j]!);
-      apportionInto(o1, m, sum - total, d1, d1, s);
-      for (let j = 0; j < m; j++) aC[j]! -= o1[j]!;
+      for (let j = 0; j < m; j++) c[j * C.Stride + C.D1] = Math.max(0, c[j * C.Stride + C.Split]! - c[j * C.Stride + C.Fair]!);
+      apportionInto(c, m, sum - total, C.O1, C.D1, C.D1, idx);
+      for (let j = 0; j < m; j++) c[j * C.Stride + C.Split]! -= c[j * C.Stride + C.O1]!;
     } else {
-      const violator = this.violator;
       let eOver = 0;
       let eUnder = 0;
       for (let j = 0; j < m; j++) {
-        const tol = Math.max(1, 0.1 * fair[j]!);
-        const d = aC[j]! - fair[j]!;
-        violator[j] = 0;
+        const s = j * C.Stride;
+        const fair = c[s + C.Fair]!;
+        const tol = Math.max(1, 0.1 * fair);
+        const d = c[s + C.Split]! - fair;
+        c[s + C.Violator] = 0;
         if (d > tol) {
           eOver += d;
-          violator[j] = 1;
+          c[s + C.Violator] = 1;
         } else if (-d > tol) {
           eUnder += -d;
-          violator[j] = 1;
+          c[s + C.Violator] = 1;
         }
       }
       if (eOver + eUnder > 0) {
         const moves = Math.max(eOver, eUnder);
         // Non-violators compensate, proportional to their own surplus/deficit.
         for (let j = 0; j < m; j++) {
-          d1[j] = violator[j] ? 0 : Math.max(0, aC[j]! - fair[j]!);
-          d2[j] = violator[j] ? 0 : Math.max(0, fair[j]! - aC[j]!);
+          const s = j * C.Stride;
+          const violator = c[s + C.Violator] !== 0;
+          const split = c[s + C.Split]!;
+          const fair = c[s + C.Fair]!;
+          c[s + C.D1] = violator ? 0 : Math.max(0, split - fair);
+          c[s + C.D2] = violator ? 0 : Math.max(0, fair - split);
         }
-        apportionInto(o1, m, moves - eOver, d1, d1, s);
-        apportionInto(o2, m, moves - eUnder, d2, d2, s);
-        for (let j = 0; j < m; j++) aC[j] = violator[j] ? fair[j]! : aC[j]! - o1[j]! + o2[j]!;
+        apportionInto(c, m, moves - eOver, C.O1, C.D1, C.D1, idx);
+        apportionInto(c, m, moves - eUnder, C.O2, C.D2, C.D2, idx);
+        for (let j = 0; j < m; j++) {
+          const s = j * C.Stride;
+          c[s + C.Split] = c[s + C.Violator] !== 0 ? c[s + C.Fair]! : c[s + C.Split]! - c[s + C.O1]! + c[s + C.O2]!;
+        }
       }
     }
     // the compacted result back in member order (0 for the members outside the division)
-    for (let i = 0, j = 0; i < n; i++) a[i] = j < m && act[j] === i ? aC[j++]! : 0;
+    for (let i = 0, j = 0; i < n; i++) t[i * M.Stride + M.Assigned] = j < m && act[j] === i ? c[j++ * C.Stride + C.Split]! : 0;
     const { assignments, reasons } = this.records(desired, strategy);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
-    let healthyCount = 0;
-    for (let i = 0; i < n; i++) if (healthy[i] && selected[i]) healthyCount++;
     const unschedulableReason =
-      healthyCount === 0
-        ? 'no healthy selected member'
-        : `only ${plural(total, 'replica')} fit across ${plural(healthyCount, 'healthy member')} (capacity and per-cluster max)`;
+      m === 0 ? 'no healthy selected member' : `only ${plural(total, 'replica')} fit across ${plural(m, 'healthy member')} (capacity and per-cluster max)`;
     return { desired, assignments, unschedulable, reasons, unschedulableReason };
   }
 }

@@ -73,7 +73,7 @@ function measure(): Measured {
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
-  const placed = Object.values(out!).reduce((s, e) => s + Object.values(e.assignments).reduce((a, b) => a + b, 0), 0);
+  const placed = [...out!.values()].reduce((s, e) => s + Object.values(e.assignments).reduce((a, b) => a + b, 0), 0);
   return { wall, cpu, rssBefore, rssAfter: process.memoryUsage().rss / 2 ** 20, peakRss: process.resourceUsage().maxRSS / 1024, placed };
 }
 

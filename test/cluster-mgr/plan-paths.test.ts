@@ -127,7 +127,7 @@ describe('cluster-mgr plan and the daemon build the same spread input', () => {
             const capacity = Object.fromEntries(MEMBERS.map((m) => [m, checkCapacity(observed[m]!).capacity]));
             const input = spreadInputFor(app, app.replicas, members, capacity, current[`shop/${app.name}`]!);
             const daemon = withSchedulerReason(divideReplicas(input), input.schedulerMessages);
-            expect(planned[`shop/${app.name}`]).toEqual(daemon);
+            expect(planned.get(`shop/${app.name}`)).toEqual(daemon);
           }
         },
       ),
