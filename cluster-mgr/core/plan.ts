@@ -309,15 +309,31 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     const perCluster = app.placement.perCluster;
     table.startApp(requestOf(app, quantity));
     if (sel || only) {
-      chosen.fill(1);
-      if (sel) {
-        for (const k in sel) {
-          const mask = membersWith(k, sel[k]!);
-          for (let i = 0; i < n; i++) chosen[i]! &= mask[i]!;
+      // One label (the usual selector): its mask as it is (never written); else the AND of the masks
+      // and `clusters` in `chosen`. No mask: every member.
+      let mask: Uint8Array | undefined;
+      let keys = 0;
+      for (const k in sel) {
+        const carriers = membersWith(k, sel[k]!);
+        if (keys === 0) mask = carriers;
+        else {
+          if (keys === 1) {
+            chosen.set(mask!);
+            mask = chosen;
+          }
+          for (let i = 0; i < n; i++) chosen[i]! &= carriers[i]!;
         }
+        keys++;
       }
-      if (only) for (let i = 0; i < n; i++) if (chosen[i] && !only.includes(sorted[i]!.name)) chosen[i] = 0;
-      for (let i = 0; i < n; i++) table.setSelected(i, chosen[i] === 1);
+      if (only) {
+        if (mask !== chosen) {
+          if (mask) chosen.set(mask);
+          else chosen.fill(1);
+          mask = chosen;
+        }
+        for (let i = 0; i < n; i++) if (chosen[i] && !only.includes(sorted[i]!.name)) chosen[i] = 0;
+      }
+      if (mask) table.selectWhere(mask);
     }
     if (uniqueNames) {
       // Only the members named in the (usually short) current split and perCluster differ from the defaults.

@@ -108,7 +108,11 @@ export interface SpreadResult {
 }
 
 /** Upper bound on any count, so that "no request on any resource" stays a finite number. */
-export const MAX_REPLICAS = 1_000_000;
+const enum Limit {
+  // A const enum member is inlined as a literal; a module constant is a context load and type check in every loop iteration.
+  Replicas = 1_000_000,
+}
+export const MAX_REPLICAS: number = Limit.Replicas;
 
 const nonNeg = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
 const count = (v: number | undefined): number => Math.min(MAX_REPLICAS, Math.floor(nonNeg(v)));
@@ -346,15 +350,7 @@ function settleRest(b: Float64Array, n: number, rest: number, idx: Int32Array): 
  * above its cap or below its floor), so the shares are integerized as they are computed. False, with
  * the Fair field unspecified, when a share is out of bounds (the caller runs the general rounds).
  */
-function fairSharesOneRound(b: Float64Array, n: number, total: number, idx: Int32Array): boolean {
-  let W = 0;
-  let freeCount = 0;
-  for (let i = 0; i < n; i++) {
-    if (b[i * C.Stride + C.Cap]! > 0) {
-      W += b[i * C.Stride + C.Weight]!;
-      freeCount++;
-    }
-  }
+function fairSharesOneRound(b: Float64Array, n: number, total: number, W: number, freeCount: number, idx: Int32Array): boolean {
   if (freeCount === 0) return false;
   const Wt = W > 0 ? W : freeCount;
   let given = 0;
@@ -381,16 +377,15 @@ function fairSharesOneRound(b: Float64Array, n: number, total: number, idx: Int3
 
 /**
  * Integer fair shares into field Fair of rows [0, n): `total` proportional to field Weight, clamped
- * to [Floor, Cap] by water-filling.
+ * to [Floor, Cap] by water-filling. The caller passes the rows' sums (it builds them anyway): Σ Floor,
+ * and over the rows with Cap > 0, Σ Weight and their count.
  */
-function fairSharesInto(b: Float64Array, n: number, total: number, idx: Int32Array): void {
-  let sumFloor = 0;
-  for (let i = 0; i < n; i++) sumFloor += b[i * C.Stride + C.Floor]!;
+function fairSharesInto(b: Float64Array, n: number, total: number, sumFloor: number, W: number, freeCount: number, idx: Int32Array): void {
   if (sumFloor >= total) {
     apportionInto(b, n, total, C.Fair, C.Floor, C.Floor, idx);
     return;
   }
-  if (fairSharesOneRound(b, n, total, idx)) return;
+  if (fairSharesOneRound(b, n, total, W, freeCount, idx)) return;
   for (let i = 0; i < n; i++) {
     b[i * C.Stride + C.IsFixed] = 0;
     b[i * C.Stride + C.Real] = 0;
@@ -555,6 +550,10 @@ const enum M {
   Listed,
   /** In the result's reasons. */
   Flagged,
+  /** Per-node room given (Divider.nodes[i]). */
+  HasNodes,
+  /** Per-app inputs set since startApp (listed in Divider.dirty). */
+  Dirty,
   Stride,
 }
 
@@ -582,6 +581,12 @@ class Divider implements FitLimit {
   private c = new Float64Array(0);
   private act = new Int32Array(0);
   private idx = new Int32Array(0);
+  /** Members whose per-app inputs differ from the defaults (startApp resets only these), and whether any selection does. */
+  private dirty = new Int32Array(0);
+  private dirtyCount = 0;
+  private dirtySelection = false;
+  /** Every row needs its per-app defaults (after resize or load). */
+  private reset = true;
   private texts: string[] = [];
   /** Record builders per set of keys (bit mask over members); only with fixed names. */
   private numberBuilders: Map<number, Build<number>> | undefined;
@@ -596,6 +601,8 @@ class Divider implements FitLimit {
     this.c = new Float64Array(n * C.Stride);
     this.act = new Int32Array(n);
     this.idx = new Int32Array(n);
+    this.dirty = new Int32Array(n);
+    this.reset = true;
     this.texts = new Array<string>(n).fill('');
   }
 
@@ -615,6 +622,7 @@ class Divider implements FitLimit {
     this.names = members.map((m) => m.name);
     this.numberBuilders = undefined;
     this.textBuilders = undefined;
+    this.reset = true;
     const q = this.q;
     q[0] = nonNeg(request.cpu);
     q[1] = nonNeg(request.memory);
@@ -631,6 +639,7 @@ class Divider implements FitLimit {
       t[r + M.Pending] = count(m.pending);
       t[r + M.Bound] = m.running === undefined ? -1 : count(m.running);
       this.nodes[i] = m.nodes;
+      t[r + M.HasNodes] = m.nodes ? 1 : 0;
       // Read capacity only where the fit needs it (an excluded member's may be absent).
       for (let k = 0; k < 3; k++) {
         const res = RESOURCES[k]!;
@@ -651,13 +660,19 @@ class Divider implements FitLimit {
   }
 
   startApp(request: Resources): void {
-    const { n, t, q, nodes } = this;
+    const { n, t, q, nodes, dirty } = this;
     q[0] = nonNeg(request.cpu);
     q[1] = nonNeg(request.memory);
     q[2] = nonNeg(request.pods);
-    for (let i = 0; i < n; i++) {
+    // Back to the defaults: every member selected, current 0, no weight/min/max/nodes — only where the
+    // previous app set something (a plan sets a few members per app; resetting all cost 8 % of it).
+    if (this.reset || this.dirtySelection) for (let i = 0; i < n; i++) t[i * M.Stride + M.Selected] = 1;
+    this.dirtySelection = false;
+    const all = this.reset;
+    const rows = all ? n : this.dirtyCount;
+    for (let k = 0; k < rows; k++) {
+      const i = all ? k : dirty[k]!;
       const r = i * M.Stride;
-      t[r + M.Selected] = 1;
       t[r + M.Current] = 0;
       t[r + M.Pending] = 0;
       t[r + M.Bound] = -1;
@@ -666,27 +681,52 @@ class Divider implements FitLimit {
       t[r + M.Min] = 0;
       t[r + M.HasMax] = 0;
       t[r + M.Max] = 0;
+      t[r + M.HasNodes] = 0;
+      t[r + M.Dirty] = 0;
       nodes[i] = undefined;
+    }
+    this.dirtyCount = 0;
+    this.reset = false;
+  }
+
+  /** Member i's per-app inputs are about to change: startApp must reset them. */
+  private touch(r: number, i: number): void {
+    if (this.t[r + M.Dirty] === 0) {
+      this.t[r + M.Dirty] = 1;
+      this.dirty[this.dirtyCount++] = i;
     }
   }
 
   setSelected(i: number, selected: boolean): void {
     this.t[i * M.Stride + M.Selected] = selected ? 1 : 0;
+    this.dirtySelection = true;
+  }
+
+  selectWhere(mask: ArrayLike<number>): void {
+    const t = this.t;
+    for (let i = 0; i < this.n; i++) t[i * M.Stride + M.Selected] = mask[i] ? 1 : 0;
+    this.dirtySelection = true;
   }
 
   setCurrent(i: number, current: number | undefined): void {
-    this.t[i * M.Stride + M.Current] = count(current);
+    const r = i * M.Stride;
+    this.touch(r, i);
+    this.t[r + M.Current] = count(current);
   }
 
   setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void {
+    const r = i * M.Stride;
+    this.touch(r, i);
     this.nodes[i] = nodes;
-    this.t[i * M.Stride + M.Pending] = count(pending);
-    this.t[i * M.Stride + M.Bound] = running === undefined ? -1 : count(running);
+    this.t[r + M.HasNodes] = nodes ? 1 : 0;
+    this.t[r + M.Pending] = count(pending);
+    this.t[r + M.Bound] = running === undefined ? -1 : count(running);
   }
 
   setPerCluster(i: number, pc: { readonly weight?: number; readonly min?: number; readonly max?: number } | undefined): void {
     const r = i * M.Stride;
     const t = this.t;
+    this.touch(r, i);
     t[r + M.Weight] = nonNeg(pc?.weight ?? 1);
     t[r + M.HasMin] = pc?.min !== undefined ? 1 : 0;
     t[r + M.Min] = count(pc?.min);
@@ -753,18 +793,25 @@ class Divider implements FitLimit {
    * The result records from the Assigned fields: assignments for the listed members (selected, or
    * running or given replicas), reasons where a constraint applies — duplicate: fewer than desired,
    * unhealthy or not selected; otherwise: unhealthy, at max, min out of reach, or (capacity) where
-   * replicas run, how many more would fit there. One pass: the key masks and the integer check on the way.
+   * replicas run, how many more would fit there. One pass: the key masks and the integer check on the
+   * way. `m` ≥ 0: the Assigned fields come from the m division rows (field Split, 0 for the members
+   * outside the division) and are written on the way; else they are set already.
    */
-  private records(desired: number, strategy: SpreadStrategy): { assignments: Record<string, number>; reasons: Record<string, string> } {
-    const { n, t, texts } = this;
+  private records(desired: number, strategy: SpreadStrategy, m: number): { assignments: Record<string, number>; reasons: Record<string, string> } {
+    const { n, t, c, act, texts } = this;
     const duplicate = strategy === 'duplicate';
     const capacity = strategy === 'capacity';
     let listedMask = 0;
     let flagMask = 0;
     let ints = true;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0, j = 0; i < n; i++) {
       const r = i * M.Stride;
-      const ai = t[r + M.Assigned]!;
+      let ai: number;
+      if (m < 0) ai = t[r + M.Assigned]!;
+      else {
+        ai = j < m && act[j] === i ? c[j++ * C.Stride + C.Split]! : 0;
+        t[r + M.Assigned] = ai;
+      }
       const healthy = t[r + M.Healthy] !== 0;
       const selected = t[r + M.Selected] !== 0;
       const current = t[r + M.Current]!;
@@ -802,65 +849,73 @@ class Divider implements FitLimit {
     let m = 0;
     let sumCap = 0;
     let sumFloor = 0;
+    // Σ weight and count over the rows with cap > 0 (fair shares need them)
+    let W = 0;
+    let withRoom = 0;
     for (let i = 0; i < n; i++) {
       const r = i * M.Stride;
-      let f = 0;
+      if (t[r + M.Healthy] === 0 || t[r + M.Selected] === 0) {
+        t[r + M.Fit] = 0;
+        t[r + M.Limit] = -1;
+        t[r + M.Cap] = 0;
+        continue;
+      }
+      let f: number;
       let lim = -1;
-      const active = t[r + M.Healthy] !== 0 && t[r + M.Selected] !== 0;
       const current = t[r + M.Current]!;
-      if (active) {
-        const run = running(current, t[r + M.Pending]!, t[r + M.Bound]!);
-        const nodes = this.nodes[i];
-        if (nodes) {
-          f = nodesFit(nodes, run, this.q, this.nodeFree, this.nodeCounts, this);
-          lim = this.fitLimit;
-        } else {
-          // fitCore over the row's Free fields, written out: per resource with a request,
-          // floor((free + running × request) / request), the smallest wins.
-          let best = MAX_REPLICAS;
-          if (q0 !== 0) {
-            const x = t[r + M.Free0]! + run * q0;
-            const k = x > 0 ? Math.floor(x / q0 + 1e-9) : 0;
-            if (k < best) {
-              best = k;
-              lim = 0;
-            }
+      // running(0, …) is 0: most members run none of the app
+      const run = current > 0 ? running(current, t[r + M.Pending]!, t[r + M.Bound]!) : 0;
+      if (t[r + M.HasNodes] !== 0) {
+        f = nodesFit(this.nodes[i]!, run, this.q, this.nodeFree, this.nodeCounts, this);
+        lim = this.fitLimit;
+      } else {
+        // fitCore over the row's Free fields, written out: per resource with a request,
+        // floor((free + running × request) / request), the smallest wins (each ≥ 0, ≤ Limit.Replicas).
+        f = Limit.Replicas;
+        if (q0 !== 0) {
+          const x = t[r + M.Free0]! + run * q0;
+          const k = x > 0 ? Math.floor(x / q0 + 1e-9) : 0;
+          if (k < f) {
+            f = k;
+            lim = 0;
           }
-          if (q1 !== 0) {
-            const x = t[r + M.Free1]! + run * q1;
-            const k = x > 0 ? Math.floor(x / q1 + 1e-9) : 0;
-            if (k < best) {
-              best = k;
-              lim = 1;
-            }
+        }
+        if (q1 !== 0) {
+          const x = t[r + M.Free1]! + run * q1;
+          const k = x > 0 ? Math.floor(x / q1 + 1e-9) : 0;
+          if (k < f) {
+            f = k;
+            lim = 1;
           }
-          if (q2 !== 0) {
-            const x = t[r + M.Free2]! + run * q2;
-            const k = x > 0 ? Math.floor(x / q2 + 1e-9) : 0;
-            if (k < best) {
-              best = k;
-              lim = 2;
-            }
+        }
+        if (q2 !== 0) {
+          const x = t[r + M.Free2]! + run * q2;
+          const k = x > 0 ? Math.floor(x / q2 + 1e-9) : 0;
+          if (k < f) {
+            f = k;
+            lim = 2;
           }
-          f = Math.max(0, Math.min(MAX_REPLICAS, best));
         }
       }
       t[r + M.Fit] = f;
       t[r + M.Limit] = lim;
-      const cp = Math.min(f, t[r + M.HasMax] !== 0 ? t[r + M.Max]! : MAX_REPLICAS);
+      const cp = t[r + M.HasMax] !== 0 ? Math.min(f, t[r + M.Max]!) : Math.min(f, Limit.Replicas);
       t[r + M.Cap] = cp;
-      if (active) {
-        const fl = Math.min(t[r + M.Min]!, cp);
-        act[m] = i;
-        const s = m * C.Stride;
-        c[s + C.Cap] = cp;
-        c[s + C.Floor] = fl;
-        c[s + C.Cur] = current;
-        c[s + C.Weight] = capacity ? f : t[r + M.Weight]!;
-        sumCap += cp;
-        sumFloor += fl;
-        m++;
+      const fl = Math.min(t[r + M.Min]!, cp);
+      const w = capacity ? f : t[r + M.Weight]!;
+      act[m] = i;
+      const s = m * C.Stride;
+      c[s + C.Cap] = cp;
+      c[s + C.Floor] = fl;
+      c[s + C.Cur] = current;
+      c[s + C.Weight] = w;
+      sumCap += cp;
+      sumFloor += fl;
+      if (cp > 0) {
+        W += w;
+        withRoom++;
       }
+      m++;
     }
 
     if (strategy === 'duplicate') {
@@ -876,14 +931,14 @@ class Divider implements FitLimit {
         }
       }
       if (eligible === 0) unschedulable = desired;
-      const { assignments, reasons } = this.records(desired, strategy);
+      const { assignments, reasons } = this.records(desired, strategy, -1);
       if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
       const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
     }
 
     const total = Math.min(desired, sumCap);
-    fairSharesInto(c, m, total, idx);
+    fairSharesInto(c, m, total, sumFloor, W, withRoom, idx);
 
     // Steady state: start from the current split, fix what is infeasible.
     const withFloors = sumFloor <= total;
@@ -943,9 +998,7 @@ class Divider implements FitLimit {
         }
       }
     }
-    // the compacted result back in member order (0 for the members outside the division)
-    for (let i = 0, j = 0; i < n; i++) t[i * M.Stride + M.Assigned] = j < m && act[j] === i ? c[j++ * C.Stride + C.Split]! : 0;
-    const { assignments, reasons } = this.records(desired, strategy);
+    const { assignments, reasons } = this.records(desired, strategy, m);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     const unschedulableReason =
@@ -988,6 +1041,8 @@ export interface MemberTable {
   startApp(request: Resources): void;
   /** Member i's per-app inputs (SpreadMember.selected / current / weight / min / max). */
   setSelected(i: number, selected: boolean): void;
+  /** Every member's `selected` at once: mask[i] non-zero. */
+  selectWhere(mask: ArrayLike<number>): void;
   setCurrent(i: number, current: number | undefined): void;
   /** Member i's per-node free room for this app, its Pending replicas and bound pods (SpreadMember.nodes / pending / running). */
   setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void;

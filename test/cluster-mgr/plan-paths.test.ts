@@ -142,3 +142,81 @@ describe('cluster-mgr plan and the daemon build the same spread input', () => {
     expect(cap.byNode![0]!.taints).toEqual([{ key: MASTER.key, effect: 'NoSchedule' }]);
   });
 });
+
+// `cluster-mgr plan` reuses one engine across apps (it resets only what the previous app set, and
+// selects members through per-label masks): over a sequence of apps with every kind of placement, each
+// result equals a fresh divideReplicas on that app's own input.
+describe('cluster-mgr plan over many apps equals one division per app', () => {
+  const LABELS = { site: ['s0', 's1'], env: ['prod', 'dev'] } as const;
+  const memberListArb = fc.uniqueArray(fc.constantFrom('m0', 'm1', 'm2', 'm3', 'm4', 'm5'), { minLength: 1, maxLength: 6 }).chain((names) =>
+    fc.tuple(
+      ...names.map((name) =>
+        fc.record({
+          name: fc.constant(name),
+          site: fc.constantFrom(...LABELS.site),
+          env: fc.option(fc.constantFrom(...LABELS.env), { nil: undefined }),
+          healthy: fc.boolean(),
+          cpu: fc.integer({ min: 0, max: 40 }),
+          usedCpu: fc.integer({ min: 0, max: 20 }),
+          pods: fc.integer({ min: 0, max: 60 }),
+        }),
+      ),
+    ),
+  );
+  const placedAppArb = (i: number, names: readonly string[]) =>
+    fc
+      .record({
+        replicas: fc.integer({ min: 0, max: 25 }),
+        cpu: fc.constantFrom('250m', '1', '2'),
+        spread: fc.constantFrom('capacity' as const, 'weighted' as const, 'duplicate' as const),
+        selector: fc.option(fc.record({ site: fc.option(fc.constantFrom(...LABELS.site), { nil: undefined }), env: fc.option(fc.constantFrom(...LABELS.env), { nil: undefined }) }), { nil: undefined }),
+        clusters: fc.option(fc.subarray([...names, 'elsewhere']), { nil: undefined }),
+        perCluster: fc.dictionary(fc.constantFrom(...names), fc.record({ weight: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), min: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }), max: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined }) }), { maxKeys: 3 }),
+        current: fc.option(fc.dictionary(fc.constantFrom(...names, 'gone'), fc.integer({ min: 0, max: 9 }), { maxKeys: 4 }), { nil: undefined }),
+      })
+      .map((a) => ({
+        current: a.current,
+        app: AppSchema.parse({
+          name: `app-${i}`,
+          namespace: 'shop',
+          replicas: a.replicas,
+          template: {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            spec: { selector: { matchLabels: { app: `app-${i}` } }, template: { metadata: { labels: { app: `app-${i}` } }, spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: a.cpu, memory: '64Mi' } } }] } } },
+          },
+          placement: {
+            spread: a.spread,
+            ...(a.selector ? { clusterSelector: Object.fromEntries(Object.entries(a.selector).filter(([, v]) => v !== undefined)) } : {}),
+            ...(a.clusters ? { clusters: a.clusters } : {}),
+            perCluster: Object.fromEntries(Object.entries(a.perCluster).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined))])),
+          },
+        }),
+      }));
+
+  it('equal results for apps with selectors, clusters, perCluster and current splits, in any order', () => {
+    fc.assert(
+      fc.property(
+        memberListArb.chain((ms) => fc.tuple(fc.constant(ms), fc.tuple(...Array.from({ length: 8 }, (_, i) => placedAppArb(i, ms.map((m) => m.name)))))),
+        ([ms, placed]) => {
+          const members = ms.map((m) => ({ name: m.name, labels: { site: m.site, ...(m.env ? { env: m.env } : {}) } }));
+          const current: Record<string, Record<string, number>> = {};
+          for (const p of placed) if (p.current) current[`shop/${p.app.name}`] = p.current;
+          const file = CapacitySchema.parse({
+            clusters: Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: String(m.cpu), memory: '64Gi', pods: m.pods }, allocated: { cpu: String(m.usedCpu), memory: '1Gi', pods: 0 } }])),
+            current,
+          });
+          const apps = placed.map((p) => p.app);
+          const planned = planAll(apps, members, file);
+          expect([...planned.keys()]).toEqual(apps.map((a) => `shop/${a.name}`));
+          const capacity = Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: m.cpu, memory: 64 * 2 ** 30, pods: m.pods }, allocated: { cpu: m.usedCpu, memory: 2 ** 30, pods: 0 } }]));
+          for (const app of apps) {
+            const input = spreadInputFor(app, app.replicas, members, capacity, current[`shop/${app.name}`] ?? {});
+            expect(planned.get(`shop/${app.name}`)).toEqual(divideReplicas(input));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
