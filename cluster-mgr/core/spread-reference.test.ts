@@ -43,7 +43,41 @@ const inputArb: fc.Arbitrary<SpreadInput> = fc
     }),
   );
 
+// More members than a result-key mask holds exactly (52): records are built from the row fields.
+const manyArb: fc.Arbitrary<SpreadInput> = fc.integer({ min: 50, max: 64 }).chain((k) =>
+  fc.record({
+    desired: fc.integer({ min: 0, max: 300 }),
+    strategy: fc.constantFrom('capacity' as const, 'weighted' as const, 'duplicate' as const),
+    request: fc.record({ cpu: fc.constantFrom(0.25, 1), memory: fc.constantFrom(0, 1), pods: fc.constant(1) }),
+    members: fc.tuple(...Array.from({ length: k }, (_, i) => memberArb(`m${String(i).padStart(3, '0')}`))),
+    exact: fc.boolean(),
+  }),
+);
+
 describe('spread: fast engine = reference', () => {
+  it('with 50 to 64 members (key masks past their exact range), divideReplicas and memberTable equal the reference', () => {
+    fc.assert(
+      fc.property(manyArb, (input) => {
+        const expected = divideReplicasReference(input);
+        expect(divideReplicas(input)).toEqual(expected);
+        const t = memberTable(input.members.map((m) => m.name));
+        input.members.forEach((m, i) => t.setCapacity(i, m.healthy, m.allocatable, m.allocated));
+        for (let round = 0; round < 2; round++) {
+          t.startApp(input.request);
+          input.members.forEach((m, i) => {
+            if (m.selected !== undefined) t.setSelected(i, m.selected);
+            t.setCurrent(i, m.current);
+            t.setNodes(i, m.nodes, m.pending, m.running);
+            t.setPerCluster(i, { ...(m.weight !== undefined ? { weight: m.weight } : {}), ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}) });
+          });
+          expect(t.divide(input.desired, input.strategy, !!input.exact)).toEqual(expected);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+
   it('divideReplicas equals divideReplicasReference on random inputs', () => {
     fc.assert(
       fc.property(inputArb, (input) => {

@@ -244,13 +244,26 @@ function selectFirst(idx: Int32Array, len: number, k: number, b: Float64Array, k
     idx[mid] = idx[hi]!;
     idx[hi] = p;
     let store = lo;
-    for (let j = lo; j < hi; j++) {
-      const x = idx[j]!;
-      const kx = b[x * C.Stride + keyF]!;
-      if ((desc ? kp - kx || x - p : kx - kp || p - x) < 0) {
-        idx[j] = idx[store]!;
-        idx[store] = x;
-        store++;
+    // x before p: desc — a larger key, or the same key and a lower row; else a smaller key, or the same and a higher row
+    if (desc) {
+      for (let j = lo; j < hi; j++) {
+        const x = idx[j]!;
+        const kx = b[x * C.Stride + keyF]!;
+        if (kx > kp || (kx === kp && x < p)) {
+          idx[j] = idx[store]!;
+          idx[store] = x;
+          store++;
+        }
+      }
+    } else {
+      for (let j = lo; j < hi; j++) {
+        const x = idx[j]!;
+        const kx = b[x * C.Stride + keyF]!;
+        if (kx < kp || (kx === kp && x > p)) {
+          idx[j] = idx[store]!;
+          idx[store] = x;
+          store++;
+        }
       }
     }
     idx[hi] = idx[store]!;
@@ -504,15 +517,17 @@ class ReasonTexts {
  */
 type Build<V> = (values: ArrayLike<V>) => Record<string, V>;
 const MAX_BUILDERS = 2048;
+/** Members a key mask (a double) holds exactly; builders are made only for member lists up to this size (fixNames). */
+const MASK_BITS = 52;
 
 /**
- * The builder for the flagged members' keys (flag: field `flagF` of the member rows), reading member
+ * The builder for the flagged members' keys, reading member
  * i's value at v[i × stride + at]; undefined where code generation is disallowed
  * (`--disallow-code-generation-from-strings`).
  */
-function compileBuilder<V>(names: readonly string[], t: Float64Array, flagF: number, n: number, stride: number, at: number, asInt: boolean): Build<V> | undefined {
+function compileBuilder<V>(names: readonly string[], flags: readonly boolean[], stride: number, at: number, asInt: boolean): Build<V> | undefined {
   const fields: string[] = [];
-  for (let i = 0; i < n; i++) if (t[i * M.Stride + flagF]) fields.push(`${JSON.stringify(names[i])}:v[${i * stride + at}]${asInt ? '|0' : ''}`);
+  for (let i = 0; i < flags.length; i++) if (flags[i]) fields.push(`${JSON.stringify(names[i])}:v[${i * stride + at}]${asInt ? '|0' : ''}`);
   try {
     return new Function('v', `"use strict";return {${fields.join(',')}};`) as Build<V>;
   } catch {
@@ -610,7 +625,7 @@ class Divider implements FitLimit {
   fixNames(names: readonly string[]): void {
     this.resize(names.length);
     this.names = names;
-    const templates = names.length <= 52 && !names.includes('__proto__');
+    const templates = names.length <= MASK_BITS && !names.includes('__proto__');
     this.numberBuilders = templates ? new Map() : undefined;
     this.textBuilders = templates ? new Map() : undefined;
   }
@@ -750,12 +765,19 @@ class Divider implements FitLimit {
     return this.reasonTexts.capacity(Math.max(0, f - assigned), limit);
   }
 
+  /** Member i's Listed or Flagged field from the last records(): from its `mask` bit when exact (n ≤ MASK_BITS), else from the row. */
+  private flagOf(i: number, field: M.Listed | M.Flagged, mask: number): boolean {
+    if (this.n > MASK_BITS) return this.t[i * M.Stride + field] !== 0;
+    return Math.floor(mask / 2 ** (this.n - 1 - i)) % 2 === 1;
+  }
+
   /** The builder for the members with field `flagF` set (`mask`: their bits in member order), compiled on first use; undefined without fixed names or past MAX_BUILDERS. */
-  private builder<V>(flagF: number, mask: number, builders: Map<number, Build<V>> | undefined, stride: number, at: number, asInt: boolean): Build<V> | undefined {
+  private builder<V>(flagF: M.Listed | M.Flagged, mask: number, builders: Map<number, Build<V>> | undefined, stride: number, at: number, asInt: boolean): Build<V> | undefined {
     if (builders === undefined) return undefined;
     let b = builders.get(mask);
     if (b === undefined && builders.size < MAX_BUILDERS) {
-      b = compileBuilder<V>(this.names, this.t, flagF, this.n, stride, at, asInt);
+      const flags = Array.from({ length: this.n }, (_, i) => this.flagOf(i, flagF, mask));
+      b = compileBuilder<V>(this.names, flags, stride, at, asInt);
       if (b === undefined) {
         // no code generation here: plain records from now on
         this.numberBuilders = undefined;
@@ -774,7 +796,7 @@ class Divider implements FitLimit {
     if (b !== undefined) return b(t);
     const out: Record<string, number> = {};
     const names = this.names;
-    for (let i = 0; i < this.n; i++) if (t[i * M.Stride + M.Listed]) out[names[i]!] = t[i * M.Stride + M.Assigned]!;
+    for (let i = 0; i < this.n; i++) if (this.flagOf(i, M.Listed, mask)) out[names[i]!] = t[i * M.Stride + M.Assigned]!;
     return out;
   }
 
@@ -785,7 +807,7 @@ class Divider implements FitLimit {
     if (b !== undefined) return b(texts);
     const out: Record<string, string> = {};
     const names = this.names;
-    for (let i = 0; i < this.n; i++) if (this.t[i * M.Stride + M.Flagged]) out[names[i]!] = texts[i]!;
+    for (let i = 0; i < this.n; i++) if (this.flagOf(i, M.Flagged, mask)) out[names[i]!] = texts[i]!;
     return out;
   }
 
@@ -801,35 +823,45 @@ class Divider implements FitLimit {
     const { n, t, c, act, texts } = this;
     const duplicate = strategy === 'duplicate';
     const capacity = strategy === 'capacity';
+    // With up to 52 members the masks hold every member's bit exactly (a double's 53-bit mantissa),
+    // and the Listed/Flagged fields are read back from them (flagOf) only to compile a builder or to
+    // build a record without one; with more, the fields are written here.
+    const exact = n <= MASK_BITS;
     let listedMask = 0;
     let flagMask = 0;
     let ints = true;
     for (let i = 0, j = 0; i < n; i++) {
       const r = i * M.Stride;
-      let ai: number;
-      if (m < 0) ai = t[r + M.Assigned]!;
-      else {
-        ai = j < m && act[j] === i ? c[j++ * C.Stride + C.Split]! : 0;
-        t[r + M.Assigned] = ai;
-      }
-      const healthy = t[r + M.Healthy] !== 0;
-      const selected = t[r + M.Selected] !== 0;
       const current = t[r + M.Current]!;
-      // Members outside the placement that run nothing are left out of the result.
-      const l = selected || ai > 0 || current > 0 ? 1 : 0;
-      let f = 0;
-      if (l) {
+      let ai = 0;
+      let l = 1;
+      let constrained: boolean;
+      if (m > j && act[j] === i) {
+        // in the division: healthy and selected (never duplicate)
+        ai = c[j++ * C.Stride + C.Split]!;
         if ((ai | 0) !== ai) ints = false;
-        const constrained = duplicate
-          ? ai < desired || !healthy || !selected
-          : !healthy || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!) || (capacity && (ai > 0 || current > 0));
-        if (constrained) {
-          f = 1;
-          texts[i] = this.describe(i, ai, strategy);
+        constrained = (capacity && (ai > 0 || current > 0)) || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!);
+      } else {
+        if (m < 0) ai = t[r + M.Assigned]!;
+        const healthy = t[r + M.Healthy] !== 0;
+        const selected = t[r + M.Selected] !== 0;
+        // Members outside the placement that run nothing are left out of the result.
+        l = selected || ai > 0 || current > 0 ? 1 : 0;
+        constrained = false;
+        if (l) {
+          if ((ai | 0) !== ai) ints = false;
+          constrained = duplicate
+            ? ai < desired || !healthy || !selected
+            : !healthy || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!) || (capacity && (ai > 0 || current > 0));
         }
       }
-      t[r + M.Listed] = l;
-      t[r + M.Flagged] = f;
+      if (m >= 0) t[r + M.Assigned] = ai;
+      const f = constrained ? 1 : 0;
+      if (constrained) texts[i] = this.describe(i, ai, strategy);
+      if (!exact) {
+        t[r + M.Listed] = l;
+        t[r + M.Flagged] = f;
+      }
       listedMask = listedMask * 2 + l;
       flagMask = flagMask * 2 + f;
     }
