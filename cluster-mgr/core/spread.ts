@@ -305,15 +305,18 @@ function distribute(b: Float64Array, n: number, rest: number, outF: number, boun
 /**
  * Distributes `total` integer units over the weights (field wF) into field outF of rows [0, n),
  * never giving row i more than its limit (field limF). Largest remainder; ties by row (callers order
- * members by name). Requires Σ limit ≥ total. Uses fields ApFrac and Ind.
+ * members by name). Requires Σ limit ≥ total. Uses fields ApFrac and Ind. `knownW`: Σ weight over the
+ * rows with limit > 0, summed in row order, when the caller has it.
  */
-function apportionInto(b: Float64Array, n: number, total: number, outF: number, wF: number, limF: number, idx: Int32Array): void {
+function apportionInto(b: Float64Array, n: number, total: number, outF: number, wF: number, limF: number, idx: Int32Array, knownW?: number): void {
   if (total <= 0) {
     for (let i = 0; i < n; i++) b[i * C.Stride + outF] = 0;
     return;
   }
+  // Σ weight over the rows with room: `knownW` when the caller summed it on the way (weights = limits ≥ 0)
   let W = 0;
-  for (let i = 0; i < n; i++) if (b[i * C.Stride + limF]! > 0) W += b[i * C.Stride + wF]!;
+  if (knownW !== undefined) W = knownW;
+  else for (let i = 0; i < n; i++) if (b[i * C.Stride + limF]! > 0) W += b[i * C.Stride + wF]!;
   if (W <= 0) {
     // No weight anywhere: fall back to equal weights among members with room.
     for (let i = 0; i < n; i++) b[i * C.Stride + C.Ind] = b[i * C.Stride + limF]! > 0 ? 1 : 0;
@@ -367,6 +370,8 @@ function fairSharesOneRound(b: Float64Array, n: number, total: number, W: number
   if (freeCount === 0) return false;
   const Wt = W > 0 ? W : freeCount;
   let given = 0;
+  // the rows below their cap, in row order: settleRest's first candidates, listed on the way
+  let below = 0;
   for (let i = 0; i < n; i++) {
     const r = i * C.Stride;
     const c = b[r + C.Cap]!;
@@ -383,8 +388,14 @@ function fairSharesOneRound(b: Float64Array, n: number, total: number, W: number
     b[r + C.Fair] = o;
     b[r + C.FsFrac] = share - o;
     given += o;
+    if (o < c) idx[below++] = i;
   }
-  settleRest(b, n, total - given, idx);
+  const rest = total - given;
+  if (rest > 0 && rest < below && Number.isInteger(rest)) {
+    // settleRest's usual case: one partial pass — the `rest` largest fractions get one more
+    selectFirst(idx, below, rest, b, C.FsFrac, true);
+    for (let j = 0; j < rest; j++) b[idx[j]! * C.Stride + C.Fair]! += 1;
+  } else settleRest(b, n, rest, idx);
   return true;
 }
 
@@ -816,10 +827,10 @@ class Divider implements FitLimit {
    * running or given replicas), reasons where a constraint applies — duplicate: fewer than desired,
    * unhealthy or not selected; otherwise: unhealthy, at max, min out of reach, or (capacity) where
    * replicas run, how many more would fit there. One pass: the key masks and the integer check on the
-   * way. `m` ≥ 0: the Assigned fields come from the m division rows (field Split, 0 for the members
+   * way. `m` ≥ 0: the Assigned fields come from the m division rows (field `result`, 0 for the members
    * outside the division) and are written on the way; else they are set already.
    */
-  private records(desired: number, strategy: SpreadStrategy, m: number): { assignments: Record<string, number>; reasons: Record<string, string> } {
+  private records(desired: number, strategy: SpreadStrategy, m: number, result: C.Split | C.Fair): { assignments: Record<string, number>; reasons: Record<string, string> } {
     const { n, t, c, act, texts } = this;
     const duplicate = strategy === 'duplicate';
     const capacity = strategy === 'capacity';
@@ -838,7 +849,7 @@ class Divider implements FitLimit {
       let constrained: boolean;
       if (m > j && act[j] === i) {
         // in the division: healthy and selected (never duplicate)
-        ai = c[j++ * C.Stride + C.Split]!;
+        ai = c[j++ * C.Stride + result]!;
         if ((ai | 0) !== ai) ints = false;
         constrained = (capacity && (ai > 0 || current > 0)) || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!);
       } else {
@@ -963,7 +974,7 @@ class Divider implements FitLimit {
         }
       }
       if (eligible === 0) unschedulable = desired;
-      const { assignments, reasons } = this.records(desired, strategy, -1);
+      const { assignments, reasons } = this.records(desired, strategy, -1, C.Split);
       if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
       const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
@@ -972,27 +983,39 @@ class Divider implements FitLimit {
     const total = Math.min(desired, sumCap);
     fairSharesInto(c, m, total, sumFloor, W, withRoom, idx);
 
-    // Steady state: start from the current split, fix what is infeasible.
+    // Steady state: start from the current split, fix what is infeasible; on the way each row's
+    // deficit (D1) and surplus (D2) against its fair share, and their sums.
     const withFloors = sumFloor <= total;
     let sum = 0;
+    let deficits = 0;
+    let surpluses = 0;
     for (let j = 0; j < m; j++) {
       const s = j * C.Stride;
       const cur = Math.min(c[s + C.Cur]!, c[s + C.Cap]!);
       const v = withFloors ? Math.max(cur, c[s + C.Floor]!) : cur;
+      const fair = c[s + C.Fair]!;
+      const under = Math.max(0, fair - v);
+      const over = Math.max(0, v - fair);
       c[s + C.Split] = v;
+      c[s + C.D1] = under;
+      c[s + C.D2] = over;
       sum += v;
+      deficits += under;
+      surpluses += over;
     }
 
+    // The field holding the result per row.
+    let result: C.Split | C.Fair = C.Split;
     if (exact || sum === 0) {
       // Nothing placed yet (or exact): the additions below would be the fair shares themselves.
-      for (let j = 0; j < m; j++) c[j * C.Stride + C.Split] = c[j * C.Stride + C.Fair]!;
+      result = C.Fair;
     } else if (sum < total) {
-      for (let j = 0; j < m; j++) c[j * C.Stride + C.D1] = Math.max(0, c[j * C.Stride + C.Fair]! - c[j * C.Stride + C.Split]!);
-      apportionInto(c, m, total - sum, C.O1, C.D1, C.D1, idx);
+      // scale-up: add to the rows below their fair share, proportional to their deficits
+      apportionInto(c, m, total - sum, C.O1, C.D1, C.D1, idx, deficits);
       for (let j = 0; j < m; j++) c[j * C.Stride + C.Split]! += c[j * C.Stride + C.O1]!;
     } else if (sum > total) {
-      for (let j = 0; j < m; j++) c[j * C.Stride + C.D1] = Math.max(0, c[j * C.Stride + C.Split]! - c[j * C.Stride + C.Fair]!);
-      apportionInto(c, m, sum - total, C.O1, C.D1, C.D1, idx);
+      // scale-down: take from the rows above their fair share, proportional to their surpluses
+      apportionInto(c, m, sum - total, C.O1, C.D2, C.D2, idx, surpluses);
       for (let j = 0; j < m; j++) c[j * C.Stride + C.Split]! -= c[j * C.Stride + C.O1]!;
     } else {
       let eOver = 0;
@@ -1030,7 +1053,7 @@ class Divider implements FitLimit {
         }
       }
     }
-    const { assignments, reasons } = this.records(desired, strategy, m);
+    const { assignments, reasons } = this.records(desired, strategy, m, result);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     const unschedulableReason =
