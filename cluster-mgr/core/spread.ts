@@ -552,7 +552,6 @@ function compileBuilder<V>(names: readonly string[], flags: readonly boolean[], 
  */
 const enum M {
   Healthy,
-  Selected,
   Current,
   Pending,
   /** Bound pods (-1: not reported). */
@@ -610,7 +609,10 @@ class Divider implements FitLimit {
   /** Members whose per-app inputs differ from the defaults (startApp resets only these), and whether any selection does. */
   private dirty = new Int32Array(0);
   private dirtyCount = 0;
-  private dirtySelection = false;
+  /** The members the app's placement selects (non-zero), undefined: every member. Never written through (selectWhere keeps the caller's mask). */
+  private sel: Uint8Array | undefined;
+  /** Where setSelected and load write the selection. */
+  private ownSel = new Uint8Array(0);
   /** Every row needs its per-app defaults (after resize or load). */
   private reset = true;
   private texts: string[] = [];
@@ -628,6 +630,7 @@ class Divider implements FitLimit {
     this.act = new Int32Array(n);
     this.idx = new Int32Array(n);
     this.dirty = new Int32Array(n);
+    this.ownSel = new Uint8Array(n);
     this.reset = true;
     this.texts = new Array<string>(n).fill('');
   }
@@ -649,6 +652,7 @@ class Divider implements FitLimit {
     this.numberBuilders = undefined;
     this.textBuilders = undefined;
     this.reset = true;
+    this.sel = this.ownSel;
     const q = this.q;
     q[0] = nonNeg(request.cpu);
     q[1] = nonNeg(request.memory);
@@ -660,7 +664,7 @@ class Divider implements FitLimit {
       const healthy = m.healthy ? 1 : 0;
       const selected = m.selected === false ? 0 : 1;
       t[r + M.Healthy] = healthy;
-      t[r + M.Selected] = selected;
+      this.ownSel[i] = selected;
       t[r + M.Current] = count(m.current);
       t[r + M.Pending] = count(m.pending);
       t[r + M.Bound] = m.running === undefined ? -1 : count(m.running);
@@ -692,8 +696,7 @@ class Divider implements FitLimit {
     q[2] = nonNeg(request.pods);
     // Back to the defaults: every member selected, current 0, no weight/min/max/nodes — only where the
     // previous app set something (a plan sets a few members per app; resetting all cost 8 % of it).
-    if (this.reset || this.dirtySelection) for (let i = 0; i < n; i++) t[i * M.Stride + M.Selected] = 1;
-    this.dirtySelection = false;
+    this.sel = undefined;
     const all = this.reset;
     const rows = all ? n : this.dirtyCount;
     for (let k = 0; k < rows; k++) {
@@ -724,14 +727,21 @@ class Divider implements FitLimit {
   }
 
   setSelected(i: number, selected: boolean): void {
-    this.t[i * M.Stride + M.Selected] = selected ? 1 : 0;
-    this.dirtySelection = true;
+    const own = this.ownSel;
+    if (this.sel !== own) {
+      if (this.sel) own.set(this.sel.subarray(0, this.n));
+      else own.fill(1, 0, this.n);
+      this.sel = own;
+    }
+    own[i] = selected ? 1 : 0;
   }
 
-  selectWhere(mask: ArrayLike<number>): void {
-    const t = this.t;
-    for (let i = 0; i < this.n; i++) t[i * M.Stride + M.Selected] = mask[i] ? 1 : 0;
-    this.dirtySelection = true;
+  selectWhere(mask: Uint8Array): void {
+    this.sel = mask;
+  }
+
+  private selected(i: number): boolean {
+    return this.sel === undefined || this.sel[i] !== 0;
   }
 
   setCurrent(i: number, current: number | undefined): void {
@@ -764,7 +774,7 @@ class Divider implements FitLimit {
   private describe(i: number, assigned: number, strategy: SpreadStrategy): string {
     const t = this.t;
     const r = i * M.Stride;
-    if (!t[r + M.Selected]) return 'not selected by placement';
+    if (!this.selected(i)) return 'not selected by placement';
     if (!t[r + M.Healthy]) return this.reasonTexts.unhealthy(t[r + M.Current]!);
     const f = t[r + M.Fit]!;
     const max = t[r + M.Max]!;
@@ -831,7 +841,7 @@ class Divider implements FitLimit {
    * outside the division) and are written on the way; else they are set already.
    */
   private records(desired: number, strategy: SpreadStrategy, m: number, result: C.Split | C.Fair): { assignments: Record<string, number>; reasons: Record<string, string> } {
-    const { n, t, c, act, texts } = this;
+    const { n, t, c, act, texts, sel } = this;
     const duplicate = strategy === 'duplicate';
     const capacity = strategy === 'capacity';
     // With up to 52 members the masks hold every member's bit exactly (a double's 53-bit mantissa),
@@ -855,7 +865,7 @@ class Divider implements FitLimit {
       } else {
         if (m < 0) ai = t[r + M.Assigned]!;
         const healthy = t[r + M.Healthy] !== 0;
-        const selected = t[r + M.Selected] !== 0;
+        const selected = sel === undefined || sel[i] !== 0;
         // Members outside the placement that run nothing are left out of the result.
         l = selected || ai > 0 || current > 0 ? 1 : 0;
         constrained = false;
@@ -880,7 +890,7 @@ class Divider implements FitLimit {
   }
 
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
-    const { n, t, c, act, idx } = this;
+    const { n, t, c, act, idx, sel } = this;
     const desired = count(desiredIn);
     const capacity = strategy === 'capacity';
     const q0 = this.q[0]!;
@@ -897,7 +907,7 @@ class Divider implements FitLimit {
     let withRoom = 0;
     for (let i = 0; i < n; i++) {
       const r = i * M.Stride;
-      if (t[r + M.Healthy] === 0 || t[r + M.Selected] === 0) {
+      if (t[r + M.Healthy] === 0 || (sel !== undefined && sel[i] === 0)) {
         t[r + M.Fit] = 0;
         t[r + M.Limit] = -1;
         t[r + M.Cap] = 0;
@@ -968,7 +978,7 @@ class Divider implements FitLimit {
         const r = i * M.Stride;
         const ai = Math.min(desired, t[r + M.Cap]!);
         t[r + M.Assigned] = ai;
-        if (t[r + M.Healthy] !== 0 && t[r + M.Selected] !== 0) {
+        if (t[r + M.Healthy] !== 0 && (sel === undefined || sel[i] !== 0)) {
           eligible++;
           unschedulable += desired - ai;
         }
@@ -1096,8 +1106,8 @@ export interface MemberTable {
   startApp(request: Resources): void;
   /** Member i's per-app inputs (SpreadMember.selected / current / weight / min / max). */
   setSelected(i: number, selected: boolean): void;
-  /** Every member's `selected` at once: mask[i] non-zero. */
-  selectWhere(mask: ArrayLike<number>): void;
+  /** Every member's `selected` at once: mask[i] non-zero (kept, not copied: unchanged until `divide` returns). */
+  selectWhere(mask: Uint8Array): void;
   setCurrent(i: number, current: number | undefined): void;
   /** Member i's per-node free room for this app, its Pending replicas and bound pods (SpreadMember.nodes / pending / running). */
   setNodes(i: number, nodes: readonly Resources[] | undefined, pending: number | undefined, running?: number): void;
