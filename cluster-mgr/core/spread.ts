@@ -25,8 +25,9 @@
 //   duplicate: every healthy selected member runs min(desired, cap_m).
 // Pure: no clock, process, I/O; never mutates its input; deterministic.
 // Implementation (for `cluster-mgr plan` over 10,000 apps x 50 members in < 100 ms): one engine
-// object (Divider) holds all mutable state — member inputs and scratch in typed arrays reused across
-// calls, the last fit's limiting resource, the reason-text tables; spread-reference.ts is the same
+// object (Divider) holds all mutable state — member rows and division rows, each in ONE strided
+// Float64Array (enums M and C) reused across calls, the last fit's limiting resource, the
+// reason-text tables; a plan resets only the members the previous app set; spread-reference.ts is the same
 // algorithm written plainly (a property test keeps the two equal); remainders go out by
 // quickselect instead of a sort; reason texts are shared; the division runs over the members that
 // can take replicas only (compacted), its usual case in two passes (fairSharesOneRound); result
@@ -616,6 +617,7 @@ class Divider implements FitLimit {
   /** Every row needs its per-app defaults (after resize or load). */
   private reset = true;
   private texts: string[] = [];
+  private bits = new Float64Array(0);
   /** Record builders per set of keys (bit mask over members); only with fixed names. */
   private numberBuilders: Map<number, Build<number>> | undefined;
   private textBuilders: Map<number, Build<string>> | undefined;
@@ -840,6 +842,35 @@ class Divider implements FitLimit {
    * way. `m` ≥ 0: the Assigned fields come from the m division rows (field `result`, 0 for the members
    * outside the division) and are written on the way; else they are set already.
    */
+  /** bits[i] = 2^(n − 1 − i): member i's bit in a key mask (members in order, the first highest). */
+  private bitsFor(n: number): Float64Array {
+    if (this.bits.length !== n) this.bits = Float64Array.from({ length: n }, (_, i) => 2 ** (n - 1 - i));
+    return this.bits;
+  }
+
+  /**
+   * records() for the division's m members, the others' bits and reasons given (the fit loop in
+   * divide made them): the same records, visiting m members instead of all. Masks exact (n ≤ MASK_BITS).
+   */
+  private divisionRecords(strategy: SpreadStrategy, m: number, result: C.Split | C.Fair, listedMask: number, flagMask: number): { assignments: Record<string, number>; reasons: Record<string, string> } {
+    const { t, c, act, texts, bits } = this;
+    const capacity = strategy === 'capacity';
+    let ints = true;
+    for (let j = 0; j < m; j++) {
+      const i = act[j]!;
+      const r = i * M.Stride;
+      const ai = c[j * C.Stride + result]!;
+      t[r + M.Assigned] = ai;
+      if ((ai | 0) !== ai) ints = false;
+      listedMask += bits[i]!;
+      if ((capacity && (ai > 0 || t[r + M.Current]! > 0)) || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!)) {
+        flagMask += bits[i]!;
+        texts[i] = this.describe(i, ai, strategy);
+      }
+    }
+    return { assignments: this.numberRecord(listedMask, ints), reasons: this.textRecord(flagMask) };
+  }
+
   private records(desired: number, strategy: SpreadStrategy, m: number, result: C.Split | C.Fair): { assignments: Record<string, number>; reasons: Record<string, string> } {
     const { n, t, c, act, texts, sel } = this;
     const duplicate = strategy === 'duplicate';
@@ -890,8 +921,14 @@ class Divider implements FitLimit {
   }
 
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
-    const { n, t, c, act, idx, sel } = this;
+    const { n, t, c, act, idx, sel, texts } = this;
     const desired = count(desiredIn);
+    // Members outside the division get their part of the result records in the loop below, when the
+    // key masks are exact (records() then visits the division's members only).
+    const early = n <= MASK_BITS && strategy !== 'duplicate';
+    const bits = this.bitsFor(n);
+    let listedEarly = 0;
+    let flaggedEarly = 0;
     const capacity = strategy === 'capacity';
     const q0 = this.q[0]!;
     const q1 = this.q[1]!;
@@ -911,6 +948,19 @@ class Divider implements FitLimit {
         t[r + M.Fit] = 0;
         t[r + M.Limit] = -1;
         t[r + M.Cap] = 0;
+        if (early) {
+          // This member's part of the result records (records() covers the division's members):
+          // 0 replicas; listed when selected or running; why, as in records().
+          t[r + M.Assigned] = 0;
+          const current = t[r + M.Current]!;
+          if (sel === undefined || sel[i] !== 0 || current > 0) {
+            listedEarly += bits[i]!;
+            if (t[r + M.Healthy] === 0 || (t[r + M.HasMax] !== 0 && t[r + M.Max]! <= 0) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > 0) || (capacity && current > 0)) {
+              flaggedEarly += bits[i]!;
+              texts[i] = this.describe(i, 0, strategy);
+            }
+          }
+        }
         continue;
       }
       let f: number;
@@ -1063,7 +1113,7 @@ class Divider implements FitLimit {
         }
       }
     }
-    const { assignments, reasons } = this.records(desired, strategy, m, result);
+    const { assignments, reasons } = early ? this.divisionRecords(strategy, m, result, listedEarly, flaggedEarly) : this.records(desired, strategy, m, result);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     const unschedulableReason =
