@@ -863,9 +863,11 @@ class Divider implements FitLimit {
       t[r + M.Assigned] = ai;
       if ((ai | 0) !== ai) ints = false;
       listedMask += bits[i]!;
-      if ((capacity && (ai > 0 || t[r + M.Current]! > 0)) || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!)) {
+      const plain = t[r + M.HasMax] === 0 && t[r + M.HasMin] === 0;
+      if ((capacity && (ai > 0 || t[r + M.Current]! > 0)) || (!plain && ((t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!)))) {
         flagMask += bits[i]!;
-        texts[i] = this.describe(i, ai, strategy);
+        // describe()'s answer for a healthy selected member without min/max under `capacity`
+        texts[i] = plain && capacity ? this.reasonTexts.capacity(Math.max(0, t[r + M.Fit]! - ai), t[r + M.Limit]!) : this.describe(i, ai, strategy);
       }
     }
     return { assignments: this.numberRecord(listedMask, ints), reasons: this.textRecord(flagMask) };
