@@ -144,9 +144,7 @@ function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayL
   for (let k = 0; k < 3; k++) {
     const qk = q[k]!;
     if (qk === 0) continue;
-    const f = free[at + k]! + current * qk;
-    // A tiny epsilon absorbs binary-float noise (0.1 + 0.2) without ever rounding a real shortfall up.
-    const n = f > 0 ? Math.floor(f / qk + 1e-9) : 0;
+    const n = fitting(free[at + k]!, current, qk);
     if (n < best) {
       best = n;
       limit = k;
@@ -154,6 +152,16 @@ function fitCore(free: ArrayLike<number>, at: number, current: number, q: ArrayL
   }
   out.fitLimit = limit;
   return Math.max(0, Math.min(MAX_REPLICAS, best));
+}
+
+/**
+ * Replicas that fit by one resource: floor((free + running × request) / request), 0 when nothing is
+ * free; request > 0. A tiny epsilon absorbs binary-float noise (0.1 + 0.2) without ever rounding a
+ * real shortfall up.
+ */
+function fitting(free: number, running: number, request: number): number {
+  const f = free + running * request;
+  return f > 0 ? Math.floor(f / request + 1e-9) : 0;
 }
 
 /** The app's running replicas on a member: its bound pods (up to current) when known (≥ 0), else current minus those Pending. */
@@ -974,32 +982,23 @@ class Divider implements FitLimit {
         f = nodesFit(this.nodes[i]!, run, this.q, this.nodeFree, this.nodeCounts, this);
         lim = this.fitLimit;
       } else {
-        // fitCore over the row's Free fields, written out: per resource with a request,
-        // floor((free + running × request) / request), the smallest wins (each ≥ 0, ≤ Limit.Replicas).
+        // fitCore over the row's Free fields, written out: per resource with a request, the
+        // replicas that fit by it; the smallest wins (each ≥ 0, ≤ Limit.Replicas).
         f = Limit.Replicas;
-        if (q0 !== 0) {
-          const x = t[r + M.Free0]! + run * q0;
-          const k = x > 0 ? Math.floor(x / q0 + 1e-9) : 0;
-          if (k < f) {
-            f = k;
-            lim = 0;
-          }
+        const k0 = q0 !== 0 ? fitting(t[r + M.Free0]!, run, q0) : Limit.Replicas;
+        if (k0 < f) {
+          f = k0;
+          lim = 0;
         }
-        if (q1 !== 0) {
-          const x = t[r + M.Free1]! + run * q1;
-          const k = x > 0 ? Math.floor(x / q1 + 1e-9) : 0;
-          if (k < f) {
-            f = k;
-            lim = 1;
-          }
+        const k1 = q1 !== 0 ? fitting(t[r + M.Free1]!, run, q1) : Limit.Replicas;
+        if (k1 < f) {
+          f = k1;
+          lim = 1;
         }
-        if (q2 !== 0) {
-          const x = t[r + M.Free2]! + run * q2;
-          const k = x > 0 ? Math.floor(x / q2 + 1e-9) : 0;
-          if (k < f) {
-            f = k;
-            lim = 2;
-          }
+        const k2 = q2 !== 0 ? fitting(t[r + M.Free2]!, run, q2) : Limit.Replicas;
+        if (k2 < f) {
+          f = k2;
+          lim = 2;
         }
       }
       t[r + M.Fit] = f;
