@@ -284,6 +284,8 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
   const out = new Map<string, PlanEntry>();
   const quantity = quantityMemo();
   const memo = roomMemo();
+  // The current split by app key, read through a Map: an app key is a fresh string, which a lookup
+  // in a large object would first have to internalize.
   const currentOf = new Map<string, Record<string, number>>();
   for (const k of Object.keys(cap.current)) currentOf.set(k, cap.current[k]!);
   // The members carrying each label value (1 = carries it): a clusterSelector is the AND of a few of

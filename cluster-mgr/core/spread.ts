@@ -796,10 +796,10 @@ class Divider implements FitLimit {
     return this.reasonTexts.capacity(Math.max(0, f - assigned), limit);
   }
 
-  /** Member i's Listed or Flagged field from the last records(): from its `mask` bit when exact (n ≤ MASK_BITS), else from the row. */
+  /** Member i's Listed or Flagged field from the last records: from its `mask` bit when exact (n ≤ MASK_BITS), else from the row. */
   private flagOf(i: number, field: M.Listed | M.Flagged, mask: number): boolean {
     if (this.n > MASK_BITS) return this.t[i * M.Stride + field] !== 0;
-    return Math.floor(mask / 2 ** (this.n - 1 - i)) % 2 === 1;
+    return Math.floor(mask / this.bits[i]!) % 2 === 1;
   }
 
   /** The builder for the members with field `flagF` set (`mask`: their bits in member order), compiled on first use; undefined without fixed names or past MAX_BUILDERS. */
@@ -842,14 +842,6 @@ class Divider implements FitLimit {
     return out;
   }
 
-  /**
-   * The result records from the Assigned fields: assignments for the listed members (selected, or
-   * running or given replicas), reasons where a constraint applies — duplicate: fewer than desired,
-   * unhealthy or not selected; otherwise: unhealthy, at max, min out of reach, or (capacity) where
-   * replicas run, how many more would fit there. One pass: the key masks and the integer check on the
-   * way. `m` ≥ 0: the Assigned fields come from the m division rows (field `result`, 0 for the members
-   * outside the division) and are written on the way; else they are set already.
-   */
   /** bits[i] = 2^(n − 1 − i): member i's bit in a key mask (members in order, the first highest). */
   private bitsFor(n: number): Float64Array {
     if (this.bits.length !== n) this.bits = Float64Array.from({ length: n }, (_, i) => 2 ** (n - 1 - i));
@@ -857,8 +849,23 @@ class Divider implements FitLimit {
   }
 
   /**
-   * records() for the division's m members, the others' bits and reasons given (the fit loop in
-   * divide made them): the same records, visiting m members instead of all. Masks exact (n ≤ MASK_BITS).
+   * Member i's part of the key masks. With up to MASK_BITS members the masks hold every member's bit
+   * exactly (a double's 53-bit mantissa), and flagOf reads the bits back from them, only to compile a
+   * builder or to build a record without one; with more, the Listed/Flagged fields are written here.
+   */
+  private mark(r: number, listed: number, flagged: number): void {
+    if (this.n > MASK_BITS) {
+      this.t[r + M.Listed] = listed;
+      this.t[r + M.Flagged] = flagged;
+    }
+  }
+
+  /**
+   * The result records of capacity and weighted from the m division rows (field `result`): assignments
+   * for the listed members (selected, or running), reasons where a constraint applies — at max, min
+   * out of reach, or (capacity) where replicas run, how many more would fit there. The members outside
+   * the division (0 replicas) have their bits and reasons already (`listedMask`, `flagMask`: divide's
+   * fit loop, which visits them anyway), so this visits the division's members only.
    */
   private divisionRecords(strategy: SpreadStrategy, m: number, result: C.Split | C.Fair, listedMask: number, flagMask: number): { assignments: Record<string, number>; reasons: Record<string, string> } {
     const { t, c, act, texts, bits } = this;
@@ -872,60 +879,43 @@ class Divider implements FitLimit {
       if ((ai | 0) !== ai) ints = false;
       listedMask += bits[i]!;
       const plain = t[r + M.HasMax] === 0 && t[r + M.HasMin] === 0;
-      if ((capacity && (ai > 0 || t[r + M.Current]! > 0)) || (!plain && ((t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!)))) {
+      const flagged = (capacity && (ai > 0 || t[r + M.Current]! > 0)) || (!plain && ((t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!)));
+      if (flagged) {
         flagMask += bits[i]!;
         // describe()'s answer for a healthy selected member without min/max under `capacity`
         texts[i] = plain && capacity ? this.reasonTexts.capacity(Math.max(0, t[r + M.Fit]! - ai), t[r + M.Limit]!) : this.describe(i, ai, strategy);
       }
+      this.mark(r, 1, flagged ? 1 : 0);
     }
     return { assignments: this.numberRecord(listedMask, ints), reasons: this.textRecord(flagMask) };
   }
 
-  private records(desired: number, strategy: SpreadStrategy, m: number, result: C.Split | C.Fair): { assignments: Record<string, number>; reasons: Record<string, string> } {
-    const { n, t, c, act, texts, sel } = this;
-    const duplicate = strategy === 'duplicate';
-    const capacity = strategy === 'capacity';
-    // With up to 52 members the masks hold every member's bit exactly (a double's 53-bit mantissa),
-    // and the Listed/Flagged fields are read back from them (flagOf) only to compile a builder or to
-    // build a record without one; with more, the fields are written here.
-    const exact = n <= MASK_BITS;
+  /**
+   * The result records of `duplicate` from the Assigned fields: assignments for the listed members
+   * (selected, or running or given replicas), reasons where a member gets fewer than desired, is
+   * unhealthy or not selected.
+   */
+  private duplicateRecords(desired: number): { assignments: Record<string, number>; reasons: Record<string, string> } {
+    const { n, t, texts, sel, bits } = this;
     let listedMask = 0;
     let flagMask = 0;
     let ints = true;
-    for (let i = 0, j = 0; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const r = i * M.Stride;
-      const current = t[r + M.Current]!;
-      let ai = 0;
-      let l = 1;
-      let constrained: boolean;
-      if (m > j && act[j] === i) {
-        // in the division: healthy and selected (never duplicate)
-        ai = c[j++ * C.Stride + result]!;
+      const ai = t[r + M.Assigned]!;
+      const selected = sel === undefined || sel[i] !== 0;
+      // Members outside the placement that run nothing are left out of the result.
+      const listed = selected || ai > 0 || t[r + M.Current]! > 0;
+      const flagged = listed && (ai < desired || t[r + M.Healthy] === 0 || !selected);
+      if (listed) {
         if ((ai | 0) !== ai) ints = false;
-        constrained = (capacity && (ai > 0 || current > 0)) || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!);
-      } else {
-        if (m < 0) ai = t[r + M.Assigned]!;
-        const healthy = t[r + M.Healthy] !== 0;
-        const selected = sel === undefined || sel[i] !== 0;
-        // Members outside the placement that run nothing are left out of the result.
-        l = selected || ai > 0 || current > 0 ? 1 : 0;
-        constrained = false;
-        if (l) {
-          if ((ai | 0) !== ai) ints = false;
-          constrained = duplicate
-            ? ai < desired || !healthy || !selected
-            : !healthy || (t[r + M.HasMax] !== 0 && ai >= t[r + M.Max]!) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > t[r + M.Fit]!) || (capacity && (ai > 0 || current > 0));
-        }
+        listedMask += bits[i]!;
       }
-      if (m >= 0) t[r + M.Assigned] = ai;
-      const f = constrained ? 1 : 0;
-      if (constrained) texts[i] = this.describe(i, ai, strategy);
-      if (!exact) {
-        t[r + M.Listed] = l;
-        t[r + M.Flagged] = f;
+      if (flagged) {
+        flagMask += bits[i]!;
+        texts[i] = this.describe(i, ai, 'duplicate');
       }
-      listedMask = listedMask * 2 + l;
-      flagMask = flagMask * 2 + f;
+      this.mark(r, listed ? 1 : 0, flagged ? 1 : 0);
     }
     return { assignments: this.numberRecord(listedMask, ints), reasons: this.textRecord(flagMask) };
   }
@@ -933,9 +923,9 @@ class Divider implements FitLimit {
   divide(desiredIn: number, strategy: SpreadStrategy, exact: boolean): SpreadResult {
     const { n, t, c, act, idx, sel, texts } = this;
     const desired = count(desiredIn);
-    // Members outside the division get their part of the result records in the loop below, when the
-    // key masks are exact (records() then visits the division's members only).
-    const early = n <= MASK_BITS && strategy !== 'duplicate';
+    // Members outside the division get their part of the result records in the loop below
+    // (divisionRecords then visits the division's members only); duplicate has its own records.
+    const early = strategy !== 'duplicate';
     const bits = this.bitsFor(n);
     let listedEarly = 0;
     let flaggedEarly = 0;
@@ -959,17 +949,19 @@ class Divider implements FitLimit {
         t[r + M.Limit] = -1;
         t[r + M.Cap] = 0;
         if (early) {
-          // This member's part of the result records (records() covers the division's members):
-          // 0 replicas; listed when selected or running; why, as in records().
+          // This member's part of the result records: 0 replicas; listed when selected or running;
+          // a reason when unhealthy, at a max of 0, short of its min, or (capacity) running replicas.
           t[r + M.Assigned] = 0;
           const current = t[r + M.Current]!;
-          if (sel === undefined || sel[i] !== 0 || current > 0) {
-            listedEarly += bits[i]!;
-            if (t[r + M.Healthy] === 0 || (t[r + M.HasMax] !== 0 && t[r + M.Max]! <= 0) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > 0) || (capacity && current > 0)) {
-              flaggedEarly += bits[i]!;
-              texts[i] = this.describe(i, 0, strategy);
-            }
+          const listed = sel === undefined || sel[i] !== 0 || current > 0;
+          const flagged =
+            listed && (t[r + M.Healthy] === 0 || (t[r + M.HasMax] !== 0 && t[r + M.Max]! <= 0) || (t[r + M.HasMin] !== 0 && t[r + M.Min]! > 0) || (capacity && current > 0));
+          if (listed) listedEarly += bits[i]!;
+          if (flagged) {
+            flaggedEarly += bits[i]!;
+            texts[i] = this.describe(i, 0, strategy);
           }
+          this.mark(r, listed ? 1 : 0, flagged ? 1 : 0);
         }
         continue;
       }
@@ -1035,7 +1027,7 @@ class Divider implements FitLimit {
         }
       }
       if (eligible === 0) unschedulable = desired;
-      const { assignments, reasons } = this.records(desired, strategy, -1, C.Split);
+      const { assignments, reasons } = this.duplicateRecords(desired);
       if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
       const unschedulableReason = eligible === 0 ? 'no healthy selected member' : `${plural(unschedulable, 'replica')} do not fit on every member`;
       return { desired, assignments, unschedulable, reasons, unschedulableReason };
@@ -1114,7 +1106,7 @@ class Divider implements FitLimit {
         }
       }
     }
-    const { assignments, reasons } = early ? this.divisionRecords(strategy, m, result, listedEarly, flaggedEarly) : this.records(desired, strategy, m, result);
+    const { assignments, reasons } = this.divisionRecords(strategy, m, result, listedEarly, flaggedEarly);
     const unschedulable = desired - total;
     if (!(unschedulable > 0)) return { desired, assignments, unschedulable, reasons };
     const unschedulableReason =
