@@ -8,7 +8,6 @@ import { loadFederation, type Federation } from '../../cluster-mgr/config/index'
 import { runDaemon, type Running } from '../../cluster-mgr/daemon/main';
 import { EXAMPLE_APP, federationDoc, startSim, type Sim, type SimOptions } from '../../cluster-mgr/sim/index';
 import { startDaemon, type Daemon as Proc } from '../lab/daemon';
-import { freePort } from '../lab/ports';
 import { waitFor } from '../lab/wait';
 
 export { EXAMPLE_APP };
@@ -64,16 +63,36 @@ export async function stopAfterClusterMgr(cm: Proc | undefined, ...others: ({ st
   for (const o of others) await o?.stop();
 }
 
+/**
+ * The URL a cluster-mgr child is serving on, read from its own "listening" log line (loopback form
+ * when it listens on a wildcard address). Children listen on port 0: a port picked beforehand and
+ * released could be taken by another test's process before the child binds it, and the waiting
+ * test would then talk to that other process.
+ */
+export async function listeningUrl(proc: Proc, timeoutMs = 30_000): Promise<string> {
+  const re = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/;
+  const found = await waitFor(
+    () => {
+      const m = re.exec(proc.logs());
+      if (m) return m[1];
+      if (!proc.isRunning()) throw new Error(`${proc.name} exited before listening:\n${proc.logs().slice(-2000)}`);
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 50, what: `${proc.name} to log its listening address` },
+  );
+  return found.replace(/^http:\/\/(0\.0\.0\.0|\[::\])/, (_all, h: string) => `http://${h === '[::]' ? '[::1]' : '127.0.0.1'}`);
+}
+
 export async function startClusterMgr(
   configFile: string,
   o: { name?: string; ready?: (url: string) => Promise<boolean | undefined>; what?: string; timeoutMs?: number } = {},
 ): Promise<{ proc: Proc; url: string }> {
   const name = o.name ?? 'cluster-mgr';
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = startDaemon({ name, command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', `127.0.0.1:${port}`] });
+  const proc = startDaemon({ name, command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', configFile, '--listen', '127.0.0.1:0'] });
   const ready = o.ready ?? (async (u: string) => (await fetch(`${u}/healthz`).catch(() => undefined))?.ok);
+  let url = '';
   try {
+    url = await listeningUrl(proc, o.timeoutMs ?? 30_000);
     await waitFor(
       async () => {
         if (!proc.isRunning()) throw new Error(`${name} exited:\n${proc.logs().slice(-2000)}`);

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { freePort, requireTools, startDaemon, waitFor } from '../lab/index';
+import { requireTools, startDaemon, waitFor } from '../lab/index';
+import { listeningUrl } from '../cluster-mgr/harness';
 import { chartPoints, CHROMIUM, duplicateEventRows, launchChromium, misalignedColumns, watchedPage } from './browser';
 import { useStack } from './use-stack';
 
@@ -60,9 +61,8 @@ describe('dashboard of the real daemon', () => {
     requireTools(ctx, TOOLS);
     const s = stack()!;
     const config = join(s.dir, 'federation-e2e.yaml');
-    const port = await freePort();
     // Without a token: refused with exit 2.
-    const noToken = spawn(process.execPath, ['bin/cluster-mgr.mjs', 'run', '--config', config, '--listen', `0.0.0.0:${port}`], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CLUSTER_MGR_TOKEN: '' } });
+    const noToken = spawn(process.execPath, ['bin/cluster-mgr.mjs', 'run', '--config', config, '--listen', '0.0.0.0:0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CLUSTER_MGR_TOKEN: '' } });
     let err = '';
     noToken.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((res) => noToken.once('exit', res));
@@ -71,9 +71,13 @@ describe('dashboard of the real daemon', () => {
 
     const token = 'e2e-token-0123456789abcdef';
     // A second daemon on the same members, standing by traffic-wise (no traffic block needed to test the server).
-    const cm = startDaemon({ name: 'cluster-mgr-token', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', config, '--listen', `0.0.0.0:${port}`], env: { ...process.env, CLUSTER_MGR_TOKEN: token } });
+    const cm = startDaemon({ name: 'cluster-mgr-token', command: process.execPath, args: [join(process.cwd(), 'bin/cluster-mgr.mjs'), 'run', '--config', config, '--listen', '0.0.0.0:0'], env: { ...process.env, CLUSTER_MGR_TOKEN: token } });
     try {
-      const base = `http://127.0.0.1:${port}`;
+      // Port 0 and the address the daemon logs: a port picked beforehand could be taken by another
+      // test's (token-less, loopback) cluster-mgr in between, and the 401s below would meet that one.
+      const base = await listeningUrl(cm, 20_000);
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(cm.logs()).toMatch(/"url":"http:\/\/0\.0\.0\.0:\d+"[^\n]*"msg":"listening"/);
       await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, { what: 'token daemon up', timeoutMs: 20_000 });
       expect((await fetch(`${base}/api/state`)).status).toBe(401);
       expect((await fetch(`${base}/metrics`)).status).toBe(401);

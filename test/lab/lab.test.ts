@@ -1,7 +1,9 @@
 // Proves the lab helpers: two namespace hosts on a bridge ping each other; a daemon started in one
 // is reachable from the other; teardown leaves no namespace or process behind.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { canConnect, createLab, freePort, listLabNamespaces, pendingCleanups, requireTools, run, startDaemon, waitFor, waitForPort } from './index';
+import { canConnect, createLab, freePort, freePorts, listLabNamespaces, pendingCleanups, requireTools, run, startDaemon, waitFor, waitForPort } from './index';
 
 describe('test lab', () => {
   it('two netns hosts ping each other and teardown leaves nothing behind', async (ctx) => {
@@ -55,6 +57,34 @@ describe('test lab', () => {
     await d.stop();
     expect(d.isRunning()).toBe(false);
     expect(await canConnect('127.0.0.1', port, 300)).toBe(false);
+  });
+
+  it('freePort hands out distinct bindable ports below the ephemeral range and skips taken ones', async () => {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const ports = await freePorts(12);
+    expect(new Set(ports).size).toBe(12);
+    for (const p of ports) {
+      expect(p).toBeGreaterThanOrEqual(10_000);
+      expect(p).toBeLessThan(low);
+    }
+    // Take the next few ports of the walk (consecutive after the last one, modulo the slice): they are skipped.
+    const held: Server[] = [];
+    try {
+      const last = ports[ports.length - 1]!;
+      for (let p = last + 1; p <= last + 3; p++) {
+        const srv = createServer();
+        await new Promise<void>((res) => srv.once('error', () => res()).listen(p, '127.0.0.1', () => res()));
+        if (srv.listening) held.push(srv);
+      }
+      const taken = new Set(held.map((s) => (s.address() as { port: number }).port));
+      const next = await freePort();
+      expect(taken.has(next)).toBe(false);
+      const srv = createServer();
+      await new Promise<void>((res, rej) => srv.once('error', rej).listen(next, '127.0.0.1', () => res()));
+      held.push(srv);
+    } finally {
+      await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    }
   });
 
   it('waitFor fails with the named condition at its deadline', async () => {
