@@ -4,7 +4,7 @@ import { podRequests, type PodSpecResources } from '../../infra/lib/pod-requests
 import { parseQuantity } from '../../infra/lib/units';
 import type { App, Capacity, Member } from '../config/schema';
 import { countOf, eligibleRoom, pendingOf, type BoundPod, placementKey, placementOf, type LabelSelector, type NodeSnapshot, type UnschedulablePod } from './scheduling';
-import { memberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
+import { memberTable, type MemberTable, type Resources, type SpreadInput, type SpreadMember, type SpreadResult } from './spread';
 
 /**
  * Requests of one replica: the pod template through the one pod-request function the daemon's
@@ -256,6 +256,112 @@ const res = (r: Capacity['clusters'][string]['allocatable']): Resources => ({
 export type PlanEntry = Pick<SpreadResult, 'desired' | 'assignments' | 'unschedulable' | 'reasons' | 'unschedulableReason'>;
 
 /**
+ * What planAll sets up once per plan and planApp reads per app. One object of one shape: planApp is
+ * a small hot function the optimizing compiler takes early and keeps (the per-app loop written
+ * inside planAll was compiled on-stack-replacement and dropped again on the next call, leaving
+ * whole plans in the interpreter).
+ */
+interface PlanState {
+  readonly sorted: readonly Pick<Member, 'name' | 'labels'>[];
+  readonly n: number;
+  readonly table: MemberTable;
+  readonly index: ReadonlyMap<string, number>;
+  readonly uniqueNames: boolean;
+  /** Members with nodes or Pending pods: their per-app input comes from memberInputFor. */
+  readonly detailed: readonly { i: number; name: string; capacity: MemberCapacity }[];
+  readonly quantity: (text: string | number) => number | undefined;
+  readonly memo: RoomMemo;
+  /**
+   * The current split by app key, read through a Map: an app key is a fresh string, which a lookup
+   * in a large object would first have to internalize.
+   */
+  readonly currentOf: ReadonlyMap<string, Record<string, number>>;
+  /**
+   * The members carrying each label value (1 = carries it): a clusterSelector is the AND of a few of
+   * these, looked up once per app instead of one label read per member.
+   */
+  readonly carrying: Map<string, Map<string, Uint8Array>>;
+  /** Scratch selection for selectors of several labels or a `clusters` list. */
+  readonly chosen: Uint8Array;
+}
+
+function membersWith(s: PlanState, key: string, value: string): Uint8Array {
+  let byValue = s.carrying.get(key);
+  if (!byValue) s.carrying.set(key, (byValue = new Map()));
+  let mask = byValue.get(value);
+  if (!mask) {
+    mask = new Uint8Array(s.n);
+    for (let i = 0; i < s.n; i++) mask[i] = s.sorted[i]!.labels[key] === value ? 1 : 0;
+    byValue.set(value, mask);
+  }
+  return mask;
+}
+
+/** One app's entry of planAll: its inputs into the member table, then one division. */
+function planApp(s: PlanState, app: App, key: string): PlanEntry {
+  const { table, n, chosen, index } = s;
+  const current = s.currentOf.get(key);
+  const sel = app.placement.clusterSelector;
+  const only = app.placement.clusters;
+  const perCluster = app.placement.perCluster;
+  table.startApp(requestOf(app, s.quantity));
+  if (sel || only) {
+    // One label (the usual selector): its mask as it is (never written); else the AND of the masks
+    // and `clusters` in `chosen`. No mask: every member.
+    let mask: Uint8Array | undefined;
+    let keys = 0;
+    for (const k in sel) {
+      const carriers = membersWith(s, k, sel[k]!);
+      if (keys === 0) mask = carriers;
+      else {
+        if (keys === 1) {
+          chosen.set(mask!);
+          mask = chosen;
+        }
+        for (let i = 0; i < n; i++) chosen[i]! &= carriers[i]!;
+      }
+      keys++;
+    }
+    if (only) {
+      if (mask !== chosen) {
+        if (mask) chosen.set(mask);
+        else chosen.fill(1);
+        mask = chosen;
+      }
+      for (let i = 0; i < n; i++) if (chosen[i] && !only.includes(s.sorted[i]!.name)) chosen[i] = 0;
+    }
+    if (mask) table.selectWhere(mask);
+  }
+  if (s.uniqueNames) {
+    // Only the members named in the (usually short) current split and perCluster differ from the defaults.
+    if (current) {
+      for (const name in current) {
+        const i = index.get(name);
+        if (i !== undefined) table.setCurrent(i, current[name]);
+      }
+    }
+    for (const name in perCluster) {
+      const i = index.get(name);
+      if (i !== undefined) table.setPerCluster(i, perCluster[name]);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const name = s.sorted[i]!.name;
+      table.setCurrent(i, current?.[name]);
+      table.setPerCluster(i, perCluster[name]);
+    }
+  }
+  let messages: Record<string, string | undefined> | undefined;
+  for (const d of s.detailed) {
+    const per = memberInputFor(app, d.capacity, s.memo);
+    table.setNodes(d.i, per.nodes, per.pending, per.running);
+    if (per.schedulerMessage !== undefined) (messages ??= {})[d.name] = per.schedulerMessage;
+  }
+  const result = table.divide(app.replicas, app.placement.spread, false);
+  return messages ? withSchedulerReason(result, messages) : result;
+}
+
+/**
  * `cluster-mgr plan`: the split for every app over a capacity snapshot (members missing from it are
  * unhealthy), by app key (`namespace/name`) in the order of `apps`. A Map: an object with 10,000
  * fresh string keys would internalize each one (the largest single cost after the division itself).
@@ -268,7 +374,6 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
   const table = memberTable(sorted.map((m) => m.name));
   const index = new Map<string, number>();
   let uniqueNames = true;
-  // Members with nodes or Pending pods: their per-app input comes from memberInputFor.
   const detailed: { i: number; name: string; capacity: MemberCapacity }[] = [];
   for (let i = 0; i < n; i++) {
     const m = sorted[i]!;
@@ -281,89 +386,13 @@ export function planAll(apps: readonly App[], members: readonly Pick<Member, 'na
     if (index.has(m.name)) uniqueNames = false;
     else index.set(m.name, i);
   }
-  const out = new Map<string, PlanEntry>();
-  const quantity = quantityMemo();
-  const memo = roomMemo();
-  // The current split by app key, read through a Map: an app key is a fresh string, which a lookup
-  // in a large object would first have to internalize.
   const currentOf = new Map<string, Record<string, number>>();
   for (const k of Object.keys(cap.current)) currentOf.set(k, cap.current[k]!);
-  // The members carrying each label value (1 = carries it): a clusterSelector is the AND of a few of
-  // these, looked up once per app instead of one label read per member.
-  const carrying = new Map<string, Map<string, Uint8Array>>();
-  const membersWith = (key: string, value: string): Uint8Array => {
-    let byValue = carrying.get(key);
-    if (!byValue) carrying.set(key, (byValue = new Map()));
-    let mask = byValue.get(value);
-    if (!mask) {
-      mask = new Uint8Array(n);
-      for (let i = 0; i < n; i++) mask[i] = sorted[i]!.labels[key] === value ? 1 : 0;
-      byValue.set(value, mask);
-    }
-    return mask;
-  };
-  const chosen = new Uint8Array(n);
+  const state: PlanState = { sorted, n, table, index, uniqueNames, detailed, quantity: quantityMemo(), memo: roomMemo(), currentOf, carrying: new Map(), chosen: new Uint8Array(n) };
+  const out = new Map<string, PlanEntry>();
   for (const app of apps) {
     const key = appKey(app);
-    const current = currentOf.get(key);
-    const sel = app.placement.clusterSelector;
-    const only = app.placement.clusters;
-    const perCluster = app.placement.perCluster;
-    table.startApp(requestOf(app, quantity));
-    if (sel || only) {
-      // One label (the usual selector): its mask as it is (never written); else the AND of the masks
-      // and `clusters` in `chosen`. No mask: every member.
-      let mask: Uint8Array | undefined;
-      let keys = 0;
-      for (const k in sel) {
-        const carriers = membersWith(k, sel[k]!);
-        if (keys === 0) mask = carriers;
-        else {
-          if (keys === 1) {
-            chosen.set(mask!);
-            mask = chosen;
-          }
-          for (let i = 0; i < n; i++) chosen[i]! &= carriers[i]!;
-        }
-        keys++;
-      }
-      if (only) {
-        if (mask !== chosen) {
-          if (mask) chosen.set(mask);
-          else chosen.fill(1);
-          mask = chosen;
-        }
-        for (let i = 0; i < n; i++) if (chosen[i] && !only.includes(sorted[i]!.name)) chosen[i] = 0;
-      }
-      if (mask) table.selectWhere(mask);
-    }
-    if (uniqueNames) {
-      // Only the members named in the (usually short) current split and perCluster differ from the defaults.
-      if (current) {
-        for (const name in current) {
-          const i = index.get(name);
-          if (i !== undefined) table.setCurrent(i, current[name]);
-        }
-      }
-      for (const name in perCluster) {
-        const i = index.get(name);
-        if (i !== undefined) table.setPerCluster(i, perCluster[name]);
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const name = sorted[i]!.name;
-        table.setCurrent(i, current?.[name]);
-        table.setPerCluster(i, perCluster[name]);
-      }
-    }
-    let messages: Record<string, string | undefined> | undefined;
-    for (const d of detailed) {
-      const per = memberInputFor(app, d.capacity, memo);
-      table.setNodes(d.i, per.nodes, per.pending, per.running);
-      if (per.schedulerMessage !== undefined) (messages ??= {})[d.name] = per.schedulerMessage;
-    }
-    const result = table.divide(app.replicas, app.placement.spread, false);
-    out.set(key, messages ? withSchedulerReason(result, messages) : result);
+    out.set(key, planApp(state, app, key));
   }
   return out;
 }
