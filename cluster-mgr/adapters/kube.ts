@@ -666,11 +666,9 @@ export class KubeMember implements ClusterApi {
 
   private onNode(e: InformerEvent): void {
     this.cachedCapacity = undefined;
-    if (e.type === 'LISTED') {
-      this.nodeSnaps.clear();
-      for (const n of this.nodes.list()) this.nodeSnaps.set(String((n.metadata as { name?: string } | undefined)?.name), nodeSnapshotOf(n));
-      return this.emit({ kind: 'listed' });
-    }
+    // A (re)list has already reported every node that came, changed or went as ADDED/MODIFIED/DELETED
+    // (ListWatch diffs the new list against its cache), so the snapshots are current here.
+    if (e.type === 'LISTED') return this.emit({ kind: 'listed' });
     const name = String((e.object.metadata as { name?: string } | undefined)?.name);
     const before = this.nodeSnaps.get(name);
     const after = e.type === 'DELETED' ? undefined : nodeSnapshotOf(e.object);

@@ -100,12 +100,11 @@ export interface AutoscaledApp {
   readonly intervalMs: number;
 }
 
-export interface AutoscalerOptions {
+/** Where the queries go: one Prometheus (the `url` source), or any evaluation (singleSource, memberSources). */
+export type AutoscalerSource = { readonly source: MetricsSource; readonly measure?: never } | { readonly measure: Measure; readonly source?: never };
+
+export type AutoscalerOptions = AutoscalerSource & {
   readonly apps: readonly AutoscaledApp[];
-  /** One Prometheus (the `url` source); or give `measure`. */
-  readonly source?: MetricsSource;
-  /** How a query is evaluated (singleSource, memberSources). @default - singleSource(source) */
-  readonly measure?: Measure;
   /** Current desired total per app (the daemon's view). */
   readonly current: (key: string) => number;
   /** Receives every decision (the daemon stores `replicas` as the app's new total) and which sources answered. */
@@ -116,7 +115,7 @@ export interface AutoscalerOptions {
   readonly clock?: Clock;
   /** Stops every timer. */
   readonly signal: AbortSignal;
-}
+};
 
 /**
  * Evaluates each app every `intervalMs` (first run at once); one evaluation in flight per app.
@@ -127,8 +126,7 @@ export function startAutoscaler(opts: AutoscalerOptions): { tick(key: string): P
   const states = new Map<string, AutoscaleState>();
   const inFlight = new Map<string, Promise<AutoscaleDecision | undefined>>();
   const byKey = new Map(opts.apps.map((a) => [a.key, a]));
-  const measure = opts.measure ?? (opts.source ? singleSource(opts.source) : undefined);
-  if (!measure) throw new Error('startAutoscaler: give source or measure');
+  const measure = opts.measure ?? singleSource(opts.source);
 
   const run = async (app: AutoscaledApp): Promise<AutoscaleDecision | undefined> => {
     if (opts.signal.aborted) return undefined;

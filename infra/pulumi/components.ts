@@ -9,7 +9,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { chartSource } from './airgap';
 import { ClusterMgrAccess } from './cluster-mgr';
-import { clusterMgrOpsScript, installScript, needsSecrets, sha256, withSecrets, type HostPlan } from './hosts';
+import { needsSecrets, sha256, withSecrets, type HostPlan } from './hosts';
 import { chartOrder, type ClusterEndpoints, type ClusterPlan, type SecretRef } from './plan';
 
 /** Secret material by source; every value should be a Pulumi secret. */
@@ -128,8 +128,7 @@ export class HostLayer extends pulumi.ComponentResource {
             .all([args.registryPassword, cm?.apiToken, cm?.kubeconfigs])
             .apply(([registryPassword, clusterMgrToken, kubeconfigs]) => withSecrets(h.files, { registryPassword, clusterMgrToken, kubeconfigs }))
         : undefined;
-      const ops = h.roles.includes('ops');
-      const create = filled ? pulumi.secret(filled.apply((files) => (ops ? clusterMgrOpsScript(files) : installScript(files)))) : h.script;
+      const create = filled ? pulumi.secret(filled.apply((files) => h.scriptFor(files))) : h.script;
       const triggers = filled ? [h.trigger, pulumi.secret(filled.apply((files) => sha256(files.map((f) => f.content).join('\0'))))] : [h.trigger];
       commands[h.host] = new command.remote.Command(
         `${name}-${h.host}`,

@@ -41,6 +41,11 @@ export interface HostPlan {
   readonly files: readonly HostFile[];
   /** Installs every file (temp file + rename, static pod manifests last). */
   readonly script: string;
+  /**
+   * The same script for these files with their deploy-time secrets filled in (HostLayer builds it
+   * inside a Pulumi secret): installScript, or the ops host's clusterMgrOpsScript.
+   */
+  readonly scriptFor: (files: readonly HostFile[]) => string;
   /** sha256 over every file's remote path, mode and content: the command's trigger. */
   readonly trigger: string;
   /** `<type> <base64>` from known_hosts, when the host is listed there. */
@@ -162,6 +167,7 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
         roles: node.roles,
         files: hostFiles,
         script: installScript(hostFiles),
+        scriptFor: installScript,
         trigger,
         ...(hostKey ? { hostKey } : {}),
       });
@@ -186,6 +192,7 @@ export function planHosts(site: Site, files: readonly RenderedFile[], known: rea
       roles: ['ops'],
       files,
       script: clusterMgrOpsScript(files),
+      scriptFor: clusterMgrOpsScript,
       trigger,
       ...(hostKey ? { hostKey } : {}),
     });

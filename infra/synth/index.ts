@@ -70,10 +70,13 @@ function frontRuntimeApi(r: ResolvedSite): Record<string, unknown> {
   return { addresses: frontRuntimeApiAddresses(r), tls: { caFile: `${t.dir}/${t.ca}`, certFile: `${t.dir}/${t.cert}`, keyFile: `${t.dir}/${t.key}` } };
 }
 
-/** `autoscaling.metrics` of the Federation: the inventory's, the first cluster's Prometheus filled in (or the default, that one Prometheus). */
+/**
+ * `autoscaling.metrics` of the Federation: the inventory's, the first cluster's Prometheus filled in
+ * (or the default, that one Prometheus, with cluster-mgr's own default query timeout).
+ */
 function federationMetrics(site: Site): Record<string, unknown> {
   const m = site.spec.federation.autoscaling.metrics;
-  if (!m) return { source: 'url', url: IN_CLUSTER_PROMETHEUS_URL, timeout: '5s' };
+  if (!m) return { source: 'url', url: IN_CLUSTER_PROMETHEUS_URL };
   if (m.source === 'url') return { ...m };
   return { source: 'members', urls: Object.fromEntries(site.spec.clusters.map((c) => [c.name, m.urls[c.name] ?? IN_CLUSTER_PROMETHEUS_URL])), timeout: m.timeout };
 }

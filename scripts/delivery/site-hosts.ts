@@ -24,10 +24,15 @@ export interface ExtraFile {
 
 const samePem = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
 
-/** What a front host has now: the first certificate of server.pem, whether it holds a key, client-ca.pem. */
-export function parseFrontTlsProbe(out: string): { cert: string; hasKey: boolean; clientCa: string } {
+/**
+ * The TLS files a host has now, from a probe script that prints three sections: `@cert` (a
+ * certificate), `@key` (`yes` when the private key is there) and `@ca` (the CA certificate). Both
+ * probes below print this shape: a front host's runtime API files, cluster-mgr's client certificate
+ * on the ops host.
+ */
+export function parseTlsProbe(out: string): { cert: string; hasKey: boolean; ca: string } {
   const [cert = '', key = '', ca = ''] = out.split(/^@\w+$/m).slice(1);
-  return { cert: cert.trim(), hasKey: Number(key.trim()) > 0, clientCa: ca.trim() };
+  return { cert: cert.trim(), hasKey: key.trim() === 'yes', ca: ca.trim() };
 }
 
 /**
@@ -46,15 +51,15 @@ export async function frontTlsFiles(pool: SshPool, host: SiteHost, at: (p: strin
       'echo @cert',
       `sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' ${shq(server)} 2>/dev/null | sed '/-----END CERTIFICATE-----/q'`,
       'echo @key',
-      `grep -c 'PRIVATE KEY-----' ${shq(server)} 2>/dev/null || true`,
+      `grep -q 'PRIVATE KEY-----' ${shq(server)} 2>/dev/null && echo yes`,
       'echo @ca',
       `cat ${shq(clientCaPath)} 2>/dev/null; true`,
     ].join('\n'),
   );
   if (pr.code !== 0) return { error: `probing the runtime API certificate failed: ${pr.stderr.trim() || `exit ${pr.code}`}` };
-  const now = parseFrontTlsProbe(pr.stdout);
+  const now = parseTlsProbe(pr.stdout);
   if (!ca) {
-    if (now.cert && now.hasKey && now.clientCa) return { files: [] };
+    if (now.cert && now.hasKey && now.ca) return { files: [] };
     return {
       error: `${HOST_PATHS.frontRuntimeApiCert} or ${HOST_PATHS.frontRuntimeApiClientCa} is missing on ${host.name}: pass --ca-cert/--ca-key (the site CA: install issues the runtime API certificate for ${host.address} and trusts the CA for cluster-mgr's client certificate), or put the certificate + key (IP SAN ${host.address}) and the client CA there; nothing was changed on this host`,
     };
@@ -64,14 +69,8 @@ export async function frontTlsFiles(pool: SshPool, host: SiteHost, at: (p: strin
     const tls = await issueCertificate(host.name, host.address, site, ca, `the runtime API certificate of ${host.name}`);
     files.push({ dest: server, mode: '0600', data: Buffer.from(`${tls.cert.trimEnd()}\n${tls.key.trimEnd()}\n`) });
   }
-  if (!samePem(now.clientCa, ca.cert)) files.push({ dest: clientCaPath, mode: '0644', data: Buffer.from(`${ca.cert.trimEnd()}\n`) });
+  if (!samePem(now.ca, ca.cert)) files.push({ dest: clientCaPath, mode: '0644', data: Buffer.from(`${ca.cert.trimEnd()}\n`) });
   return { files };
-}
-
-/** What the ops host has now in cluster-mgr's front-tls folder: the client certificate, whether the key is there, the CA. */
-export function parseOpsTlsProbe(out: string): { cert: string; hasKey: boolean; ca: string } {
-  const [cert = '', key = '', ca = ''] = out.split(/^@\w+$/m).slice(1);
-  return { cert: cert.trim(), hasKey: key.trim() === 'yes', ca: ca.trim() };
 }
 
 /**
@@ -93,7 +92,7 @@ export async function opsFrontTlsFiles(pool: SshPool, host: SiteHost, at: (p: st
     ['echo @cert', `cat ${shq(at(path(t.cert)))} 2>/dev/null`, 'echo @key', `[ -s ${shq(at(path(t.key)))} ] && echo yes`, 'echo @ca', `cat ${shq(at(path(t.ca)))} 2>/dev/null; true`].join('\n'),
   );
   if (pr.code !== 0) return { error: `probing cluster-mgr's front client certificate failed: ${pr.stderr.trim() || `exit ${pr.code}`}` };
-  const now = parseOpsTlsProbe(pr.stdout);
+  const now = parseTlsProbe(pr.stdout);
   const cn = front.runtimeApi.clientName;
   if (!ca) {
     if (now.cert && now.hasKey && now.ca) return { files: [], notes: [] };

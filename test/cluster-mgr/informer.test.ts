@@ -2,12 +2,15 @@
 // scripted API server on loopback: a watch the server ends (its timeoutSeconds) resumes from the last
 // resourceVersion — bookmarks included — without a LIST; a broken stream resumes the same way after a
 // backoff; only 410 Gone relists. Every watch asks for bookmarks and a server-side timeout of 5–10 min.
+// KubeMember keeps its node snapshots (the before/after of node events) from those events alone.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Informer, KubeClient, type InformerEvent } from '../../cluster-mgr/adapters/kube';
+import { Informer, KubeClient, KubeMember, type InformerEvent } from '../../cluster-mgr/adapters/kube';
+import type { MemberEvent } from '../../cluster-mgr/contracts/index';
+import type { NodeSnapshot } from '../../cluster-mgr/core/scheduling';
 import { waitFor } from '../lab/index';
 
 type Step = (res: ServerResponse, rv: string) => void;
@@ -15,9 +18,10 @@ const line = (res: ServerResponse, type: string, object: unknown, then?: () => v
 const pod = (name: string, rv: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop', resourceVersion: rv } });
 
 let server: Server | undefined;
-const ac = new AbortController();
+let ac = new AbortController();
 afterEach(async () => {
   ac.abort();
+  ac = new AbortController();
   await new Promise((r) => server?.close(r));
 });
 
@@ -86,5 +90,67 @@ current-context: s
     // The relist reports what changed: a gone, b added.
     expect(events).toEqual(['ADDED a', 'LISTED', 'MODIFIED a', 'MODIFIED a', 'DELETED a', 'ADDED b', 'LISTED']);
     expect(inf.list().map((o) => o.metadata?.name)).toEqual(['b']);
+  });
+});
+
+describe('KubeMember: node snapshots across a relist', () => {
+  it('a 410 relist reports each node change once, with its before and after, then `listed`', async () => {
+    const node = (name: string, rv: string, ready: boolean) => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, resourceVersion: rv, labels: { zone: 'z1' } },
+      spec: {},
+      status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], allocatable: { cpu: '4', memory: '8Gi', pods: '110' } },
+    });
+    let nodeLists = 0;
+    let nodeWatches = 0;
+    server = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const isNodes = url.pathname === '/api/v1/nodes';
+      if (!url.searchParams.has('watch')) {
+        if (!isNodes) return res.end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '1' }, items: [] }));
+        nodeLists++;
+        // First list: n1 Ready, n2 Ready. The relist: n1 NotReady (changed), n2 gone, n3 new.
+        const items = nodeLists === 1 ? [node('n1', '5', true), node('n2', '6', true)] : [node('n1', '30', false), node('n3', '31', true)];
+        return res.end(JSON.stringify({ kind: 'NodeList', metadata: { resourceVersion: nodeLists === 1 ? '10' : '40' }, items }));
+      }
+      if (!isNodes) return; // pods and deployments: watches that stay open
+      nodeWatches++;
+      if (nodeWatches === 1) {
+        line(res, 'ERROR', { kind: 'Status', code: 410, message: 'too old resource version' });
+        res.end();
+      } // the watch after the relist stays open
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'cm-member-'));
+    const kubeconfig = join(dir, 'kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: s, cluster: { server: "http://127.0.0.1:${port}" } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: s, context: { cluster: s, user: u } }]
+current-context: s
+`,
+    );
+    const seen: string[] = [];
+    const member = new KubeMember({
+      name: 'm',
+      kubeconfig,
+      timeoutMs: 2000,
+      maxBackoffMs: 200,
+      onEvent: (e: MemberEvent) => {
+        if (e.kind !== 'node') return;
+        const show = (s: NodeSnapshot | undefined) => (s ? `${s.name}:${s.ready ? 'Ready' : 'NotReady'}` : '-');
+        seen.push(`${show(e.before)} → ${show(e.after)}`);
+      },
+    });
+    member.start(ac.signal);
+    await waitFor(() => nodeWatches >= 2 && seen.length >= 5, { timeoutMs: 10_000, what: 'the relist and its node events' });
+    expect(nodeLists).toBe(2);
+    expect(seen).toEqual(['- → n1:Ready', '- → n2:Ready', 'n2:Ready → -', 'n1:Ready → n1:NotReady', '- → n3:Ready']);
   });
 });

@@ -219,4 +219,32 @@ describe('cluster-mgr plan over many apps equals one division per app', () => {
       { numRuns: 300 },
     );
   });
+
+  // The loader rejects duplicate member names; planAll still takes any list (its own path for them:
+  // every member's current split and perCluster set by position) and must agree with the daemon's.
+  it('a member list with a name twice: still one division per app', () => {
+    fc.assert(
+      fc.property(
+        memberListArb.chain((ms) => fc.tuple(fc.constant(ms), fc.nat({ max: ms.length - 1 }), fc.tuple(...Array.from({ length: 4 }, (_, i) => placedAppArb(i, ms.map((m) => m.name)))))),
+        ([ms, twice, placed]) => {
+          const members = ms.map((m) => ({ name: m.name, labels: { site: m.site, ...(m.env ? { env: m.env } : {}) } }));
+          members.push({ ...members[twice]!, labels: { site: LABELS.site[0] } });
+          const current: Record<string, Record<string, number>> = {};
+          for (const p of placed) if (p.current) current[`shop/${p.app.name}`] = p.current;
+          const file = CapacitySchema.parse({
+            clusters: Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: String(m.cpu), memory: '64Gi', pods: m.pods }, allocated: { cpu: String(m.usedCpu), memory: '1Gi', pods: 0 } }])),
+            current,
+          });
+          const apps = placed.map((p) => p.app);
+          const planned = planAll(apps, members, file);
+          const capacity = Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: m.cpu, memory: 64 * 2 ** 30, pods: m.pods }, allocated: { cpu: m.usedCpu, memory: 2 ** 30, pods: 0 } }]));
+          for (const app of apps) {
+            const input = spreadInputFor(app, app.replicas, members, capacity, current[`shop/${app.name}`] ?? {});
+            expect(planned.get(`shop/${app.name}`)).toEqual(divideReplicas(input));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -6,7 +6,7 @@ import { hostFileDestination } from '../../infra/lib/host-files';
 import { hostPath, parseSha256sum, planHostFiles } from '../../scripts/delivery/hosts';
 import { parseEndpoints, registryUrl } from '../../scripts/delivery/oci';
 import { checkHost, checkSiteHost, compareVersions, crossChecks, frontPorts, opsReachTargets, parseProbe, portsFor, type HostFacts } from '../../scripts/delivery/preflight';
-import { opsHostNeeds, parseFrontTlsProbe, parseOpsTlsProbe } from '../../scripts/delivery/site-hosts';
+import { opsHostNeeds, parseTlsProbe } from '../../scripts/delivery/site-hosts';
 import { siteHosts } from '../../infra/site/hosts';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../../scripts/delivery/ssh';
 import { repoMatcher } from '../../scripts/delivery/sync';
@@ -256,10 +256,6 @@ describe('front hosts and the ops host (pure)', () => {
   it.each([
     ['nothing there', '@cert\n@key\n@ca\n', { cert: '', hasKey: false, ca: '' }],
     ['certificate, key and CA', '@cert\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n@key\nyes\n@ca\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n', { cert: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----', hasKey: true, ca: '-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----' }],
-  ])('parseOpsTlsProbe: %s', (_t, out, want) => expect(parseOpsTlsProbe(out)).toEqual(want));
-
-  it.each([
-    ['nothing there', '@cert\n@key\n0\n@ca\n', { cert: '', hasKey: false, clientCa: '' }],
-    ['certificate and key, client CA', '@cert\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n@key\n1\n@ca\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n', { cert: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----', hasKey: true, clientCa: '-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----' }],
-  ])('parseFrontTlsProbe: %s', (_t, out, want) => expect(parseFrontTlsProbe(out)).toEqual(want));
+    ['a certificate without its key', '@cert\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n@key\n@ca\n', { cert: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----', hasKey: false, ca: '' }],
+  ])('parseTlsProbe: %s', (_t, out, want) => expect(parseTlsProbe(out)).toEqual(want));
 });

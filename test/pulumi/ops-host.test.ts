@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_MGR_API_TOKEN } from '../../infra/lib/cluster-mgr-rbac';
-import { clusterMgrOpsScript, clusterMgrSecretFiles, needsSecrets, planHosts, withSecrets, type HostFile } from '../../infra/pulumi/hosts';
+import { CLUSTER_MGR_PRECHECK, clusterMgrOpsScript, clusterMgrSecretFiles, needsSecrets, planHosts, withSecrets, type HostFile } from '../../infra/pulumi/hosts';
 import { renderHostFiles } from '../../infra/render/index';
 import { opsHostFiles } from '../../infra/synth/index';
 import { stackSite } from './stacks';
@@ -12,16 +12,27 @@ import { stackSite } from './stacks';
 const site = stackSite('sh1');
 const ops = site.spec.federation.opsHost!;
 const members = site.spec.clusters.map((c) => c.name);
-const plan = planHosts(site, [...renderHostFiles(site), ...opsHostFiles(site)]).find((p) => p.roles.includes('ops'))!;
+const plans = planHosts(site, [...renderHostFiles(site), ...opsHostFiles(site)]);
+const plan = plans.find((p) => p.roles.includes('ops'))!;
 
 const TOKEN = 'f00dcafe'.repeat(8);
 const KUBECONFIGS = Object.fromEntries(members.map((m) => [m, `apiVersion: v1\nkind: Config\nusers:\n- name: cluster-mgr@${m}\n  user: {token: fixture-member-token-${m}-0123456789}\n`]));
 const filled = withSecrets(plan.files, { clusterMgrToken: TOKEN, kubeconfigs: KUBECONFIGS });
-const script = clusterMgrOpsScript(filled);
+// What HostLayer runs: the plan's own script builder over the filled files.
+const script = plan.scriptFor(filled);
 
 describe('ops host plan (spec.federation.opsHost)', () => {
   it('is a site-level host of its own, at the inventory address', () => {
     expect(plan).toMatchObject({ host: ops.name, address: ops.address, cluster: '', roles: ['ops'] });
+  });
+
+  it('its script (planned and filled) checks for the daemon first and ends with the unit; a node host\'s does neither', () => {
+    expect(script).toBe(clusterMgrOpsScript(filled));
+    expect(plan.script).toBe(clusterMgrOpsScript(plan.files));
+    expect(script.startsWith(CLUSTER_MGR_PRECHECK)).toBe(true);
+    const node = plans.find((p) => p.cluster !== '')!;
+    expect(node.scriptFor(node.files)).toBe(node.script);
+    expect(node.script).not.toContain(CLUSTER_MGR_PRECHECK.trim());
   });
 
   const table: [string, string, boolean][] = [
