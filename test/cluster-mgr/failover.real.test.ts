@@ -47,7 +47,12 @@ const guard = (ctx: Parameters<typeof requireK8s>[0]): RealFederation => {
 };
 
 /** Each case starts from a settled, quiet federation (a failed case before it is not blamed on this one). */
-const settledFirst = (f: RealFederation) => settledAndQuiet(f, 60_000);
+const settledFirst = async (f: RealFederation) => {
+  // A case that failed between killing cluster-mgr and restarting it left none running: start one,
+  // so that each case stands on its own.
+  if (!(f.cm as RealFederation['cm'] | undefined)?.isRunning()) await f.startCm(undefined, { settle: false });
+  return settledAndQuiet(f, 60_000);
+};
 
 /** Healthy at the first good probe + failbackAfter; then replicas return (paced, ready within readyTimeout), then the ramp. */
 const FAILBACK_BOUND_MS = HEALTH.intervalMs * HEALTH.successThreshold + HEALTH.failbackAfterMs + HEALTH.intervalMs * HEALTH.failbackSteps + HEALTH.readyTimeoutMs + HEALTH.failbackAfterMs + 1000;
@@ -117,12 +122,17 @@ describe('failover on real control planes (cluster-mgr as a process, front HAPro
     await settledFirst(f);
     try {
       const faultAt = Date.now();
+      // The replicas moved to the others cannot turn Ready while their kwok is paused, so the kill
+      // below lands mid-failover however fast this machine is (in one CI run the failover had
+      // finished by the time the test saw it start).
+      f.holdPods(others, true);
       await f.inject('cut', victim);
       // The failover has begun (drained, replicas moving) …
       await waitFor(async () => eventAt(await f.state(), 'failover', victim, faultAt), { timeoutMs: 20_000, intervalMs: 20, what: `${victim}'s failover started` });
       await f.killCm();
       // … and not finished: the replicas are not yet ready elsewhere when cluster-mgr dies.
       expect(await f.readyElsewhere(victim)).toBe(false);
+      f.holdPods(others, false);
       await f.startCm(undefined, { settle: false });
       // The restarted process must see the fault itself before the heal: the replicas the killed one
       // already moved can be Ready sooner than its failureThreshold probes, and a heal before that
@@ -139,6 +149,7 @@ describe('failover on real control planes (cluster-mgr as a process, front HAPro
       for (const s of all) expect(s.count).toEqual(Object.fromEntries(APPS.map((a) => [a.name, 1])));
       for (const a of APPS) expect(all.reduce((x, s) => x + (s.replicas[a.name] ?? 0), 0)).toBe(a.replicas);
     } finally {
+      f.holdPods(others, false);
       await f.heal('cut', victim).catch(() => undefined);
     }
   }, 240_000);

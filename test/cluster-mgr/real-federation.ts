@@ -80,6 +80,11 @@ export interface RealFederation {
   /** `show servers state` of the front, per member. */
   front(): Promise<Record<string, MemberTraffic>>;
   inject(fault: Fault, member: string): Promise<void>;
+  /**
+   * Pauses (SIGSTOP) or resumes these members' kwok: while paused no new pod of theirs turns Ready
+   * (node heartbeats pause too, far below the node grace period for the seconds a test holds it).
+   */
+  holdPods(members: readonly string[], hold: boolean): void;
   heal(fault: Fault, member: string): Promise<void>;
   /** The federation's Deployments in NS on a member (read directly from its API server). */
   deployments(member: string): Promise<DeploymentView[]>;
@@ -278,6 +283,9 @@ export async function startRealFederation(prefix: string): Promise<RealFederatio
           await path.cut();
         }
       },
+      holdPods(members, hold) {
+        for (const m of members) cp(cps, m).daemons.kwok?.signal(hold ? 'SIGSTOP' : 'SIGCONT');
+      },
       async heal(fault, member) {
         const c = cp(cps, member);
         if (fault === 'sigkill') {
@@ -289,7 +297,10 @@ export async function startRealFederation(prefix: string): Promise<RealFederatio
       settled,
       readyElsewhere,
       async stop() {
-        for (const c of cps) c.apiserver.signal('SIGCONT');
+        for (const c of cps) {
+          c.apiserver.signal('SIGCONT');
+          c.daemons.kwok?.signal('SIGCONT');
+        }
         await current.cm?.stop(10_000);
         await stopAll();
       },
