@@ -17,6 +17,24 @@ type Step = (res: ServerResponse, rv: string) => void;
 const line = (res: ServerResponse, type: string, object: unknown, then?: () => void) => res.write(`${JSON.stringify({ type, object })}\n`, then);
 const pod = (name: string, rv: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop', resourceVersion: rv } });
 
+/** Listens on loopback and writes a kubeconfig for the scripted server (token auth, plain HTTP). */
+async function serve(srv: Server): Promise<string> {
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'cm-informer-')), 'kubeconfig.yaml');
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: s, cluster: { server: "http://127.0.0.1:${port}" } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: s, context: { cluster: s, user: u } }]
+current-context: s
+`,
+  );
+  return kubeconfig;
+}
+
 let server: Server | undefined;
 let ac = new AbortController();
 afterEach(async () => {
@@ -56,20 +74,7 @@ describe('Informer: no relist while the watch is healthy', () => {
       watches.push(url.searchParams);
       (steps[watches.length - 1] ?? steps.at(-1)!)(res, url.searchParams.get('resourceVersion') ?? '');
     });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    const dir = mkdtempSync(join(tmpdir(), 'cm-informer-'));
-    const kubeconfig = join(dir, 'kubeconfig.yaml');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: s, cluster: { server: "http://127.0.0.1:${port}" } }]
-users: [{ name: u, user: { token: t } }]
-contexts: [{ name: s, context: { cluster: s, user: u } }]
-current-context: s
-`,
-    );
+    const kubeconfig = await serve(server);
     const events: string[] = [];
     const client = new KubeClient({ name: 'm', kubeconfig, timeoutMs: 2000, maxBackoffMs: 200 });
     const inf = new Informer(client, '/api/v1/pods', '', (e: InformerEvent) => events.push(e.type === 'LISTED' ? 'LISTED' : `${e.type} ${String(e.object.metadata?.name)}`), 'pods');
@@ -122,20 +127,7 @@ describe('KubeMember: node snapshots across a relist', () => {
         res.end();
       } // the watch after the relist stays open
     });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    const dir = mkdtempSync(join(tmpdir(), 'cm-member-'));
-    const kubeconfig = join(dir, 'kubeconfig.yaml');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: s, cluster: { server: "http://127.0.0.1:${port}" } }]
-users: [{ name: u, user: { token: t } }]
-contexts: [{ name: s, context: { cluster: s, user: u } }]
-current-context: s
-`,
-    );
+    const kubeconfig = await serve(server);
     const seen: string[] = [];
     const member = new KubeMember({
       name: 'm',

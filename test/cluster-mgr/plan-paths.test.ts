@@ -146,6 +146,16 @@ describe('cluster-mgr plan and the daemon build the same spread input', () => {
 // `cluster-mgr plan` reuses one engine across apps (it resets only what the previous app set, and
 // selects members through per-label masks): over a sequence of apps with every kind of placement, each
 // result equals a fresh divideReplicas on that app's own input.
+interface MemberRow {
+  readonly name: string;
+  readonly site: string;
+  readonly env: string | undefined;
+  readonly healthy: boolean;
+  readonly cpu: number;
+  readonly usedCpu: number;
+  readonly pods: number;
+}
+
 describe('cluster-mgr plan over many apps equals one division per app', () => {
   const LABELS = { site: ['s0', 's1'], env: ['prod', 'dev'] } as const;
   const memberListArb = fc.uniqueArray(fc.constantFrom('m0', 'm1', 'm2', 'm3', 'm4', 'm5'), { minLength: 1, maxLength: 6 }).chain((names) =>
@@ -194,22 +204,28 @@ describe('cluster-mgr plan over many apps equals one division per app', () => {
         }),
       }));
 
+  /** The members' capacity as a capacity file (what `cluster-mgr plan` reads) and as the daemon sees it, with the apps' current splits. */
+  const snapshot = (ms: readonly MemberRow[], placed: readonly { app: App; current: Record<string, number> | undefined }[]) => {
+    const current: Record<string, Record<string, number>> = {};
+    for (const p of placed) if (p.current) current[`shop/${p.app.name}`] = p.current;
+    const file = CapacitySchema.parse({
+      clusters: Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: String(m.cpu), memory: '64Gi', pods: m.pods }, allocated: { cpu: String(m.usedCpu), memory: '1Gi', pods: 0 } }])),
+      current,
+    });
+    const capacity = Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: m.cpu, memory: 64 * 2 ** 30, pods: m.pods }, allocated: { cpu: m.usedCpu, memory: 2 ** 30, pods: 0 } }]));
+    return { current, file, capacity };
+  };
+
   it('equal results for apps with selectors, clusters, perCluster and current splits, in any order', () => {
     fc.assert(
       fc.property(
         memberListArb.chain((ms) => fc.tuple(fc.constant(ms), fc.tuple(...Array.from({ length: 8 }, (_, i) => placedAppArb(i, ms.map((m) => m.name)))))),
         ([ms, placed]) => {
           const members = ms.map((m) => ({ name: m.name, labels: { site: m.site, ...(m.env ? { env: m.env } : {}) } }));
-          const current: Record<string, Record<string, number>> = {};
-          for (const p of placed) if (p.current) current[`shop/${p.app.name}`] = p.current;
-          const file = CapacitySchema.parse({
-            clusters: Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: String(m.cpu), memory: '64Gi', pods: m.pods }, allocated: { cpu: String(m.usedCpu), memory: '1Gi', pods: 0 } }])),
-            current,
-          });
+          const { current, file, capacity } = snapshot(ms, placed);
           const apps = placed.map((p) => p.app);
           const planned = planAll(apps, members, file);
           expect([...planned.keys()]).toEqual(apps.map((a) => `shop/${a.name}`));
-          const capacity = Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: m.cpu, memory: 64 * 2 ** 30, pods: m.pods }, allocated: { cpu: m.usedCpu, memory: 2 ** 30, pods: 0 } }]));
           for (const app of apps) {
             const input = spreadInputFor(app, app.replicas, members, capacity, current[`shop/${app.name}`] ?? {});
             expect(planned.get(`shop/${app.name}`)).toEqual(divideReplicas(input));
@@ -229,15 +245,9 @@ describe('cluster-mgr plan over many apps equals one division per app', () => {
         ([ms, twice, placed]) => {
           const members = ms.map((m) => ({ name: m.name, labels: { site: m.site, ...(m.env ? { env: m.env } : {}) } }));
           members.push({ ...members[twice]!, labels: { site: LABELS.site[0] } });
-          const current: Record<string, Record<string, number>> = {};
-          for (const p of placed) if (p.current) current[`shop/${p.app.name}`] = p.current;
-          const file = CapacitySchema.parse({
-            clusters: Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: String(m.cpu), memory: '64Gi', pods: m.pods }, allocated: { cpu: String(m.usedCpu), memory: '1Gi', pods: 0 } }])),
-            current,
-          });
+          const { current, file, capacity } = snapshot(ms, placed);
           const apps = placed.map((p) => p.app);
           const planned = planAll(apps, members, file);
-          const capacity = Object.fromEntries(ms.map((m) => [m.name, { healthy: m.healthy, allocatable: { cpu: m.cpu, memory: 64 * 2 ** 30, pods: m.pods }, allocated: { cpu: m.usedCpu, memory: 2 ** 30, pods: 0 } }]));
           for (const app of apps) {
             const input = spreadInputFor(app, app.replicas, members, capacity, current[`shop/${app.name}`] ?? {});
             expect(planned.get(`shop/${app.name}`)).toEqual(divideReplicas(input));
