@@ -263,8 +263,10 @@ export class HaproxySwitch implements TrafficSwitch {
   private async apply(target: HaproxySocket, member: string, state: ServingState, weight: number | undefined, signal?: AbortSignal): Promise<void> {
     const srv = this.server(member);
     for (const be of this.opts.backends) {
-      const cmds = [`set server ${be}/${srv} state ${state}`];
-      if (weight !== undefined) cmds.push(`set server ${be}/${srv} weight ${weight}`);
+      // Into `ready`: the weight first, so the server never serves at its old weight (a drained
+      // member's 0, or full weight on the first ramp step); out of `ready`: the state first.
+      const stateCmd = `set server ${be}/${srv} state ${state}`;
+      const cmds = weight === undefined ? [stateCmd] : state === 'ready' ? [`set server ${be}/${srv} weight ${weight}`, stateCmd] : [stateCmd, `set server ${be}/${srv} weight ${weight}`];
       for (const c of cmds) {
         const reply = (await this.cmd(target, c, signal)).trim();
         if (reply !== '') throw new HaproxyError(`"${c}" failed: ${reply}`);

@@ -112,7 +112,10 @@ let labCounter = 0;
  */
 export async function createLab(opts: { subnet?: string } = {}): Promise<Lab> {
   const id = `${LAB_PREFIX}${process.pid}x${(labCounter++).toString(36)}${randomBytes(2).toString('hex')}`;
-  const base = opts.subnet ?? `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
+  // 10.200–10.249, skipping 10.244: the default pod CIDR (10.244.0.0/16), inside which a site's host
+  // addresses are rejected — one lab in 50 drew it and the site under test failed to load.
+  const second = 200 + Math.floor(Math.random() * 49);
+  const base = opts.subnet ?? `10.${second >= 244 ? second + 1 : second}.${Math.floor(Math.random() * 250)}`;
   const sw = `${id}-sw`;
   const created: string[] = [];
   const hosts = new Map<string, LabHost>();
